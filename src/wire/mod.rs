@@ -1,0 +1,61 @@
+//! The wire format of the NetBIOS Name Service (RFC 1002 §4.2), with the
+//! extensions real implementations use (MS-NBTE opcode 0xF, opcode 9,
+//! H-node, lenient WACK and negative-response forms).
+//!
+//! This layer knows bytes only. It parses a datagram into a [`Packet`] that
+//! borrows from it, and emits a [`Packet`] into a caller's buffer or any
+//! [`bytes::BufMut`].
+//!
+//! # Contract
+//!
+//! * **No panic, no allocation.** [`Packet::parse`] returns a packet or a
+//!   [`ParseError`] for every input, allocates nothing, and does work bounded
+//!   by the datagram's length: header counts above one are refused before
+//!   anything is read, compression pointers must point strictly backwards
+//!   (so every walk ends), and names are capped at [`MAX_SCOPE_LEN`]
+//!   characters and [`MAX_LABELS`] labels.
+//! * **Byte-exact.** Unknown opcodes, rcodes, record types and classes,
+//!   reserved flag bits, any byte of a NetBIOS name and bytes after the last
+//!   section are all kept, so `emit(parse(b)) == b` for every packet whose
+//!   names are written in full or as the RFC's `C0 0C` pointer. Names that
+//!   use other compression parse to the same value but re-emit in full.
+//! * **Round trip.** For every packet [`Packet::emit`] accepts,
+//!   `parse(emit(p)) == p`. Emission refuses, with an [`EmitError`], the few
+//!   combinations the wire cannot express.
+//! * **Emission never panics** on a buffer of [`Packet::buffer_len`] bytes,
+//!   and refuses a shorter one.
+//!
+//! # Validation policy
+//!
+//! The parser checks structure, not semantics: the first label of a NetBIOS
+//! name must be 32 characters in `A`–`P`; label types `01` and `10` are
+//! refused; RDLENGTH must fit the datagram and the record type (NB a multiple
+//! of 6, A exactly 4, NBSTAT with its name table inside it, NS filled by its
+//! name); the answer of an opcode-7 response with a 2-byte RDATA is a
+//! [`Wack`] whatever its type. NB_FLAGS reserved bits, a short NBSTAT
+//! statistics block, QDCOUNT in responses and rcodes in requests are
+//! accepted. Whether a packet makes sense for a conversation is for the state
+//! machines to judge ([`Packet::kind`] helps).
+
+mod error;
+mod header;
+pub(crate) mod name;
+mod nb;
+mod node_status;
+mod packet;
+mod record;
+
+pub use error::{EmitError, Field, NameError, ParseError, Section};
+pub use header::{Flags, Header, Opcode, Rcode};
+pub use name::{LabelIter, Labels, MAX_LABEL_LEN, MAX_LABELS, MAX_SCOPE_LEN, Name, NetbiosName};
+pub use nb::{NbAddrEntry, NbAddrIter, NbAddrs, NbFlags, NodeType};
+pub use node_status::{NameFlags, NodeName, NodeNameIter, NodeNames, NodeStatus, Statistics};
+pub use packet::{Packet, PacketKind};
+pub use record::{Class, NameForm, Question, RData, ResourceRecord, RrType, Wack};
+
+/// UDP port of the name service (RFC 1002 §6).
+pub const NAME_SERVICE_PORT: u16 = 137;
+
+/// Largest datagram the RFC allows (RFC 1002 §6, MAX_DATAGRAM_LENGTH).
+/// Receivers should still accept larger ones; this is what senders aim for.
+pub const MAX_DATAGRAM_LEN: usize = 576;

@@ -1,0 +1,862 @@
+//! NetBIOS names (RFC 1001 §14, RFC 1002 §4.1): the 16 raw bytes, their
+//! first-level ("half-ASCII") encoding, scope IDs and compression pointers.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::wire::error::{Field, NameError, ParseError};
+
+/// Most characters a scope ID (or the NS record's domain name) may hold,
+/// counting the dots between labels.
+///
+/// The RFC's 255-byte DNS limit would allow about 221; Samba reads up to 237
+/// (it counts the NetBIOS part as 16 bytes, not 32) and its WINS server
+/// answers SRV_ERR above that. The parser accepts up to 255 so that a server
+/// can see such a request and refuse it.
+pub const MAX_SCOPE_LEN: usize = 255;
+
+/// Most labels a scope ID (or domain name) may have.
+pub const MAX_LABELS: usize = 128;
+
+/// Most bytes of a single label (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Length of a first-level encoded NetBIOS name label.
+const ENCODED_LEN: usize = 32;
+
+/// A NetBIOS name: exactly 16 raw bytes, the last being the suffix (the
+/// "type" byte). RFC 1001 §14.1; MS-NBTE §2.2.1 ("sixteen 8-bit binary bytes,
+/// with no restrictions").
+///
+/// Byte-exact: any byte value is kept, case is preserved, and two names are
+/// equal only when all 16 bytes are.
+///
+/// ```
+/// use nbns::wire::NetbiosName;
+/// let n = NetbiosName::new("FRED", 0x20).unwrap();
+/// assert_eq!(n.as_bytes(), b"FRED           \x20");
+/// assert_eq!(n.to_string(), "FRED<20>");
+/// assert_eq!("FRED<20>".parse::<NetbiosName>().unwrap(), n);
+/// assert_eq!(NetbiosName::wildcard().as_bytes(), b"*\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct NetbiosName([u8; 16]);
+
+impl NetbiosName {
+    /// The name from its 16 raw bytes.
+    #[must_use]
+    pub const fn from_raw(raw: [u8; 16]) -> Self {
+        Self(raw)
+    }
+
+    /// The wildcard name `*` used by node status requests: `*` followed by
+    /// fifteen NUL bytes (RFC 1002 §4.1; Samba, illumos and Windows pad it
+    /// with NUL, not space).
+    #[must_use]
+    pub const fn wildcard() -> Self {
+        let mut raw = [0u8; 16];
+        raw[0] = b'*';
+        Self(raw)
+    }
+
+    /// A name from up to 15 bytes of text and a suffix byte. The text is
+    /// padded with spaces, except `*`, which is padded with NULs. The bytes are
+    /// kept as given (no case change; see [`NetbiosName::to_ascii_uppercase`]).
+    ///
+    /// # Errors
+    /// [`NameError::Empty`] or [`NameError::TooLong`].
+    pub fn from_bytes(name: &[u8], suffix: u8) -> Result<Self, NameError> {
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.len() > 15 {
+            return Err(NameError::TooLong { len: name.len() });
+        }
+        let pad = if name == b"*" { 0 } else { b' ' };
+        let mut raw = [pad; 16];
+        raw[..name.len()].copy_from_slice(name);
+        raw[15] = suffix;
+        Ok(Self(raw))
+    }
+
+    /// Like [`NetbiosName::from_bytes`], from a string.
+    ///
+    /// # Errors
+    /// [`NameError::Empty`] or [`NameError::TooLong`] (counted in bytes).
+    pub fn new(name: &str, suffix: u8) -> Result<Self, NameError> {
+        Self::from_bytes(name.as_bytes(), suffix)
+    }
+
+    /// The 16 raw bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The suffix (16th) byte, which names the service: `<00>` workstation,
+    /// `<20>` file server, `<1c>` domain controllers, and so on.
+    #[must_use]
+    pub const fn suffix(&self) -> u8 {
+        self.0[15]
+    }
+
+    /// The first 15 bytes without their padding (trailing spaces; trailing
+    /// NULs too when the name starts with `*`).
+    #[must_use]
+    pub fn trimmed(&self) -> &[u8] {
+        let pad = if self.0[0] == b'*' { 0 } else { b' ' };
+        let mut end = 15;
+        while end > 0 && self.0[end - 1] == pad {
+            end -= 1;
+        }
+        &self.0[..end]
+    }
+
+    /// Whether this is the `*` wildcard (first byte `*`).
+    #[must_use]
+    pub const fn is_wildcard(&self) -> bool {
+        self.0[0] == b'*'
+    }
+
+    /// The same name with ASCII letters of the first 15 bytes upper-cased, as
+    /// Windows and Samba clients do before registering.
+    #[must_use]
+    pub fn to_ascii_uppercase(&self) -> Self {
+        let mut raw = self.0;
+        raw[..15].make_ascii_uppercase();
+        Self(raw)
+    }
+
+    /// The 32-byte first-level encoding (RFC 1001 §14.1): each nibble as
+    /// `'A' + nibble`.
+    #[must_use]
+    pub fn encode(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = b'A' + (b >> 4);
+            pair[1] = b'A' + (b & 0x0F);
+        }
+        out
+    }
+
+    /// Decodes a 32-byte first-level label. On a character outside `A`–`P`
+    /// returns its index.
+    pub(crate) fn decode(encoded: &[u8; 32]) -> Result<Self, usize> {
+        let mut raw = [0u8; 16];
+        for (i, (out, pair)) in raw.iter_mut().zip(encoded.chunks_exact(2)).enumerate() {
+            let hi = pair[0].wrapping_sub(b'A');
+            let lo = pair[1].wrapping_sub(b'A');
+            if hi > 15 {
+                return Err(2 * i);
+            }
+            if lo > 15 {
+                return Err(2 * i + 1);
+            }
+            *out = (hi << 4) | lo;
+        }
+        Ok(Self(raw))
+    }
+}
+
+/// Writes bytes, escaping what is not printable ASCII (and `\`) as `\xNN`.
+fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            fmt::Write::write_char(f, char::from(b))?;
+        } else {
+            write!(f, "\\x{b:02x}")?;
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for NetbiosName {
+    /// `NAME<xx>`: the trimmed name, bytes outside printable ASCII as `\xNN`,
+    /// and the suffix in hex. [`FromStr`] reads the same form back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.trimmed())?;
+        write!(f, "<{:02x}>", self.suffix())
+    }
+}
+
+impl fmt::Debug for NetbiosName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NetbiosName(\"{self}\")")
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex_byte(s: &[u8]) -> Option<u8> {
+    match s {
+        [a, b] => Some(hex_val(*a)? << 4 | hex_val(*b)?),
+        _ => None,
+    }
+}
+
+impl FromStr for NetbiosName {
+    type Err = NameError;
+
+    /// Reads `NAME<xx>` or Samba's `NAME#xx` (suffix in hex; `NAME` alone
+    /// means suffix `00`). `\xNN` escapes stand for any byte. The text is
+    /// padded as [`NetbiosName::from_bytes`] does; no case change.
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let b = s.as_bytes();
+        let (body, suffix) = if let Some(stripped) = b.strip_suffix(b">") {
+            let open = stripped
+                .iter()
+                .rposition(|&c| c == b'<')
+                .ok_or(NameError::BadSuffix)?;
+            let hex = stripped.get(open + 1..).ok_or(NameError::BadSuffix)?;
+            (
+                &stripped[..open],
+                hex_byte(hex).ok_or(NameError::BadSuffix)?,
+            )
+        } else if let Some(hash) = b.iter().rposition(|&c| c == b'#') {
+            let hex = &b[hash + 1..];
+            (&b[..hash], hex_byte(hex).ok_or(NameError::BadSuffix)?)
+        } else {
+            (b, 0)
+        };
+        let mut raw = [0u8; 15];
+        let mut len = 0;
+        let mut i = 0;
+        while i < body.len() {
+            let byte = if body[i] == b'\\' {
+                let hex = body.get(i + 2..i + 4).ok_or(NameError::BadEscape)?;
+                if body.get(i + 1) != Some(&b'x') {
+                    return Err(NameError::BadEscape);
+                }
+                i += 4;
+                hex_byte(hex).ok_or(NameError::BadEscape)?
+            } else {
+                i += 1;
+                body[i - 1]
+            };
+            if len == 15 {
+                return Err(NameError::TooLong { len: 16 });
+            }
+            raw[len] = byte;
+            len += 1;
+        }
+        Self::from_bytes(&raw[..len], suffix)
+    }
+}
+
+/// A sequence of DNS-style labels: a NetBIOS scope ID (RFC 1001 §14.2), or
+/// the domain name in a redirect's NS record.
+///
+/// Zero-copy: a parsed scope borrows the datagram and follows its compression
+/// pointers when iterated; a scope built with [`Labels::from_dotted`] borrows
+/// the caller's text. Two scopes are equal when their labels are, byte for
+/// byte, whatever their origin.
+///
+/// ```
+/// use nbns::wire::Labels;
+/// let s = Labels::from_dotted(b"corp.example").unwrap();
+/// assert_eq!(s.iter().collect::<Vec<_>>(), [&b"corp"[..], b"example"]);
+/// assert_eq!(s.to_string(), "corp.example");
+/// assert!(Labels::EMPTY.is_empty());
+/// ```
+#[derive(Clone, Copy)]
+pub struct Labels<'a>(Repr<'a>);
+
+#[derive(Clone, Copy)]
+enum Repr<'a> {
+    /// Dotted text, already validated.
+    Dotted(&'a [u8]),
+    /// A validated label sequence in a datagram, starting at `at`.
+    Wire { msg: &'a [u8], at: usize },
+}
+
+impl<'a> Labels<'a> {
+    /// No labels: the empty scope.
+    pub const EMPTY: Labels<'static> = Labels(Repr::Dotted(b""));
+
+    /// Labels from dotted text such as `corp.example`. Each label must be 1 to
+    /// 63 bytes; any byte but `.` may appear in a label. Empty text gives the
+    /// empty scope.
+    ///
+    /// # Errors
+    /// [`NameError::BadLabel`] or [`NameError::ScopeTooLong`].
+    pub fn from_dotted(text: &'a [u8]) -> Result<Self, NameError> {
+        if text.is_empty() {
+            return Ok(Self(Repr::Dotted(text)));
+        }
+        if text.len() > MAX_SCOPE_LEN {
+            return Err(NameError::ScopeTooLong);
+        }
+        let mut count = 0;
+        for (index, label) in text.split(|&c| c == b'.').enumerate() {
+            if label.is_empty() || label.len() > MAX_LABEL_LEN {
+                return Err(NameError::BadLabel { index });
+            }
+            count += 1;
+        }
+        if count > MAX_LABELS {
+            return Err(NameError::ScopeTooLong);
+        }
+        Ok(Self(Repr::Dotted(text)))
+    }
+
+    /// Like [`Labels::from_dotted`], from a string.
+    ///
+    /// # Errors
+    /// As [`Labels::from_dotted`].
+    pub fn from_dotted_str(text: &'a str) -> Result<Self, NameError> {
+        Self::from_dotted(text.as_bytes())
+    }
+
+    /// The labels, in order.
+    #[must_use]
+    pub fn iter(&self) -> LabelIter<'a> {
+        match self.0 {
+            Repr::Dotted(t) => LabelIter::Dotted(if t.is_empty() { None } else { Some(t) }),
+            Repr::Wire { msg, at } => LabelIter::Wire {
+                msg,
+                at,
+                limit: msg.len(),
+                count: 0,
+            },
+        }
+    }
+
+    /// Whether there are no labels.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// Length in dotted form: label bytes plus the dots between them.
+    #[must_use]
+    pub fn dotted_len(&self) -> usize {
+        let (n, bytes) = self.iter().fold((0, 0), |(n, b), l| (n + 1, b + l.len()));
+        if n == 0 { 0 } else { bytes + n - 1 }
+    }
+
+    /// Bytes on the wire without compression: a length byte per label plus
+    /// the label bytes, not counting the terminating zero.
+    #[must_use]
+    pub fn wire_len(&self) -> usize {
+        match self.0 {
+            Repr::Dotted(t) if t.is_empty() => 0,
+            Repr::Dotted(t) => t.len() + 1,
+            Repr::Wire { .. } => self.iter().map(|l| l.len() + 1).sum(),
+        }
+    }
+}
+
+impl PartialEq for Labels<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Labels<'_> {}
+
+impl core::hash::Hash for Labels<'_> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        for l in self.iter() {
+            l.hash(state);
+        }
+    }
+}
+
+impl Default for Labels<'_> {
+    fn default() -> Self {
+        Labels::EMPTY
+    }
+}
+
+impl fmt::Display for Labels<'_> {
+    /// Dotted form; bytes outside printable ASCII, `\` and `.` inside a label
+    /// are escaped as `\xNN`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, label) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            for &b in label {
+                if b == b'.' {
+                    f.write_str("\\x2e")?;
+                } else {
+                    write_escaped(f, &[b])?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Labels<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Labels(\"{self}\")")
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Labels<'a> {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let len = u.int_in_range(0..=MAX_SCOPE_LEN)?;
+        let text = u.bytes(len)?;
+        Ok(Self::from_dotted(text).unwrap_or(Labels::EMPTY))
+    }
+}
+
+/// Iterator over the labels of a [`Labels`].
+#[derive(Debug, Clone)]
+pub enum LabelIter<'a> {
+    #[doc(hidden)]
+    Dotted(Option<&'a [u8]>),
+    #[doc(hidden)]
+    Wire {
+        msg: &'a [u8],
+        at: usize,
+        limit: usize,
+        count: usize,
+    },
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Self::Dotted(rest) => {
+                let text = (*rest)?;
+                match text.iter().position(|&c| c == b'.') {
+                    Some(dot) => {
+                        *rest = text.get(dot + 1..);
+                        text.get(..dot)
+                    }
+                    None => {
+                        *rest = None;
+                        Some(text)
+                    }
+                }
+            }
+            Self::Wire {
+                msg,
+                at,
+                limit,
+                count,
+            } => loop {
+                // The sequence was validated when parsed; these checks only
+                // keep iteration total should that ever not hold.
+                *count += 1;
+                if *count > 2 * MAX_LABELS + 2 {
+                    return None;
+                }
+                let len = *msg.get(*at)?;
+                match len >> 6 {
+                    0b00 if len == 0 => return None,
+                    0b00 => {
+                        let start = *at + 1;
+                        let label = msg.get(start..start + usize::from(len))?;
+                        *at = start + usize::from(len);
+                        return Some(label);
+                    }
+                    0b11 => {
+                        let lo = *msg.get(*at + 1)?;
+                        let target = usize::from(u16::from_be_bytes([len & 0x3F, lo]));
+                        if target >= *limit {
+                            return None;
+                        }
+                        *limit = target;
+                        *at = target;
+                    }
+                    _ => return None,
+                }
+            },
+        }
+    }
+}
+
+/// A NetBIOS name with its scope: what a question or resource record names
+/// (RFC 1002 §4.1, second-level encoding).
+///
+/// ```
+/// use nbns::wire::{Labels, Name, NetbiosName};
+/// let n = Name::new(NetbiosName::new("HOST", 0x00).unwrap(), Labels::from_dotted(b"corp").unwrap());
+/// assert_eq!(n.to_string(), "HOST<00>.corp");
+/// assert_eq!(n.buffer_len(), 34 + 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name<'a> {
+    /// The 16-byte NetBIOS name.
+    pub netbios: NetbiosName,
+    /// The scope ID (often empty).
+    pub scope: Labels<'a>,
+}
+
+impl<'a> Name<'a> {
+    /// A name in a scope.
+    #[must_use]
+    pub const fn new(netbios: NetbiosName, scope: Labels<'a>) -> Self {
+        Self { netbios, scope }
+    }
+
+    /// A name in the empty scope.
+    #[must_use]
+    pub const fn unscoped(netbios: NetbiosName) -> Self {
+        Self {
+            netbios,
+            scope: Labels::EMPTY,
+        }
+    }
+
+    /// Bytes of the name on the wire, uncompressed: `0x20`, 32 encoded bytes,
+    /// the scope labels and the terminating zero.
+    #[must_use]
+    pub fn buffer_len(&self) -> usize {
+        1 + ENCODED_LEN + self.scope.wire_len() + 1
+    }
+}
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.netbios)?;
+        if !self.scope.is_empty() {
+            write!(f, ".{}", self.scope)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Name<'a> {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self {
+            netbios: u.arbitrary()?,
+            scope: u.arbitrary()?,
+        })
+    }
+}
+
+/// Checks the label sequence at `start`, following pointers, and returns the
+/// offset just past it as it sits in the datagram (past the first pointer if
+/// there is one).
+///
+/// Pointer rule: every pointer must point strictly before its own offset, and
+/// each further pointer strictly before the previous pointer's target. The
+/// targets therefore strictly decrease and the walk ends.
+fn walk_labels(msg: &[u8], start: usize) -> Result<usize, ParseError> {
+    let mut pos = start;
+    let mut end: Option<usize> = None;
+    let mut limit = usize::MAX;
+    let mut labels = 0usize;
+    let mut chars = 0usize;
+    loop {
+        let len = *msg.get(pos).ok_or(ParseError::Truncated {
+            offset: pos,
+            what: Field::Name,
+        })?;
+        match len >> 6 {
+            0b00 if len == 0 => return Ok(end.unwrap_or(pos + 1)),
+            0b00 => {
+                let l = usize::from(len);
+                if msg.len() < pos + 1 + l {
+                    return Err(ParseError::Truncated {
+                        offset: msg.len(),
+                        what: Field::Name,
+                    });
+                }
+                labels += 1;
+                chars += l + usize::from(labels > 1);
+                if labels > MAX_LABELS || chars > MAX_SCOPE_LEN {
+                    return Err(ParseError::NameTooLong { offset: pos });
+                }
+                pos += 1 + l;
+            }
+            0b11 => {
+                let lo = *msg.get(pos + 1).ok_or(ParseError::Truncated {
+                    offset: pos + 1,
+                    what: Field::Name,
+                })?;
+                let target = usize::from(u16::from_be_bytes([len & 0x3F, lo]));
+                if target >= pos.min(limit) {
+                    return Err(ParseError::PointerNotPrior {
+                        offset: pos,
+                        target,
+                    });
+                }
+                end.get_or_insert(pos + 2);
+                limit = target;
+                pos = target;
+            }
+            _ => {
+                return Err(ParseError::BadLabelType {
+                    offset: pos,
+                    byte: len,
+                });
+            }
+        }
+    }
+}
+
+/// Reads a domain-style label sequence at `start` (a scope-less name such as
+/// NSD_NAME). Returns the labels and the offset just past them.
+pub(crate) fn parse_labels(msg: &[u8], start: usize) -> Result<(Labels<'_>, usize), ParseError> {
+    let end = walk_labels(msg, start)?;
+    Ok((Labels(Repr::Wire { msg, at: start }), end))
+}
+
+/// Reads an encoded NetBIOS name with its scope at `start`.
+///
+/// Returns the name and the offset just past it in the datagram.
+pub(crate) fn parse_name(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), ParseError> {
+    // Follow leading pointers to the 32-byte first label.
+    let mut pos = start;
+    let mut end: Option<usize> = None;
+    let mut limit = usize::MAX;
+    loop {
+        let len = *msg.get(pos).ok_or(ParseError::Truncated {
+            offset: pos,
+            what: Field::Name,
+        })?;
+        match len >> 6 {
+            0b00 => {
+                if usize::from(len) != ENCODED_LEN {
+                    return Err(ParseError::BadNameLength { offset: pos, len });
+                }
+                break;
+            }
+            0b11 => {
+                let lo = *msg.get(pos + 1).ok_or(ParseError::Truncated {
+                    offset: pos + 1,
+                    what: Field::Name,
+                })?;
+                let target = usize::from(u16::from_be_bytes([len & 0x3F, lo]));
+                if target >= pos.min(limit) {
+                    return Err(ParseError::PointerNotPrior {
+                        offset: pos,
+                        target,
+                    });
+                }
+                end.get_or_insert(pos + 2);
+                limit = target;
+                pos = target;
+            }
+            _ => {
+                return Err(ParseError::BadLabelType {
+                    offset: pos,
+                    byte: len,
+                });
+            }
+        }
+    }
+    let label_at = pos + 1;
+    let encoded = msg
+        .get(label_at..)
+        .and_then(|rest| rest.first_chunk::<ENCODED_LEN>())
+        .ok_or(ParseError::Truncated {
+            offset: msg.len(),
+            what: Field::Name,
+        })?;
+    let netbios = NetbiosName::decode(encoded).map_err(|i| ParseError::BadNameEncoding {
+        offset: label_at + i,
+        byte: encoded[i],
+    })?;
+    let scope_at = label_at + ENCODED_LEN;
+    // Fast path: no scope.
+    let (scope, scope_end) = if msg.get(scope_at) == Some(&0) {
+        (Labels::EMPTY, scope_at + 1)
+    } else {
+        let e = walk_labels(msg, scope_at)?;
+        (Labels(Repr::Wire { msg, at: scope_at }), e)
+    };
+    Ok((Name { netbios, scope }, end.unwrap_or(scope_end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "FRED" padded with spaces, suffix 0x00, unscoped (RFC 1001 §14.1 example).
+    static FRED: [u8; 34] = *b"\x20EGFCEFEECACACACACACACACACACACAAA\x00";
+
+    #[test]
+    fn parse_fred() {
+        let (n, end) = parse_name(&FRED, 0).unwrap();
+        assert_eq!(end, 34);
+        assert_eq!(n.netbios, NetbiosName::new("FRED", 0).unwrap());
+        assert!(n.scope.is_empty());
+    }
+
+    #[test]
+    fn encode_fred() {
+        let n = NetbiosName::new("FRED", 0).unwrap();
+        assert_eq!(&n.encode()[..], &FRED[1..33]);
+    }
+
+    #[test]
+    fn wildcard_is_nul_padded() {
+        let enc = NetbiosName::wildcard().encode();
+        assert_eq!(&enc, b"CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(NetbiosName::wildcard().to_string(), "*<00>");
+        assert_eq!(
+            "*<00>".parse::<NetbiosName>().unwrap(),
+            NetbiosName::wildcard()
+        );
+    }
+
+    #[test]
+    fn scoped_name_with_pointer_in_scope() {
+        // offset 0: "corp" "example" 0 ; offset 14: name with scope "x" then pointer to 5 ("example").
+        let mut msg = vec![
+            4, b'c', b'o', b'r', b'p', 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0,
+        ];
+        let start = msg.len();
+        msg.push(32);
+        msg.extend_from_slice(&NetbiosName::new("HOST", 0x20).unwrap().encode());
+        msg.extend_from_slice(&[1, b'x', 0xC0, 5]);
+        let (n, end) = parse_name(&msg, start).unwrap();
+        assert_eq!(end, msg.len());
+        assert_eq!(n.scope, Labels::from_dotted(b"x.example").unwrap());
+        assert_eq!(n.to_string(), "HOST<20>.x.example");
+    }
+
+    #[test]
+    fn pointer_rules() {
+        // A pointer to itself.
+        assert_eq!(
+            parse_name(&[0xC0, 0x00], 0),
+            Err(ParseError::PointerNotPrior {
+                offset: 0,
+                target: 0
+            })
+        );
+        // A forward pointer.
+        assert_eq!(
+            parse_name(&[0xC0, 0x05, 0, 0, 0, 0], 0),
+            Err(ParseError::PointerNotPrior {
+                offset: 0,
+                target: 5
+            })
+        );
+        // A loop through a label back onto the pointer: 0: len 1 'a', 2: ptr -> 0.
+        let msg = [1, b'a', 0xC0, 0x00];
+        assert_eq!(
+            parse_labels(&msg, 2).map(|(_, e)| e),
+            Err(ParseError::PointerNotPrior {
+                offset: 2,
+                target: 0
+            })
+        );
+        // Truncated pointer.
+        assert_eq!(
+            parse_name(&[0xC0], 0),
+            Err(ParseError::Truncated {
+                offset: 1,
+                what: Field::Name
+            })
+        );
+    }
+
+    #[test]
+    fn bad_names() {
+        assert_eq!(
+            parse_name(&[0x40], 0),
+            Err(ParseError::BadLabelType {
+                offset: 0,
+                byte: 0x40
+            })
+        );
+        assert_eq!(
+            parse_name(&[0x80], 0),
+            Err(ParseError::BadLabelType {
+                offset: 0,
+                byte: 0x80
+            })
+        );
+        assert_eq!(
+            parse_name(&[3, b'A', b'B', b'C', 0], 0),
+            Err(ParseError::BadNameLength { offset: 0, len: 3 })
+        );
+        let mut bad = FRED;
+        bad[7] = b'Q';
+        assert_eq!(
+            parse_name(&bad, 0),
+            Err(ParseError::BadNameEncoding {
+                offset: 7,
+                byte: b'Q'
+            })
+        );
+        assert_eq!(
+            parse_name(&FRED[..20], 0),
+            Err(ParseError::Truncated {
+                offset: 20,
+                what: Field::Name
+            })
+        );
+        assert_eq!(
+            parse_name(&FRED[..33], 0),
+            Err(ParseError::Truncated {
+                offset: 33,
+                what: Field::Name
+            })
+        );
+    }
+
+    #[test]
+    fn scope_limits() {
+        let mut msg = FRED[..33].to_vec();
+        for _ in 0..5 {
+            msg.push(63);
+            msg.extend_from_slice(&[b'a'; 63]);
+        }
+        msg.push(0);
+        assert!(matches!(
+            parse_name(&msg, 0),
+            Err(ParseError::NameTooLong { .. })
+        ));
+        assert_eq!(
+            Labels::from_dotted(&[b'a'; 64]),
+            Err(NameError::BadLabel { index: 0 })
+        );
+        assert_eq!(
+            Labels::from_dotted(b"a..b"),
+            Err(NameError::BadLabel { index: 1 })
+        );
+    }
+
+    #[test]
+    fn byte_exact_names() {
+        let raw = *b"\xff\x80\xc0lower\x01  \x00abc\x1b";
+        let n = NetbiosName::from_raw(raw);
+        let mut enc = vec![32];
+        enc.extend_from_slice(&n.encode());
+        enc.push(0);
+        let (back, _) = parse_name(&enc, 0).unwrap();
+        assert_eq!(back.netbios.as_bytes(), &raw);
+        let text = n.to_string();
+        assert_eq!(text.parse::<NetbiosName>().unwrap(), n);
+    }
+
+    #[test]
+    fn text_forms() {
+        assert_eq!(
+            "dc01#1c".parse::<NetbiosName>().unwrap(),
+            NetbiosName::new("dc01", 0x1c).unwrap()
+        );
+        assert_eq!("HOST".parse::<NetbiosName>().unwrap().suffix(), 0);
+        assert_eq!("A<zz>".parse::<NetbiosName>(), Err(NameError::BadSuffix));
+        assert_eq!(
+            "SIXTEENCHARSLONG<00>".parse::<NetbiosName>(),
+            Err(NameError::TooLong { len: 16 })
+        );
+        assert_eq!(NetbiosName::new("", 0), Err(NameError::Empty));
+        assert_eq!(
+            NetbiosName::new("has spaces", 0).unwrap().to_string(),
+            "has spaces<00>"
+        );
+    }
+}

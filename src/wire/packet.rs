@@ -1,0 +1,853 @@
+//! Whole NBNS packets (RFC 1002 §4.2): parse, emit, classify, and build
+//! every packet kind.
+
+use core::net::Ipv4Addr;
+
+use crate::wire::error::Section;
+use crate::wire::record::{parse_question, parse_record};
+use crate::wire::{
+    Class, EmitError, Flags, Header, Labels, Name, NameForm, NbAddrEntry, NbAddrs, NbFlags,
+    NodeStatus, NodeType, Opcode, ParseError, Question, RData, Rcode, ResourceRecord, RrType, Wack,
+};
+
+/// An NBNS packet: header, at most one entry per section, and any bytes after
+/// the last section (RFC 1002 §4.2.1).
+///
+/// The section counts of the header are derived from which sections are
+/// present. Everything borrows from the datagram it was parsed from, or from
+/// the values it was built with; parsing allocates nothing.
+///
+/// Trailing bytes: a datagram may carry bytes after its last section (Samba
+/// keeps such bytes as padding). [`Packet::parse`] accepts them and keeps
+/// them in [`Packet::trailing`], and [`Packet::emit`] writes them back, so a
+/// packet re-emits byte for byte. [`Packet::parse_exact`] rejects them.
+///
+/// ```
+/// use nbns::wire::{Name, NetbiosName, Packet, PacketKind};
+/// let name = Name::unscoped(NetbiosName::new("FRED", 0x20).unwrap());
+/// let query = Packet::name_query_request(0x1234, name, false);
+/// let mut buf = [0u8; 64];
+/// let n = query.emit(&mut buf).unwrap();
+/// assert_eq!(n, query.buffer_len());
+/// let back = Packet::parse(&buf[..n]).unwrap();
+/// assert_eq!(back, query);
+/// assert_eq!(back.kind(), PacketKind::NameQueryRequest);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Packet<'a> {
+    /// NAME_TRN_ID.
+    pub id: u16,
+    /// The flags word: R, opcode, NM_FLAGS, rcode.
+    pub flags: Flags,
+    /// The question (QDCOUNT 0 or 1).
+    pub question: Option<Question<'a>>,
+    /// The answer record (ANCOUNT 0 or 1).
+    pub answer: Option<ResourceRecord<'a>>,
+    /// The authority record (NSCOUNT 0 or 1).
+    pub authority: Option<ResourceRecord<'a>>,
+    /// The additional record (ARCOUNT 0 or 1).
+    pub additional: Option<ResourceRecord<'a>>,
+    /// Bytes after the last section.
+    pub trailing: &'a [u8],
+}
+
+/// What a packet is, in the words of RFC 1002 §4.2 and MS-NBTE §2.2.2.
+///
+/// [`Packet::kind`] classifies leniently, as real servers require: a WACK is
+/// any opcode-7 response, whatever its record type; responses to refresh and
+/// multi-homed requests carry opcode 5 and classify as registration
+/// responses; a negative query response may use NULL or an empty NB record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PacketKind {
+    /// NAME QUERY REQUEST (§4.2.12).
+    NameQueryRequest,
+    /// NODE STATUS REQUEST (§4.2.17).
+    NodeStatusRequest,
+    /// NAME REGISTRATION REQUEST (§4.2.2): opcode 5 with RD.
+    NameRegistrationRequest,
+    /// NAME OVERWRITE REQUEST & DEMAND (§4.2.3): opcode 5 without RD.
+    NameOverwriteRequest,
+    /// NAME REFRESH REQUEST (§4.2.4): opcode 8 or 9.
+    NameRefreshRequest,
+    /// NAME RELEASE REQUEST & DEMAND (§4.2.9).
+    NameReleaseRequest,
+    /// MULTIHOMED NAME REGISTRATION REQUEST (MS-NBTE §2.2.2): opcode 0xF.
+    MultihomedRegistrationRequest,
+    /// POSITIVE NAME QUERY RESPONSE (§4.2.13).
+    PositiveNameQueryResponse,
+    /// NEGATIVE NAME QUERY RESPONSE (§4.2.14).
+    NegativeNameQueryResponse,
+    /// REDIRECT NAME QUERY RESPONSE (§4.2.15).
+    RedirectNameQueryResponse,
+    /// POSITIVE NAME REGISTRATION RESPONSE (§4.2.5).
+    PositiveRegistrationResponse,
+    /// NEGATIVE NAME REGISTRATION RESPONSE (§4.2.6).
+    NegativeRegistrationResponse,
+    /// END-NODE CHALLENGE REGISTRATION RESPONSE (§4.2.7): rcode 0, RA clear.
+    EndNodeChallengeResponse,
+    /// NAME CONFLICT DEMAND (§4.2.8): a registration response with CFT_ERR.
+    NameConflictDemand,
+    /// POSITIVE NAME RELEASE RESPONSE (§4.2.10).
+    PositiveReleaseResponse,
+    /// NEGATIVE NAME RELEASE RESPONSE (§4.2.11).
+    NegativeReleaseResponse,
+    /// WAIT FOR ACKNOWLEDGEMENT RESPONSE (§4.2.16).
+    Wack,
+    /// NODE STATUS RESPONSE (§4.2.18).
+    NodeStatusResponse,
+    /// Anything else: an unassigned opcode, or sections that fit no kind.
+    Unknown,
+}
+
+impl PacketKind {
+    /// The kind in words, as the RFC names it.
+    #[must_use]
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::NameQueryRequest => "Name query request",
+            Self::NodeStatusRequest => "Node status request",
+            Self::NameRegistrationRequest => "Name registration request",
+            Self::NameOverwriteRequest => "Name overwrite request",
+            Self::NameRefreshRequest => "Name refresh request",
+            Self::NameReleaseRequest => "Name release request",
+            Self::MultihomedRegistrationRequest => "Multi-homed name registration request",
+            Self::PositiveNameQueryResponse => "Positive name query response",
+            Self::NegativeNameQueryResponse => "Negative name query response",
+            Self::RedirectNameQueryResponse => "Redirect name query response",
+            Self::PositiveRegistrationResponse => "Positive name registration response",
+            Self::NegativeRegistrationResponse => "Negative name registration response",
+            Self::EndNodeChallengeResponse => "End-node challenge registration response",
+            Self::NameConflictDemand => "Name conflict demand",
+            Self::PositiveReleaseResponse => "Positive name release response",
+            Self::NegativeReleaseResponse => "Negative name release response",
+            Self::Wack => "WACK",
+            Self::NodeStatusResponse => "Node status response",
+            Self::Unknown => "Unknown packet",
+        }
+    }
+
+    /// Whether this kind is a request (R clear).
+    #[must_use]
+    pub const fn is_request(self) -> bool {
+        matches!(
+            self,
+            Self::NameQueryRequest
+                | Self::NodeStatusRequest
+                | Self::NameRegistrationRequest
+                | Self::NameOverwriteRequest
+                | Self::NameRefreshRequest
+                | Self::NameReleaseRequest
+                | Self::MultihomedRegistrationRequest
+        )
+    }
+}
+
+impl core::fmt::Display for PacketKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// Where emitted bytes go: a slice cursor or a [`bytes::BufMut`].
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn put_u16(&mut self, v: u16) {
+        self.put(&v.to_be_bytes());
+    }
+    fn put_u32(&mut self, v: u32) {
+        self.put(&v.to_be_bytes());
+    }
+}
+
+struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        // The buffer was checked against buffer_len() before writing.
+        if let Some(dst) = self.buf.get_mut(self.pos..self.pos + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        self.pos += bytes.len();
+    }
+}
+
+struct BufSink<'b, B: bytes::BufMut>(&'b mut B);
+
+impl<B: bytes::BufMut> Sink for BufSink<'_, B> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.put_slice(bytes);
+    }
+}
+
+fn emit_name(name: &Name<'_>, out: &mut impl Sink) {
+    out.put(&[32]);
+    out.put(&name.netbios.encode());
+    for label in name.scope.iter() {
+        out.put(&[label.len() as u8]);
+        out.put(label);
+    }
+    out.put(&[0]);
+}
+
+fn emit_record(rr: &ResourceRecord<'_>, out: &mut impl Sink) {
+    match rr.name_form {
+        NameForm::Full => emit_name(&rr.name, out),
+        NameForm::QuestionPointer => out.put(&[0xC0, 0x0C]),
+    }
+    out.put_u16(rr.rdata.rr_type().into());
+    out.put_u16(rr.class.into());
+    out.put_u32(rr.ttl);
+    out.put_u16(rr.rdata.buffer_len() as u16);
+    match &rr.rdata {
+        RData::Nb(addrs) => {
+            for e in addrs.iter() {
+                out.put(&e.to_bytes());
+            }
+        }
+        RData::NodeStatus(s) => {
+            out.put(&[s.names.len() as u8]);
+            for n in s.names.iter() {
+                out.put(n.name.as_bytes());
+                out.put_u16(n.flags.0);
+            }
+            out.put(s.statistics.0);
+        }
+        RData::Null(d) | RData::Unknown { data: d, .. } => out.put(d),
+        RData::A(a) => out.put(&a.octets()),
+        RData::Ns(labels) => {
+            for label in labels.iter() {
+                out.put(&[label.len() as u8]);
+                out.put(label);
+            }
+            out.put(&[0]);
+        }
+        RData::Wack(w) => out.put_u16(w.request_flags.0),
+    }
+}
+
+impl<'a> Packet<'a> {
+    /// Parses a whole datagram. Bytes after the last section are kept in
+    /// [`Packet::trailing`].
+    ///
+    /// Allocation-free and total: any input gives either a packet or a
+    /// [`ParseError`] with the offset of the problem. Header counts above one
+    /// are refused before anything else is read.
+    ///
+    /// # Errors
+    /// A [`ParseError`] saying what is malformed and where.
+    pub fn parse(data: &'a [u8]) -> Result<Self, ParseError> {
+        let h = Header::parse(data)?;
+        let counts = [
+            (h.qdcount, Section::Question),
+            (h.ancount, Section::Answer),
+            (h.nscount, Section::Authority),
+            (h.arcount, Section::Additional),
+        ];
+        for (i, (count, section)) in counts.into_iter().enumerate() {
+            if count > 1 {
+                return Err(ParseError::UnsupportedCount {
+                    offset: 4 + 2 * i,
+                    section,
+                    count,
+                });
+            }
+        }
+        let mut pos = Header::LEN;
+        let question = if h.qdcount == 1 {
+            let (q, p) = parse_question(data, pos)?;
+            pos = p;
+            Some(q)
+        } else {
+            None
+        };
+        let qname = question.as_ref().map(|q| &q.name);
+        let wack = h.flags.is_response() && h.flags.opcode() == Opcode::Wack;
+        let record = |present: u16, wack: bool, pos: &mut usize| -> Result<_, ParseError> {
+            if present == 0 {
+                return Ok(None);
+            }
+            let (rr, p) = parse_record(data, *pos, qname, wack)?;
+            *pos = p;
+            Ok(Some(rr))
+        };
+        let answer = record(h.ancount, wack, &mut pos)?;
+        let authority = record(h.nscount, false, &mut pos)?;
+        let additional = record(h.arcount, false, &mut pos)?;
+        Ok(Self {
+            id: h.id,
+            flags: h.flags,
+            question,
+            answer,
+            authority,
+            additional,
+            trailing: data.get(pos..).unwrap_or_default(),
+        })
+    }
+
+    /// Like [`Packet::parse`], but bytes after the last section are an error.
+    ///
+    /// # Errors
+    /// As [`Packet::parse`], and [`ParseError::TrailingBytes`].
+    pub fn parse_exact(data: &'a [u8]) -> Result<Self, ParseError> {
+        let p = Self::parse(data)?;
+        if p.trailing.is_empty() {
+            Ok(p)
+        } else {
+            let len = p.trailing.len();
+            Err(ParseError::TrailingBytes {
+                offset: data.len() - len,
+                len,
+            })
+        }
+    }
+
+    /// The header, counts derived from the sections present.
+    #[must_use]
+    pub fn header(&self) -> Header {
+        Header {
+            id: self.id,
+            flags: self.flags,
+            qdcount: self.question.is_some().into(),
+            ancount: self.answer.is_some().into(),
+            nscount: self.authority.is_some().into(),
+            arcount: self.additional.is_some().into(),
+        }
+    }
+
+    /// The opcode.
+    #[must_use]
+    pub fn opcode(&self) -> Opcode {
+        self.flags.opcode()
+    }
+
+    /// The result code.
+    #[must_use]
+    pub fn rcode(&self) -> Rcode {
+        self.flags.rcode()
+    }
+
+    /// Whether R is set.
+    #[must_use]
+    pub fn is_response(&self) -> bool {
+        self.flags.is_response()
+    }
+
+    /// The records present, in order, with their sections.
+    pub fn records(&self) -> impl Iterator<Item = (Section, &ResourceRecord<'a>)> {
+        [
+            (Section::Answer, self.answer.as_ref()),
+            (Section::Authority, self.authority.as_ref()),
+            (Section::Additional, self.additional.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(s, r)| r.map(|r| (s, r)))
+    }
+
+    /// The name the packet is about: the question's, else the first record's.
+    #[must_use]
+    pub fn name(&self) -> Option<&Name<'a>> {
+        self.question
+            .as_ref()
+            .map(|q| &q.name)
+            .or_else(|| self.records().next().map(|(_, r)| &r.name))
+    }
+
+    /// The record that carries a request's or response's data: the additional
+    /// record of a request, the answer of a response.
+    #[must_use]
+    pub fn data_record(&self) -> Option<&ResourceRecord<'a>> {
+        if self.is_response() {
+            self.answer.as_ref()
+        } else {
+            self.additional.as_ref()
+        }
+    }
+
+    /// Bytes needed by [`Packet::emit`].
+    #[must_use]
+    pub fn buffer_len(&self) -> usize {
+        Header::LEN
+            + self.question.as_ref().map_or(0, Question::buffer_len)
+            + self.records().map(|(_, r)| r.buffer_len()).sum::<usize>()
+            + self.trailing.len()
+    }
+
+    /// Checks what emission cannot express, so that whatever is emitted
+    /// parses back to the same packet.
+    fn check(&self) -> Result<(), EmitError> {
+        let wack_packet = self.flags.is_response() && self.flags.opcode() == Opcode::Wack;
+        for (section, rr) in self.records() {
+            match rr.name_form {
+                NameForm::QuestionPointer if self.question.map(|q| q.name) != Some(rr.name) => {
+                    return Err(EmitError::PointerMismatch { section });
+                }
+                _ => {}
+            }
+            let len = rr.rdata.buffer_len();
+            let too_many_names = matches!(&rr.rdata, RData::NodeStatus(s) if s.names.len() > 255);
+            if len > usize::from(u16::MAX) || too_many_names {
+                return Err(EmitError::RdataTooLong { section });
+            }
+            let wack_slot = wack_packet && section == Section::Answer;
+            let fits = match &rr.rdata {
+                RData::Wack(_) => wack_slot,
+                RData::Unknown { rr_type, .. } => {
+                    matches!(RrType::from(u16::from(*rr_type)), RrType::Unknown(_))
+                        && !(wack_slot && len == 2)
+                }
+                _ => !(wack_slot && len == 2),
+            };
+            if !fits {
+                return Err(EmitError::RdataMismatch { section });
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_to(&self, out: &mut impl Sink) {
+        let h = self.header();
+        for w in [h.id, h.flags.0, h.qdcount, h.ancount, h.nscount, h.arcount] {
+            out.put_u16(w);
+        }
+        if let Some(q) = &self.question {
+            emit_name(&q.name, out);
+            out.put_u16(q.qtype.into());
+            out.put_u16(q.qclass.into());
+        }
+        for (_, rr) in self.records() {
+            emit_record(rr, out);
+        }
+        out.put(self.trailing);
+    }
+
+    /// Writes the packet at the start of `buf` and returns its length
+    /// ([`Packet::buffer_len`]). Never panics; bytes of `buf` past the packet
+    /// are left as they were.
+    ///
+    /// # Errors
+    /// [`EmitError::BufferTooSmall`], or an [`EmitError`] for a packet whose
+    /// parts do not fit together (see [`EmitError`]).
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
+        self.check()?;
+        let need = self.buffer_len();
+        if buf.len() < need {
+            return Err(EmitError::BufferTooSmall {
+                need,
+                have: buf.len(),
+            });
+        }
+        self.emit_to(&mut SliceSink { buf, pos: 0 });
+        Ok(need)
+    }
+
+    /// Appends the packet to any [`bytes::BufMut`] (a `Vec<u8>`, a
+    /// `BytesMut`, …) and returns its length.
+    ///
+    /// # Errors
+    /// [`EmitError::BufferTooSmall`] when `buf` has less room left than
+    /// [`Packet::buffer_len`], or an [`EmitError`] for a packet whose parts do
+    /// not fit together.
+    pub fn emit_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EmitError> {
+        self.check()?;
+        let need = self.buffer_len();
+        if buf.remaining_mut() < need {
+            return Err(EmitError::BufferTooSmall {
+                need,
+                have: buf.remaining_mut(),
+            });
+        }
+        self.emit_to(&mut BufSink(buf));
+        Ok(need)
+    }
+
+    /// Classifies the packet (see [`PacketKind`] for the rules).
+    #[must_use]
+    pub fn kind(&self) -> PacketKind {
+        let f = self.flags;
+        let q_type = self.question.map(|q| q.qtype);
+        let has_nb_request = self.question.is_some() && self.additional.is_some();
+        if !f.is_response() {
+            return match (f.opcode(), q_type) {
+                (Opcode::Query, Some(RrType::NbStat)) => PacketKind::NodeStatusRequest,
+                (Opcode::Query, Some(_)) => PacketKind::NameQueryRequest,
+                (Opcode::Registration, _) if has_nb_request => {
+                    if f.recursion_desired() {
+                        PacketKind::NameRegistrationRequest
+                    } else {
+                        PacketKind::NameOverwriteRequest
+                    }
+                }
+                (Opcode::Refresh | Opcode::RefreshAlt, _) if has_nb_request => {
+                    PacketKind::NameRefreshRequest
+                }
+                (Opcode::Release, _) if has_nb_request => PacketKind::NameReleaseRequest,
+                (Opcode::MultihomedRegistration, _) if has_nb_request => {
+                    PacketKind::MultihomedRegistrationRequest
+                }
+                _ => PacketKind::Unknown,
+            };
+        }
+        let answer_type = self.answer.map(|a| a.rdata.rr_type());
+        let ok = f.rcode() == Rcode::NoError;
+        match f.opcode() {
+            Opcode::Wack if self.answer.is_some() => PacketKind::Wack,
+            Opcode::Query => match answer_type {
+                Some(RrType::NbStat) if ok => PacketKind::NodeStatusResponse,
+                Some(RrType::Nb)
+                    if ok
+                        && self
+                            .answer
+                            .and_then(|a| a.nb())
+                            .is_some_and(|n| !n.is_empty()) =>
+                {
+                    PacketKind::PositiveNameQueryResponse
+                }
+                Some(_) if !ok => PacketKind::NegativeNameQueryResponse,
+                None if ok && self.authority.is_some_and(|r| r.rr_type() == RrType::Ns) => {
+                    PacketKind::RedirectNameQueryResponse
+                }
+                _ => PacketKind::Unknown,
+            },
+            op if op.is_registration_like() && self.answer.is_some() => match f.rcode() {
+                Rcode::NoError if f.recursion_available() => {
+                    PacketKind::PositiveRegistrationResponse
+                }
+                Rcode::NoError => PacketKind::EndNodeChallengeResponse,
+                Rcode::Conflict => PacketKind::NameConflictDemand,
+                _ => PacketKind::NegativeRegistrationResponse,
+            },
+            Opcode::Release if self.answer.is_some() => {
+                if ok {
+                    PacketKind::PositiveReleaseResponse
+                } else {
+                    PacketKind::NegativeReleaseResponse
+                }
+            }
+            _ => PacketKind::Unknown,
+        }
+    }
+}
+
+/// Constructors for every packet kind, with the flags and layout of the
+/// RFC 1002 §4.2 diagrams. Each returns a plain [`Packet`] whose fields may
+/// be adjusted before emission.
+impl<'a> Packet<'a> {
+    fn request(
+        id: u16,
+        flags: Flags,
+        question: Question<'a>,
+        additional: Option<ResourceRecord<'a>>,
+    ) -> Self {
+        Self {
+            id,
+            flags,
+            question: Some(question),
+            answer: None,
+            authority: None,
+            additional,
+            trailing: &[],
+        }
+    }
+
+    fn response(id: u16, flags: Flags, answer: ResourceRecord<'a>) -> Self {
+        Self {
+            id,
+            flags,
+            question: None,
+            answer: Some(answer),
+            authority: None,
+            additional: None,
+            trailing: &[],
+        }
+    }
+
+    /// A request of the registration family (§4.2.2–4.2.4, §4.2.9, MS-NBTE
+    /// §2.2.2): question NB/IN, additional NB record named `C0 0C`.
+    fn name_request(id: u16, flags: Flags, name: Name<'a>, ttl: u32, entry: NbAddrEntry) -> Self {
+        let mut rr = ResourceRecord::new(name, ttl, RData::Nb(NbAddrs::one(entry)));
+        rr.name_form = NameForm::QuestionPointer;
+        Self::request(id, flags, Question::nb(name), Some(rr))
+    }
+
+    /// NAME QUERY REQUEST (§4.2.12): flags 0x0100, or 0x0110 broadcast.
+    #[must_use]
+    pub fn name_query_request(id: u16, name: Name<'a>, broadcast: bool) -> Self {
+        let flags = Flags::request(Opcode::Query)
+            .with_recursion_desired(true)
+            .with_broadcast(broadcast);
+        Self::request(id, flags, Question::nb(name), None)
+    }
+
+    /// NODE STATUS REQUEST (§4.2.17): flags 0x0000, question NBSTAT. The name
+    /// is usually [`NetbiosName::wildcard`](crate::wire::NetbiosName::wildcard).
+    #[must_use]
+    pub fn node_status_request(id: u16, name: Name<'a>) -> Self {
+        Self::request(
+            id,
+            Flags::request(Opcode::Query),
+            Question::nbstat(name),
+            None,
+        )
+    }
+
+    /// NAME REGISTRATION REQUEST (§4.2.2): flags 0x2900, or 0x2910 broadcast.
+    #[must_use]
+    pub fn registration_request(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        entry: NbAddrEntry,
+        broadcast: bool,
+    ) -> Self {
+        let flags = Flags::request(Opcode::Registration)
+            .with_recursion_desired(true)
+            .with_broadcast(broadcast);
+        Self::name_request(id, flags, name, ttl, entry)
+    }
+
+    /// NAME OVERWRITE REQUEST & DEMAND (§4.2.3): flags 0x2800 (RD clear), or
+    /// 0x2810 broadcast.
+    #[must_use]
+    pub fn overwrite_request(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        entry: NbAddrEntry,
+        broadcast: bool,
+    ) -> Self {
+        let flags = Flags::request(Opcode::Registration).with_broadcast(broadcast);
+        Self::name_request(id, flags, name, ttl, entry)
+    }
+
+    /// NAME REFRESH REQUEST (§4.2.4): opcode 8 (0x4000), or 9 (0x4800) when
+    /// `alternate_opcode`; RD clear, as Windows and nmbd send it.
+    #[must_use]
+    pub fn refresh_request(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        entry: NbAddrEntry,
+        alternate_opcode: bool,
+    ) -> Self {
+        let op = if alternate_opcode {
+            Opcode::RefreshAlt
+        } else {
+            Opcode::Refresh
+        };
+        Self::name_request(id, Flags::request(op), name, ttl, entry)
+    }
+
+    /// NAME RELEASE REQUEST & DEMAND (§4.2.9): flags 0x3000, or 0x3010
+    /// broadcast; TTL 0.
+    #[must_use]
+    pub fn release_request(id: u16, name: Name<'a>, entry: NbAddrEntry, broadcast: bool) -> Self {
+        let flags = Flags::request(Opcode::Release).with_broadcast(broadcast);
+        Self::name_request(id, flags, name, 0, entry)
+    }
+
+    /// MULTIHOMED NAME REGISTRATION REQUEST (MS-NBTE §2.2.2): flags 0x7900.
+    #[must_use]
+    pub fn multihomed_registration_request(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        entry: NbAddrEntry,
+    ) -> Self {
+        let flags = Flags::request(Opcode::MultihomedRegistration).with_recursion_desired(true);
+        Self::name_request(id, flags, name, ttl, entry)
+    }
+
+    fn registration_response_flags() -> Flags {
+        Flags::response(Opcode::Registration)
+            .with_authoritative(true)
+            .with_recursion_desired(true)
+    }
+
+    /// POSITIVE NAME REGISTRATION RESPONSE (§4.2.5): flags 0xAD80, the
+    /// granted TTL. Also the answer to refresh and multi-homed requests.
+    #[must_use]
+    pub fn positive_registration_response(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        entry: NbAddrEntry,
+    ) -> Self {
+        let flags = Self::registration_response_flags().with_recursion_available(true);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(name, ttl, RData::Nb(NbAddrs::one(entry))),
+        )
+    }
+
+    /// NEGATIVE NAME REGISTRATION RESPONSE (§4.2.6): flags 0xAD8r, TTL 0,
+    /// RDATA echoing the request.
+    #[must_use]
+    pub fn negative_registration_response(
+        id: u16,
+        name: Name<'a>,
+        rcode: Rcode,
+        entry: NbAddrEntry,
+    ) -> Self {
+        let flags = Self::registration_response_flags()
+            .with_recursion_available(true)
+            .with_rcode(rcode);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(name, 0, RData::Nb(NbAddrs::one(entry))),
+        )
+    }
+
+    /// END-NODE CHALLENGE REGISTRATION RESPONSE (§4.2.7): flags 0xAD00 (RA
+    /// clear); RDATA names the presumed owner.
+    #[must_use]
+    pub fn end_node_challenge_response(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        owner: NbAddrEntry,
+    ) -> Self {
+        Self::response(
+            id,
+            Self::registration_response_flags(),
+            ResourceRecord::new(name, ttl, RData::Nb(NbAddrs::one(owner))),
+        )
+    }
+
+    /// NAME CONFLICT DEMAND (§4.2.8): flags 0xAD87, TTL 0, NB_FLAGS with only
+    /// the node type, address 0.0.0.0.
+    #[must_use]
+    pub fn name_conflict_demand(id: u16, name: Name<'a>, node_type: NodeType) -> Self {
+        let flags = Self::registration_response_flags()
+            .with_recursion_available(true)
+            .with_rcode(Rcode::Conflict);
+        let entry = NbAddrEntry::new(NbFlags::new(false, node_type), Ipv4Addr::UNSPECIFIED);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(name, 0, RData::Nb(NbAddrs::one(entry))),
+        )
+    }
+
+    /// POSITIVE NAME RELEASE RESPONSE (§4.2.10): flags 0xB400, TTL 0.
+    #[must_use]
+    pub fn positive_release_response(id: u16, name: Name<'a>, entry: NbAddrEntry) -> Self {
+        let flags = Flags::response(Opcode::Release).with_authoritative(true);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(name, 0, RData::Nb(NbAddrs::one(entry))),
+        )
+    }
+
+    /// NEGATIVE NAME RELEASE RESPONSE (§4.2.11): flags 0xB40r, TTL 0.
+    #[must_use]
+    pub fn negative_release_response(
+        id: u16,
+        name: Name<'a>,
+        rcode: Rcode,
+        entry: NbAddrEntry,
+    ) -> Self {
+        let flags = Flags::response(Opcode::Release)
+            .with_authoritative(true)
+            .with_rcode(rcode);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(name, 0, RData::Nb(NbAddrs::one(entry))),
+        )
+    }
+
+    /// POSITIVE NAME QUERY RESPONSE (§4.2.13): flags 0x8500 (set RA with
+    /// [`Flags::with_recursion_available`] when answering as a name server).
+    #[must_use]
+    pub fn positive_name_query_response(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        addrs: NbAddrs<'a>,
+    ) -> Self {
+        let flags = Flags::response(Opcode::Query)
+            .with_authoritative(true)
+            .with_recursion_desired(true);
+        Self::response(id, flags, ResourceRecord::new(name, ttl, RData::Nb(addrs)))
+    }
+
+    /// NEGATIVE NAME QUERY RESPONSE (§4.2.14): flags 0x850r, a NULL record
+    /// with TTL 0 and no data.
+    #[must_use]
+    pub fn negative_name_query_response(id: u16, name: Name<'a>, rcode: Rcode) -> Self {
+        let flags = Flags::response(Opcode::Query)
+            .with_authoritative(true)
+            .with_recursion_desired(true)
+            .with_rcode(rcode);
+        Self::response(id, flags, ResourceRecord::new(name, 0, RData::Null(&[])))
+    }
+
+    /// REDIRECT NAME QUERY RESPONSE (§4.2.15): flags 0x8100, an NS authority
+    /// record with the name server's domain name and an A additional record
+    /// with its address. Both records are named with the queried name.
+    #[must_use]
+    pub fn redirect_name_query_response(
+        id: u16,
+        name: Name<'a>,
+        ttl: u32,
+        nsd_name: Labels<'a>,
+        nsd_ip: Ipv4Addr,
+    ) -> Self {
+        Self {
+            id,
+            flags: Flags::response(Opcode::Query).with_recursion_desired(true),
+            question: None,
+            answer: None,
+            authority: Some(ResourceRecord::new(name, ttl, RData::Ns(nsd_name))),
+            additional: Some(ResourceRecord::new(name, ttl, RData::A(nsd_ip))),
+            trailing: &[],
+        }
+    }
+
+    /// WAIT FOR ACKNOWLEDGEMENT (WACK) RESPONSE (§4.2.16): flags 0xBC00; TTL
+    /// is how long the requester should wait; RDATA echoes the request's
+    /// flags. `rr_type` is NB (as Samba4 sends) or NULL (as nmbd sends).
+    #[must_use]
+    pub fn wack(id: u16, name: Name<'a>, ttl: u32, request_flags: Flags, rr_type: RrType) -> Self {
+        let flags = Flags::response(Opcode::Wack).with_authoritative(true);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(
+                name,
+                ttl,
+                RData::Wack(Wack {
+                    rr_type,
+                    request_flags,
+                }),
+            ),
+        )
+    }
+
+    /// NODE STATUS RESPONSE (§4.2.18): flags 0x8400, TTL 0.
+    #[must_use]
+    pub fn node_status_response(id: u16, name: Name<'a>, status: NodeStatus<'a>) -> Self {
+        let flags = Flags::response(Opcode::Query).with_authoritative(true);
+        Self::response(
+            id,
+            flags,
+            ResourceRecord::new(name, 0, RData::NodeStatus(status)),
+        )
+    }
+}
+
+impl Class {
+    /// Whether this is IN.
+    #[must_use]
+    pub fn is_in(self) -> bool {
+        self == Self::In
+    }
+}

@@ -425,14 +425,19 @@ impl Header {
                 what: Field::Header,
             });
         };
-        let w = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+        let (words, _) = b.as_chunks::<2>();
+        let mut w = [0u16; 6];
+        for (dst, src) in w.iter_mut().zip(words) {
+            *dst = u16::from_be_bytes(*src);
+        }
+        let [id, flags, qd, an, ns, ar] = w;
         Ok(Self {
-            id: w(0),
-            flags: Flags(w(2)),
-            qdcount: w(4),
-            ancount: w(6),
-            nscount: w(8),
-            arcount: w(10),
+            id,
+            flags: Flags(flags),
+            qdcount: qd,
+            ancount: an,
+            nscount: ns,
+            arcount: ar,
         })
     }
 

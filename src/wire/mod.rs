@@ -37,6 +37,16 @@
 //! accepted. Whether a packet makes sense for a conversation is for the state
 //! machines to judge ([`Packet::kind`] helps).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::panic,
+        clippy::expect_used
+    )
+)]
+
 mod error;
 mod header;
 pub(crate) mod name;

@@ -75,7 +75,9 @@ impl NetbiosName {
         }
         let pad = if name == b"*" { 0 } else { b' ' };
         let mut raw = [pad; 16];
-        raw[..name.len()].copy_from_slice(name);
+        for (dst, &b) in raw.iter_mut().zip(name) {
+            *dst = b;
+        }
         raw[15] = suffix;
         Ok(Self(raw))
     }
@@ -106,11 +108,9 @@ impl NetbiosName {
     #[must_use]
     pub fn trimmed(&self) -> &[u8] {
         let pad = if self.0[0] == b'*' { 0 } else { b' ' };
-        let mut end = 15;
-        while end > 0 && self.0[end - 1] == pad {
-            end -= 1;
-        }
-        &self.0[..end]
+        let (body, _) = self.0.split_at(15);
+        let end = body.iter().rposition(|&c| c != pad).map_or(0, |i| i + 1);
+        body.split_at(end).0
     }
 
     /// Whether this is the `*` wildcard (first byte `*`).
@@ -133,9 +133,9 @@ impl NetbiosName {
     #[must_use]
     pub fn encode(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
-            pair[0] = b'A' + (b >> 4);
-            pair[1] = b'A' + (b & 0x0F);
+        let (pairs, _) = out.as_chunks_mut::<2>();
+        for (pair, b) in pairs.iter_mut().zip(self.0) {
+            *pair = [b'A' + (b >> 4), b'A' + (b & 0x0F)];
         }
         out
     }
@@ -144,16 +144,22 @@ impl NetbiosName {
     /// returns its index.
     pub(crate) fn decode(encoded: &[u8; 32]) -> Result<Self, usize> {
         let mut raw = [0u8; 16];
-        for (i, (out, pair)) in raw.iter_mut().zip(encoded.chunks_exact(2)).enumerate() {
-            let hi = pair[0].wrapping_sub(b'A');
-            let lo = pair[1].wrapping_sub(b'A');
-            if hi > 15 {
-                return Err(2 * i);
-            }
-            if lo > 15 {
-                return Err(2 * i + 1);
-            }
-            *out = (hi << 4) | lo;
+        let (pairs, _) = encoded.as_chunks::<2>();
+        // Branch-free over the 32 characters; the slow search for the
+        // offending index runs only on error.
+        let mut bad = 0u8;
+        for (out, &[hi, lo]) in raw.iter_mut().zip(pairs) {
+            let hi = hi.wrapping_sub(b'A');
+            let lo = lo.wrapping_sub(b'A');
+            bad |= (hi | lo) & 0xF0;
+            *out = (hi << 4) | (lo & 0x0F);
+        }
+        if bad != 0 {
+            let i = encoded
+                .iter()
+                .position(|c| c.wrapping_sub(b'A') > 15)
+                .unwrap_or(0);
+            return Err(i);
         }
         Ok(Self(raw))
     }
@@ -215,39 +221,43 @@ impl FromStr for NetbiosName {
                 .iter()
                 .rposition(|&c| c == b'<')
                 .ok_or(NameError::BadSuffix)?;
-            let hex = stripped.get(open + 1..).ok_or(NameError::BadSuffix)?;
+            let (body, hex) = stripped.split_at(open);
             (
-                &stripped[..open],
-                hex_byte(hex).ok_or(NameError::BadSuffix)?,
+                body,
+                hex.get(1..)
+                    .and_then(hex_byte)
+                    .ok_or(NameError::BadSuffix)?,
             )
         } else if let Some(hash) = b.iter().rposition(|&c| c == b'#') {
-            let hex = &b[hash + 1..];
-            (&b[..hash], hex_byte(hex).ok_or(NameError::BadSuffix)?)
+            let (body, hex) = b.split_at(hash);
+            (
+                body,
+                hex.get(1..)
+                    .and_then(hex_byte)
+                    .ok_or(NameError::BadSuffix)?,
+            )
         } else {
             (b, 0)
         };
         let mut raw = [0u8; 15];
         let mut len = 0;
-        let mut i = 0;
-        while i < body.len() {
-            let byte = if body[i] == b'\\' {
-                let hex = body.get(i + 2..i + 4).ok_or(NameError::BadEscape)?;
-                if body.get(i + 1) != Some(&b'x') {
-                    return Err(NameError::BadEscape);
+        let mut rest = body;
+        while let Some((&c, tail)) = rest.split_first() {
+            let byte = if c == b'\\' {
+                let (esc, tail) = tail.split_at_checked(3).ok_or(NameError::BadEscape)?;
+                rest = tail;
+                match esc {
+                    [b'x', h @ ..] => hex_byte(h).ok_or(NameError::BadEscape)?,
+                    _ => return Err(NameError::BadEscape),
                 }
-                i += 4;
-                hex_byte(hex).ok_or(NameError::BadEscape)?
             } else {
-                i += 1;
-                body[i - 1]
+                rest = tail;
+                c
             };
-            if len == 15 {
-                return Err(NameError::TooLong { len: 16 });
-            }
-            raw[len] = byte;
+            *raw.get_mut(len).ok_or(NameError::TooLong { len: 16 })? = byte;
             len += 1;
         }
-        Self::from_bytes(&raw[..len], suffix)
+        Self::from_bytes(raw.get(..len).unwrap_or_default(), suffix)
     }
 }
 
@@ -347,7 +357,7 @@ impl<'a> Labels<'a> {
     #[must_use]
     pub fn wire_len(&self) -> usize {
         match self.0 {
-            Repr::Dotted(t) if t.is_empty() => 0,
+            Repr::Dotted([]) => 0,
             Repr::Dotted(t) => t.len() + 1,
             Repr::Wire { .. } => self.iter().map(|l| l.len() + 1).sum(),
         }
@@ -356,7 +366,15 @@ impl<'a> Labels<'a> {
 
 impl PartialEq for Labels<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
+        match (self.0, other.0) {
+            (Repr::Dotted(a), Repr::Dotted(b)) => a == b,
+            (Repr::Wire { msg: m1, at: a1 }, Repr::Wire { msg: m2, at: a2 })
+                if a1 == a2 && core::ptr::eq(m1, m2) =>
+            {
+                true
+            }
+            _ => self.iter().eq(other.iter()),
+        }
     }
 }
 
@@ -663,7 +681,7 @@ pub(crate) fn parse_name(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), 
         })?;
     let netbios = NetbiosName::decode(encoded).map_err(|i| ParseError::BadNameEncoding {
         offset: label_at + i,
-        byte: encoded[i],
+        byte: encoded.get(i).copied().unwrap_or(0),
     })?;
     let scope_at = label_at + ENCODED_LEN;
     // Fast path: no scope.

@@ -238,7 +238,8 @@ impl<'a> Statistics<'a> {
     fn u16_at(&self, at: usize) -> Option<u16> {
         self.0
             .get(at..at + 2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .and_then(|b| b.first_chunk::<2>())
+            .map(|b| u16::from_be_bytes(*b))
     }
 
     /// VERSION_NUMBER.
@@ -258,7 +259,8 @@ impl<'a> Statistics<'a> {
     pub fn good_sends(&self) -> Option<u32> {
         self.0
             .get(20..24)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .and_then(|b| b.first_chunk::<4>())
+            .map(|b| u32::from_be_bytes(*b))
     }
 
     /// NUMBER_GOOD_RECEIVES.
@@ -266,7 +268,8 @@ impl<'a> Statistics<'a> {
     pub fn good_receives(&self) -> Option<u32> {
         self.0
             .get(24..28)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .and_then(|b| b.first_chunk::<4>())
+            .map(|b| u32::from_be_bytes(*b))
     }
 
     /// MAX_TOTAL_SESSIONS_POSSIBLE.

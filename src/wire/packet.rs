@@ -153,9 +153,11 @@ impl core::fmt::Display for PacketKind {
 /// Where emitted bytes go: a slice cursor or a [`bytes::BufMut`].
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
+    #[inline]
     fn put_u16(&mut self, v: u16) {
         self.put(&v.to_be_bytes());
     }
+    #[inline]
     fn put_u32(&mut self, v: u32) {
         self.put(&v.to_be_bytes());
     }
@@ -167,6 +169,7 @@ struct SliceSink<'b> {
 }
 
 impl Sink for SliceSink<'_> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         // The buffer was checked against buffer_len() before writing.
         if let Some(dst) = self.buf.get_mut(self.pos..self.pos + bytes.len()) {
@@ -849,5 +852,510 @@ impl Class {
     #[must_use]
     pub fn is_in(self) -> bool {
         self == Self::In
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{NameFlags, NetbiosName, NodeName, NodeNames, Statistics};
+
+    const FRED: &[u8] = b"\x20EGFCEFEECACACACACACACACACACACAAA\x00";
+    const FRED_20: &[u8] = b"\x20EGFCEFEECACACACACACACACACACACACA\x00";
+
+    fn fred() -> Name<'static> {
+        Name::unscoped(NetbiosName::new("FRED", 0x00).unwrap())
+    }
+
+    fn entry() -> NbAddrEntry {
+        NbAddrEntry::new(NbFlags::new(false, NodeType::H), Ipv4Addr::new(10, 0, 0, 5))
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// Emits into a buffer pre-filled with 0xa5 so that unwritten bytes show,
+    /// and checks the `BufMut` path gives the same bytes.
+    fn emitted(p: &Packet<'_>) -> Vec<u8> {
+        let mut buf = vec![0xa5; p.buffer_len() + 3];
+        let n = p.emit(&mut buf).unwrap();
+        assert_eq!(n, p.buffer_len());
+        assert_eq!(&buf[n..], &[0xa5; 3]);
+        buf.truncate(n);
+        let mut v = Vec::new();
+        assert_eq!(p.emit_buf(&mut v), Ok(n));
+        assert_eq!(v, buf);
+        buf
+    }
+
+    /// Checks one vector: constructor emits it, it parses back to the same
+    /// packet and classifies as `kind`.
+    fn check(p: &Packet<'_>, bytes: &[u8], kind: PacketKind) {
+        assert_eq!(emitted(p), bytes, "emit of {kind:?}");
+        let back = Packet::parse(bytes).unwrap();
+        assert_eq!(&back, p);
+        assert_eq!(back.kind(), kind);
+        assert!(back.trailing.is_empty());
+    }
+
+    /// The registration-family request: question, then C0 0C and an NB
+    /// record (RFC 1002 §4.2.2).
+    fn name_request_bytes(id_flags: &[u8], ttl: &[u8]) -> Vec<u8> {
+        cat(&[
+            id_flags,
+            b"\x00\x01\x00\x00\x00\x00\x00\x01",
+            FRED,
+            b"\x00\x20\x00\x01\xc0\x0c\x00\x20\x00\x01",
+            ttl,
+            b"\x00\x06\x60\x00\x0a\x00\x00\x05",
+        ])
+    }
+
+    const TTL_300000: &[u8] = b"\x00\x04\x93\xe0";
+
+    #[test]
+    fn registration_request() {
+        let bytes = name_request_bytes(b"\x12\x34\x29\x00", TTL_300000);
+        assert_eq!(bytes.len(), 68);
+        let p = Packet::registration_request(0x1234, fred(), 300_000, entry(), false);
+        check(&p, &bytes, PacketKind::NameRegistrationRequest);
+        let b = name_request_bytes(b"\x12\x34\x29\x10", TTL_300000);
+        check(
+            &Packet::registration_request(0x1234, fred(), 300_000, entry(), true),
+            &b,
+            PacketKind::NameRegistrationRequest,
+        );
+    }
+
+    #[test]
+    fn overwrite_refresh_release_multihomed() {
+        let b = name_request_bytes(b"\x00\x01\x28\x00", TTL_300000);
+        check(
+            &Packet::overwrite_request(1, fred(), 300_000, entry(), false),
+            &b,
+            PacketKind::NameOverwriteRequest,
+        );
+        let b = name_request_bytes(b"\x00\x02\x40\x00", TTL_300000);
+        check(
+            &Packet::refresh_request(2, fred(), 300_000, entry(), false),
+            &b,
+            PacketKind::NameRefreshRequest,
+        );
+        let b = name_request_bytes(b"\x00\x03\x48\x00", TTL_300000);
+        check(
+            &Packet::refresh_request(3, fred(), 300_000, entry(), true),
+            &b,
+            PacketKind::NameRefreshRequest,
+        );
+        let b = name_request_bytes(b"\x00\x04\x30\x00", b"\x00\x00\x00\x00");
+        check(
+            &Packet::release_request(4, fred(), entry(), false),
+            &b,
+            PacketKind::NameReleaseRequest,
+        );
+        let b = name_request_bytes(b"\x00\x05\x79\x00", TTL_300000);
+        let p = Packet::multihomed_registration_request(5, fred(), 300_000, entry());
+        check(&p, &b, PacketKind::MultihomedRegistrationRequest);
+        assert_eq!(p.opcode(), Opcode::MultihomedRegistration);
+    }
+
+    fn response_bytes(id_flags: &[u8], name: &[u8], rr: &[u8]) -> Vec<u8> {
+        cat(&[id_flags, b"\x00\x00\x00\x01\x00\x00\x00\x00", name, rr])
+    }
+
+    #[test]
+    fn registration_responses() {
+        let rr = b"\x00\x20\x00\x01\x00\x00\x01\x2c\x00\x06\x60\x00\x0a\x00\x00\x05";
+        let b = response_bytes(b"\x12\x34\xad\x80", FRED, rr);
+        check(
+            &Packet::positive_registration_response(0x1234, fred(), 300, entry()),
+            &b,
+            PacketKind::PositiveRegistrationResponse,
+        );
+        let rr0 = b"\x00\x20\x00\x01\x00\x00\x00\x00\x00\x06\x60\x00\x0a\x00\x00\x05";
+        let b = response_bytes(b"\x12\x34\xad\x86", FRED, rr0);
+        let p = Packet::negative_registration_response(0x1234, fred(), Rcode::Active, entry());
+        check(&p, &b, PacketKind::NegativeRegistrationResponse);
+        assert_eq!(p.rcode(), Rcode::Active);
+        let b = response_bytes(b"\x12\x34\xad\x00", FRED, rr);
+        check(
+            &Packet::end_node_challenge_response(0x1234, fred(), 300, entry()),
+            &b,
+            PacketKind::EndNodeChallengeResponse,
+        );
+        let demand = b"\x00\x20\x00\x01\x00\x00\x00\x00\x00\x06\x60\x00\x00\x00\x00\x00";
+        let b = response_bytes(b"\x12\x34\xad\x87", FRED, demand);
+        check(
+            &Packet::name_conflict_demand(0x1234, fred(), NodeType::H),
+            &b,
+            PacketKind::NameConflictDemand,
+        );
+    }
+
+    #[test]
+    fn refresh_answered_with_opcode_5_is_a_registration_response() {
+        // nmbd and Samba4 answer opcode 8, 9 and 0xF requests with opcode 5.
+        let rr = b"\x00\x20\x00\x01\x00\x00\x01\x2c\x00\x06\x60\x00\x0a\x00\x00\x05";
+        let b = response_bytes(b"\x12\x34\xad\x80", FRED, rr);
+        assert_eq!(
+            Packet::parse(&b).unwrap().kind(),
+            PacketKind::PositiveRegistrationResponse
+        );
+    }
+
+    #[test]
+    fn release_responses() {
+        let rr0 = b"\x00\x20\x00\x01\x00\x00\x00\x00\x00\x06\x60\x00\x0a\x00\x00\x05";
+        let b = response_bytes(b"\x00\x07\xb4\x00", FRED, rr0);
+        check(
+            &Packet::positive_release_response(7, fred(), entry()),
+            &b,
+            PacketKind::PositiveReleaseResponse,
+        );
+        let b = response_bytes(b"\x00\x07\xb4\x03", FRED, rr0);
+        check(
+            &Packet::negative_release_response(7, fred(), Rcode::NameError, entry()),
+            &b,
+            PacketKind::NegativeReleaseResponse,
+        );
+    }
+
+    #[test]
+    fn queries() {
+        let b = cat(&[
+            b"\x00\x09\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00",
+            FRED_20,
+            b"\x00\x20\x00\x01",
+        ]);
+        let name = Name::unscoped(NetbiosName::new("FRED", 0x20).unwrap());
+        check(
+            &Packet::name_query_request(9, name, true),
+            &b,
+            PacketKind::NameQueryRequest,
+        );
+        // Four address entries (benchmark case b).
+        let entries = [
+            entry(),
+            NbAddrEntry::new(NbFlags::new(false, NodeType::H), Ipv4Addr::new(10, 0, 1, 5)),
+            NbAddrEntry::new(
+                NbFlags::new(false, NodeType::H),
+                Ipv4Addr::new(192, 168, 7, 5),
+            ),
+            NbAddrEntry::new(NbFlags(0x6400), Ipv4Addr::new(172, 16, 0, 9)),
+        ];
+        let b = response_bytes(
+            b"\x00\x09\x85\x00",
+            FRED_20,
+            &cat(&[
+                b"\x00\x20\x00\x01\x00\x04\x93\xe0\x00\x18",
+                b"\x60\x00\x0a\x00\x00\x05\x60\x00\x0a\x00\x01\x05\x60\x00\xc0\xa8\x07\x05\x64\x00\xac\x10\x00\x09",
+            ]),
+        );
+        let p =
+            Packet::positive_name_query_response(9, name, 300_000, NbAddrs::from_slice(&entries));
+        check(&p, &b, PacketKind::PositiveNameQueryResponse);
+        assert_eq!(
+            Packet::parse(&b)
+                .unwrap()
+                .answer
+                .unwrap()
+                .nb()
+                .unwrap()
+                .len(),
+            4
+        );
+        // Negative: NULL, TTL 0, no data (RFC 1002 §4.2.14, nmbd).
+        let b = response_bytes(
+            b"\x00\x09\x85\x03",
+            FRED_20,
+            b"\x00\x0a\x00\x01\x00\x00\x00\x00\x00\x00",
+        );
+        check(
+            &Packet::negative_name_query_response(9, name, Rcode::NameError),
+            &b,
+            PacketKind::NegativeNameQueryResponse,
+        );
+        // Negative with an empty NB record is accepted too.
+        let b = response_bytes(
+            b"\x00\x09\x85\x03",
+            FRED_20,
+            b"\x00\x20\x00\x01\x00\x00\x00\x00\x00\x00",
+        );
+        assert_eq!(
+            Packet::parse(&b).unwrap().kind(),
+            PacketKind::NegativeNameQueryResponse
+        );
+    }
+
+    #[test]
+    fn redirect() {
+        let b = cat(&[
+            b"\x00\x0a\x81\x00\x00\x00\x00\x00\x00\x01\x00\x01",
+            FRED,
+            b"\x00\x02\x00\x01\x00\x00\x0e\x10\x00\x0b\x04wins\x04corp\x00",
+            FRED,
+            b"\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04\x0a\x00\x00\x01",
+        ]);
+        let p = Packet::redirect_name_query_response(
+            10,
+            fred(),
+            3600,
+            Labels::from_dotted(b"wins.corp").unwrap(),
+            Ipv4Addr::new(10, 0, 0, 1),
+        );
+        check(&p, &b, PacketKind::RedirectNameQueryResponse);
+    }
+
+    #[test]
+    fn wack_is_recognised_by_opcode_whatever_its_type() {
+        // nmbd: RR type NULL, TTL 60, RDATA = request flags 0x2900.
+        let nmbd = response_bytes(
+            b"\x12\x34\xbc\x00",
+            FRED,
+            b"\x00\x0a\x00\x01\x00\x00\x00\x3c\x00\x02\x29\x00",
+        );
+        let p = Packet::wack(0x1234, fred(), 60, Flags(0x2900), RrType::Null);
+        check(&p, &nmbd, PacketKind::Wack);
+        // Samba4: RR type NB, TTL 5 + 4n.
+        let samba4 = response_bytes(
+            b"\x12\x34\xbc\x00",
+            FRED,
+            b"\x00\x20\x00\x01\x00\x00\x00\x09\x00\x02\x79\x00",
+        );
+        let p = Packet::wack(0x1234, fred(), 9, Flags(0x7900), RrType::Nb);
+        check(&p, &samba4, PacketKind::Wack);
+        assert!(
+            matches!(Packet::parse(&samba4).unwrap().answer.unwrap().rdata, RData::Wack(w) if w.request_flags.opcode() == Opcode::MultihomedRegistration)
+        );
+    }
+
+    #[test]
+    fn node_status() {
+        let star = b"\x20CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00";
+        let b = cat(&[
+            b"\x00\x0b\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00",
+            star,
+            b"\x00\x21\x00\x01",
+        ]);
+        let p = Packet::node_status_request(11, Name::unscoped(NetbiosName::wildcard()));
+        check(&p, &b, PacketKind::NodeStatusRequest);
+
+        let names = [
+            NodeName {
+                name: NetbiosName::new("WORKGROUP", 0).unwrap(),
+                flags: NameFlags::active(true, NodeType::B),
+            },
+            NodeName {
+                name: NetbiosName::new("HOST", 0x20).unwrap(),
+                flags: NameFlags::active(false, NodeType::H),
+            },
+        ];
+        let stats = Statistics::block_with_unit_id([0, 0x0c, 0x29, 1, 2, 3]);
+        let status = NodeStatus {
+            names: NodeNames::from_slice(&names),
+            statistics: Statistics(&stats),
+        };
+        let p = Packet::node_status_response(11, Name::unscoped(NetbiosName::wildcard()), status);
+        let mut rdata = vec![2u8];
+        rdata.extend_from_slice(b"WORKGROUP      \x00\x84\x00HOST           \x20\x64\x00");
+        rdata.extend_from_slice(&stats);
+        assert_eq!(rdata.len(), 83);
+        let b = response_bytes(
+            b"\x00\x0b\x84\x00",
+            star,
+            &cat(&[b"\x00\x21\x00\x01\x00\x00\x00\x00\x00\x53", &rdata]),
+        );
+        check(&p, &b, PacketKind::NodeStatusResponse);
+        let parsed = Packet::parse(&b).unwrap();
+        let RData::NodeStatus(s) = parsed.answer.unwrap().rdata else {
+            panic!("not NBSTAT")
+        };
+        assert_eq!(s.statistics.unit_id(), Some([0, 0x0c, 0x29, 1, 2, 3]));
+        assert_eq!(s.names.iter().nth(1).unwrap().name.to_string(), "HOST<20>");
+    }
+
+    #[test]
+    fn short_statistics_are_tolerated() {
+        let star = b"\x20CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00";
+        let b = response_bytes(
+            b"\x00\x0b\x84\x00",
+            star,
+            b"\x00\x21\x00\x01\x00\x00\x00\x00\x00\x07\x00\x00\x0c\x29\x01\x02\x03",
+        );
+        let p = Packet::parse(&b).unwrap();
+        let RData::NodeStatus(s) = p.answer.unwrap().rdata else {
+            panic!("not NBSTAT")
+        };
+        assert!(s.names.is_empty());
+        assert_eq!(s.statistics.unit_id(), Some([0, 0x0c, 0x29, 1, 2, 3]));
+        assert_eq!(emitted(&p), b);
+    }
+
+    #[test]
+    fn scoped_names() {
+        let scope = Labels::from_dotted(b"corp.example").unwrap();
+        let name = Name::new(NetbiosName::new("FRED", 0).unwrap(), scope);
+        let p = Packet::registration_request(1, name, 300, entry(), false);
+        let bytes = emitted(&p);
+        assert_eq!(&bytes[12 + 33..12 + 33 + 14], b"\x04corp\x07example\x00");
+        let back = Packet::parse(&bytes).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(
+            back.additional.unwrap().name.scope.to_string(),
+            "corp.example"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_are_kept() {
+        let mut b = cat(&[
+            b"\x00\x09\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00",
+            FRED_20,
+            b"\x00\x20\x00\x01",
+        ]);
+        b.extend_from_slice(b"\x01\x02\x03");
+        let p = Packet::parse(&b).unwrap();
+        assert_eq!(p.trailing, b"\x01\x02\x03");
+        assert_eq!(emitted(&p), b);
+        assert_eq!(
+            Packet::parse_exact(&b),
+            Err(ParseError::TrailingBytes { offset: 50, len: 3 })
+        );
+    }
+
+    #[test]
+    fn malformed() {
+        use crate::wire::Field;
+        assert_eq!(
+            Packet::parse(&[]),
+            Err(ParseError::Truncated {
+                offset: 0,
+                what: Field::Header
+            })
+        );
+        // 12 bytes claiming 65535 questions fail at once.
+        let huge = b"\x00\x01\x00\x00\xff\xff\x00\x00\x00\x00\x00\x00";
+        assert_eq!(
+            Packet::parse(huge),
+            Err(ParseError::UnsupportedCount {
+                offset: 4,
+                section: Section::Question,
+                count: 65535
+            })
+        );
+        // A registration with the additional record missing its RDATA.
+        let b = name_request_bytes(b"\x12\x34\x29\x00", TTL_300000);
+        assert_eq!(
+            Packet::parse(&b[..64]),
+            Err(ParseError::Truncated {
+                offset: 64,
+                what: Field::Rdata
+            })
+        );
+        assert_eq!(
+            Packet::parse(&b[..52]),
+            Err(ParseError::Truncated {
+                offset: 52,
+                what: Field::RecordHeader
+            })
+        );
+        assert_eq!(
+            Packet::parse(&b[..47]),
+            Err(ParseError::Truncated {
+                offset: 47,
+                what: Field::QuestionTail
+            })
+        );
+        // NB RDLENGTH not a multiple of 6.
+        let mut bad = b.clone();
+        bad[61] = 5;
+        assert_eq!(
+            Packet::parse(&bad[..67]),
+            Err(ParseError::BadRdLength {
+                offset: 60,
+                rr_type: RrType::Nb,
+                len: 5
+            })
+        );
+        // NBSTAT claiming more names than fit.
+        let star = b"\x20CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00";
+        let b = response_bytes(
+            b"\x00\x0b\x84\x00",
+            star,
+            b"\x00\x21\x00\x01\x00\x00\x00\x00\x00\x02\x05\x00",
+        );
+        assert!(matches!(
+            Packet::parse(&b),
+            Err(ParseError::BadRdLength {
+                rr_type: RrType::NbStat,
+                ..
+            })
+        ));
+        // A record whose C0 0C pointer has no question to point at.
+        let b = cat(&[b"\x00\x01\x85\x00\x00\x00\x00\x01\x00\x00\x00\x00\xc0\x0c"]);
+        assert_eq!(
+            Packet::parse(&b),
+            Err(ParseError::PointerNotPrior {
+                offset: 12,
+                target: 12
+            })
+        );
+    }
+
+    #[test]
+    fn emit_refuses_what_would_not_round_trip() {
+        let mut p = Packet::registration_request(1, fred(), 300, entry(), false);
+        p.question = Some(Question::nb(Name::unscoped(
+            NetbiosName::new("OTHER", 0).unwrap(),
+        )));
+        let mut buf = [0u8; 128];
+        assert_eq!(
+            p.emit(&mut buf),
+            Err(EmitError::PointerMismatch {
+                section: Section::Additional
+            })
+        );
+        let mut p = Packet::positive_registration_response(1, fred(), 300, entry());
+        p.answer.as_mut().unwrap().rdata = RData::Wack(Wack {
+            rr_type: RrType::Nb,
+            request_flags: Flags(0),
+        });
+        assert_eq!(
+            p.emit(&mut buf),
+            Err(EmitError::RdataMismatch {
+                section: Section::Answer
+            })
+        );
+        p.answer.as_mut().unwrap().rdata = RData::Unknown {
+            rr_type: RrType::Unknown(0x20),
+            data: &[],
+        };
+        assert_eq!(
+            p.emit(&mut buf),
+            Err(EmitError::RdataMismatch {
+                section: Section::Answer
+            })
+        );
+        let p = Packet::positive_registration_response(1, fred(), 300, entry());
+        assert_eq!(
+            p.emit(&mut buf[..20]),
+            Err(EmitError::BufferTooSmall { need: 62, have: 20 })
+        );
+    }
+
+    #[test]
+    fn unknown_opcode_and_types_survive() {
+        let b = cat(&[
+            b"\x00\x09\x09\x10\x00\x01\x00\x00\x00\x00\x00\x00",
+            FRED_20,
+            b"\x00\x99\x00\x07",
+        ]);
+        let p = Packet::parse(&b).unwrap();
+        assert_eq!(p.opcode(), Opcode::Unknown(1));
+        assert_eq!(p.kind(), PacketKind::Unknown);
+        assert_eq!(p.question.unwrap().qtype, RrType::Unknown(0x99));
+        assert_eq!(p.question.unwrap().qclass, Class::Unknown(7));
+        assert_eq!(emitted(&p), b);
     }
 }

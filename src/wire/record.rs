@@ -368,10 +368,10 @@ pub(crate) fn parse_record<'a>(
         rr_type,
         len: data.len() as u16,
     };
-    let rdata = if wack && data.len() == 2 {
+    let rdata = if let (true, &[hi, lo]) = (wack, data) {
         RData::Wack(Wack {
             rr_type,
-            request_flags: Flags(u16::from_be_bytes([data[0], data[1]])),
+            request_flags: Flags(u16::from_be_bytes([hi, lo])),
         })
     } else {
         match rr_type {

@@ -1,0 +1,24 @@
+//! Helpers shared by the integration tests.
+//!
+//! * [`NmbdWins`]: Samba's nmbd as a private WINS server in a pair of network
+//!   namespaces (driven by `tests/peer/nmbd-wins.sh`), with its WINS database
+//!   readable through [`NmbdWins::records`].
+//! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams.
+//! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
+//!   captures inside a namespace.
+//!
+//! The peers are real programs, so these helpers need root and the Debian
+//! packages `samba`, `samba-common-bin`, `tshark`, `iproute2` and
+//! `python3-tdb` (or `tdb-tools`). A missing requirement is an error with a
+//! message saying what to install, never a silently skipped test.
+//!
+//! Include with `mod support;` from a file in `tests/`. Every test binary uses
+//! a different subset, hence the `dead_code` and
+//! `unused_imports` allowances.
+#![allow(dead_code, unused_imports)]
+
+pub(crate) mod nmbd;
+pub(crate) mod pcap;
+pub(crate) mod tshark;
+
+pub(crate) use nmbd::{NmbdWins, RecordState, RecordType, WinsOptions, WinsRecord};

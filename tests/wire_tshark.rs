@@ -262,7 +262,6 @@ fn tshark_reads_every_packet_kind_as_emitted() {
                     wire.push(0);
                     raw_data.push(hex(&wire));
                 }
-                _ => {}
             }
         }
         assert_eq!(t.fields_named("nbns.addr"), addrs, "{ctx}: addresses");

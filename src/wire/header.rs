@@ -418,6 +418,7 @@ impl Header {
     ///
     /// # Errors
     /// [`ParseError::Truncated`] when `data` is shorter than 12 bytes.
+    #[inline]
     pub fn parse(data: &[u8]) -> Result<Self, ParseError> {
         let Some(b) = data.first_chunk::<12>() else {
             return Err(ParseError::Truncated {

@@ -133,9 +133,10 @@ impl NetbiosName {
     #[must_use]
     pub fn encode(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        let (pairs, _) = out.as_chunks_mut::<2>();
-        for (pair, b) in pairs.iter_mut().zip(self.0) {
-            *pair = [b'A' + (b >> 4), b'A' + (b & 0x0F)];
+        let (quads, _) = self.0.as_chunks::<4>();
+        let (octs, _) = out.as_chunks_mut::<8>();
+        for (dst, quad) in octs.iter_mut().zip(quads) {
+            *dst = encode_quad(*quad);
         }
         out
     }
@@ -144,17 +145,15 @@ impl NetbiosName {
     /// returns its index.
     pub(crate) fn decode(encoded: &[u8; 32]) -> Result<Self, usize> {
         let mut raw = [0u8; 16];
-        let (pairs, _) = encoded.as_chunks::<2>();
-        // Branch-free over the 32 characters; the slow search for the
-        // offending index runs only on error.
-        let mut bad = 0u8;
-        for (out, &[hi, lo]) in raw.iter_mut().zip(pairs) {
-            let hi = hi.wrapping_sub(b'A');
-            let lo = lo.wrapping_sub(b'A');
-            bad |= (hi | lo) & 0xF0;
-            *out = (hi << 4) | (lo & 0x0F);
+        let (octs, _) = encoded.as_chunks::<8>();
+        let (quads, _) = raw.as_chunks_mut::<4>();
+        let mut ok = true;
+        for (dst, oct) in quads.iter_mut().zip(octs) {
+            let (quad, valid) = decode_oct(*oct);
+            *dst = quad;
+            ok &= valid;
         }
-        if bad != 0 {
+        if !ok {
             let i = encoded
                 .iter()
                 .position(|c| c.wrapping_sub(b'A') > 15)
@@ -163,6 +162,42 @@ impl NetbiosName {
         }
         Ok(Self(raw))
     }
+}
+
+const LANES_LO: u64 = 0x00FF_00FF_00FF_00FF;
+const NIBBLES: u64 = 0x000F_000F_000F_000F;
+const EACH_41: u64 = 0x4141_4141_4141_4141;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Four name bytes to their eight half-ASCII characters, in one 64-bit word:
+/// each byte is spread into a 16-bit lane, split into nibbles, and `'A'` is
+/// added to every resulting byte.
+#[inline]
+fn encode_quad(quad: [u8; 4]) -> [u8; 8] {
+    let mut s = u64::from(u32::from_le_bytes(quad));
+    s = (s | (s << 16)) & 0x0000_FFFF_0000_FFFF;
+    s = (s | (s << 8)) & LANES_LO;
+    let hi = (s >> 4) & NIBBLES;
+    let lo = (s & NIBBLES) << 8;
+    (hi | lo).wrapping_add(EACH_41).to_le_bytes()
+}
+
+/// Eight half-ASCII characters to four bytes, and whether every character
+/// was in `'A'..='P'`. The range check works on all eight bytes at once: no
+/// byte may have its top bit set, every byte plus 0x3F must reach 0x80
+/// (byte ≥ 0x41) and no byte plus 0x2F may (byte ≤ 0x50); with the top bits
+/// clear, none of these additions carries into the next byte.
+#[inline]
+fn decode_oct(oct: [u8; 8]) -> ([u8; 4], bool) {
+    let v = u64::from_le_bytes(oct);
+    let valid = v & HIGH_BITS == 0
+        && v.wrapping_add(0x3F3F_3F3F_3F3F_3F3F) & HIGH_BITS == HIGH_BITS
+        && v.wrapping_add(0x2F2F_2F2F_2F2F_2F2F) & HIGH_BITS == 0;
+    let n = v.wrapping_sub(EACH_41);
+    let mut t = ((n & LANES_LO) << 4) | ((n >> 8) & LANES_LO);
+    t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF;
+    t = (t | (t >> 16)) & 0xFFFF_FFFF;
+    ((t as u32).to_le_bytes(), valid)
 }
 
 /// Writes bytes, escaping what is not printable ASCII (and `\`) as `\xNN`.
@@ -630,6 +665,7 @@ pub(crate) fn parse_labels(msg: &[u8], start: usize) -> Result<(Labels<'_>, usiz
 /// Reads an encoded NetBIOS name with its scope at `start`.
 ///
 /// Returns the name and the offset just past it in the datagram.
+#[inline]
 pub(crate) fn parse_name(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), ParseError> {
     // Follow leading pointers to the 32-byte first label.
     let mut pos = start;
@@ -844,6 +880,34 @@ mod tests {
             Labels::from_dotted(b"a..b"),
             Err(NameError::BadLabel { index: 1 })
         );
+    }
+
+    #[test]
+    fn first_level_coding_of_every_byte_and_character() {
+        for b in 0..=255u8 {
+            let n = NetbiosName::from_raw([b; 16]);
+            let enc = n.encode();
+            for pair in enc.chunks(2) {
+                assert_eq!(pair, [b'A' + (b >> 4), b'A' + (b & 15)]);
+            }
+            assert_eq!(NetbiosName::decode(&enc), Ok(n));
+        }
+        let good = NetbiosName::new("FRED", 0).unwrap().encode();
+        for i in 0..32 {
+            for c in 0..=255u8 {
+                let mut e = good;
+                e[i] = c;
+                let expect_ok = (b'A'..=b'P').contains(&c);
+                assert_eq!(
+                    NetbiosName::decode(&e).is_ok(),
+                    expect_ok,
+                    "char {c:#04x} at {i}"
+                );
+                if !expect_ok {
+                    assert_eq!(NetbiosName::decode(&e), Err(i));
+                }
+            }
+        }
     }
 
     #[test]

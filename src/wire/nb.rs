@@ -222,6 +222,14 @@ impl<'a> NbAddrs<'a> {
         }
     }
 
+    /// The entries as wire bytes, when they are held that way (parsed).
+    pub(crate) const fn wire_bytes(&self) -> Option<&'a [u8]> {
+        match self.0 {
+            AddrRepr::Wire(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// Bytes on the wire (RDLENGTH).
     #[must_use]
     pub const fn buffer_len(&self) -> usize {

@@ -124,6 +124,14 @@ impl<'a> NodeNames<'a> {
         }
     }
 
+    /// The entries as wire bytes, when they are held that way (parsed).
+    pub(crate) const fn wire_bytes(&self) -> Option<&'a [u8]> {
+        match self.0 {
+            NamesRepr::Wire(b) => Some(b),
+            NamesRepr::Slice(_) => None,
+        }
+    }
+
     /// Whether the table is empty.
     #[must_use]
     pub const fn is_empty(&self) -> bool {

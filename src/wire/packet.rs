@@ -7,7 +7,8 @@ use crate::wire::error::Section;
 use crate::wire::record::{parse_question, parse_record};
 use crate::wire::{
     Class, EmitError, Flags, Header, Labels, Name, NameForm, NbAddrEntry, NbAddrs, NbFlags,
-    NodeStatus, NodeType, Opcode, ParseError, Question, RData, Rcode, ResourceRecord, RrType, Wack,
+    NodeName, NodeStatus, NodeType, Opcode, ParseError, Question, RData, Rcode, ResourceRecord,
+    RrType, Wack,
 };
 
 /// An NBNS packet: header, at most one entry per section, and any bytes after
@@ -157,25 +158,23 @@ trait Sink {
     fn put_u16(&mut self, v: u16) {
         self.put(&v.to_be_bytes());
     }
-    #[inline]
-    fn put_u32(&mut self, v: u32) {
-        self.put(&v.to_be_bytes());
-    }
 }
 
 struct SliceSink<'b> {
+    /// What is left of the output, exactly as long as the rest of the packet.
     buf: &'b mut [u8],
-    pos: usize,
 }
 
 impl Sink for SliceSink<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        // The buffer was checked against buffer_len() before writing.
-        if let Some(dst) = self.buf.get_mut(self.pos..self.pos + bytes.len()) {
+        // The buffer was cut to the packet's measured length, so the split
+        // always succeeds.
+        if let Some((dst, rest)) = core::mem::take(&mut self.buf).split_at_mut_checked(bytes.len())
+        {
             dst.copy_from_slice(bytes);
+            self.buf = rest;
         }
-        self.pos += bytes.len();
     }
 }
 
@@ -187,48 +186,72 @@ impl<B: bytes::BufMut> Sink for BufSink<'_, B> {
     }
 }
 
-fn emit_name(name: &Name<'_>, out: &mut impl Sink) {
-    out.put(&[32]);
-    out.put(&name.netbios.encode());
-    for label in name.scope.iter() {
+#[inline]
+fn emit_labels(labels: &Labels<'_>, out: &mut impl Sink) {
+    for label in labels.iter() {
         out.put(&[label.len() as u8]);
         out.put(label);
     }
     out.put(&[0]);
 }
 
-fn emit_record(rr: &ResourceRecord<'_>, out: &mut impl Sink) {
+#[inline]
+fn emit_name(name: &Name<'_>, out: &mut impl Sink) {
+    let mut first = [0u8; 34];
+    first[0] = 32;
+    if let Some(chars) = first.get_mut(1..33) {
+        chars.copy_from_slice(&name.netbios.encode());
+    }
+    if name.scope.is_empty() {
+        out.put(&first);
+    } else {
+        out.put(first.get(..33).unwrap_or_default());
+        emit_labels(&name.scope, out);
+    }
+}
+
+#[inline]
+fn emit_record(rr: &ResourceRecord<'_>, rdlength: u16, out: &mut impl Sink) {
     match rr.name_form {
         NameForm::Full => emit_name(&rr.name, out),
         NameForm::QuestionPointer => out.put(&[0xC0, 0x0C]),
     }
-    out.put_u16(rr.rdata.rr_type().into());
-    out.put_u16(rr.class.into());
-    out.put_u32(rr.ttl);
-    out.put_u16(rr.rdata.buffer_len() as u16);
+    let t = u16::from(rr.rdata.rr_type()).to_be_bytes();
+    let c = u16::from(rr.class).to_be_bytes();
+    let ttl = rr.ttl.to_be_bytes();
+    let len = rdlength.to_be_bytes();
+    out.put(&[
+        t[0], t[1], c[0], c[1], ttl[0], ttl[1], ttl[2], ttl[3], len[0], len[1],
+    ]);
     match &rr.rdata {
-        RData::Nb(addrs) => {
-            for e in addrs.iter() {
-                out.put(&e.to_bytes());
+        RData::Nb(addrs) => match addrs.wire_bytes() {
+            // Parsed entries are re-emitted as the bytes they came from
+            // (whole entries only, as `len` counts them).
+            Some(b) => out.put(b.get(..addrs.buffer_len()).unwrap_or_default()),
+            None => {
+                for e in addrs.iter() {
+                    out.put(&e.to_bytes());
+                }
             }
-        }
+        },
         RData::NodeStatus(s) => {
             out.put(&[s.names.len() as u8]);
-            for n in s.names.iter() {
-                out.put(n.name.as_bytes());
-                out.put_u16(n.flags.0);
+            if let Some(b) = s.names.wire_bytes() {
+                out.put(b.get(..s.names.len() * NodeName::LEN).unwrap_or_default());
+            } else {
+                for n in s.names.iter() {
+                    let mut entry = [0u8; 18];
+                    let (name, flags) = entry.split_at_mut(16);
+                    name.copy_from_slice(n.name.as_bytes());
+                    flags.copy_from_slice(&n.flags.0.to_be_bytes());
+                    out.put(&entry);
+                }
             }
             out.put(s.statistics.0);
         }
         RData::Null(d) | RData::Unknown { data: d, .. } => out.put(d),
         RData::A(a) => out.put(&a.octets()),
-        RData::Ns(labels) => {
-            for label in labels.iter() {
-                out.put(&[label.len() as u8]);
-                out.put(label);
-            }
-            out.put(&[0]);
-        }
+        RData::Ns(labels) => emit_labels(labels, out),
         RData::Wack(w) => out.put_u16(w.request_flags.0),
     }
 }
@@ -261,26 +284,40 @@ impl<'a> Packet<'a> {
             }
         }
         let mut pos = Header::LEN;
-        let question = if h.qdcount == 1 {
-            let (q, p) = parse_question(data, pos)?;
-            pos = p;
-            Some(q)
-        } else {
-            None
+        let question = match h.qdcount {
+            1 => {
+                let (q, next) = parse_question(data, pos)?;
+                pos = next;
+                Some(q)
+            }
+            _ => None,
         };
         let qname = question.as_ref().map(|q| &q.name);
         let wack = h.flags.is_response() && h.flags.opcode() == Opcode::Wack;
-        let record = |present: u16, wack: bool, pos: &mut usize| -> Result<_, ParseError> {
-            if present == 0 {
-                return Ok(None);
+        let answer = match h.ancount {
+            1 => {
+                let (rr, next) = parse_record(data, pos, qname, wack)?;
+                pos = next;
+                Some(rr)
             }
-            let (rr, p) = parse_record(data, *pos, qname, wack)?;
-            *pos = p;
-            Ok(Some(rr))
+            _ => None,
         };
-        let answer = record(h.ancount, wack, &mut pos)?;
-        let authority = record(h.nscount, false, &mut pos)?;
-        let additional = record(h.arcount, false, &mut pos)?;
+        let authority = match h.nscount {
+            1 => {
+                let (rr, next) = parse_record(data, pos, qname, false)?;
+                pos = next;
+                Some(rr)
+            }
+            _ => None,
+        };
+        let additional = match h.arcount {
+            1 => {
+                let (rr, next) = parse_record(data, pos, qname, false)?;
+                pos = next;
+                Some(rr)
+            }
+            _ => None,
+        };
         Ok(Self {
             id: h.id,
             flags: h.flags,
@@ -381,21 +418,36 @@ impl<'a> Packet<'a> {
     }
 
     /// Checks what emission cannot express, so that whatever is emitted
-    /// parses back to the same packet.
-    fn check(&self) -> Result<(), EmitError> {
+    /// parses back to the same packet, and measures the packet on the way:
+    /// returns the total length and each record's RDLENGTH.
+    fn layout(&self) -> Result<(usize, [u16; 3]), EmitError> {
         let wack_packet = self.flags.is_response() && self.flags.opcode() == Opcode::Wack;
-        for (section, rr) in self.records() {
-            match rr.name_form {
-                NameForm::QuestionPointer if self.question.map(|q| q.name) != Some(rr.name) => {
-                    return Err(EmitError::PointerMismatch { section });
-                }
-                _ => {}
-            }
+        let mut total = Header::LEN + self.trailing.len();
+        if let Some(q) = &self.question {
+            total += q.buffer_len();
+        }
+        let mut rdlens = [0u16; 3];
+        let slots = [
+            (Section::Answer, &self.answer),
+            (Section::Authority, &self.authority),
+            (Section::Additional, &self.additional),
+        ];
+        for ((section, rr), rdlen) in slots.into_iter().zip(&mut rdlens) {
+            let Some(rr) = rr else { continue };
+            total += match rr.name_form {
+                NameForm::Full => rr.name.buffer_len(),
+                NameForm::QuestionPointer => match &self.question {
+                    Some(q) if q.name == rr.name => 2,
+                    _ => return Err(EmitError::PointerMismatch { section }),
+                },
+            };
             let len = rr.rdata.buffer_len();
             let too_many_names = matches!(&rr.rdata, RData::NodeStatus(s) if s.names.len() > 255);
-            if len > usize::from(u16::MAX) || too_many_names {
-                return Err(EmitError::RdataTooLong { section });
-            }
+            *rdlen = match u16::try_from(len) {
+                Ok(l) if !too_many_names => l,
+                _ => return Err(EmitError::RdataTooLong { section }),
+            };
+            total += 10 + len;
             let wack_slot = wack_packet && section == Section::Answer;
             let fits = match &rr.rdata {
                 RData::Wack(_) => wack_slot,
@@ -409,21 +461,37 @@ impl<'a> Packet<'a> {
                 return Err(EmitError::RdataMismatch { section });
             }
         }
-        Ok(())
+        Ok((total, rdlens))
     }
 
-    fn emit_to(&self, out: &mut impl Sink) {
-        let h = self.header();
-        for w in [h.id, h.flags.0, h.qdcount, h.ancount, h.nscount, h.arcount] {
-            out.put_u16(w);
+    #[inline]
+    fn emit_to(&self, rdlens: [u16; 3], out: &mut impl Sink) {
+        let mut header = [0u8; Header::LEN];
+        let words = [
+            self.id,
+            self.flags.0,
+            self.question.is_some().into(),
+            self.answer.is_some().into(),
+            self.authority.is_some().into(),
+            self.additional.is_some().into(),
+        ];
+        for (dst, w) in header.as_chunks_mut::<2>().0.iter_mut().zip(words) {
+            *dst = w.to_be_bytes();
         }
+        out.put(&header);
         if let Some(q) = &self.question {
             emit_name(&q.name, out);
-            out.put_u16(q.qtype.into());
-            out.put_u16(q.qclass.into());
+            let t = u16::from(q.qtype).to_be_bytes();
+            let c = u16::from(q.qclass).to_be_bytes();
+            out.put(&[t[0], t[1], c[0], c[1]]);
         }
-        for (_, rr) in self.records() {
-            emit_record(rr, out);
+        for (rr, rdlen) in [&self.answer, &self.authority, &self.additional]
+            .into_iter()
+            .zip(rdlens)
+        {
+            if let Some(rr) = rr {
+                emit_record(rr, rdlen, out);
+            }
         }
         out.put(self.trailing);
     }
@@ -436,15 +504,12 @@ impl<'a> Packet<'a> {
     /// [`EmitError::BufferTooSmall`], or an [`EmitError`] for a packet whose
     /// parts do not fit together (see [`EmitError`]).
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
-        self.check()?;
-        let need = self.buffer_len();
-        if buf.len() < need {
-            return Err(EmitError::BufferTooSmall {
-                need,
-                have: buf.len(),
-            });
-        }
-        self.emit_to(&mut SliceSink { buf, pos: 0 });
+        let (need, rdlens) = self.layout()?;
+        let have = buf.len();
+        let Some(buf) = buf.get_mut(..need) else {
+            return Err(EmitError::BufferTooSmall { need, have });
+        };
+        self.emit_to(rdlens, &mut SliceSink { buf });
         Ok(need)
     }
 
@@ -456,15 +521,14 @@ impl<'a> Packet<'a> {
     /// [`Packet::buffer_len`], or an [`EmitError`] for a packet whose parts do
     /// not fit together.
     pub fn emit_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EmitError> {
-        self.check()?;
-        let need = self.buffer_len();
+        let (need, rdlens) = self.layout()?;
         if buf.remaining_mut() < need {
             return Err(EmitError::BufferTooSmall {
                 need,
                 have: buf.remaining_mut(),
             });
         }
-        self.emit_to(&mut BufSink(buf));
+        self.emit_to(rdlens, &mut BufSink(buf));
         Ok(need)
     }
 

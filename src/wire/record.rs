@@ -315,6 +315,7 @@ fn record_tail(i: &[u8]) -> NomRes<'_, (u16, u16, u32, &[u8])> {
 }
 
 /// Reads a question at `at`; returns it and the offset past it.
+#[inline]
 pub(crate) fn parse_question(msg: &[u8], at: usize) -> Result<(Question<'_>, usize), ParseError> {
     let (name, pos) = crate::wire::name::parse_name(msg, at)?;
     let rest = msg.get(pos..).unwrap_or_default();
@@ -335,6 +336,7 @@ pub(crate) fn parse_question(msg: &[u8], at: usize) -> Result<(Question<'_>, usi
 /// Reads a resource record at `at`. `question` is the question name with its
 /// offset, used to recognise the `C0 0C` pointer without decoding twice;
 /// `wack` says whether this is the answer of an opcode-7 response.
+#[inline]
 pub(crate) fn parse_record<'a>(
     msg: &'a [u8],
     at: usize,

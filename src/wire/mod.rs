@@ -37,6 +37,7 @@
 //! accepted. Whether a packet makes sense for a conversation is for the state
 //! machines to judge ([`Packet::kind`] helps).
 
+mod display;
 mod error;
 mod header;
 pub(crate) mod name;

@@ -245,7 +245,10 @@ mod tests {
             assert_eq!(p.to_string(), want);
         }
         let mut odd = Packet::name_query_request(1, n, false);
-        odd.flags = odd.flags.with_opcode(Opcode::Unknown(3)).with_response(true);
+        odd.flags = odd
+            .flags
+            .with_opcode(Opcode::Unknown(3))
+            .with_response(true);
         assert_eq!(
             odd.to_string(),
             "Unknown packet: opcode 3 response OK HOST<20>"

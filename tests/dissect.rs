@@ -9,8 +9,8 @@ mod pcap_write;
 #[path = "../examples/dissect/render.rs"]
 mod render;
 
+use core::net::Ipv4Addr;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use nbns::wire::{Packet, ParseError, RData};
@@ -68,12 +68,14 @@ fn tshark_name_bytes(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'<' && i + 3 < b.len() && b[i + 3] == b'>' {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
+        if b[i] == b'<'
+            && i + 3 < b.len()
+            && b[i + 3] == b'>'
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 4;
+            continue;
         }
         out.push(b[i]);
         i += 1;

@@ -1,5 +1,5 @@
 //! Reading capture files: pcap and pcapng containers (via `pcap-parser`),
-//! link layers down to IPv4/UDP (via `etherparse`), and the UDP port 137
+//! link layers down to IPv4/UDP (sliced with `etherparse`), and the UDP port 137
 //! datagrams in them.
 //!
 //! Streams: a capture is read through a fixed buffer that grows only to
@@ -8,11 +8,13 @@
 //! Shared with `tests/dissect.rs`, which uses a different subset.
 #![allow(dead_code)]
 
-use std::fmt;
+use core::fmt;
+use core::net::Ipv4Addr;
 use std::io::{Cursor, Read};
-use std::net::Ipv4Addr;
 
-use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use etherparse::{
+    EtherType, Ethernet2Header, Ethernet2HeaderSlice, IpNumber, LaxIpv4Slice, UdpSlice,
+};
 use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 
@@ -20,7 +22,7 @@ use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 pub(crate) const NBNS_PORT: u16 = 137;
 
 /// Size of the read buffer; grown on demand for larger records.
-const BUFFER: usize = 1 << 16;
+const BUFFER: usize = 1 << 18;
 /// Largest record accepted (pcapng blocks are at most this big in practice).
 const MAX_RECORD: usize = 1 << 26;
 
@@ -81,7 +83,7 @@ impl fmt::Display for CaptureError {
     }
 }
 
-impl std::error::Error for CaptureError {}
+impl core::error::Error for CaptureError {}
 
 /// Per-interface facts of a pcapng section.
 #[derive(Debug, Clone, Copy)]
@@ -173,7 +175,8 @@ pub(crate) fn read_frames<R: Read + Send>(
                     }
                     PcapBlockOwned::NG(_) => {}
                 }
-                reader.consume(offset);
+                // Shifting the buffer is left to refill, where little is left.
+                reader.consume_noshift(offset);
             }
             Err(PcapError::Eof) => return Ok(frames),
             Err(PcapError::Incomplete(_)) => {
@@ -258,45 +261,66 @@ pub(crate) mod linktype {
     pub(crate) const LINUX_SLL2: i32 = 276;
 }
 
+/// The IPv4 packet after an EtherType, unwrapping 802.1Q, 802.1ad and
+/// QinQ VLAN tags (4 bytes each: TCI, then the inner EtherType).
+fn ipv4_after_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Option<&[u8]> {
+    for _ in 0..4 {
+        match EtherType(ether_type) {
+            EtherType::IPV4 => return Some(rest),
+            EtherType::VLAN_TAGGED_FRAME
+            | EtherType::PROVIDER_BRIDGING
+            | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
+                ether_type = u16::from_be_bytes([*rest.get(2)?, *rest.get(3)?]);
+                rest = rest.get(4..)?;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Finds an IPv4/UDP datagram with port 137 at either end in a frame of the
 /// given link type. `None` for other traffic, other link types, non-first
 /// IP fragments and frames cut before the UDP header.
+///
+/// Each layer is sliced with etherparse's lax slices, which accept length
+/// fields larger than what was captured (frames cut by the snap length).
 pub(crate) fn nbns_datagram(linktype: i32, data: &[u8]) -> Option<Datagram<'_>> {
-    let sliced = match linktype {
-        linktype::ETHERNET => LaxSlicedPacket::from_ethernet(data).ok()?,
+    let ip = match linktype {
+        linktype::ETHERNET => {
+            let eth = Ethernet2HeaderSlice::from_slice(data).ok()?;
+            ipv4_after_ether_type(eth.ether_type().0, data.get(Ethernet2Header::LEN..)?)?
+        }
         linktype::LINUX_SLL => {
             let proto = u16::from_be_bytes([*data.get(14)?, *data.get(15)?]);
-            LaxSlicedPacket::from_ether_type(EtherType(proto), data.get(16..)?)
+            ipv4_after_ether_type(proto, data.get(16..)?)?
         }
         linktype::LINUX_SLL2 => {
             let proto = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
-            LaxSlicedPacket::from_ether_type(EtherType(proto), data.get(20..)?)
+            ipv4_after_ether_type(proto, data.get(20..)?)?
         }
-        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => {
-            LaxSlicedPacket::from_ip(data).ok()?
-        }
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => data,
         linktype::NULL | linktype::LOOP => {
             let af: [u8; 4] = data.get(..4)?.try_into().ok()?;
             // AF_INET is 2 everywhere; NULL stores it in the writer's order.
-            let inet = u32::from_be_bytes(af) == 2 || u32::from_le_bytes(af) == 2;
-            if !inet {
+            if u32::from_be_bytes(af) != 2 && u32::from_le_bytes(af) != 2 {
                 return None;
             }
-            LaxSlicedPacket::from_ip(&data[4..]).ok()?
+            &data[4..]
         }
         _ => return None,
     };
-    let Some(LaxNetSlice::Ipv4(ip)) = &sliced.net else {
+    let (ipv4, _) = LaxIpv4Slice::from_slice(ip).ok()?;
+    let payload = ipv4.payload();
+    if payload.ip_number != IpNumber::UDP || payload.fragmented {
         return None;
-    };
-    let Some(TransportSlice::Udp(udp)) = &sliced.transport else {
-        return None;
-    };
+    }
+    let udp = UdpSlice::from_slice_lax(payload.payload).ok()?;
     let (src_port, dst_port) = (udp.source_port(), udp.destination_port());
     if src_port != NBNS_PORT && dst_port != NBNS_PORT {
         return None;
     }
-    let header = ip.header();
+    let header = ipv4.header();
     Some(Datagram {
         src: header.source_addr(),
         dst: header.destination_addr(),

@@ -148,11 +148,11 @@ fn main() -> ExitCode {
     if want_stats {
         let _ = stats.write(&mut out);
     }
-    if let Err(e) = out.flush() {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("dissect: write error: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(e) = out.flush()
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("dissect: write error: {e}");
+        return ExitCode::FAILURE;
     }
     if failed {
         ExitCode::FAILURE

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::net::Ipv4Addr;
+use core::net::Ipv4Addr;
 
 use nbns::wire::{
     Flags, Labels, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,

@@ -9,9 +9,9 @@
 //! Shared with `tests/dissect.rs`, which uses a different subset.
 #![allow(dead_code)]
 
-use std::fmt::Write as _;
+use core::fmt::Write as _;
+use core::net::Ipv4Addr;
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
 
 use nbns::wire::{
     Class, Flags, Name, NameForm, Opcode, Packet, PacketKind, ParseError, RData, Rcode,

@@ -47,6 +47,7 @@
     )
 )]
 
+mod display;
 mod error;
 mod header;
 pub(crate) mod name;

@@ -1,0 +1,178 @@
+//! Writing small classic pcap files: headers of Ethernet, VLAN, Linux
+//! cooked, loopback, IPv4 and UDP built by hand, and one packet of every
+//! kind the crate can build. Used by the tests and the benchmark, not by
+//! the dissector.
+
+#![allow(dead_code)]
+
+use core::net::Ipv4Addr;
+
+use nbns::wire::{
+    Flags, Labels, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
+    NodeNames, NodeStatus, NodeType, Opcode, Packet, Rcode, RrType, Statistics,
+};
+
+/// The 24-byte header of a classic (microsecond) pcap file.
+pub(crate) fn file_header(linktype: u32, snaplen: u32) -> Vec<u8> {
+    let mut h = Vec::with_capacity(24);
+    h.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&4u16.to_le_bytes());
+    h.extend_from_slice(&0i32.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes());
+    h.extend_from_slice(&snaplen.to_le_bytes());
+    h.extend_from_slice(&linktype.to_le_bytes());
+    h
+}
+
+/// Appends one record: the first `caplen` bytes of `frame` (all of it when
+/// `caplen` is larger).
+pub(crate) fn record(out: &mut Vec<u8>, ts_sec: u32, ts_usec: u32, frame: &[u8], caplen: usize) {
+    let cap = caplen.min(frame.len());
+    out.extend_from_slice(&ts_sec.to_le_bytes());
+    out.extend_from_slice(&ts_usec.to_le_bytes());
+    out.extend_from_slice(&(cap as u32).to_le_bytes());
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(&frame[..cap]);
+}
+
+/// An IPv4 header (with its checksum) and a UDP header (checksum 0, which
+/// IPv4 allows) around `payload`.
+pub(crate) fn ipv4_udp(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let udp_len = 8 + payload.len();
+    let total = 20 + udp_len;
+    let mut p = Vec::with_capacity(total);
+    p.extend_from_slice(&[0x45, 0]);
+    p.extend_from_slice(&(total as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    let mut sum: u32 = p
+        .chunks_exact(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    p[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// An Ethernet II frame carrying IPv4, with an 802.1Q tag when `vlan` is set.
+pub(crate) fn ethernet(ip: &[u8], vlan: Option<u16>) -> Vec<u8> {
+    let mut f = Vec::with_capacity(18 + ip.len());
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+    if let Some(id) = vlan {
+        f.extend_from_slice(&[0x81, 0x00]);
+        f.extend_from_slice(&(id & 0x0fff).to_be_bytes());
+    }
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(ip);
+    f
+}
+
+/// A Linux cooked (SLL, 16-byte header) frame carrying IPv4.
+pub(crate) fn sll(ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![0, 4, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
+    f.extend_from_slice(ip);
+    f
+}
+
+/// A Linux cooked v2 (SLL2, 20-byte header) frame carrying IPv4.
+pub(crate) fn sll2(ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![
+        0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0,
+    ];
+    f.extend_from_slice(ip);
+    f
+}
+
+/// A BSD loopback (NULL) frame: AF_INET in little-endian, then IPv4.
+pub(crate) fn null(ip: &[u8]) -> Vec<u8> {
+    let mut f = 2u32.to_le_bytes().to_vec();
+    f.extend_from_slice(ip);
+    f
+}
+
+/// One packet of every kind the crate builds, emitted to bytes.
+pub(crate) fn every_kind() -> Vec<Vec<u8>> {
+    static ENTRIES: [NbAddrEntry; 2] = [
+        NbAddrEntry::new(NbFlags::new(false, NodeType::H), Ipv4Addr::new(10, 0, 0, 5)),
+        NbAddrEntry::new(NbFlags::new(true, NodeType::B), Ipv4Addr::new(10, 0, 0, 6)),
+    ];
+    let ws = Name::unscoped(NetbiosName::new("WORKSTATION1", 0x00).unwrap());
+    let scoped = Name::new(
+        NetbiosName::new("FILESERVER", 0x20).unwrap(),
+        Labels::from_dotted(b"corp.example").unwrap(),
+    );
+    let e = ENTRIES[0];
+    let names = [
+        NodeName {
+            name: NetbiosName::new("WORKSTATION1", 0x00).unwrap(),
+            flags: NameFlags::active(false, NodeType::H),
+        },
+        NodeName {
+            name: NetbiosName::new("WORKGROUP", 0x00).unwrap(),
+            flags: NameFlags::active(true, NodeType::H),
+        },
+    ];
+    let stats = Statistics::block_with_unit_id([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+    let reg = Flags::request(Opcode::Registration).with_recursion_desired(true);
+    let packets = [
+        Packet::name_query_request(1, ws, true),
+        Packet::name_query_request(2, scoped, false),
+        Packet::node_status_request(3, Name::unscoped(NetbiosName::wildcard())),
+        Packet::registration_request(4, ws, 300_000, e, true),
+        Packet::overwrite_request(5, ws, 300_000, e, true),
+        Packet::refresh_request(6, ws, 300_000, e, false),
+        Packet::refresh_request(7, ws, 300_000, e, true),
+        Packet::release_request(8, ws, e, false),
+        Packet::multihomed_registration_request(9, ws, 300_000, e),
+        Packet::positive_name_query_response(10, ws, 300_000, NbAddrs::from_slice(&ENTRIES)),
+        Packet::negative_name_query_response(11, ws, Rcode::NameError),
+        Packet::redirect_name_query_response(
+            12,
+            scoped,
+            3600,
+            Labels::from_dotted(b"wins.corp.example").unwrap(),
+            Ipv4Addr::new(10, 0, 0, 1),
+        ),
+        Packet::positive_registration_response(13, ws, 3600, e),
+        Packet::negative_registration_response(14, ws, Rcode::Active, e),
+        Packet::end_node_challenge_response(15, ws, 3600, ENTRIES[1]),
+        Packet::name_conflict_demand(16, ws, NodeType::H),
+        Packet::positive_release_response(17, ws, e),
+        Packet::negative_release_response(18, ws, Rcode::Refused, e),
+        Packet::wack(19, ws, 60, reg, RrType::Null),
+        Packet::wack(20, ws, 2, reg, RrType::Nb),
+        Packet::node_status_response(
+            21,
+            Name::unscoped(NetbiosName::wildcard()),
+            NodeStatus {
+                names: NodeNames::from_slice(&names),
+                statistics: Statistics(&stats),
+            },
+        ),
+    ];
+    packets
+        .iter()
+        .map(|p| {
+            let mut buf = vec![0u8; p.buffer_len()];
+            let n = p.emit(&mut buf).expect("constructors emit");
+            buf.truncate(n);
+            buf
+        })
+        .collect()
+}

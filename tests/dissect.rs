@@ -1,0 +1,555 @@
+//! The dissector example's reading of captures: the corpus captures agree
+//! with tshark's reading (tests/data/pcaps/INDEX.tsv), fuzzed captures give
+//! error lines and no crash, and captures written here read back exactly.
+
+#[path = "../examples/dissect/capture.rs"]
+mod capture;
+#[path = "../examples/dissect/pcap_write.rs"]
+mod pcap_write;
+#[path = "../examples/dissect/render.rs"]
+mod render;
+
+use core::net::Ipv4Addr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use nbns::wire::{Packet, ParseError, RData};
+
+use capture::{CaptureError, linktype, nbns_datagram, read_frames};
+use render::{Origin, Stats};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pcaps")
+}
+
+/// A datagram found in a capture, owned.
+#[derive(Debug, Clone)]
+struct Found {
+    frame: u64,
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    payload: Vec<u8>,
+    udp_len: usize,
+}
+
+fn read_datagrams(bytes: &[u8]) -> Result<Vec<Found>, CaptureError> {
+    let mut v = Vec::new();
+    read_frames(bytes, |f| {
+        if let Some(d) = nbns_datagram(f.linktype, f.data) {
+            v.push(Found {
+                frame: f.number,
+                src: (d.src, d.src_port),
+                dst: (d.dst, d.dst_port),
+                payload: d.payload.to_vec(),
+                udp_len: d.udp_payload_len,
+            });
+        }
+    })?;
+    Ok(v)
+}
+
+fn capture_files() -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with(".pcap") || n.ends_with(".pcapng")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// tshark prints names with non-printable bytes as `<NN>` and the suffix as
+/// `<NN>`; the wildcard as all 16 bytes. Decodes that form to bytes.
+fn tshark_name_bytes(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'<'
+            && i + 3 < b.len()
+            && b[i + 3] == b'>'
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Whether tshark's name text matches the 16 raw bytes of a NetBIOS name.
+fn same_name(tshark: &str, raw: &[u8; 16]) -> bool {
+    // Strip tshark's annotation: "NAME<00> (Workstation/Redirector)".
+    let text = match tshark.find("> (") {
+        Some(i) => &tshark[..=i],
+        None => tshark,
+    };
+    let t = tshark_name_bytes(text);
+    if t.len() == 16 {
+        return t == raw;
+    }
+    let mut ours = raw[..15].to_vec();
+    while ours.last() == Some(&b' ') {
+        ours.pop();
+    }
+    ours.push(raw[15]);
+    t == ours
+}
+
+fn num(field: &str) -> u32 {
+    field
+        .split('(')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("number in {field:?}"))
+}
+
+/// One row of INDEX.tsv, by column name.
+struct Row(BTreeMap<String, String>);
+
+impl Row {
+    fn get(&self, k: &str) -> &str {
+        self.0.get(k).map(String::as_str).unwrap_or("-")
+    }
+}
+
+fn index_rows() -> Vec<Row> {
+    let text = std::fs::read_to_string(data_dir().join("INDEX.tsv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            Row(head
+                .iter()
+                .zip(l.split('\t'))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect())
+        })
+        .collect()
+}
+
+/// Checks our reading of one packet against tshark's row; returns what
+/// disagrees.
+fn compare(row: &Row, p: &Packet<'_>) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut check = |what: &str, ok: bool| {
+        if !ok {
+            bad.push(what.to_string());
+        }
+    };
+    check(
+        "opcode",
+        u32::from(u8::from(p.opcode())) == num(row.get("opcode")),
+    );
+    check(
+        "response",
+        p.is_response() == (row.get("response") == "yes"),
+    );
+    check(
+        "rcode",
+        u32::from(u8::from(p.rcode())) == num(row.get("rcode")),
+    );
+    let h = p.header();
+    check(
+        "counts",
+        format!("{}/{}/{}/{}", h.qdcount, h.ancount, h.nscount, h.arcount) == row.get("counts"),
+    );
+    let flags = row.get("nbns_flags");
+    check(
+        "flags",
+        flags.starts_with(&format!("{:#06x}", p.flags.bits())),
+    );
+    // Names: question first, then each record, as tshark lists them.
+    let mut ours: Vec<[u8; 16]> = Vec::new();
+    if let Some(q) = &p.question {
+        ours.push(*q.name.netbios.as_bytes());
+    }
+    for (_, rr) in p.records() {
+        ours.push(*rr.name.netbios.as_bytes());
+    }
+    let names: Vec<&str> = row
+        .get("names")
+        .split(';')
+        .filter(|s| !s.is_empty() && *s != "-")
+        .collect();
+    check(
+        "names",
+        names.len() == ours.len() && names.iter().zip(&ours).all(|(t, o)| same_name(t, o)),
+    );
+    // TTLs, NB flags and addresses, node status.
+    let mut ttls = Vec::new();
+    let mut nb_flags = Vec::new();
+    let mut addrs = Vec::new();
+    let mut num_names = None;
+    let mut unit_id = None;
+    let mut node_names = Vec::new();
+    for (_, rr) in p.records() {
+        ttls.push(rr.ttl.to_string());
+        match &rr.rdata {
+            RData::Nb(a) => {
+                for e in a.iter() {
+                    nb_flags.push(format!("{:#06x}", e.flags.bits()));
+                    addrs.push(e.address.to_string());
+                }
+            }
+            RData::NodeStatus(s) => {
+                num_names = Some(s.names.len().to_string());
+                unit_id = s.statistics.unit_id().map(|m| {
+                    m.iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(":")
+                });
+                for n in s.names.iter() {
+                    node_names.push(*n.name.as_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+    let rr = row.get("tshark_rr");
+    if rr != "-" {
+        for kv in rr.split(';') {
+            let (k, v) = kv.split_once('=').unwrap();
+            let values: Vec<String> = v.split(',').map(str::to_string).collect();
+            match k {
+                "ttl" => check("ttl", values.iter().all(|t| ttls.contains(t))),
+                "nb_flags" => check("nb_flags", values == nb_flags),
+                "addr" => check("addr", values == addrs),
+                "num_names" => check("num_names", Some(v.to_string()) == num_names),
+                "unit_id" => check("unit_id", Some(v.to_string()) == unit_id),
+                other => panic!("unknown tshark_rr key {other}"),
+            }
+        }
+    }
+    let nbstat = row.get("nbstat_names");
+    if nbstat != "-" {
+        let t: Vec<&str> = nbstat.split(';').collect();
+        let ok = t.len() == node_names.len()
+            && t.iter().zip(&node_names).all(|(t, raw)| {
+                let mut ours = raw[..15].to_vec();
+                while ours.last() == Some(&b' ') {
+                    ours.pop();
+                }
+                tshark_name_bytes(t) == ours
+            });
+        check("nbstat_names", ok);
+    }
+    bad
+}
+
+/// Why tshark's row says our parser may refuse the packet.
+fn refusal_expected(row: &Row) -> bool {
+    let tags = row.get("tags");
+    let counts_over_one = row
+        .get("counts")
+        .split('/')
+        .any(|c| c.parse::<u32>().unwrap_or(0) > 1);
+    counts_over_one
+        || tags.contains("struct-err")
+        || tags.contains("bad-first-level")
+        || tags.contains("caplen-trunc")
+        || row.get("tshark_malformed") == "yes"
+}
+
+#[test]
+fn corpus_agrees_with_tshark() {
+    let rows = index_rows();
+    let mut by_file: BTreeMap<String, Vec<Found>> = BTreeMap::new();
+    for path in capture_files() {
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let found = read_datagrams(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        by_file.insert(name, found);
+    }
+    let (mut parsed, mut refused) = (0, 0);
+    let mut problems = Vec::new();
+    for row in &rows {
+        let file = row.get("pcap_file");
+        let frame: u64 = row.get("pcap_frame").parse().unwrap();
+        let Some(found) = by_file.get(file) else {
+            problems.push(format!("{file}: capture missing"));
+            continue;
+        };
+        let Some(d) = found.iter().find(|d| d.frame == frame) else {
+            problems.push(format!("{file}:{frame}: no UDP/137 datagram found"));
+            continue;
+        };
+        let want_len: usize = row.get("length").parse().unwrap();
+        // Where the UDP length field is shorter than the bytes captured, the
+        // datagram is what UDP says (what a receiver gets); the index kept
+        // every byte.
+        let udp_shorter = row.get("tags").contains("udplen-mismatch") && d.payload.len() < want_len;
+        if d.payload.len() != want_len && !udp_shorter {
+            problems.push(format!(
+                "{file}:{frame}: payload {} bytes, index says {want_len}",
+                d.payload.len()
+            ));
+        }
+        match Packet::parse(&d.payload) {
+            Ok(p) => {
+                parsed += 1;
+                let bad = compare(row, &p);
+                if !bad.is_empty() {
+                    problems.push(format!("{file}:{frame}: {bad:?} differ ({p})"));
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                if !refusal_expected(row) {
+                    problems.push(format!(
+                        "{file}:{frame}: refused ({e}) but tshark saw nothing wrong"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(parsed + refused, rows.len());
+    eprintln!("{parsed} packets agree with tshark, {refused} refused as malformed");
+    assert!(parsed > 300, "only {parsed} parsed");
+}
+
+/// Every datagram of every capture, in every output mode: no panic, error
+/// lines for what the parser refuses, valid JSON.
+#[test]
+fn every_mode_on_every_capture() {
+    let mut stats = Stats::default();
+    let mut error_lines = 0;
+    for path in capture_files() {
+        let bytes = std::fs::read(&path).unwrap();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        for d in read_datagrams(&bytes).unwrap() {
+            let parsed = Packet::parse(&d.payload);
+            stats.count(&parsed, d.payload.len() < d.udp_len);
+            let o = Origin {
+                file: &file,
+                frame: d.frame,
+                rel_time: 0.0,
+                src: d.src,
+                dst: d.dst,
+                len: d.payload.len(),
+                udp_len: d.udp_len,
+            };
+            let mut line = Vec::new();
+            render::line(&mut line, &o, &parsed).unwrap();
+            let line = String::from_utf8(line).unwrap();
+            assert_eq!(line.matches('\n').count(), 1, "{line}");
+            let mut tree = Vec::new();
+            render::tree(&mut tree, &o, &parsed).unwrap();
+            let mut json = Vec::new();
+            let mut buf = String::new();
+            render::json(&mut json, &mut buf, &o, &parsed).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&json)
+                .unwrap_or_else(|e| panic!("{file}:{}: bad JSON {e}: {buf}", d.frame));
+            assert_eq!(v["frame"], d.frame);
+            if let Err(e) = parsed {
+                error_lines += 1;
+                let want = format!("Malformed NBNS packet at byte {}: {e}", e.offset());
+                assert!(line.contains(&want), "{line}");
+                assert_eq!(v["error_offset"], e.offset());
+            } else {
+                assert!(v["kind"].is_string());
+            }
+        }
+    }
+    assert_eq!(stats.malformed, error_lines);
+    assert!(
+        error_lines >= 40,
+        "fuzzed captures give {error_lines} error lines"
+    );
+    let mut text = Vec::new();
+    stats.write(&mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("Name query request"), "{text}");
+}
+
+#[test]
+fn written_capture_reads_back_exactly() {
+    let packets = pcap_write::every_kind();
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 255));
+    type Wrap = fn(&[u8]) -> Vec<u8>;
+    let links: [(u32, Wrap); 6] = [
+        (1, |ip| pcap_write::ethernet(ip, None)),
+        (1, |ip| pcap_write::ethernet(ip, Some(42))),
+        (linktype::LINUX_SLL as u32, pcap_write::sll),
+        (linktype::LINUX_SLL2 as u32, pcap_write::sll2),
+        (linktype::RAW as u32, <[u8]>::to_vec),
+        (linktype::NULL as u32, pcap_write::null),
+    ];
+    for (lt, wrap) in links {
+        let mut file = pcap_write::file_header(lt, 65535);
+        for (i, p) in packets.iter().enumerate() {
+            let ip = pcap_write::ipv4_udp(a, b, 137, 137, p);
+            record_frame(&mut file, i, &wrap(&ip));
+            // Traffic that is not NBNS must be skipped.
+            let other = pcap_write::ipv4_udp(a, b, 53, 53, p);
+            record_frame(&mut file, i, &wrap(&other));
+        }
+        let found = read_datagrams(&file).unwrap();
+        assert_eq!(found.len(), packets.len(), "link type {lt}");
+        for (i, (d, bytes)) in found.iter().zip(&packets).enumerate() {
+            assert_eq!(d.frame, 2 * i as u64 + 1);
+            assert_eq!((d.src, d.dst), ((a, 137), (b, 137)));
+            assert_eq!(&d.payload, bytes);
+            let back = Packet::parse(&d.payload).unwrap();
+            assert_eq!(Packet::parse(bytes).unwrap(), back);
+            let mut out = vec![0u8; back.buffer_len()];
+            back.emit(&mut out).unwrap();
+            assert_eq!(&out, bytes);
+        }
+    }
+    // Every kind is distinct and none is Unknown.
+    let kinds: BTreeSet<String> = packets
+        .iter()
+        .map(|p| Packet::parse(p).unwrap().kind().description().to_string())
+        .collect();
+    assert!(!kinds.contains("Unknown packet"));
+    assert_eq!(kinds.len(), 18, "{kinds:?}");
+}
+
+fn record_frame(file: &mut Vec<u8>, i: usize, frame: &[u8]) {
+    pcap_write::record(file, 1_700_000_000 + i as u32, 0, frame, usize::MAX);
+}
+
+#[test]
+fn pcapng_reads_back() {
+    let packets = pcap_write::every_kind();
+    let ip = pcap_write::ipv4_udp(
+        Ipv4Addr::new(192, 168, 1, 2),
+        Ipv4Addr::new(192, 168, 1, 3),
+        137,
+        137,
+        &packets[3],
+    );
+    let frame = pcap_write::ethernet(&ip, None);
+    let mut f = Vec::new();
+    // Section header block.
+    f.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
+    f.extend_from_slice(&28u32.to_le_bytes());
+    f.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes());
+    f.extend_from_slice(&0u16.to_le_bytes());
+    f.extend_from_slice(&(-1i64).to_le_bytes());
+    f.extend_from_slice(&28u32.to_le_bytes());
+    // Interface description block: Ethernet, no options.
+    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&20u32.to_le_bytes());
+    f.extend_from_slice(&1u16.to_le_bytes());
+    f.extend_from_slice(&0u16.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&20u32.to_le_bytes());
+    // Enhanced packet block.
+    let padded = frame.len().div_ceil(4) * 4;
+    let len = (32 + padded) as u32;
+    f.extend_from_slice(&6u32.to_le_bytes());
+    f.extend_from_slice(&len.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&1_000_000u32.to_le_bytes());
+    f.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    f.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    f.extend_from_slice(&frame);
+    f.resize(f.len() + padded - frame.len(), 0);
+    f.extend_from_slice(&len.to_le_bytes());
+    let mut times = Vec::new();
+    read_frames(&f[..], |fr| times.push(fr.time_ns)).unwrap();
+    assert_eq!(times, [1_000_000_000]);
+    let found = read_datagrams(&f).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].payload, packets[3]);
+}
+
+#[test]
+fn cut_frames_and_damaged_files() {
+    let packets = pcap_write::every_kind();
+    let ip = pcap_write::ipv4_udp(
+        Ipv4Addr::new(10, 0, 0, 5),
+        Ipv4Addr::new(10, 0, 0, 6),
+        137,
+        137,
+        &packets[3],
+    );
+    let frame = pcap_write::ethernet(&ip, None);
+    // Snap length cuts the NBNS payload: the datagram is found, marked cut,
+    // and the parser reports where it ran out.
+    let mut file = pcap_write::file_header(1, 60);
+    pcap_write::record(&mut file, 0, 0, &frame, 60);
+    pcap_write::record(&mut file, 1, 0, &frame, usize::MAX);
+    let found = read_datagrams(&file).unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].payload.len(), 60 - 14 - 28);
+    assert_eq!(found[0].udp_len, packets[3].len());
+    let err = Packet::parse(&found[0].payload).unwrap_err();
+    assert!(matches!(err, ParseError::Truncated { .. }), "{err}");
+    assert_eq!(found[1].payload, packets[3]);
+
+    // A file cut inside a record: the frames before are read, then an error.
+    let cut = &file[..file.len() - 10];
+    let mut n = 0;
+    let err = read_frames(cut, |_| n += 1).unwrap_err();
+    assert_eq!(n, 1);
+    assert!(
+        matches!(err, CaptureError::TruncatedFile { frames: 1 }),
+        "{err}"
+    );
+    // Not a capture, and nothing at all.
+    let err = read_frames(&b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"[..], |_| {}).unwrap_err();
+    assert!(matches!(err, CaptureError::UnknownFormat), "{err}");
+    assert!(matches!(
+        read_frames(&b""[..], |_| {}),
+        Err(CaptureError::Empty)
+    ));
+    // A header alone is an empty, valid capture.
+    assert_eq!(read_frames(&file[..24], |_| {}).unwrap(), 0);
+}
+
+/// The example binary itself, when `cargo test` has built it next to the
+/// test binary: exit status and error messages.
+#[test]
+fn example_binary_exit_status() {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let bin = dir.join(format!("dissect{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        eprintln!("skipped: {} not built", bin.display());
+        return;
+    }
+    let pcap = data_dir().join("tcpdump-eapon1.pcap");
+    let ok = std::process::Command::new(&bin)
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let text = String::from_utf8(ok.stdout).unwrap();
+    assert_eq!(text.lines().count(), 36);
+    assert!(
+        text.contains("Name query request ARBEITSGRUPPE<1b>"),
+        "{text}"
+    );
+
+    let stats = std::process::Command::new(&bin)
+        .args(["--stats".as_ref(), pcap.as_os_str()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(stats.stdout).unwrap();
+    assert!(text.starts_with("NBNS datagrams: 36 "), "{text}");
+
+    let bad = std::process::Command::new(&bin)
+        .args([pcap.as_path(), &data_dir().join("SOURCES.md")])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains("SOURCES.md: not a capture file"), "{err}");
+    assert_eq!(String::from_utf8(bad.stdout).unwrap().lines().count(), 36);
+}

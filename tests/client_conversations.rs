@@ -54,7 +54,9 @@ impl Sim {
     }
 
     fn add(&mut self, n: Name<'_>) {
-        self.c.add_name(self.now, NameSpec::unique(n, &[ME])).unwrap();
+        self.c
+            .add_name(self.now, NameSpec::unique(n, &[ME]))
+            .unwrap();
     }
 
     fn tx(&mut self) -> Vec<Transmit> {
@@ -440,9 +442,18 @@ fn reregister_all_releases_everything_before_registering() {
         assert_eq!(t.source, Some(ME));
     }
     // Answer two releases, positive and NAM_ERR; the third stays silent.
-    s.feed(PRIMARY, &release_reply(&parse(&releases[0]), Rcode::NoError));
-    s.feed(PRIMARY, &release_reply(&parse(&releases[1]), Rcode::NameError));
-    assert!(s.tx().is_empty(), "no registration before every release ended");
+    s.feed(
+        PRIMARY,
+        &release_reply(&parse(&releases[0]), Rcode::NoError),
+    );
+    s.feed(
+        PRIMARY,
+        &release_reply(&parse(&releases[1]), Rcode::NameError),
+    );
+    assert!(
+        s.tx().is_empty(),
+        "no registration before every release ended"
+    );
     assert_eq!(
         s.c.names()
             .filter(|n| n.state == NameState::AwaitingReregister)
@@ -679,7 +690,13 @@ fn defence_and_answers() {
     let ours = NbAddrEntry::new(NbFlags::new(false, NodeType::H), ME);
     s.feed(
         peer,
-        &bytes(&Packet::registration_request(2, name("HOST"), 0, ours, true)),
+        &bytes(&Packet::registration_request(
+            2,
+            name("HOST"),
+            0,
+            ours,
+            true,
+        )),
     );
     assert!(s.tx().is_empty());
 

@@ -141,6 +141,7 @@
 //! [`NameClient::MAX_NAMES`] names.
 
 mod config;
+mod fuzz;
 mod ids;
 mod types;
 
@@ -151,6 +152,8 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
 pub use config::{ClientConfig, RefreshOpcode, RegistrationOpcode};
+#[doc(hidden)]
+pub use fuzz::fuzz_drive;
 pub use ids::{IdSource, SeededIds};
 pub use types::{
     AddNameError, ClientEvent, ClientStats, ConflictCause, Cooldown, NameInfo, NameSpec, NameState,

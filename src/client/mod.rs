@@ -143,6 +143,7 @@
 mod config;
 mod fuzz;
 mod ids;
+mod index;
 mod types;
 
 use core::cmp::Reverse;
@@ -264,6 +265,13 @@ impl Entry {
     }
 }
 
+fn key_at(slots: &[Option<Entry>], slot: u32) -> Option<(NetbiosName, u16)> {
+    slots
+        .get(slot as usize)
+        .and_then(Option::as_ref)
+        .map(|e| (e.netbios, e.scope))
+}
+
 /// A queued datagram; `answer` marks answers, which are capped.
 struct Queued {
     transmit: Transmit,
@@ -308,7 +316,7 @@ pub struct NameClient<I = SeededIds> {
     free: Vec<u32>,
     live: usize,
     scopes: Vec<Box<[u8]>>,
-    by_name: HashMap<(NetbiosName, u16), u32>,
+    by_name: index::NameIndex,
     by_id: HashMap<u16, u32>,
     /// (deadline in ticks since `epoch`, slot, stamp); stale items are
     /// skipped and compacted away.
@@ -364,7 +372,7 @@ impl<I: IdSource> NameClient<I> {
             free: Vec::new(),
             live: 0,
             scopes: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: index::NameIndex::default(),
             by_id: HashMap::new(),
             timers: BinaryHeap::new(),
             next_stamp: 1,
@@ -410,6 +418,41 @@ impl<I: IdSource> NameClient<I> {
         self.by_id.len()
     }
 
+    /// Approximate heap bytes held by the client's tables, from their
+    /// capacities: the name slab, the extra addresses of multi-homed names,
+    /// scopes, the name and transaction-ID indexes, the timer heap and the
+    /// queues (not the contents of queued datagrams and events). Useful to
+    /// check the per-name cost; hash tables are counted as their bucket
+    /// arrays plus control bytes.
+    #[must_use]
+    pub fn memory_usage(&self) -> usize {
+        use core::mem::size_of;
+        fn table<K, V>(capacity: usize) -> usize {
+            if capacity == 0 {
+                return 0;
+            }
+            // hashbrown: buckets = next power of two of capacity * 8 / 7.
+            let buckets = (capacity * 8 / 7).next_power_of_two();
+            buckets * (size_of::<(K, V)>() + 1) + 16
+        }
+        self.slots.capacity() * size_of::<Option<Entry>>()
+            + self
+                .slots
+                .iter()
+                .flatten()
+                .map(|e| e.extra_addrs.len() * size_of::<Ipv4Addr>())
+                .sum::<usize>()
+            + self.free.capacity() * size_of::<u32>()
+            + self.scopes.capacity() * size_of::<Box<[u8]>>()
+            + self.scopes.iter().map(|s| s.len()).sum::<usize>()
+            + self.by_name.heap_bytes()
+            + table::<u16, u32>(self.by_id.capacity())
+            + self.timers.capacity() * size_of::<Reverse<(u64, u32, u32)>>()
+            + self.transmits.capacity() * size_of::<Queued>()
+            + self.events.capacity() * size_of::<ClientEvent>()
+            + self.rr_waiting.capacity() * size_of::<u32>()
+    }
+
     /// Number of datagrams waiting in [`poll_transmit`](Self::poll_transmit).
     #[must_use]
     pub fn queued_transmits(&self) -> usize {
@@ -421,7 +464,13 @@ impl<I: IdSource> NameClient<I> {
     /// The next datagram to send, if any. Drain after every input.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let q = self.transmits.pop_front()?;
+        let Some(q) = self.transmits.pop_front() else {
+            // Bursts (a re-register-all) leave big buffers behind.
+            if self.transmits.capacity() > 64 {
+                self.transmits.shrink_to(64);
+            }
+            return None;
+        };
         if q.answer {
             self.queued_answers = self.queued_answers.saturating_sub(1);
         }
@@ -431,7 +480,11 @@ impl<I: IdSource> NameClient<I> {
     /// The next event, if any. Drain after every input.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() && self.events.capacity() > 64 {
+            self.events.shrink_to(64);
+        }
+        e
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called;
@@ -500,8 +553,7 @@ impl<I: IdSource> NameClient<I> {
             return Err(AddNameError::NoAddress);
         };
         let scope = self.intern_scope(&spec.name.scope)?;
-        let key = (spec.name.netbios, scope);
-        if self.by_name.contains_key(&key) {
+        if self.find_key(&spec.name.netbios, scope).is_some() {
             return Err(AddNameError::Duplicate);
         }
         if self.live >= Self::MAX_NAMES {
@@ -538,12 +590,18 @@ impl<I: IdSource> NameClient<I> {
                 s
             }
             None => {
+                // Grow by a quarter, not double: the slab is most of the
+                // per-name memory.
+                if self.slots.len() == self.slots.capacity() {
+                    self.slots.reserve_exact(self.slots.len() / 4 + 16);
+                }
                 self.slots.push(Some(entry));
                 (self.slots.len() - 1) as u32
             }
         };
         self.live += 1;
-        self.by_name.insert(key, slot);
+        let slots = &self.slots;
+        self.by_name.insert(slot, |s| key_at(slots, s));
         if !local {
             self.start_registration(slot, now);
         }
@@ -705,7 +763,12 @@ impl<I: IdSource> NameClient<I> {
 
     fn find(&self, name: &Name<'_>) -> Option<u32> {
         let scope = self.find_scope(&name.scope)?;
-        self.by_name.get(&(name.netbios, scope)).copied()
+        self.find_key(&name.netbios, scope)
+    }
+
+    fn find_key(&self, netbios: &NetbiosName, scope: u16) -> Option<u32> {
+        let slots = &self.slots;
+        self.by_name.find(netbios, scope, |s| key_at(slots, s))
     }
 
     fn owned_name(&self, slot: u32) -> OwnedName {
@@ -722,10 +785,15 @@ impl<I: IdSource> NameClient<I> {
 
     fn remove(&mut self, slot: u32) {
         self.end_txn(slot);
+        let Some((netbios, scope)) = key_at(&self.slots, slot) else {
+            return;
+        };
+        let slots = &self.slots;
+        self.by_name
+            .remove(slot, &netbios, scope, |s| key_at(slots, s));
         let Some(e) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
-        self.by_name.remove(&(e.netbios, e.scope));
         self.free.push(slot);
         self.live -= 1;
         if e.rr {
@@ -773,8 +841,11 @@ impl<I: IdSource> NameClient<I> {
             return;
         };
         e.stamp = stamp;
+        if self.timers.len() == self.timers.capacity() {
+            self.timers.reserve_exact(self.timers.len() / 4 + 16);
+        }
         self.timers.push(Reverse((ticks, slot, stamp)));
-        if self.timers.len() > 2 * self.live + 64 {
+        if self.timers.len() > self.live + self.live / 8 + 64 {
             let slots = &self.slots;
             self.timers.retain(|&Reverse((_, s, st))| {
                 slots
@@ -816,6 +887,9 @@ impl<I: IdSource> NameClient<I> {
         e.stamp = 0;
         if txn.kind != TxnKind::Idle && self.by_id.get(&txn.id) == Some(&slot) {
             self.by_id.remove(&txn.id);
+            if self.by_id.is_empty() && self.by_id.capacity() > 1024 {
+                self.by_id.shrink_to(64);
+            }
         }
     }
 
@@ -1557,5 +1631,98 @@ impl<I: IdSource> NameClient<I> {
         if self.queue_answer(from, &resp) {
             self.stats.node_status_answers += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::PacketKind;
+
+    /// Held names cost at most 256 bytes each, after a re-register-all
+    /// burst too.
+    #[test]
+    fn memory_per_name_is_bounded() {
+        let server = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 137);
+        let mut config = ClientConfig::with_servers([server]);
+        config.reregister_cooldown = Duration::ZERO;
+        let mut c = NameClient::with_seed(config, 5);
+        let now = Instant::now();
+        let me = [Ipv4Addr::new(10, 0, 0, 7)];
+        const N: usize = 10_000;
+        for i in 0..N {
+            let n = NetbiosName::new(&format!("H{i}"), 0).unwrap_or(NetbiosName::wildcard());
+            c.add_name(now, NameSpec::unique(Name::unscoped(n), &me))
+                .unwrap();
+        }
+        let exchange = |c: &mut NameClient| {
+            let mut buf = Vec::new();
+            while let Some(t) = c.poll_transmit() {
+                let p = Packet::parse(&t.contents).unwrap();
+                let q = p.question.unwrap();
+                let e = p.additional.unwrap().nb().unwrap().first().unwrap();
+                let r = if p.kind() == PacketKind::NameReleaseRequest {
+                    Packet::positive_release_response(p.id, q.name, e)
+                } else {
+                    Packet::positive_registration_response(p.id, q.name, 600, e)
+                };
+                buf.clear();
+                r.emit_buf(&mut buf).unwrap();
+                c.handle_datagram(now, t.destination, &buf);
+            }
+            while c.poll_event().is_some() {}
+        };
+        exchange(&mut c);
+        let registered = c.memory_usage() / N;
+        c.reregister_all(now).unwrap();
+        exchange(&mut c);
+        c.reregister_all(now).unwrap();
+        exchange(&mut c);
+        assert!(c.names().all(|n| n.state == NameState::Registered));
+        let after = c.memory_usage() / N;
+        assert!(registered <= 256, "{registered} bytes per name");
+        assert!(after <= 256, "{after} bytes per name after -RR");
+        assert!(size_of::<Option<Entry>>() <= 96);
+    }
+
+    #[test]
+    fn ids_are_unique_among_pending_transactions() {
+        // A source that always says 7: the client still never shares an ID.
+        let server = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 137);
+        let mut c = NameClient::new(ClientConfig::with_servers([server]), || 7u16);
+        let now = Instant::now();
+        for i in 0..50 {
+            let n = NetbiosName::new(&format!("H{i}"), 0).unwrap_or(NetbiosName::wildcard());
+            c.add_name(
+                now,
+                NameSpec::unique(Name::unscoped(n), &[Ipv4Addr::LOCALHOST]),
+            )
+            .unwrap();
+        }
+        let ids: std::collections::HashSet<u16> = core::iter::from_fn(|| c.poll_transmit())
+            .map(|t| Packet::parse(&t.contents).unwrap().id)
+            .collect();
+        assert_eq!(ids.len(), 50);
+        assert_eq!(c.pending_transactions(), 50);
+    }
+
+    #[test]
+    fn add_name_errors() {
+        let mut c = NameClient::with_seed(ClientConfig::default(), 1);
+        let now = Instant::now();
+        let n = Name::unscoped(NetbiosName::new("X", 0).unwrap());
+        assert_eq!(
+            c.add_name(now, NameSpec::unique(n, &[])),
+            Err(AddNameError::NoAddress)
+        );
+        c.add_name(now, NameSpec::unique(n, &[Ipv4Addr::LOCALHOST]))
+            .unwrap();
+        assert_eq!(
+            c.add_name(now, NameSpec::group(n, &[Ipv4Addr::LOCALHOST])),
+            Err(AddNameError::Duplicate)
+        );
+        assert!(c.release(now, n));
+        assert!(!c.release(now, n));
+        assert!(c.is_empty());
     }
 }

@@ -19,4 +19,5 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod client;
 pub mod wire;

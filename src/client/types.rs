@@ -1,0 +1,379 @@
+//! The values a [`NameClient`](super::NameClient) takes and gives: name
+//! specifications, states, events, transmits, errors and counters.
+
+use core::fmt;
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::time::Duration;
+
+use crate::wire::{Labels, Name, NetbiosName, Rcode};
+
+/// A name to add: the NetBIOS name with its suffix and scope, unique or
+/// group, and the local address(es) to register it with (RFC 1001 §15.1).
+///
+/// ```
+/// use core::net::Ipv4Addr;
+/// use nbns::client::NameSpec;
+/// use nbns::wire::{Name, NetbiosName};
+/// let addrs = [Ipv4Addr::new(10, 0, 0, 7)];
+/// let spec = NameSpec::unique(Name::unscoped(NetbiosName::new("HOST", 0x00).unwrap()), &addrs);
+/// assert!(!spec.group);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameSpec<'a> {
+    /// The name, suffix and scope.
+    pub name: Name<'a>,
+    /// Group (true) or unique (false) name: the G bit of NB_FLAGS.
+    pub group: bool,
+    /// Local addresses, at least one, the primary first. A unique name with
+    /// several is multi-homed. At most 255 are used.
+    pub addresses: &'a [Ipv4Addr],
+}
+
+impl<'a> NameSpec<'a> {
+    /// A unique name.
+    #[must_use]
+    pub const fn unique(name: Name<'a>, addresses: &'a [Ipv4Addr]) -> Self {
+        Self {
+            name,
+            group: false,
+            addresses,
+        }
+    }
+
+    /// A group name.
+    #[must_use]
+    pub const fn group(name: Name<'a>, addresses: &'a [Ipv4Addr]) -> Self {
+        Self {
+            name,
+            group: true,
+            addresses,
+        }
+    }
+}
+
+/// Where a name stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameState {
+    /// Being registered: a request, a WACK wait, an end-node challenge or an
+    /// overwrite is in flight, or every server was silent and the client
+    /// waits [`registration_retry`](super::ClientConfig::registration_retry)
+    /// before trying again.
+    Registering,
+    /// Registered; a refresh is scheduled from the granted TTL.
+    Registered,
+    /// Registered; a refresh is in flight.
+    Refreshing,
+    /// A release is in flight.
+    Releasing,
+    /// Released as part of a re-register-all; registration starts when every
+    /// release of the batch is done.
+    AwaitingReregister,
+    /// A server refused the registration with this rcode, or the challenged
+    /// owner defended it ([`Rcode::Active`]). The name is not used; a
+    /// re-register-all tries again.
+    Refused(Rcode),
+    /// In conflict (negative refresh, or a name conflict demand from a WINS
+    /// server). Per RFC 1001 §15.1.3.2 the name "does not logically exist":
+    /// it is not answered for, defended or refreshed.
+    Conflict,
+    /// Held without a name server (no WINS server configured, or a name
+    /// starting with `*`, which MS-NBTE §3.1.5.1 adds without registering):
+    /// answered for and defended, never sent to a server.
+    Local,
+}
+
+impl NameState {
+    /// Whether the node answers name queries and node status requests for
+    /// the name in this state.
+    #[must_use]
+    pub const fn is_answered(self) -> bool {
+        matches!(
+            self,
+            Self::Registering | Self::Registered | Self::Refreshing | Self::Local
+        )
+    }
+
+    /// Whether a unique name in this state is defended against others'
+    /// registrations and refreshes.
+    #[must_use]
+    pub const fn is_defended(self) -> bool {
+        matches!(self, Self::Registered | Self::Refreshing | Self::Local)
+    }
+}
+
+/// A name with an owned scope, as events carry it.
+///
+/// ```
+/// use nbns::client::OwnedName;
+/// use nbns::wire::{Labels, Name, NetbiosName};
+/// let n = OwnedName::new(NetbiosName::new("HOST", 0x20).unwrap(), b"corp");
+/// assert_eq!(n.name().scope, Labels::from_dotted(b"corp").unwrap());
+/// assert_eq!(n.to_string(), "HOST<20>.corp");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct OwnedName {
+    /// The 16-byte NetBIOS name.
+    pub netbios: NetbiosName,
+    scope: Box<[u8]>,
+}
+
+impl OwnedName {
+    /// A name with a dotted scope (empty for none). A scope that is not valid
+    /// dotted text (see [`Labels::from_dotted`]) is replaced by the empty
+    /// scope.
+    #[must_use]
+    pub fn new(netbios: NetbiosName, scope: &[u8]) -> Self {
+        let scope = if Labels::from_dotted(scope).is_ok() {
+            scope.into()
+        } else {
+            Box::default()
+        };
+        Self { netbios, scope }
+    }
+
+    /// The scope in dotted form.
+    #[must_use]
+    pub fn scope(&self) -> &[u8] {
+        &self.scope
+    }
+
+    /// The name in the wire layer's form.
+    #[must_use]
+    pub fn name(&self) -> Name<'_> {
+        Name::new(
+            self.netbios,
+            Labels::from_dotted(&self.scope).unwrap_or(Labels::EMPTY),
+        )
+    }
+}
+
+impl fmt::Display for OwnedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.name().fmt(f)
+    }
+}
+
+impl fmt::Debug for OwnedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OwnedName(\"{self}\")")
+    }
+}
+
+/// One entry of [`NameClient::names`](super::NameClient::names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameInfo<'a> {
+    /// The name and scope.
+    pub name: Name<'a>,
+    /// Group or unique.
+    pub group: bool,
+    /// The state.
+    pub state: NameState,
+    /// The TTL the server granted last (0 before any grant).
+    pub ttl: u32,
+    /// The primary address.
+    pub address: Ipv4Addr,
+    /// How many addresses the name has.
+    pub address_count: usize,
+}
+
+/// How a release ended. Every outcome ends with the name released locally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReleaseOutcome {
+    /// Every server answered with a positive release response (or the name
+    /// was never at a server).
+    Confirmed,
+    /// At least one server answered NAM_ERR, "name not found" (nmbd's
+    /// answer for an unknown name or a second release); the others
+    /// confirmed.
+    NotFound,
+    /// At least one server stayed silent through the retries; the name is
+    /// released anyway (nmbd: "a release is *always* considered to be
+    /// successful when it times out").
+    Unconfirmed,
+    /// At least one server answered a negative release response with this
+    /// rcode (RFC 1002 §4.2.11). The name is released locally all the same.
+    Refused(Rcode),
+}
+
+/// Why a name is in conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConflictCause {
+    /// A server answered a refresh negatively with this rcode.
+    NegativeRefresh(Rcode),
+    /// A WINS server sent a NAME CONFLICT DEMAND (RFC 1002 §4.2.8).
+    ConflictDemand,
+}
+
+/// Something the application should know about (from
+/// [`NameClient::poll_event`](super::NameClient::poll_event)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The name is registered (every address), with the TTL the server
+    /// granted (the smallest over the addresses).
+    Registered {
+        /// The name.
+        name: OwnedName,
+        /// The server that granted it.
+        server: SocketAddrV4,
+        /// The granted TTL in seconds.
+        ttl: u32,
+    },
+    /// A server refused the registration (NEGATIVE NAME REGISTRATION
+    /// RESPONSE, RFC 1002 §4.2.6): ACT_ERR when another node owns it,
+    /// RFS_ERR, CFT_ERR, …
+    RegistrationRefused {
+        /// The name.
+        name: OwnedName,
+        /// The server that refused.
+        server: SocketAddrV4,
+        /// Its rcode.
+        rcode: Rcode,
+    },
+    /// The server sent an end-node challenge (RFC 1002 §4.2.7) and the
+    /// presumed owner answered the challenge query positively: the name
+    /// stays theirs.
+    OwnerDefended {
+        /// The name.
+        name: OwnedName,
+        /// The owner that answered.
+        owner: Ipv4Addr,
+    },
+    /// No server answered the registration; the client tries again after
+    /// [`registration_retry`](super::ClientConfig::registration_retry).
+    NoServerAnswered {
+        /// The name.
+        name: OwnedName,
+    },
+    /// A refresh succeeded (every address).
+    Refreshed {
+        /// The name.
+        name: OwnedName,
+        /// The server that answered.
+        server: SocketAddrV4,
+        /// The granted TTL in seconds.
+        ttl: u32,
+    },
+    /// Every server stayed silent through a refresh; the client registers
+    /// the name again from the primary server.
+    RefreshTimedOut {
+        /// The name.
+        name: OwnedName,
+    },
+    /// The name is in conflict and no longer used.
+    Conflict {
+        /// The name.
+        name: OwnedName,
+        /// Why.
+        cause: ConflictCause,
+    },
+    /// The name was released (and removed, unless a re-register-all will
+    /// register it again).
+    Released {
+        /// The name.
+        name: OwnedName,
+        /// How the servers answered.
+        outcome: ReleaseOutcome,
+    },
+    /// Every release of a re-register-all is done; registrations start now.
+    ReregistrationStarted {
+        /// How many names are being registered again.
+        names: usize,
+    },
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to send it (a WINS server, a challenged owner on port 137, or
+    /// the sender of a request being answered).
+    pub destination: SocketAddrV4,
+    /// The local address to send from, when it matters: registration,
+    /// refresh and release requests carry the address being registered, and
+    /// must leave from it. Samba4's WINS server silently ignores a release
+    /// whose UDP source is not one of the record's addresses (and still
+    /// answers positively), so a release sent from another address is a
+    /// release that did not happen. `None`: any local address (answers go
+    /// back the way the request came).
+    pub source: Option<Ipv4Addr>,
+    /// The datagram.
+    pub contents: Vec<u8>,
+}
+
+/// [`NameClient::reregister_all`](super::NameClient::reregister_all) was
+/// called again within the cooldown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("re-register all refused: try again in {remaining:?}")]
+pub struct Cooldown {
+    /// Time left until a re-register-all is accepted.
+    pub remaining: Duration,
+}
+
+/// Why [`NameClient::add_name`](super::NameClient::add_name) refused a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddNameError {
+    /// The name (with this scope) is already held.
+    #[error("the name is already held")]
+    Duplicate,
+    /// The specification has no address.
+    #[error("a name needs at least one address")]
+    NoAddress,
+    /// The scope has a label containing `.`, which has no dotted form.
+    #[error("the scope cannot be written in dotted form")]
+    BadScope,
+    /// The client holds `u32::MAX` names already.
+    #[error("too many names")]
+    TooManyNames,
+}
+
+/// Counters of what the client received, dropped and answered (see
+/// [`NameClient::stats`](super::NameClient::stats)). Everything dropped is
+/// counted in exactly one `dropped_*` field and was not acted upon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// Datagrams handed to `handle_datagram`.
+    pub datagrams: u64,
+    /// Responses accepted as the answer to one of our requests.
+    pub accepted_responses: u64,
+    /// Not a well-formed NBNS packet.
+    pub dropped_malformed: u64,
+    /// A response with no pending transaction for its ID (and not a valid
+    /// conflict demand).
+    pub dropped_unsolicited: u64,
+    /// A response with a pending ID, from another address than the request
+    /// went to.
+    pub dropped_wrong_source: u64,
+    /// A response whose opcode cannot answer the pending request.
+    pub dropped_wrong_opcode: u64,
+    /// A response about another name or scope than the request's.
+    pub dropped_wrong_name: u64,
+    /// A response whose record is not what its kind requires (type, class,
+    /// RDATA).
+    pub dropped_bad_record: u64,
+    /// A second WACK in the same transaction.
+    pub dropped_extra_wack: u64,
+    /// Requests (queries, status, registrations from others) not for us or
+    /// not to be answered: broadcast queries for names we do not hold,
+    /// requests of kinds a node does not serve.
+    pub ignored_requests: u64,
+    /// Answers dropped because [`max_queued_answers`](super::ClientConfig::max_queued_answers)
+    /// were already waiting.
+    pub dropped_answer_backlog: u64,
+    /// Positive name query responses sent.
+    pub query_answers: u64,
+    /// Negative name query responses sent (unicast queries only).
+    pub negative_query_answers: u64,
+    /// Node status responses sent.
+    pub node_status_answers: u64,
+    /// Negative registration responses (ACT_ERR) sent to defend a name.
+    pub defences: u64,
+    /// Requests sent (first transmissions and retransmissions).
+    pub requests_sent: u64,
+    /// Retransmissions among them.
+    pub retransmissions: u64,
+}

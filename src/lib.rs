@@ -3,6 +3,7 @@
 //! Layers, lowest first:
 //!
 //! * [`wire`]: a zero-copy parser and serializer for every NBNS packet.
+//! * [`server`]: a sans-IO WINS server with a version-stamped database.
 //!
 //! ```
 //! use nbns::wire::{Packet, PacketKind};
@@ -19,4 +20,5 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod server;
 pub mod wire;

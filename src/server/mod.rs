@@ -571,7 +571,7 @@ impl WinsServer {
 
     /// Rebuilds the timer heap when superseded entries dominate it.
     fn compact_heap(&mut self) {
-        if self.heap.len() <= 2 * self.records.len() + 1024 {
+        if self.heap.len() <= self.records.len() + self.records.len() / 2 + 1024 {
             return;
         }
         let mut v = Vec::with_capacity(self.records.len());

@@ -227,8 +227,8 @@ impl Outbox {
             self.stats.transmits_dropped += 1;
             return;
         }
-        let mut contents = Vec::with_capacity(p.buffer_len());
-        if p.emit_buf(&mut contents).is_ok() {
+        let mut contents = vec![0; p.buffer_len()];
+        if p.emit(&mut contents).is_ok() {
             self.transmits.push_back(Transmit {
                 destination,
                 contents,
@@ -797,7 +797,7 @@ impl WinsServer {
             return;
         }
         let key = Key { name: nb, scope };
-        if self.pending.contains_key(&key) {
+        if !self.pending.is_empty() && self.pending.contains_key(&key) {
             // A duplicate of the request being challenged, or a rival for
             // the same name: its retry gets the answer.
             self.out.stats.dropped += 1;

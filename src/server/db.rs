@@ -4,14 +4,14 @@
 //! ```text
 //! nbns-wins-db 1
 //! next-version 42
-//! record 464f4f2020202020202020202020 2000 - unique active 17 21600 10.0.0.1 6000/10.0.0.5
+//! record 464f4f20202020202020202020202000 - unique active 17 21600 10.0.0.1 6000/10.0.0.5
 //! ```
 //!
 //! * Line 1 is the magic and format version; line 2 the next version ID to
 //!   hand out (so the counter stays monotonic across restarts even when the
 //!   newest record was removed).
 //! * Each `record` line holds, separated by single spaces: the 16 raw name
-//!   bytes in hex (32 digits; the example above is split for reading); the
+//!   bytes in hex (32 digits); the
 //!   scope ID's dotted bytes in hex, or `-` for none; the kind (`unique`,
 //!   `group`, `special`, `multihomed`); the state (`active`, `released`,
 //!   `tombstoned`); the version ID; the seconds left in the current state at
@@ -73,8 +73,33 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 impl WinsServer {
-    /// Writes every record and the version counter in the format described
-    /// in the [`db`](self) module docs. `now` gives the remaining times.
+    /// Writes every record and the version counter. `now` gives the
+    /// remaining times.
+    ///
+    /// # Format
+    ///
+    /// ```text
+    /// nbns-wins-db 1
+    /// next-version 42
+    /// record 464f4f20202020202020202020202000 - unique active 17 21600 10.0.0.1 6000/10.0.0.5
+    /// ```
+    ///
+    /// * Line 1 is the magic and format version; line 2 the next version ID to
+    ///   hand out (so the counter stays monotonic across restarts even when the
+    ///   newest record was removed).
+    /// * Each `record` line holds, separated by single spaces: the 16 raw name
+    ///   bytes in hex (32 digits); the
+    ///   scope ID's dotted bytes in hex, or `-` for none; the kind (`unique`,
+    ///   `group`, `special`, `multihomed`); the state (`active`, `released`,
+    ///   `tombstoned`); the version ID; the seconds left in the current state at
+    ///   the time of saving; the owner address; and the addresses, each as
+    ///   NB_FLAGS in hex, `/`, dotted quad, joined by commas.
+    /// * Blank lines and lines starting with `#` are ignored.
+    ///
+    /// Time spent while the server is down is not counted: the remaining
+    /// seconds restart when the file is loaded. The file is trusted input (it
+    /// is read line by line without a length limit), but a malformed file gives
+    /// an error, never a panic.
     ///
     /// # Errors
     /// Any error of the writer.

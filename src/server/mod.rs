@@ -702,7 +702,7 @@ impl WinsServer {
             name: name.netbios,
             scope,
         };
-        let now_s = self.secs_floor(now);
+        let now_s = self.secs_ceil(now);
         match self.records.get(&key) {
             Some(rec) if rec.state == RecordState::Active => {
                 let ttl = rec.deadline.saturating_sub(now_s);

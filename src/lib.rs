@@ -3,6 +3,7 @@
 //! Layers, lowest first:
 //!
 //! * [`wire`]: a zero-copy parser and serializer for every NBNS packet.
+//! * [`server`]: a sans-IO WINS server with a version-stamped database.
 //!
 //! ```
 //! use nbns::wire::{Packet, PacketKind};
@@ -20,4 +21,5 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
+pub mod server;
 pub mod wire;

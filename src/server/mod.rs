@@ -1,0 +1,1158 @@
+//! A sans-IO WINS (NBNS) server: registration, refresh, release, queries,
+//! conflict challenges with WACK, and a version-ID-stamped record database.
+//!
+//! The semantics follow what Windows and Samba servers do where RFC 1002 is
+//! silent (see the per-method docs). The state machine reads no clock and
+//! opens no socket: the caller feeds it datagrams and instants and sends
+//! what it produces.
+//!
+//! # Run loop
+//!
+//! After every input, drain the outputs; then sleep until the next timeout
+//! or datagram.
+//!
+//! ```no_run
+//! use std::net::{SocketAddr, UdpSocket};
+//! use std::time::Instant;
+//! use nbns::server::{ServerConfig, WinsServer};
+//!
+//! let sock = UdpSocket::bind("0.0.0.0:137")?;
+//! let mut server = WinsServer::new(ServerConfig::default(), Instant::now());
+//! let mut buf = [0u8; 2048];
+//! loop {
+//!     let wait = server.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
+//!     sock.set_read_timeout(wait.filter(|d| !d.is_zero()).or(Some(std::time::Duration::from_millis(1))))?;
+//!     match sock.recv_from(&mut buf) {
+//!         Ok((n, SocketAddr::V4(from))) => server.handle_datagram(Instant::now(), from, &buf[..n]),
+//!         _ => server.handle_timeout(Instant::now()),
+//!     }
+//!     while let Some(t) = server.poll_transmit() {
+//!         sock.send_to(&t.contents, t.destination)?;
+//!     }
+//!     while let Some(event) = server.poll_event() {
+//!         println!("{event}");
+//!     }
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Version IDs
+//!
+//! Every record carries a version ID from a server-wide 64-bit counter that
+//! only grows (and is saved with the database, so it stays monotonic across
+//! restarts). These get a **new** version: a new record; re-activation of a
+//! released or tombstoned record; an address added to a special group or a
+//! multi-homed record; a takeover after a challenge; tombstoning (so that
+//! replication partners learn of it, as Windows does). These do **not**: a
+//! refresh, a re-registration from an address the record already has, a
+//! release, and expiry to the released state.
+//!
+//! # Bounds
+//!
+//! Memory is bounded by [`ServerConfig::max_records`],
+//! [`ServerConfig::max_pending`], [`ServerConfig::max_scopes`] and
+//! [`ServerConfig::max_queued`]; a record costs about 100 bytes including
+//! its share of the hash table and the timer heap. No input panics.
+//!
+//! # Dropped input
+//!
+//! Unparseable datagrams, broadcasts, responses other than the answer to a
+//! pending challenge, requests with the wrong sections for their kind
+//! (register, refresh, release and opcode 0xF need exactly one question and
+//! one additional NB record with one address; queries exactly one
+//! question), unknown opcodes, multi-homed registrations of group names
+//! (as nmbd), node status requests for names that are not the server's own,
+//! and registrations for a name whose challenge is in progress (the
+//! requester's retry gets the answer) are all dropped and counted in
+//! [`ServerStats`].
+
+mod config;
+mod db;
+mod hash;
+mod record;
+
+#[doc(hidden)]
+pub mod fuzz;
+
+pub use config::{OwnName, ServerConfig};
+pub use db::DbError;
+pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
+
+use core::cmp::Reverse;
+use core::fmt;
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::time::Duration;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::Instant;
+
+use crate::wire::{
+    Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
+    NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Statistics,
+};
+use hash::BuildFold;
+use record::{Addrs, Key, Record};
+
+/// Longest scope ID, in dotted characters, that the server accepts; longer
+/// ones get SRV_ERR, as from Samba4's WINS server.
+pub const MAX_SERVER_SCOPE_LEN: usize = 237;
+
+/// A datagram to send: destination and owned bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to send it.
+    pub destination: SocketAddrV4,
+    /// The datagram.
+    pub contents: Vec<u8>,
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A new record, or a released or tombstoned one made active again.
+    Added,
+    /// An active record changed: an address added or removed, a takeover
+    /// after a challenge, a merge into a multi-homed record.
+    Changed,
+    /// Released by its owner.
+    Released,
+    /// Its TTL ran out without a refresh: now released.
+    Expired,
+    /// The extinction interval passed: now a tombstone.
+    Tombstoned,
+    /// The extinction timeout passed: removed from the database.
+    Removed,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Added => "added",
+            Self::Changed => "changed",
+            Self::Released => "released",
+            Self::Expired => "expired",
+            Self::Tombstoned => "tombstoned",
+            Self::Removed => "removed",
+        })
+    }
+}
+
+/// A change to the database, from [`WinsServer::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// The name.
+    pub name: NetbiosName,
+    /// Its scope ID in dotted form (empty for none).
+    pub scope: Box<[u8]>,
+    /// The record's kind after the change.
+    pub record_kind: RecordKind,
+    /// The record's version ID after the change.
+    pub version: u64,
+    /// The record's first address after the change.
+    pub address: Ipv4Addr,
+}
+
+impl fmt::Display for ServerEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)?;
+        if !self.scope.is_empty() {
+            write!(f, ".{}", self.scope.escape_ascii())?;
+        }
+        write!(
+            f,
+            " {} {} version {}",
+            self.record_kind, self.address, self.version
+        )
+    }
+}
+
+/// Counters, for tests and monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Datagrams handled.
+    pub datagrams: u64,
+    /// Datagrams that did not parse.
+    pub malformed: u64,
+    /// Datagrams that parsed but were dropped (see the module docs).
+    pub dropped: u64,
+    /// Name queries answered.
+    pub queries: u64,
+    /// Registrations, refreshes and multi-homed registrations handled.
+    pub registrations: u64,
+    /// Releases handled.
+    pub releases: u64,
+    /// Challenges started.
+    pub challenges: u64,
+    /// Transmits dropped because the queue was full.
+    pub transmits_dropped: u64,
+    /// Events dropped because the queue was full.
+    pub events_dropped: u64,
+}
+
+/// A conflict being resolved: the WACK has been sent and the old owner is
+/// being asked whether it still holds the name.
+#[derive(Debug)]
+struct Pending {
+    requester: SocketAddrV4,
+    request_id: u16,
+    /// The entry from the request, echoed in the answer.
+    entry: NbAddrEntry,
+    ttl: u32,
+    want: RecordKind,
+    /// Old owner addresses, challenged in turn.
+    targets: Vec<Ipv4Addr>,
+    index: usize,
+    sends_left: u8,
+    challenge_id: u16,
+    deadline: Instant,
+    /// Version of the record when the challenge began: if it changes, the
+    /// registration is refused.
+    version: u64,
+}
+
+/// Outputs waiting to be polled.
+struct Outbox {
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<ServerEvent>,
+    stats: ServerStats,
+    cap: usize,
+}
+
+impl Outbox {
+    fn send(&mut self, destination: SocketAddrV4, p: &Packet<'_>) {
+        if self.transmits.len() >= self.cap {
+            self.stats.transmits_dropped += 1;
+            return;
+        }
+        let mut contents = vec![0; p.buffer_len()];
+        if p.emit(&mut contents).is_ok() {
+            self.transmits.push_back(Transmit {
+                destination,
+                contents,
+            });
+        } else {
+            self.stats.dropped += 1;
+        }
+    }
+
+    fn event(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if self.events.len() >= self.cap {
+            self.stats.events_dropped += 1;
+            return;
+        }
+        let scope = scopes.get(key.scope as usize).cloned().unwrap_or_default();
+        self.events.push_back(ServerEvent {
+            kind,
+            name: key.name,
+            scope,
+            record_kind: rec.kind,
+            version: rec.version,
+            address: rec
+                .addrs
+                .as_slice()
+                .first()
+                .map_or(Ipv4Addr::UNSPECIFIED, |e| e.address),
+        });
+    }
+}
+
+/// Sets a record's deadline, keeping exactly one live heap entry no later
+/// than it (a later deadline is found when the earlier entry pops).
+fn set_deadline(heap: &mut BinaryHeap<Reverse<(u32, Key)>>, key: Key, rec: &mut Record, at: u32) {
+    rec.deadline = at;
+    if at < rec.heap_at {
+        rec.heap_at = at;
+        heap.push(Reverse((at, key)));
+    }
+}
+
+/// Hands out the next version ID.
+fn bump(next_version: &mut u64) -> u64 {
+    let v = *next_version;
+    *next_version = next_version.saturating_add(1);
+    v
+}
+
+/// Why a scope cannot be used.
+fn scope_to_dotted(labels: &Labels<'_>, buf: &mut [u8; 256]) -> Result<usize, Rcode> {
+    if labels.dotted_len() > MAX_SERVER_SCOPE_LEN {
+        return Err(Rcode::ServerFailure);
+    }
+    let mut n = 0;
+    for (i, label) in labels.iter().enumerate() {
+        // A '.' inside a label has no dotted form; refuse it rather than
+        // confuse it with two labels.
+        if label.contains(&b'.') {
+            return Err(Rcode::FormatError);
+        }
+        if i > 0 {
+            *buf.get_mut(n).ok_or(Rcode::ServerFailure)? = b'.';
+            n += 1;
+        }
+        buf.get_mut(n..n + label.len())
+            .ok_or(Rcode::ServerFailure)?
+            .copy_from_slice(label);
+        n += label.len();
+    }
+    Ok(n)
+}
+
+/// The name, TTL and single address of a register/refresh/release/0xF
+/// request, if its sections are exactly right: one NB/IN question and one
+/// additional NB record, for the same name, with one address (RDLENGTH 6).
+fn name_request<'p>(p: &Packet<'p>) -> Option<(Name<'p>, u32, NbAddrEntry)> {
+    let q = p.question?;
+    if p.answer.is_some() || p.authority.is_some() || q.qtype != RrType::Nb || !q.qclass.is_in() {
+        return None;
+    }
+    let rr = p.additional?;
+    let addrs = rr.nb()?;
+    if rr.name != q.name || addrs.len() != 1 {
+        return None;
+    }
+    Some((q.name, rr.ttl, addrs.first()?))
+}
+
+/// The sans-IO WINS server. See the [module docs](self) for the run loop.
+pub struct WinsServer {
+    config: ServerConfig,
+    epoch: Instant,
+    records: HashMap<Key, Record, BuildFold>,
+    heap: BinaryHeap<Reverse<(u32, Key)>>,
+    /// Interned scopes; index 0 is the empty scope.
+    scopes: Vec<Box<[u8]>>,
+    scope_ids: HashMap<Box<[u8]>, u32, BuildFold>,
+    pending: HashMap<Key, Pending, BuildFold>,
+    pending_min: Option<Instant>,
+    next_version: u64,
+    out: Outbox,
+    ids: Box<dyn FnMut() -> u16 + Send>,
+    own: Vec<NodeName>,
+    statistics: [u8; 46],
+}
+
+impl fmt::Debug for WinsServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WinsServer")
+            .field("records", &self.records.len())
+            .field("pending", &self.pending.len())
+            .field("version_counter", &self.version_counter())
+            .field("stats", &self.out.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// xorshift64* seeded generator for challenge transaction IDs.
+fn seeded_ids(seed: u64) -> impl FnMut() -> u16 + Send {
+    let mut s = seed | 1;
+    move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        let x = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (x >> 48) as u16
+    }
+}
+
+impl WinsServer {
+    /// A server with an empty database. `now` is the server's epoch: record
+    /// timers count whole seconds from it.
+    #[must_use]
+    pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let own = config
+            .own_names
+            .iter()
+            .map(|o| NodeName {
+                name: o.name,
+                flags: NameFlags::active(o.group, config.node_type),
+            })
+            .collect();
+        let statistics = Statistics::block_with_unit_id(config.unit_id);
+        let ids = Box::new(seeded_ids(config.id_seed));
+        Self {
+            out: Outbox {
+                transmits: VecDeque::new(),
+                events: VecDeque::new(),
+                stats: ServerStats::default(),
+                cap: config.max_queued,
+            },
+            config,
+            epoch: now,
+            records: HashMap::default(),
+            heap: BinaryHeap::new(),
+            scopes: vec![Box::default()],
+            scope_ids: HashMap::default(),
+            pending: HashMap::default(),
+            pending_min: None,
+            next_version: 1,
+            ids,
+            own,
+            statistics,
+        }
+    }
+
+    /// Replaces the source of challenge transaction IDs (by default a
+    /// generator seeded with [`ServerConfig::id_seed`]).
+    pub fn set_id_source(&mut self, ids: impl FnMut() -> u16 + Send + 'static) {
+        self.ids = Box::new(ids);
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> ServerStats {
+        self.out.stats
+    }
+
+    /// The highest version ID handed out so far (0 if none).
+    #[must_use]
+    pub fn version_counter(&self) -> u64 {
+        self.next_version - 1
+    }
+
+    /// Number of records, in every state.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are no records.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Number of challenges in progress.
+    #[must_use]
+    pub fn pending_challenges(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Every record, with its version ID, in no particular order.
+    pub fn records(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
+        self.records.iter().map(move |(k, r)| self.view(*k, r))
+    }
+
+    /// The record for `name` in `scope` (dotted form, empty for none).
+    #[must_use]
+    pub fn record(&self, name: NetbiosName, scope: &[u8]) -> Option<RecordView<'_>> {
+        let scope = if scope.is_empty() {
+            0
+        } else {
+            *self.scope_ids.get(scope)?
+        };
+        let key = Key { name, scope };
+        self.records.get(&key).map(|r| self.view(key, r))
+    }
+
+    fn view<'s>(&'s self, k: Key, r: &'s Record) -> RecordView<'s> {
+        RecordView {
+            name: k.name,
+            scope: self.scopes.get(k.scope as usize).map_or(&[], |s| s),
+            record: r,
+            epoch: self.epoch,
+        }
+    }
+
+    /// Next datagram to send, if any.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    /// Next database change, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.out.events.pop_front()
+    }
+
+    /// When [`WinsServer::handle_timeout`] should next be called. After
+    /// `handle_timeout(now)` this is always later than `now`.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let rec = self
+            .heap
+            .peek()
+            .map(|Reverse((t, _))| self.epoch + Duration::from_secs(u64::from(*t)));
+        match (rec, self.pending_min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn secs_floor(&self, now: Instant) -> u32 {
+        u32::try_from(now.saturating_duration_since(self.epoch).as_secs()).unwrap_or(u32::MAX)
+    }
+
+    fn secs_ceil(&self, now: Instant) -> u32 {
+        let d = now.saturating_duration_since(self.epoch);
+        let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        u32::try_from(s).unwrap_or(u32::MAX)
+    }
+
+    /// Runs the timers due at `now`: record expiry, extinction and removal,
+    /// and challenge retries. Also called at the start of
+    /// [`WinsServer::handle_datagram`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.run_record_timers(now);
+        while self.pending_min.is_some_and(|t| t <= now) {
+            let due = self
+                .pending
+                .iter()
+                .find(|(_, p)| p.deadline <= now)
+                .map(|(k, _)| *k);
+            match due {
+                Some(key) => self.challenge_timeout(now, key),
+                None => self.refresh_pending_min(),
+            }
+        }
+    }
+
+    fn run_record_timers(&mut self, now: Instant) {
+        let now_s = self.secs_floor(now);
+        while let Some(&Reverse((t, key))) = self.heap.peek() {
+            if t > now_s {
+                break;
+            }
+            self.heap.pop();
+            let Some(rec) = self.records.get_mut(&key) else {
+                continue;
+            };
+            if rec.heap_at != t {
+                continue; // superseded by an earlier entry
+            }
+            rec.heap_at = u32::MAX;
+            if rec.deadline > t {
+                let d = rec.deadline;
+                set_deadline(&mut self.heap, key, rec, d);
+                continue;
+            }
+            let c = &self.config;
+            match rec.state {
+                RecordState::Active => {
+                    rec.state = RecordState::Released;
+                    set_deadline(
+                        &mut self.heap,
+                        key,
+                        rec,
+                        now_s.saturating_add(c.extinction_interval),
+                    );
+                    self.out.event(EventKind::Expired, key, &self.scopes, rec);
+                }
+                RecordState::Released => {
+                    rec.state = RecordState::Tombstoned;
+                    rec.version = bump(&mut self.next_version);
+                    set_deadline(
+                        &mut self.heap,
+                        key,
+                        rec,
+                        now_s.saturating_add(c.extinction_timeout),
+                    );
+                    self.out
+                        .event(EventKind::Tombstoned, key, &self.scopes, rec);
+                }
+                RecordState::Tombstoned => {
+                    if let Some(rec) = self.records.remove(&key) {
+                        self.out.event(EventKind::Removed, key, &self.scopes, &rec);
+                    }
+                }
+            }
+        }
+        self.compact_heap();
+    }
+
+    /// Rebuilds the timer heap when superseded entries dominate it.
+    fn compact_heap(&mut self) {
+        if self.heap.len() <= self.records.len() + self.records.len() / 2 + 1024 {
+            return;
+        }
+        let mut v = Vec::with_capacity(self.records.len());
+        for (k, r) in &mut self.records {
+            r.heap_at = r.deadline;
+            v.push(Reverse((r.deadline, *k)));
+        }
+        self.heap = BinaryHeap::from(v);
+    }
+
+    /// Handles one datagram received from `from`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddrV4, bytes: &[u8]) {
+        self.handle_timeout(now);
+        self.out.stats.datagrams += 1;
+        let Ok(p) = Packet::parse(bytes) else {
+            self.out.stats.malformed += 1;
+            return;
+        };
+        if p.flags.is_response() {
+            self.on_response(now, from, &p);
+            return;
+        }
+        if p.flags.broadcast() {
+            // nmbd: broadcast requests to a WINS server are ignored.
+            self.out.stats.dropped += 1;
+            return;
+        }
+        match p.kind() {
+            PacketKind::NameQueryRequest => self.on_query(now, from, &p),
+            PacketKind::NodeStatusRequest => self.on_status(from, &p),
+            PacketKind::NameRegistrationRequest
+            | PacketKind::NameOverwriteRequest
+            | PacketKind::NameRefreshRequest => self.on_register(now, from, &p, false),
+            PacketKind::MultihomedRegistrationRequest => self.on_register(now, from, &p, true),
+            PacketKind::NameReleaseRequest => self.on_release(now, from, &p),
+            _ => self.out.stats.dropped += 1,
+        }
+    }
+
+    /// The scope number of `labels` if it is known; `Ok(None)` if it was
+    /// never registered.
+    fn find_scope(&self, labels: &Labels<'_>) -> Result<Option<u32>, Rcode> {
+        if labels.is_empty() {
+            return Ok(Some(0));
+        }
+        let mut buf = [0u8; 256];
+        let n = scope_to_dotted(labels, &mut buf)?;
+        Ok(buf.get(..n).and_then(|s| self.scope_ids.get(s)).copied())
+    }
+
+    fn intern_scope(&mut self, labels: &Labels<'_>) -> Result<u32, Rcode> {
+        if labels.is_empty() {
+            return Ok(0);
+        }
+        let mut buf = [0u8; 256];
+        let n = scope_to_dotted(labels, &mut buf)?;
+        let s = buf.get(..n).ok_or(Rcode::ServerFailure)?;
+        self.intern_dotted(s).ok_or(Rcode::ServerFailure)
+    }
+
+    fn intern_dotted(&mut self, s: &[u8]) -> Option<u32> {
+        if s.is_empty() {
+            return Some(0);
+        }
+        if let Some(&id) = self.scope_ids.get(s) {
+            return Some(id);
+        }
+        if self.scopes.len() > self.config.max_scopes {
+            return None;
+        }
+        let id = u32::try_from(self.scopes.len()).ok()?;
+        self.scopes.push(s.into());
+        self.scope_ids.insert(s.into(), id);
+        Some(id)
+    }
+
+    fn own_name(&self, name: &NetbiosName) -> Option<&OwnName> {
+        self.config.own_names.iter().find(|o| o.name == *name)
+    }
+
+    /// Name query (RFC 1002 §4.2.12, §5.1.4): positive with every address
+    /// of an active record and its remaining TTL; normal groups answer
+    /// 255.255.255.255; anything else NAM_ERR with a NULL record.
+    fn on_query(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
+        let Some(q) = p.question else { return };
+        if p.answer.is_some()
+            || p.authority.is_some()
+            || p.additional.is_some()
+            || !q.qclass.is_in()
+            || q.qtype != RrType::Nb
+        {
+            self.out.stats.dropped += 1;
+            return;
+        }
+        self.out.stats.queries += 1;
+        let name = q.name;
+        let scope = match self.find_scope(&name.scope) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                let r = Packet::negative_name_query_response(p.id, name, Rcode::NameError);
+                self.out.send(from, &r);
+                return;
+            }
+            Err(rcode) => {
+                let r = Packet::negative_name_query_response(p.id, name, rcode);
+                self.out.send(from, &r);
+                return;
+            }
+        };
+        if scope == 0
+            && let Some(own) = self.own_name(&name.netbios)
+        {
+            let e = NbAddrEntry::new(
+                crate::wire::NbFlags::new(own.group, self.config.node_type),
+                self.config.address,
+            );
+            let mut r = Packet::positive_name_query_response(
+                p.id,
+                name,
+                self.config.max_ttl,
+                NbAddrs::one(e),
+            );
+            r.flags = r.flags.with_recursion_available(true);
+            self.out.send(from, &r);
+            return;
+        }
+        let key = Key {
+            name: name.netbios,
+            scope,
+        };
+        let now_s = self.secs_ceil(now);
+        match self.records.get(&key) {
+            Some(rec) if rec.state == RecordState::Active => {
+                let ttl = rec.deadline.saturating_sub(now_s);
+                let mut r = Packet::positive_name_query_response(
+                    p.id,
+                    name,
+                    ttl,
+                    NbAddrs::from_slice(rec.addrs.as_slice()),
+                );
+                r.flags = r.flags.with_recursion_available(true);
+                self.out.send(from, &r);
+            }
+            _ => {
+                let r = Packet::negative_name_query_response(p.id, name, Rcode::NameError);
+                self.out.send(from, &r);
+            }
+        }
+    }
+
+    /// Node status (RFC 1002 §4.2.17): answered for `*` and the server's own
+    /// names, with the own-name table; others dropped.
+    fn on_status(&mut self, from: SocketAddrV4, p: &Packet<'_>) {
+        let Some(q) = p.question else { return };
+        let ours = q.name.scope.is_empty()
+            && (q.name.netbios.is_wildcard() || self.own_name(&q.name.netbios).is_some());
+        if !ours
+            || self.own.is_empty()
+            || p.answer.is_some()
+            || p.authority.is_some()
+            || p.additional.is_some()
+        {
+            self.out.stats.dropped += 1;
+            return;
+        }
+        let status = NodeStatus {
+            names: NodeNames::from_slice(&self.own),
+            statistics: Statistics(&self.statistics),
+        };
+        let r = Packet::node_status_response(p.id, q.name, status);
+        self.out.send(from, &r);
+    }
+
+    /// Registration (opcode 5), refresh (8, 9) and multi-homed registration
+    /// (0xF), all answered with opcode 5. A refresh is handled exactly as a
+    /// registration: for an address the record has, it renews the TTL; for
+    /// another address, it is a conflict.
+    #[allow(clippy::too_many_lines)]
+    fn on_register(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>, multihomed: bool) {
+        let Some((name, req_ttl, entry)) = name_request(p) else {
+            self.out.stats.dropped += 1;
+            return;
+        };
+        self.out.stats.registrations += 1;
+        let id = p.id;
+        let nb = name.netbios;
+        let suffix = nb.suffix();
+        let group = entry.flags.group();
+        let ttl = self.config.grant_ttl(req_ttl);
+        let positive = Packet::positive_registration_response(id, name, ttl, entry);
+        let negative = |rcode| Packet::negative_registration_response(id, name, rcode, entry);
+        if multihomed && group {
+            self.out.stats.dropped += 1; // nmbd drops these
+            return;
+        }
+        // 0x1D (local master browser): accepted, never stored (MS-NBTE <3>).
+        if suffix == 0x1D && !group {
+            self.out.send(from, &positive);
+            return;
+        }
+        // Samba4 and Windows 2003: 0x1B as a group, 0x1C or 0x1E as unique.
+        if (suffix == 0x1B && group) || (!group && matches!(suffix, 0x1C | 0x1E)) {
+            self.out.send(from, &negative(Rcode::Refused));
+            return;
+        }
+        let scope = match self.intern_scope(&name.scope) {
+            Ok(s) => s,
+            Err(rcode) => {
+                self.out.send(from, &negative(rcode));
+                return;
+            }
+        };
+        if scope == 0
+            && let Some(own) = self.own_name(&nb)
+        {
+            let ok = own.group == group && entry.address == self.config.address;
+            let r = if ok {
+                positive
+            } else {
+                negative(Rcode::Refused)
+            };
+            self.out.send(from, &r);
+            return;
+        }
+        let key = Key { name: nb, scope };
+        if !self.pending.is_empty() && self.pending.contains_key(&key) {
+            // A duplicate of the request being challenged, or a rival for
+            // the same name: its retry gets the answer.
+            self.out.stats.dropped += 1;
+            return;
+        }
+        let want = if group {
+            if suffix == 0x1C {
+                RecordKind::SpecialGroup
+            } else {
+                RecordKind::NormalGroup
+            }
+        } else if multihomed {
+            RecordKind::Multihomed
+        } else {
+            RecordKind::Unique
+        };
+        let stored = if want == RecordKind::NormalGroup {
+            NbAddrEntry::new(entry.flags, Ipv4Addr::BROADCAST)
+        } else {
+            entry
+        };
+        let deadline = self.secs_ceil(now).saturating_add(ttl);
+        let me = self.config.address;
+        let Some(rec) = self.records.get_mut(&key) else {
+            if self.records.len() >= self.config.max_records {
+                self.out.send(from, &negative(Rcode::ServerFailure));
+                return;
+            }
+            let mut rec = Record {
+                version: bump(&mut self.next_version),
+                addrs: Addrs::One(stored),
+                deadline,
+                heap_at: u32::MAX,
+                owner: me,
+                kind: want,
+                state: RecordState::Active,
+            };
+            set_deadline(&mut self.heap, key, &mut rec, deadline);
+            self.out.event(EventKind::Added, key, &self.scopes, &rec);
+            self.records.insert(key, rec);
+            self.out.send(from, &positive);
+            return;
+        };
+        if rec.state != RecordState::Active {
+            rec.version = bump(&mut self.next_version);
+            rec.kind = want;
+            rec.addrs = Addrs::One(stored);
+            rec.owner = me;
+            rec.state = RecordState::Active;
+            set_deadline(&mut self.heap, key, rec, deadline);
+            self.out.event(EventKind::Added, key, &self.scopes, rec);
+            self.out.send(from, &positive);
+            return;
+        }
+        match (rec.kind, want) {
+            (RecordKind::NormalGroup, RecordKind::NormalGroup) => {}
+            (RecordKind::SpecialGroup, RecordKind::SpecialGroup) => {
+                if !rec.addrs.contains(entry.address) {
+                    rec.addrs.push_capped(entry);
+                    rec.version = bump(&mut self.next_version);
+                    self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                }
+            }
+            (RecordKind::NormalGroup | RecordKind::SpecialGroup, _) => {
+                self.out.send(from, &negative(Rcode::Refused));
+                return;
+            }
+            (RecordKind::Unique | RecordKind::Multihomed, _)
+                if !want.is_group() && rec.addrs.contains(entry.address) =>
+            {
+                if rec.owner != me {
+                    // Taking over a replica.
+                    rec.owner = me;
+                    rec.version = bump(&mut self.next_version);
+                    self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                }
+            }
+            (RecordKind::Unique | RecordKind::Multihomed, _) => {
+                let targets = rec.addrs.as_slice().iter().map(|e| e.address).collect();
+                let version = rec.version;
+                self.start_challenge(now, from, p, key, entry, ttl, want, targets, version);
+                return;
+            }
+        }
+        set_deadline(&mut self.heap, key, rec, deadline);
+        self.out.send(from, &positive);
+    }
+
+    /// Sends the WACK and the first challenge query.
+    #[allow(clippy::too_many_arguments)]
+    fn start_challenge(
+        &mut self,
+        now: Instant,
+        from: SocketAddrV4,
+        p: &Packet<'_>,
+        key: Key,
+        entry: NbAddrEntry,
+        ttl: u32,
+        want: RecordKind,
+        targets: Vec<Ipv4Addr>,
+        version: u64,
+    ) {
+        let Some(name) = p.question.map(|q| q.name) else {
+            return;
+        };
+        if self.pending.len() >= self.config.max_pending {
+            let r = Packet::negative_registration_response(p.id, name, Rcode::ServerFailure, entry);
+            self.out.send(from, &r);
+            return;
+        }
+        self.out.stats.challenges += 1;
+        let sends = self.config.challenge_sends.max(1);
+        let longest = self
+            .config
+            .challenge_interval
+            .saturating_mul(u32::from(sends))
+            .saturating_mul(u32::try_from(targets.len()).unwrap_or(u32::MAX));
+        let wack_ttl = self.config.wack_ttl_base.saturating_add(
+            u32::try_from(longest.as_secs() + u64::from(longest.subsec_nanos() > 0))
+                .unwrap_or(u32::MAX),
+        );
+        let wack = Packet::wack(p.id, name, wack_ttl, p.flags, RrType::Nb);
+        self.out.send(from, &wack);
+        let challenge_id = (self.ids)();
+        self.pending.insert(
+            key,
+            Pending {
+                requester: from,
+                request_id: p.id,
+                entry,
+                ttl,
+                want,
+                targets,
+                index: 0,
+                sends_left: sends - 1,
+                challenge_id,
+                deadline: now + self.config.challenge_interval,
+                version,
+            },
+        );
+        self.refresh_pending_min();
+        self.send_challenge(key);
+    }
+
+    fn refresh_pending_min(&mut self) {
+        self.pending_min = self.pending.values().map(|p| p.deadline).min();
+    }
+
+    fn scope_labels(scopes: &[Box<[u8]>], scope: u32) -> Labels<'_> {
+        scopes
+            .get(scope as usize)
+            .and_then(|s| Labels::from_dotted(s).ok())
+            .unwrap_or(Labels::EMPTY)
+    }
+
+    /// Sends the challenge query (a name query, RD set as Samba4 sends it)
+    /// to the current target's port 137.
+    fn send_challenge(&mut self, key: Key) {
+        let Some(pd) = self.pending.get(&key) else {
+            return;
+        };
+        let Some(&target) = pd.targets.get(pd.index) else {
+            return;
+        };
+        let scope = Self::scope_labels(&self.scopes, key.scope);
+        let q = Packet::name_query_request(pd.challenge_id, Name::new(key.name, scope), false);
+        self.out
+            .send(SocketAddrV4::new(target, NAME_SERVICE_PORT), &q);
+    }
+
+    fn challenge_timeout(&mut self, now: Instant, key: Key) {
+        let interval = self.config.challenge_interval;
+        let Some(pd) = self.pending.get_mut(&key) else {
+            return;
+        };
+        if pd.sends_left > 0 {
+            pd.sends_left -= 1;
+            pd.deadline = now + interval;
+            self.refresh_pending_min();
+            self.send_challenge(key);
+        } else {
+            self.next_target(now, key);
+        }
+    }
+
+    /// The current target is silent or denies the name: challenge the next
+    /// one, or accept the registration if none is left.
+    fn next_target(&mut self, now: Instant, key: Key) {
+        let sends = self.config.challenge_sends.max(1);
+        let interval = self.config.challenge_interval;
+        let id = (self.ids)();
+        let Some(pd) = self.pending.get_mut(&key) else {
+            return;
+        };
+        pd.index += 1;
+        if pd.index < pd.targets.len() {
+            pd.sends_left = sends - 1;
+            pd.challenge_id = id;
+            pd.deadline = now + interval;
+            self.refresh_pending_min();
+            self.send_challenge(key);
+            return;
+        }
+        if let Some(pd) = self.pending.remove(&key) {
+            self.refresh_pending_min();
+            self.finish_challenge(now, key, pd, None);
+        }
+    }
+
+    /// Ends a challenge: `owner_addrs` is `None` when the old owner is gone
+    /// (take over), or the addresses it answered with (merge if they include
+    /// the requested address, else ACT_ERR).
+    fn finish_challenge(
+        &mut self,
+        now: Instant,
+        key: Key,
+        pd: Pending,
+        owner_addrs: Option<&[NbAddrEntry]>,
+    ) {
+        let scope = Self::scope_labels(&self.scopes, key.scope);
+        let name = Name::new(key.name, scope);
+        let deny =
+            Packet::negative_registration_response(pd.request_id, name, Rcode::Active, pd.entry);
+        let positive =
+            Packet::positive_registration_response(pd.request_id, name, pd.ttl, pd.entry);
+        let deadline = self.secs_ceil(now).saturating_add(pd.ttl);
+        let me = self.config.address;
+        let stored = if pd.want == RecordKind::NormalGroup {
+            NbAddrEntry::new(pd.entry.flags, Ipv4Addr::BROADCAST)
+        } else {
+            pd.entry
+        };
+        let Some(rec) = self.records.get_mut(&key) else {
+            // Removed meanwhile (cannot happen within an extinction
+            // timeout, but stay total): refuse rather than re-create.
+            self.out.send(pd.requester, &deny);
+            return;
+        };
+        if rec.version != pd.version {
+            self.out.send(pd.requester, &deny);
+            return;
+        }
+        match owner_addrs {
+            Some(addrs) => {
+                let merge =
+                    !pd.want.is_group() && addrs.iter().any(|e| e.address == pd.entry.address);
+                if !merge {
+                    self.out.send(pd.requester, &deny);
+                    return;
+                }
+                // The old owner is the same multi-homed host and already
+                // holds the new address: merge.
+                if !rec.addrs.contains(pd.entry.address) {
+                    rec.addrs.push_capped(pd.entry);
+                }
+                rec.kind = RecordKind::Multihomed;
+            }
+            None => {
+                rec.kind = pd.want;
+                rec.addrs = Addrs::One(stored);
+            }
+        }
+        rec.version = bump(&mut self.next_version);
+        rec.owner = me;
+        rec.state = RecordState::Active;
+        set_deadline(&mut self.heap, key, rec, deadline);
+        self.out.event(EventKind::Changed, key, &self.scopes, rec);
+        self.out.send(pd.requester, &positive);
+    }
+
+    /// Responses are accepted only as answers to a pending challenge: same
+    /// transaction ID, from the address being challenged.
+    fn on_response(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
+        let found = self
+            .pending
+            .iter()
+            .find(|(_, pd)| pd.challenge_id == p.id && pd.targets.get(pd.index) == Some(from.ip()))
+            .map(|(k, _)| *k);
+        let Some(key) = found else {
+            self.out.stats.dropped += 1;
+            return;
+        };
+        let Some(answer) = p.answer else {
+            self.out.stats.dropped += 1;
+            return;
+        };
+        if answer.name.netbios != key.name {
+            self.out.stats.dropped += 1;
+            return;
+        }
+        match p.kind() {
+            PacketKind::PositiveNameQueryResponse => {
+                let mut addrs =
+                    [NbAddrEntry::new(Default::default(), Ipv4Addr::UNSPECIFIED); MAX_RECORD_ADDRS];
+                let mut n = 0;
+                for (slot, e) in addrs
+                    .iter_mut()
+                    .zip(answer.nb().iter().flat_map(|a| a.iter()))
+                {
+                    *slot = e;
+                    n += 1;
+                }
+                if let Some(pd) = self.pending.remove(&key) {
+                    self.refresh_pending_min();
+                    let got = addrs.get(..n).unwrap_or_default();
+                    self.finish_challenge(now, key, pd, Some(got));
+                }
+            }
+            PacketKind::NegativeNameQueryResponse => self.next_target(now, key),
+            _ => self.out.stats.dropped += 1,
+        }
+    }
+
+    /// Release (RFC 1002 §4.2.9): always answered positively. It changes
+    /// the record only when the datagram comes from one of the record's
+    /// addresses (Samba4 compares the source address): a unique record is
+    /// released; a multi-homed record or special group loses that address,
+    /// and is released with its last one; a normal group is left to time out
+    /// (as nmbd). The version ID does not change.
+    fn on_release(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
+        let Some((name, _, entry)) = name_request(p) else {
+            self.out.stats.dropped += 1;
+            return;
+        };
+        self.out.stats.releases += 1;
+        let reply = Packet::positive_release_response(p.id, name, entry);
+        if let Ok(Some(scope)) = self.find_scope(&name.scope) {
+            let key = Key {
+                name: name.netbios,
+                scope,
+            };
+            let src = *from.ip();
+            let extinct = self
+                .secs_ceil(now)
+                .saturating_add(self.config.extinction_interval);
+            if let Some(rec) = self.records.get_mut(&key)
+                && rec.state == RecordState::Active
+                && rec.addrs.contains(src)
+            {
+                match rec.kind {
+                    RecordKind::NormalGroup => {}
+                    RecordKind::Multihomed | RecordKind::SpecialGroup if rec.addrs.remove(src) => {
+                        self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                    }
+                    _ => {
+                        rec.state = RecordState::Released;
+                        set_deadline(&mut self.heap, key, rec, extinct);
+                        self.out.event(EventKind::Released, key, &self.scopes, rec);
+                    }
+                }
+            }
+        }
+        self.out.send(from, &reply);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+//! Unit tests of the state machine's internals.
+
+use super::*;
+use crate::wire::{NbFlags, NodeType};
+
+fn name(s: &str) -> NetbiosName {
+    NetbiosName::new(s, 0).unwrap()
+}
+
+fn reg(id: u16, n: &str, ip: u8) -> Vec<u8> {
+    let e = NbAddrEntry::new(
+        NbFlags::new(false, NodeType::H),
+        Ipv4Addr::new(10, 0, 0, ip),
+    );
+    let p = Packet::registration_request(id, Name::unscoped(name(n)), 300, e, false);
+    let mut v = vec![0; p.buffer_len()];
+    p.emit(&mut v).unwrap();
+    v
+}
+
+fn rel(id: u16, n: &str, ip: u8) -> Vec<u8> {
+    let e = NbAddrEntry::new(
+        NbFlags::new(false, NodeType::H),
+        Ipv4Addr::new(10, 0, 0, ip),
+    );
+    let p = Packet::release_request(id, Name::unscoped(name(n)), e, false);
+    let mut v = vec![0; p.buffer_len()];
+    p.emit(&mut v).unwrap();
+    v
+}
+
+fn from(ip: u8) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, ip), 137)
+}
+
+fn version(s: &WinsServer, n: &str) -> u64 {
+    s.record(name(n), b"").unwrap().version()
+}
+
+#[test]
+fn version_rules() {
+    let t0 = Instant::now();
+    let mut s = WinsServer::new(ServerConfig::default(), t0);
+    s.handle_datagram(t0, from(2), &reg(1, "A", 2));
+    let v1 = version(&s, "A");
+    assert_eq!(v1, 1);
+    // Same-address re-registration: unchanged.
+    s.handle_datagram(t0, from(2), &reg(2, "A", 2));
+    assert_eq!(version(&s, "A"), v1);
+    // Another new record: next value.
+    s.handle_datagram(t0, from(3), &reg(3, "B", 3));
+    assert_eq!(version(&s, "B"), 2);
+    // Release: unchanged.
+    s.handle_datagram(t0, from(2), &rel(4, "A", 2));
+    assert_eq!(version(&s, "A"), v1);
+    assert_eq!(
+        s.record(name("A"), b"").unwrap().state(),
+        RecordState::Released
+    );
+    // Re-activation: new.
+    s.handle_datagram(t0, from(2), &reg(5, "A", 2));
+    assert_eq!(version(&s, "A"), 3);
+    assert_eq!(s.version_counter(), 3);
+}
+
+#[test]
+fn timers_do_not_scan_and_heap_stays_bounded() {
+    let t0 = Instant::now();
+    let mut s = WinsServer::new(ServerConfig::default(), t0);
+    for round in 0..20u16 {
+        let now = t0 + Duration::from_secs(u64::from(round));
+        for i in 0..100u16 {
+            let n = format!("N{i}");
+            s.handle_datagram(now, from(2), &reg(round * 100 + i, &n, 2));
+            s.handle_datagram(now, from(2), &rel(round * 100 + i, &n, 2));
+        }
+    }
+    // One live heap entry per record plus superseded ones, compacted.
+    assert!(s.heap.len() <= s.records.len() * 3 / 2 + 1024 + 1);
+    let t = s.poll_timeout().unwrap();
+    assert!(t > t0);
+}
+
+#[test]
+fn heap_entry_is_not_earlier_than_needed() {
+    let t0 = Instant::now();
+    let mut s = WinsServer::new(ServerConfig::default(), t0);
+    s.handle_datagram(t0, from(2), &reg(1, "A", 2));
+    let exp = t0 + Duration::from_secs(21_600);
+    assert_eq!(s.poll_timeout(), Some(exp));
+    // A refresh an hour later moves the expiry; the old heap entry pops,
+    // is found early, and is re-armed without an event.
+    let t1 = t0 + Duration::from_secs(3600);
+    s.handle_datagram(t1, from(2), &reg(2, "A", 2));
+    s.handle_timeout(exp);
+    assert!(s.poll_event().is_some()); // the Added event
+    assert!(s.poll_event().is_none());
+    assert_eq!(
+        s.record(name("A"), b"").unwrap().state(),
+        RecordState::Active
+    );
+    assert_eq!(s.poll_timeout(), Some(t1 + Duration::from_secs(21_600)));
+}
+
+#[test]
+fn scope_to_dotted_rules() {
+    let mut buf = [0u8; 256];
+    let l = Labels::from_dotted(b"a.bc").unwrap();
+    assert_eq!(scope_to_dotted(&l, &mut buf), Ok(4));
+    assert_eq!(&buf[..4], b"a.bc");
+    assert_eq!(scope_to_dotted(&Labels::EMPTY, &mut buf), Ok(0));
+    let long = [b'x'; 63];
+    let text: Vec<u8> = [&long[..], &long[..], &long[..], &long[..]].join(&b'.');
+    let l = Labels::from_dotted(&text).unwrap();
+    assert_eq!(scope_to_dotted(&l, &mut buf), Err(Rcode::ServerFailure));
+}
+
+#[test]
+fn seeded_ids_are_deterministic() {
+    let mut a = seeded_ids(7);
+    let mut b = seeded_ids(7);
+    let xs: Vec<u16> = (0..8).map(|_| a()).collect();
+    let ys: Vec<u16> = (0..8).map(|_| b()).collect();
+    assert_eq!(xs, ys);
+    assert!(xs.windows(2).any(|w| w[0] != w[1]));
+}
+
+#[test]
+fn injected_id_source_is_used() {
+    let t0 = Instant::now();
+    let mut s = WinsServer::new(ServerConfig::default(), t0);
+    s.set_id_source(|| 0x4242);
+    s.handle_datagram(t0, from(2), &reg(1, "A", 2));
+    let _ = s.poll_transmit();
+    s.handle_datagram(t0, from(3), &reg(2, "A", 3));
+    let _wack = s.poll_transmit().unwrap();
+    let q = s.poll_transmit().unwrap();
+    assert_eq!(Packet::parse(&q.contents).unwrap().id, 0x4242);
+}
+
+#[test]
+fn fuzz_driver_smoke() {
+    fuzz::fuzz_drive(&[]);
+    fuzz::fuzz_drive(&[0x40, 0]);
+    let r = reg(1, "A", 2);
+    let mut d = vec![0x42, u8::try_from(r.len()).unwrap()];
+    d.extend_from_slice(&r);
+    let r2 = reg(2, "A", 3);
+    d.extend_from_slice(&[0x43, u8::try_from(r2.len()).unwrap()]);
+    d.extend_from_slice(&r2);
+    d.extend_from_slice(&[0x81, 2, 0x05, 0x3f, 0x3f]);
+    fuzz::fuzz_drive(&d);
+}

@@ -1,9 +1,22 @@
 //! `nbns`: the NetBIOS Name Service (RFC 1001/1002, UDP port 137, WINS).
 //!
-//! Layers, lowest first:
+//! Layers, lowest first, each in the folder of its name:
 //!
-//! * [`wire`]: a zero-copy parser and serializer for every NBNS packet.
-//! * [`server`]: a sans-IO WINS server with a version-stamped database.
+//! * [`wire`]: a zero-copy, allocation-free parser and serializer for every
+//!   NBNS packet. Knows bytes only.
+//! * [`client`]: a sans-IO name client that registers, refreshes, releases
+//!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
+//!   for the names it holds.
+//! * [`server`]: a sans-IO WINS server whose records carry version IDs.
+//!
+//! The state machines know packets and [`Instant`](std::time::Instant)s,
+//! never sockets or clocks: the application feeds them datagrams and
+//! timeouts with an explicit `now` and sends what they hand back. The
+//! [`client`] module shows the run loop over a `std::net::UdpSocket`; the
+//! `examples/` folder wires both machines to real sockets (`nbtstat`,
+//! `wins_server`) and reads captures (`dissect`).
+//!
+//! A packet round trip:
 //!
 //! ```
 //! use nbns::wire::{Packet, PacketKind};

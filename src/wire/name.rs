@@ -594,6 +594,25 @@ impl<'a> arbitrary::Arbitrary<'a> for Name<'a> {
     }
 }
 
+/// The target of the compression pointer at `pos` (first byte `len`), which
+/// must lie strictly before both `pos` and `limit` (the previous pointer's
+/// target): targets then strictly decrease and every walk ends.
+#[inline]
+fn follow_pointer(msg: &[u8], pos: usize, len: u8, limit: usize) -> Result<usize, ParseError> {
+    let lo = *msg.get(pos + 1).ok_or(ParseError::Truncated {
+        offset: pos + 1,
+        what: Field::Name,
+    })?;
+    let target = usize::from(u16::from_be_bytes([len & 0x3F, lo]));
+    if target >= pos.min(limit) {
+        return Err(ParseError::PointerNotPrior {
+            offset: pos,
+            target,
+        });
+    }
+    Ok(target)
+}
+
 /// Checks the label sequence at `start`, following pointers, and returns the
 /// offset just past it as it sits in the datagram (past the first pointer if
 /// there is one).
@@ -630,17 +649,7 @@ fn walk_labels(msg: &[u8], start: usize) -> Result<usize, ParseError> {
                 pos += 1 + l;
             }
             0b11 => {
-                let lo = *msg.get(pos + 1).ok_or(ParseError::Truncated {
-                    offset: pos + 1,
-                    what: Field::Name,
-                })?;
-                let target = usize::from(u16::from_be_bytes([len & 0x3F, lo]));
-                if target >= pos.min(limit) {
-                    return Err(ParseError::PointerNotPrior {
-                        offset: pos,
-                        target,
-                    });
-                }
+                let target = follow_pointer(msg, pos, len, limit)?;
                 end.get_or_insert(pos + 2);
                 limit = target;
                 pos = target;
@@ -667,6 +676,15 @@ pub(crate) fn parse_labels(msg: &[u8], start: usize) -> Result<(Labels<'_>, usiz
 /// Returns the name and the offset just past it in the datagram.
 #[inline]
 pub(crate) fn parse_name(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), ParseError> {
+    // Fast path, nearly every name on the wire: a 32-byte label in place and
+    // no scope.
+    if let Some([32, encoded @ .., 0]) = msg.get(start..).and_then(|r| r.first_chunk::<34>())
+        && let Some(Ok(netbios)) = encoded
+            .first_chunk::<ENCODED_LEN>()
+            .map(NetbiosName::decode)
+    {
+        return Ok((Name::unscoped(netbios), start + 34));
+    }
     // Follow leading pointers to the 32-byte first label.
     let mut pos = start;
     let mut end: Option<usize> = None;
@@ -684,17 +702,7 @@ pub(crate) fn parse_name(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), 
                 break;
             }
             0b11 => {
-                let lo = *msg.get(pos + 1).ok_or(ParseError::Truncated {
-                    offset: pos + 1,
-                    what: Field::Name,
-                })?;
-                let target = usize::from(u16::from_be_bytes([len & 0x3F, lo]));
-                if target >= pos.min(limit) {
-                    return Err(ParseError::PointerNotPrior {
-                        offset: pos,
-                        target,
-                    });
-                }
+                let target = follow_pointer(msg, pos, len, limit)?;
                 end.get_or_insert(pos + 2);
                 limit = target;
                 pos = target;

@@ -256,6 +256,24 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: u16, out: &mut impl Sink) {
     }
 }
 
+/// Reads the record of a section whose count is 1 (counts were checked to be
+/// 0 or 1) at `*pos`, and moves `*pos` past it.
+#[inline]
+fn parse_section<'a>(
+    data: &'a [u8],
+    count: u16,
+    pos: &mut usize,
+    qname: Option<&Name<'a>>,
+    wack: bool,
+) -> Result<Option<ResourceRecord<'a>>, ParseError> {
+    if count == 0 {
+        return Ok(None);
+    }
+    let (rr, next) = parse_record(data, *pos, qname, wack)?;
+    *pos = next;
+    Ok(Some(rr))
+}
+
 impl<'a> Packet<'a> {
     /// Parses a whole datagram. Bytes after the last section are kept in
     /// [`Packet::trailing`].
@@ -294,30 +312,9 @@ impl<'a> Packet<'a> {
         };
         let qname = question.as_ref().map(|q| &q.name);
         let wack = h.flags.is_response() && h.flags.opcode() == Opcode::Wack;
-        let answer = match h.ancount {
-            1 => {
-                let (rr, next) = parse_record(data, pos, qname, wack)?;
-                pos = next;
-                Some(rr)
-            }
-            _ => None,
-        };
-        let authority = match h.nscount {
-            1 => {
-                let (rr, next) = parse_record(data, pos, qname, false)?;
-                pos = next;
-                Some(rr)
-            }
-            _ => None,
-        };
-        let additional = match h.arcount {
-            1 => {
-                let (rr, next) = parse_record(data, pos, qname, false)?;
-                pos = next;
-                Some(rr)
-            }
-            _ => None,
-        };
+        let answer = parse_section(data, h.ancount, &mut pos, qname, wack)?;
+        let authority = parse_section(data, h.nscount, &mut pos, qname, false)?;
+        let additional = parse_section(data, h.arcount, &mut pos, qname, false)?;
         Ok(Self {
             id: h.id,
             flags: h.flags,

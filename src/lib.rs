@@ -9,6 +9,10 @@
 //!   for the names it holds.
 //! * [`server`]: a sans-IO WINS server whose records carry version IDs.
 //!
+//! The wire layer needs neither `std` nor `alloc`: with
+//! `default-features = false` the crate is `no_std` and holds it alone; the
+//! default `std` feature adds the two state machines.
+//!
 //! The state machines know packets and [`Instant`](std::time::Instant)s,
 //! never sockets or clocks: the application feeds them datagrams and
 //! timeouts with an explicit `now` and sends what they hand back. The
@@ -31,8 +35,11 @@
 //! assert_eq!(&out[..], &bytes[..]);
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "std")]
 pub mod client;
+#[cfg(feature = "std")]
 pub mod server;
 pub mod wire;

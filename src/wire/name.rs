@@ -143,25 +143,33 @@ impl NetbiosName {
 
     /// Decodes a 32-byte first-level label. On a character outside `A`–`P`
     /// returns its index.
+    #[inline]
     pub(crate) fn decode(encoded: &[u8; 32]) -> Result<Self, usize> {
         let mut raw = [0u8; 16];
         let (octs, _) = encoded.as_chunks::<8>();
         let (quads, _) = raw.as_chunks_mut::<4>();
-        let mut ok = true;
+        let mut bad = 0u64;
         for (dst, oct) in quads.iter_mut().zip(octs) {
-            let (quad, valid) = decode_oct(*oct);
+            let (quad, oct_bad) = decode_oct(*oct);
             *dst = quad;
-            ok &= valid;
+            bad |= oct_bad;
         }
-        if !ok {
-            let i = encoded
-                .iter()
-                .position(|c| c.wrapping_sub(b'A') > 15)
-                .unwrap_or(0);
-            return Err(i);
+        if bad != 0 {
+            return Err(first_bad_char(encoded));
         }
         Ok(Self(raw))
     }
+}
+
+/// Index of the first character outside `'A'..='P'` (the error path of
+/// [`NetbiosName::decode`], kept out of line).
+#[cold]
+#[inline(never)]
+fn first_bad_char(encoded: &[u8; 32]) -> usize {
+    encoded
+        .iter()
+        .position(|c| c.wrapping_sub(b'A') > 15)
+        .unwrap_or(0)
 }
 
 const LANES_LO: u64 = 0x00FF_00FF_00FF_00FF;
@@ -182,22 +190,24 @@ fn encode_quad(quad: [u8; 4]) -> [u8; 8] {
     (hi | lo).wrapping_add(EACH_41).to_le_bytes()
 }
 
-/// Eight half-ASCII characters to four bytes, and whether every character
-/// was in `'A'..='P'`. The range check works on all eight bytes at once: no
-/// byte may have its top bit set, every byte plus 0x3F must reach 0x80
-/// (byte ≥ 0x41) and no byte plus 0x2F may (byte ≤ 0x50); with the top bits
-/// clear, none of these additions carries into the next byte.
+/// Eight half-ASCII characters to four bytes, and a word that is non-zero
+/// when some character is outside `'A'..='P'`. The range check works on all
+/// eight bytes at once and without branches: a byte is bad when its top bit
+/// is set, when adding 0x3F does not reach 0x80 (byte < 0x41), or when adding
+/// 0x2F does (byte > 0x50); with the top bits clear, none of these additions
+/// carries into the next byte, and a set top bit is reported anyway.
 #[inline]
-fn decode_oct(oct: [u8; 8]) -> ([u8; 4], bool) {
+fn decode_oct(oct: [u8; 8]) -> ([u8; 4], u64) {
     let v = u64::from_le_bytes(oct);
-    let valid = v & HIGH_BITS == 0
-        && v.wrapping_add(0x3F3F_3F3F_3F3F_3F3F) & HIGH_BITS == HIGH_BITS
-        && v.wrapping_add(0x2F2F_2F2F_2F2F_2F2F) & HIGH_BITS == 0;
+    let low = v & !HIGH_BITS;
+    let bad =
+        (v | !low.wrapping_add(0x3F3F_3F3F_3F3F_3F3F) | low.wrapping_add(0x2F2F_2F2F_2F2F_2F2F))
+            & HIGH_BITS;
     let n = v.wrapping_sub(EACH_41);
     let mut t = ((n & LANES_LO) << 4) | ((n >> 8) & LANES_LO);
     t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF;
     t = (t | (t >> 16)) & 0xFFFF_FFFF;
-    ((t as u32).to_le_bytes(), valid)
+    ((t as u32).to_le_bytes(), bad)
 }
 
 /// Writes bytes, escaping what is not printable ASCII (and `\`) as `\xNN`.

@@ -140,19 +140,21 @@ fn local_addr(args: &Args) -> Result<Ipv4Addr, Failure> {
     let Some(primary) = args.wins.first() else {
         return Ok(Ipv4Addr::UNSPECIFIED);
     };
-    let probe = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .and_then(|s| s.connect(primary).map(|()| s))
-        .and_then(|s| s.local_addr())
-        .map_err(|e| {
-            Failure::Error(format!(
-                "no route to the WINS server {primary}: {e} (give --addr)"
-            ))
-        })?;
-    match probe {
-        SocketAddr::V4(a) if !a.ip().is_unspecified() => Ok(*a.ip()),
-        _ => Err(Failure::Error(format!(
-            "cannot tell the local address towards {primary}: give --addr"
-        ))),
+    route_source(*primary).ok_or_else(|| {
+        Failure::Error(format!(
+            "no route to the WINS server {primary}, or no local address on it: give --addr"
+        ))
+    })
+}
+
+/// The local address on the route to `to`, found by connecting a UDP
+/// socket (which sends nothing).
+fn route_source(to: SocketAddrV4) -> Option<Ipv4Addr> {
+    let s = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    s.connect(to).ok()?;
+    match s.local_addr().ok()? {
+        SocketAddr::V4(a) if !a.ip().is_unspecified() => Some(*a.ip()),
+        _ => None,
     }
 }
 
@@ -500,7 +502,7 @@ fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<(), Fa
     match asker.node_status(to)? {
         Some((rows, mac)) => {
             let local = if bind_ip.is_unspecified() {
-                asker.local_ip()
+                route_source(to).unwrap_or_else(|| asker.local_ip())
             } else {
                 bind_ip
             };

@@ -103,10 +103,7 @@ impl Asker {
     }
 
     /// Node status of `to`: its name table and MAC address.
-    pub(crate) fn node_status(
-        &mut self,
-        to: SocketAddrV4,
-    ) -> Result<Option<NameTable>, Failure> {
+    pub(crate) fn node_status(&mut self, to: SocketAddrV4) -> Result<Option<NameTable>, Failure> {
         self.ask(
             to,
             |id| Packet::node_status_request(id, Name::unscoped(NetbiosName::wildcard())),

@@ -23,19 +23,29 @@ pub(crate) fn default_path() -> PathBuf {
     if let Some(p) = std::env::var_os("NBTSTAT_STATE").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_default();
-    let user: String = user
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    let file = if user.is_empty() {
-        "nbns-nbtstat.state".to_owned()
-    } else {
-        format!("nbns-nbtstat-{user}.state")
+    // Per user: the temp directory is shared.
+    let user = uid().or_else(|| {
+        std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .ok()
+            .map(|u| {
+                u.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                    .collect()
+            })
+    });
+    let file = match user.filter(|u| !u.is_empty()) {
+        Some(u) => format!("nbns-nbtstat-{u}.state"),
+        None => "nbns-nbtstat.state".to_owned(),
     };
     std::env::temp_dir().join(file)
+}
+
+/// The real user ID, from `/proc/self/status` (Linux).
+fn uid() -> Option<String> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    line.split_whitespace().next().map(str::to_owned)
 }
 
 fn now_secs() -> u64 {

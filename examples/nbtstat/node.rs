@@ -182,6 +182,8 @@ impl Node {
                 {
                     self.client.handle_timeout(Instant::now());
                 }
+                // A signal (Ctrl-C in hold mode): the loop looks at its flag.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                     self.out
                         .note("a WINS server is unreachable (ICMP port unreachable)");

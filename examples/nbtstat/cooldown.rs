@@ -5,7 +5,7 @@
 //! Windows refuses `nbtstat -RR` for 2 minutes after the previous one (MS KB
 //! 188598). A fresh process knows nothing of the previous run, so the time
 //! of each accepted `-RR` is kept here. The path is `--state FILE`, else
-//! `$NBTSTAT_STATE`, else `nbns-nbtstat-<user>.state` in the temp directory.
+//! `$NBTSTAT_STATE`, else `nbns-nbtstat-<uid>.state` in the temp directory.
 
 use core::time::Duration;
 use std::fs;

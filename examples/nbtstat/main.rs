@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! cargo run --example nbtstat -- -RR                       # embedded WINS server on loopback
-//! nbtstat -RR --wins 10.0.0.1 --name HOST<00> --name HOST<20> --addr 10.0.0.7
-//! nbtstat --hold --wins 10.0.0.1 --name HOST<00> --addr 10.0.0.7
+//! nbtstat -RR --wins 10.0.0.1 --name 'HOST<00>' --name 'HOST<20>' --addr 10.0.0.7
+//! nbtstat --hold --wins 10.0.0.1 --name 'HOST<00>' --addr 10.0.0.7
 //! nbtstat -A 10.0.0.1
 //! nbtstat -a WINSSRV --wins 10.0.0.1
 //! ```

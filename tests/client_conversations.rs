@@ -848,3 +848,34 @@ fn names_held_locally_without_servers() {
     );
     assert_eq!(s.tx().len(), 1);
 }
+
+#[test]
+fn adopted_names_send_nothing_then_reregister_releases_them_at_the_primary() {
+    let mut s = Sim::new(&[PRIMARY, SECONDARY]);
+    for n in ["A", "B"] {
+        s.c.adopt_name(s.now, NameSpec::unique(name(n), &[ME]), 600)
+            .unwrap();
+    }
+    assert!(s.tx().is_empty(), "adopting sends nothing");
+    assert_eq!(s.state(name("A")), Some(NameState::Registered));
+    // The refresh is scheduled from the adopted TTL (half of 600 s, raised
+    // to the 5-minute floor): due at 300 s.
+    let due = s.c.poll_timeout().unwrap();
+    assert_eq!(due - s.now, Duration::from_secs(300));
+    s.c.reregister_all(s.now).unwrap();
+    let releases = s.tx();
+    assert_eq!(releases.len(), 2);
+    for t in &releases {
+        assert_eq!(t.destination, PRIMARY);
+        assert_eq!(parse(t).kind(), PacketKind::NameReleaseRequest);
+    }
+    for t in &releases {
+        s.feed(PRIMARY, &release_reply(&parse(t), Rcode::NoError));
+    }
+    let registrations = s.tx();
+    assert_eq!(registrations.len(), 2);
+    for t in &registrations {
+        assert_eq!(t.destination, PRIMARY);
+        assert!(parse(t).opcode().is_registration_like());
+    }
+}

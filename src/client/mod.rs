@@ -548,6 +548,50 @@ impl<I: IdSource> NameClient<I> {
     /// [`AddNameError`]: a duplicate, no address, a scope with no dotted
     /// form, or too many names.
     pub fn add_name(&mut self, now: Instant, spec: NameSpec<'_>) -> Result<(), AddNameError> {
+        let (slot, local) = self.insert(now, &spec)?;
+        if !local {
+            self.start_registration(slot, now);
+        }
+        Ok(())
+    }
+
+    /// Takes over a name that is already registered at the primary WINS
+    /// server, for instance by an earlier run of the same program, with
+    /// `ttl` as the TTL that server granted: nothing is sent now, the name
+    /// is [`NameState::Registered`] and its refresh is scheduled from `ttl`.
+    ///
+    /// This is how a short-lived tool releases or re-registers
+    /// ([`reregister_all`](Self::reregister_all)) names a previous process
+    /// registered. A name held without WINS servers (or starting with `*`)
+    /// is added as [`NameState::Local`], as with [`add_name`](Self::add_name).
+    ///
+    /// # Errors
+    /// As [`add_name`](Self::add_name).
+    pub fn adopt_name(
+        &mut self,
+        now: Instant,
+        spec: NameSpec<'_>,
+        ttl: u32,
+    ) -> Result<(), AddNameError> {
+        let (slot, local) = self.insert(now, &spec)?;
+        if local {
+            return Ok(());
+        }
+        if let Some(e) = self.entry_mut(slot) {
+            e.state = NameState::Registered;
+            e.ttl = ttl;
+            e.servers = 1;
+            e.home = 0;
+        }
+        if let Some(after) = self.config.refresh_interval(ttl) {
+            self.arm(slot, now, after);
+        }
+        Ok(())
+    }
+
+    /// Stores a new name entry; returns its slot and whether it is held
+    /// locally only (no WINS server, or a `*` name).
+    fn insert(&mut self, now: Instant, spec: &NameSpec<'_>) -> Result<(u32, bool), AddNameError> {
         self.touch(now);
         let Some((&first_addr, extra)) = spec.addresses.split_first() else {
             return Err(AddNameError::NoAddress);
@@ -602,10 +646,7 @@ impl<I: IdSource> NameClient<I> {
         self.live += 1;
         let slots = &self.slots;
         self.by_name.insert(slot, |s| key_at(slots, s));
-        if !local {
-            self.start_registration(slot, now);
-        }
-        Ok(())
+        Ok((slot, local))
     }
 
     /// Releases a name: a release request to every server holding it (for

@@ -1,0 +1,274 @@
+//! Output: lines of text for people, or one JSON object per line (`--json`).
+
+use core::fmt::Write as _;
+use core::net::Ipv4Addr;
+
+use nbns::client::{ClientEvent, ConflictCause, ReleaseOutcome};
+use nbns::wire::{NameFlags, NetbiosName};
+use serde_json::{Value, json};
+
+/// `NAME           <xx>`: the name padded to 15 columns, as nbtstat prints it.
+pub(crate) fn padded(name: &NetbiosName) -> String {
+    let mut s = String::new();
+    for &b in name.trimmed() {
+        if (0x20..0x7f).contains(&b) {
+            s.push(char::from(b));
+        } else {
+            let _ = write!(s, "\\x{b:02x}");
+        }
+    }
+    let width = 15usize.max(s.len());
+    format!("{s:<width$}<{:02X}>", name.suffix())
+}
+
+fn plain(name: &NetbiosName) -> String {
+    padded(name)
+        .rsplit_once('<')
+        .map_or_else(String::new, |(n, _)| n.trim_end().to_owned())
+}
+
+/// The name as JSON fields.
+pub(crate) fn name_json(name: &NetbiosName) -> Value {
+    json!({ "name": plain(name), "suffix": format!("{:02x}", name.suffix()) })
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+/// One row of a name table.
+#[derive(Debug, Clone)]
+pub(crate) struct TableRow {
+    pub(crate) name: NetbiosName,
+    pub(crate) group: bool,
+    pub(crate) status: String,
+}
+
+impl TableRow {
+    pub(crate) fn from_node_name(name: NetbiosName, flags: NameFlags) -> Self {
+        let status = if flags.conflict() {
+            "Conflict"
+        } else if flags.deregistering() {
+            "Deregistered"
+        } else if flags.is_active() {
+            "Registered"
+        } else {
+            "Inactive"
+        };
+        Self {
+            name,
+            group: flags.group(),
+            status: status.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reporter {
+    pub(crate) json: bool,
+}
+
+impl Reporter {
+    /// Prints `text`, or `value` as one JSON line.
+    pub(crate) fn emit(&self, text: &str, value: &Value) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{text}");
+        }
+    }
+
+    /// A note for people (stderr in text mode, a `note` object in JSON).
+    pub(crate) fn note(&self, text: &str) {
+        if self.json {
+            println!("{}", json!({ "event": "note", "message": text }));
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Prints a client event as it happens.
+    pub(crate) fn event(&self, ev: &ClientEvent) {
+        let (text, value) = match ev {
+            ClientEvent::Registered { name, server, ttl } => (
+                format!(
+                    "registered   {}  TTL {ttl} s (WINS {server})",
+                    padded(&name.netbios)
+                ),
+                merge(
+                    json!({ "event": "registered", "ttl": ttl, "server": server.to_string() }),
+                    name_json(&name.netbios),
+                ),
+            ),
+            ClientEvent::RegistrationRefused {
+                name,
+                server,
+                rcode,
+            } => (
+                format!(
+                    "conflict     {}  {rcode} (rcode {}) from WINS {server}",
+                    padded(&name.netbios),
+                    u8::from(*rcode)
+                ),
+                merge(
+                    json!({ "event": "conflict", "rcode": u8::from(*rcode),
+                            "rcode_name": rcode.to_string(), "server": server.to_string() }),
+                    name_json(&name.netbios),
+                ),
+            ),
+            ClientEvent::OwnerDefended { name, owner } => (
+                format!(
+                    "conflict     {}  ACT_ERR: the owner {owner} defended it",
+                    padded(&name.netbios)
+                ),
+                merge(
+                    json!({ "event": "conflict", "rcode": 6, "rcode_name": "ACT_ERR",
+                            "owner": owner.to_string() }),
+                    name_json(&name.netbios),
+                ),
+            ),
+            ClientEvent::NoServerAnswered { name } => (
+                format!(
+                    "timed out    {}  no WINS server answered",
+                    padded(&name.netbios)
+                ),
+                merge(json!({ "event": "timed_out" }), name_json(&name.netbios)),
+            ),
+            ClientEvent::Refreshed { name, server, ttl } => (
+                format!(
+                    "refreshed    {}  TTL {ttl} s (WINS {server})",
+                    padded(&name.netbios)
+                ),
+                merge(
+                    json!({ "event": "refreshed", "ttl": ttl, "server": server.to_string() }),
+                    name_json(&name.netbios),
+                ),
+            ),
+            ClientEvent::RefreshTimedOut { name } => (
+                format!(
+                    "timed out    {}  refresh unanswered; registering again",
+                    padded(&name.netbios)
+                ),
+                merge(
+                    json!({ "event": "refresh_timed_out" }),
+                    name_json(&name.netbios),
+                ),
+            ),
+            ClientEvent::Conflict { name, cause } => {
+                let why = match cause {
+                    ConflictCause::NegativeRefresh(rc) => format!("refresh refused with {rc}"),
+                    ConflictCause::ConflictDemand => "name conflict demand from WINS".to_owned(),
+                    _ => "conflict".to_owned(),
+                };
+                (
+                    format!("conflict     {}  {why}", padded(&name.netbios)),
+                    merge(
+                        json!({ "event": "conflict", "cause": why }),
+                        name_json(&name.netbios),
+                    ),
+                )
+            }
+            ClientEvent::Released { name, outcome } => {
+                let (word, why) = match outcome {
+                    ReleaseOutcome::Confirmed => ("confirmed", "confirmed".to_owned()),
+                    ReleaseOutcome::NotFound => (
+                        "not_found",
+                        "NAM_ERR: the server did not hold it for this address".to_owned(),
+                    ),
+                    ReleaseOutcome::Unconfirmed => {
+                        ("unconfirmed", "no answer; released anyway".to_owned())
+                    }
+                    ReleaseOutcome::Refused(rc) => {
+                        ("refused", format!("refused with {rc}; released locally"))
+                    }
+                    _ => ("other", "released".to_owned()),
+                };
+                (
+                    format!("released     {}  {why}", padded(&name.netbios)),
+                    merge(
+                        json!({ "event": "released", "outcome": word }),
+                        name_json(&name.netbios),
+                    ),
+                )
+            }
+            ClientEvent::ReregistrationStarted { names } => (
+                format!("registering {names} names again"),
+                json!({ "event": "reregistration_started", "names": names }),
+            ),
+            other => (
+                format!("{other:?}"),
+                json!({ "event": "other", "debug": format!("{other:?}") }),
+            ),
+        };
+        self.emit(&text, &value);
+    }
+
+    /// A name table as Windows' nbtstat prints it.
+    pub(crate) fn table(
+        &self,
+        kind: &str,
+        node: Ipv4Addr,
+        rows: &[TableRow],
+        mac: Option<[u8; 6]>,
+        remote: Option<Ipv4Addr>,
+    ) {
+        if self.json {
+            let names: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    merge(
+                        json!({ "type": if r.group { "GROUP" } else { "UNIQUE" },
+                                "status": r.status }),
+                        name_json(&r.name),
+                    )
+                })
+                .collect();
+            let mut v = json!({ "event": "name_table", "table": kind,
+                                "node": node.to_string(), "names": names });
+            if let Some(obj) = v.as_object_mut() {
+                if let Some(m) = mac {
+                    obj.insert("mac".to_owned(), Value::String(mac_text(m)));
+                }
+                if let Some(r) = remote {
+                    obj.insert("address".to_owned(), Value::String(r.to_string()));
+                }
+            }
+            println!("{v}");
+            return;
+        }
+        let mut out = String::new();
+        if let Some(r) = remote {
+            let _ = writeln!(out, "\n{r}:");
+        }
+        let _ = writeln!(out, "Node IpAddress: [{node}] Scope Id: []\n");
+        let _ = writeln!(out, "           NetBIOS {kind} Name Table\n");
+        let _ = writeln!(out, "       Name               Type         Status");
+        let _ = writeln!(out, "    ---------------------------------------------");
+        if rows.is_empty() {
+            let _ = writeln!(out, "    No names in cache");
+        }
+        for r in rows {
+            let _ = writeln!(
+                out,
+                "    {}  {:<10}  {}",
+                padded(&r.name),
+                if r.group { "GROUP" } else { "UNIQUE" },
+                r.status
+            );
+        }
+        if let Some(m) = mac {
+            let _ = writeln!(out, "\n    MAC Address = {}", mac_text(m));
+        }
+        print!("{out}");
+    }
+}
+
+pub(crate) fn mac_text(m: [u8; 6]) -> String {
+    format!(
+        "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}

@@ -1,0 +1,153 @@
+//! One-shot requests: node status (`-a`, `-A`) and name queries (`-a`'s
+//! resolution, `-n`'s state at the WINS server).
+
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::time::Duration;
+use std::io;
+use std::net::UdpSocket;
+use std::time::Instant;
+
+use nbns::wire::{Name, NetbiosName, Packet, PacketKind, RData, Rcode};
+
+use crate::Failure;
+use crate::report::TableRow;
+
+/// Transmissions of a one-shot request, and the wait after each.
+const TRIES: u32 = 3;
+const RETRY: Duration = Duration::from_millis(1500);
+
+/// A node status answer: the name table and the unit ID (MAC address).
+pub(crate) type NameTable = (Vec<TableRow>, Option<[u8; 6]>);
+
+/// A socket for one-shot requests, with a transaction-ID counter.
+pub(crate) struct Asker {
+    pub(crate) sock: UdpSocket,
+    next_id: u16,
+    buf: Vec<u8>,
+}
+
+impl Asker {
+    pub(crate) fn new(sock: UdpSocket) -> Self {
+        Self {
+            sock,
+            next_id: (crate::node::seed() >> 17) as u16,
+            buf: vec![0; 2048],
+        }
+    }
+
+    pub(crate) fn local_ip(&self) -> Ipv4Addr {
+        match self.sock.local_addr() {
+            Ok(SocketAddr::V4(a)) => *a.ip(),
+            _ => Ipv4Addr::UNSPECIFIED,
+        }
+    }
+
+    /// Sends `build(id)` to `to` up to [`TRIES`] times and calls `accept` on
+    /// every response from `to`'s address with that ID until it returns
+    /// `Some`. `None` when nothing acceptable came.
+    fn ask<T>(
+        &mut self,
+        to: SocketAddrV4,
+        build: impl Fn(u16) -> Packet<'static>,
+        mut accept: impl FnMut(&Packet<'_>) -> Option<T>,
+    ) -> Result<Option<T>, Failure> {
+        self.next_id = self.next_id.wrapping_add(1);
+        let id = self.next_id;
+        let packet = build(id);
+        let mut bytes = Vec::with_capacity(packet.buffer_len());
+        packet
+            .emit_buf(&mut bytes)
+            .map_err(|e| Failure::Error(format!("cannot encode the request: {e}")))?;
+        for _ in 0..TRIES {
+            self.sock
+                .send_to(&bytes, to)
+                .map_err(|e| Failure::Error(format!("send to {to} failed: {e}")))?;
+            let deadline = Instant::now() + RETRY;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                let _ = self.sock.set_read_timeout(Some(left));
+                match self.sock.recv_from(&mut self.buf) {
+                    Ok((n, SocketAddr::V4(from))) if from.ip() == to.ip() => {
+                        let Ok(p) = Packet::parse(self.buf.get(..n).unwrap_or_default()) else {
+                            continue;
+                        };
+                        if p.id != id || !p.is_response() {
+                            continue;
+                        }
+                        if let Some(v) = accept(&p) {
+                            return Ok(Some(v));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        return Err(Failure::Error(format!(
+                            "{to} is unreachable (ICMP port unreachable)"
+                        )));
+                    }
+                    Err(e) => return Err(Failure::Error(format!("receive failed: {e}"))),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Node status of `to`: its name table and MAC address.
+    pub(crate) fn node_status(&mut self, to: SocketAddrV4) -> Result<Option<NameTable>, Failure> {
+        self.ask(
+            to,
+            |id| Packet::node_status_request(id, Name::unscoped(NetbiosName::wildcard())),
+            |p| {
+                if p.kind() != PacketKind::NodeStatusResponse {
+                    return None;
+                }
+                let Some(RData::NodeStatus(status)) = p.answer.map(|a| a.rdata) else {
+                    return None;
+                };
+                let rows = status
+                    .names
+                    .iter()
+                    .map(|n| TableRow::from_node_name(n.name, n.flags))
+                    .collect();
+                Some((rows, status.statistics.unit_id()))
+            },
+        )
+    }
+
+    /// Queries `name` at a WINS server: `Ok(Some(Ok(addresses)))` for a
+    /// positive answer, `Ok(Some(Err(rcode)))` for a negative one.
+    pub(crate) fn query(
+        &mut self,
+        server: SocketAddrV4,
+        name: NetbiosName,
+    ) -> Result<Option<Result<Vec<Ipv4Addr>, Rcode>>, Failure> {
+        self.ask(
+            server,
+            move |id| Packet::name_query_request(id, Name::unscoped(name), false),
+            |p| match p.kind() {
+                PacketKind::PositiveNameQueryResponse => {
+                    let addrs = p
+                        .answer
+                        .as_ref()
+                        .and_then(|a| a.nb())
+                        .map(|nb| nb.iter().map(|e| e.address).collect())
+                        .unwrap_or_default();
+                    Some(Ok(addrs))
+                }
+                PacketKind::NegativeNameQueryResponse => Some(Err(p.rcode())),
+                // A WACK or anything else: keep waiting.
+                _ => None,
+            },
+        )
+    }
+}

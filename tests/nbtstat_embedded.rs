@@ -1,0 +1,156 @@
+//! `nbtstat -RR` with no `--wins`: the crate's own WINS server in-process on
+//! loopback. No root needed. Also the cooldown across invocations, usage
+//! errors and an unreachable server.
+
+mod nbtstat_common;
+
+use core::time::Duration;
+use std::net::UdpSocket;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use nbtstat_common::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
+
+fn nbtstat(args: &[&str]) -> std::process::Output {
+    Command::new(nbtstat_bin())
+        .args(args)
+        .env_remove("NBTSTAT_STATE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run nbtstat")
+}
+
+#[test]
+fn embedded_rr_bumps_versions_and_a_second_run_is_refused() {
+    let state = scratch("embedded.state");
+    let _ = std::fs::remove_file(&state);
+    let state_arg = state.to_str().expect("utf-8 temp path");
+
+    let out = nbtstat(&["-RR", "--json", "--state", state_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let lines = json_lines(&out);
+    let versions = events(&lines, "version");
+    assert_eq!(
+        versions.len(),
+        2,
+        "host name <00> and <20>: {}",
+        describe(&out)
+    );
+    for v in &versions {
+        let (name, suffix) = (v["name"].as_str().unwrap(), v["suffix"].as_str().unwrap());
+        let before = v["before"].as_u64().expect("version before");
+        let after = v["after"].as_u64().expect("version after");
+        assert!(after > before, "{name}<{suffix}>: {before} -> {after}");
+        // released first, then registered again
+        let released = event_for(&lines, "released", name, suffix).expect("released event");
+        assert_eq!(released["outcome"], "confirmed");
+        let registered: Vec<_> = lines
+            .iter()
+            .filter(|l| l["event"] == "registered" && l["name"] == name && l["suffix"] == suffix)
+            .collect();
+        assert_eq!(registered.len(), 2, "initial and -RR registration");
+        assert!(registered[1]["ttl"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(events(&lines, "summary")[0]["ok"], true);
+
+    // Within 2 minutes: refused, quickly, saying how long to wait, and
+    // without starting the server or registering anything.
+    let start = Instant::now();
+    let out = nbtstat(&["-RR", "--json", "--state", state_arg]);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let lines = json_lines(&out);
+    let refused = events(&lines, "refused");
+    assert_eq!(refused.len(), 1, "{}", describe(&out));
+    let wait = refused[0]["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=120).contains(&wait), "retry after {wait}");
+    assert!(events(&lines, "registered").is_empty());
+    assert!(events(&lines, "released").is_empty());
+
+    // The text form says so too.
+    let out = nbtstat(&["-RR", "--state", state_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Retry in"), "{text}");
+
+    // Another state file (another "machine") is not refused; text output
+    // has the version table.
+    let other = scratch("embedded-other.state");
+    let _ = std::fs::remove_file(&other);
+    let out = nbtstat(&[
+        "-RR",
+        "--state",
+        other.to_str().unwrap(),
+        "--name",
+        "DEMO<00>",
+        "--group",
+        "DEMOGROUP<00>",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Version ID before"), "{text}");
+    assert!(text.contains("DEMO           <00>"), "{text}");
+    let _ = std::fs::remove_file(&state);
+    let _ = std::fs::remove_file(&other);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["-RR", "--name", "SIXTEENCHARSLONG"][..],
+        &["-RR", "--name", "HOST<2>"],
+        &["-RR", "--name", "HOST<zz>"],
+        &["-RR", "--name", "*"],
+        &["-RR", "--wins", "not-an-address"],
+        &["--hold"],
+        &["-RR", "-n"],
+        &["--frobnicate"],
+    ] {
+        let out = nbtstat(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("nbtstat: "),
+            "{args:?}: {}",
+            describe(&out)
+        );
+    }
+    let out = nbtstat(&["-RR", "--name", "ABCDEFGHIJKLMNOP<00>"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at most 15"), "{err}");
+    let out = nbtstat(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("-RR"));
+}
+
+#[test]
+fn unreachable_server_times_out_with_exit_1() {
+    // A loopback port nobody listens on.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("ephemeral port")
+        .port();
+    let wins = format!("127.0.0.1:{port}");
+    let start = Instant::now();
+    let out = nbtstat(&[
+        "--register",
+        "--json",
+        "--wins",
+        &wins,
+        "--addr",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--name",
+        "LONELY<00>",
+        "--timeout",
+        "30",
+    ]);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let lines = json_lines(&out);
+    assert!(
+        event_for(&lines, "timed_out", "LONELY", "00").is_some(),
+        "{}",
+        describe(&out)
+    );
+}

@@ -211,7 +211,7 @@ fn emit_name(name: &Name<'_>, out: &mut impl Sink) {
 }
 
 #[inline]
-fn emit_record(rr: &ResourceRecord<'_>, rdlength: u16, out: &mut impl Sink) {
+fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
     match rr.name_form {
         NameForm::Full => emit_name(&rr.name, out),
         NameForm::QuestionPointer => out.put(&[0xC0, 0x0C]),
@@ -219,7 +219,7 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: u16, out: &mut impl Sink) {
     let t = u16::from(rr.rdata.rr_type()).to_be_bytes();
     let c = u16::from(rr.class).to_be_bytes();
     let ttl = rr.ttl.to_be_bytes();
-    let len = rdlength.to_be_bytes();
+    let len = (rdlength as u16).to_be_bytes();
     out.put(&[
         t[0], t[1], c[0], c[1], ttl[0], ttl[1], ttl[2], ttl[3], len[0], len[1],
     ]);
@@ -258,7 +258,7 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: u16, out: &mut impl Sink) {
 
 /// Reads the record of a section whose count is 1 (counts were checked to be
 /// 0 or 1) at `*pos`, and moves `*pos` past it.
-#[inline]
+#[inline(always)]
 fn parse_section<'a>(
     data: &'a [u8],
     count: u16,
@@ -417,13 +417,13 @@ impl<'a> Packet<'a> {
     /// Checks what emission cannot express, so that whatever is emitted
     /// parses back to the same packet, and measures the packet on the way:
     /// returns the total length and each record's RDLENGTH.
-    fn layout(&self) -> Result<(usize, [u16; 3]), EmitError> {
+    fn layout(&self) -> Result<(usize, [usize; 3]), EmitError> {
         let wack_packet = self.flags.is_response() && self.flags.opcode() == Opcode::Wack;
         let mut total = Header::LEN + self.trailing.len();
         if let Some(q) = &self.question {
             total += q.buffer_len();
         }
-        let mut rdlens = [0u16; 3];
+        let mut rdlens = [0usize; 3];
         let slots = [
             (Section::Answer, &self.answer),
             (Section::Authority, &self.authority),
@@ -440,10 +440,10 @@ impl<'a> Packet<'a> {
             };
             let len = rr.rdata.buffer_len();
             let too_many_names = matches!(&rr.rdata, RData::NodeStatus(s) if s.names.len() > 255);
-            *rdlen = match u16::try_from(len) {
-                Ok(l) if !too_many_names => l,
-                _ => return Err(EmitError::RdataTooLong { section }),
-            };
+            if len > usize::from(u16::MAX) || too_many_names {
+                return Err(EmitError::RdataTooLong { section });
+            }
+            *rdlen = len;
             total += 10 + len;
             let wack_slot = wack_packet && section == Section::Answer;
             let fits = match &rr.rdata {
@@ -462,20 +462,18 @@ impl<'a> Packet<'a> {
     }
 
     #[inline]
-    fn emit_to(&self, rdlens: [u16; 3], out: &mut impl Sink) {
-        let mut header = [0u8; Header::LEN];
-        let words = [
-            self.id,
-            self.flags.0,
-            self.question.is_some().into(),
-            self.answer.is_some().into(),
-            self.authority.is_some().into(),
-            self.additional.is_some().into(),
-        ];
-        for (dst, w) in header.as_chunks_mut::<2>().0.iter_mut().zip(words) {
-            *dst = w.to_be_bytes();
-        }
-        out.put(&header);
+    fn emit_to(&self, rdlens: [usize; 3], out: &mut impl Sink) {
+        // The header as two integers, stored whole (narrow stores read back
+        // as one wide load would stall store forwarding).
+        let count = |present: bool| u64::from(present);
+        let head = u64::from(self.id) << 48
+            | u64::from(self.flags.0) << 32
+            | count(self.question.is_some()) << 16
+            | count(self.answer.is_some());
+        let tail =
+            (count(self.authority.is_some()) << 16 | count(self.additional.is_some())) as u32;
+        out.put(&head.to_be_bytes());
+        out.put(&tail.to_be_bytes());
         if let Some(q) = &self.question {
             emit_name(&q.name, out);
             let t = u16::from(q.qtype).to_be_bytes();

@@ -304,18 +304,29 @@ impl<'a> ResourceRecord<'a> {
 
 type NomRes<'a, T> = IResult<&'a [u8], T, ()>;
 
+// The fixed fields are read one nom parser at a time rather than with a
+// tuple combinator: the single parsers inline, so the values stay in
+// registers instead of round-tripping through memory.
+
+#[inline(always)]
 fn question_tail(i: &[u8]) -> NomRes<'_, (u16, u16)> {
-    (be_u16, be_u16).parse(i)
+    let (i, t) = be_u16(i)?;
+    let (i, c) = be_u16(i)?;
+    Ok((i, (t, c)))
 }
 
+#[inline(always)]
 fn record_tail(i: &[u8]) -> NomRes<'_, (u16, u16, u32, &[u8])> {
-    let (i, (t, c, ttl, len)) = (be_u16, be_u16, be_u32, be_u16).parse(i)?;
+    let (i, t) = be_u16(i)?;
+    let (i, c) = be_u16(i)?;
+    let (i, ttl) = be_u32(i)?;
+    let (i, len) = be_u16(i)?;
     let (i, data) = take(len).parse(i)?;
     Ok((i, (t, c, ttl, data)))
 }
 
 /// Reads a question at `at`; returns it and the offset past it.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_question(msg: &[u8], at: usize) -> Result<(Question<'_>, usize), ParseError> {
     let (name, pos) = crate::wire::name::parse_name(msg, at)?;
     let rest = msg.get(pos..).unwrap_or_default();
@@ -336,7 +347,7 @@ pub(crate) fn parse_question(msg: &[u8], at: usize) -> Result<(Question<'_>, usi
 /// Reads a resource record at `at`. `question` is the question name with its
 /// offset, used to recognise the `C0 0C` pointer without decoding twice;
 /// `wack` says whether this is the answer of an opcode-7 response.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_record<'a>(
     msg: &'a [u8],
     at: usize,

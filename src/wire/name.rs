@@ -39,9 +39,15 @@ const ENCODED_LEN: usize = 32;
 /// assert_eq!("FRED<20>".parse::<NetbiosName>().unwrap(), n);
 /// assert_eq!(NetbiosName::wildcard().as_bytes(), b"*\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
 /// ```
-#[derive(Clone, Copy, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct NetbiosName([u8; 16]);
+
+impl core::hash::Hash for NetbiosName {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for NetbiosName {
     /// All 16 bytes, compared as one 128-bit word (a `memcmp` call costs more

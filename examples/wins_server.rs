@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS]
-//!             [--address IP] [--run-for SECS] [--max-datagrams N]
+//!             [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]
 //! ```
 //!
 //! * `--listen`: where to serve (default `0.0.0.0:137`; port 137 needs
@@ -15,8 +15,12 @@
 //!   the listening address).
 //! * `--run-for`, `--max-datagrams`: stop after this long or this many
 //!   datagrams (default: run forever), for bounded test runs.
+//! * `--log-requests`: also print one line per request received
+//!   (`request <kind> opcode <n> <name> from <addr>`), for tests and
+//!   debugging; off by default, as it costs throughput.
 //!
-//! Prints one line per database change on stdout.
+//! Prints one line per database change on stdout, such as
+//! `added HOST<20> unique 10.0.0.7 version 3`.
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
@@ -27,6 +31,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use nbns::server::{ServerConfig, WinsServer};
+use nbns::wire::Packet;
 
 struct Args {
     listen: SocketAddrV4,
@@ -34,11 +39,12 @@ struct Args {
     config: ServerConfig,
     run_for: Option<Duration>,
     max_datagrams: Option<u64>,
+    log_requests: bool,
 }
 
 fn usage() -> String {
     "usage: wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS] \
-     [--address IP] [--run-for SECS] [--max-datagrams N]"
+     [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]"
         .to_owned()
 }
 
@@ -49,12 +55,17 @@ fn parse_args() -> Result<Args, String> {
         config: ServerConfig::default(),
         run_for: None,
         max_datagrams: None,
+        log_requests: false,
     };
     let mut address = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err(usage());
+        }
+        if flag == "--log-requests" {
+            a.log_requests = true;
+            continue;
         }
         let value = it
             .next()
@@ -83,6 +94,22 @@ fn save(server: &WinsServer, path: &str) -> io::Result<()> {
     server.save_to(&mut w, Instant::now())?;
     drop(w);
     std::fs::rename(tmp, path)
+}
+
+/// One line per request: its kind, opcode, name and sender.
+fn log_request(from: SocketAddrV4, bytes: &[u8]) {
+    match Packet::parse(bytes) {
+        Ok(p) if !p.is_response() => {
+            let name = p.question.map(|q| q.name.to_string()).unwrap_or_default();
+            println!(
+                "request {} opcode {} {name} from {from}",
+                p.kind().description(),
+                u8::from(p.opcode())
+            );
+        }
+        Ok(_) => {}
+        Err(_) => println!("request malformed ({} bytes) from {from}", bytes.len()),
+    }
 }
 
 fn run(a: Args) -> Result<(), String> {
@@ -133,7 +160,11 @@ fn run(a: Args) -> Result<(), String> {
         match sock.recv_from(&mut buf) {
             Ok((n, SocketAddr::V4(from))) => {
                 datagrams += 1;
-                server.handle_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                let bytes = buf.get(..n).unwrap_or_default();
+                if a.log_requests {
+                    log_request(from, bytes);
+                }
+                server.handle_datagram(Instant::now(), from, bytes);
             }
             Ok(_) => {}
             Err(e)

@@ -529,6 +529,38 @@ fn special_groups_keep_25_members() {
 }
 
 #[test]
+fn special_group_never_evicts_the_1b_holder() {
+    let mut sim = Sim::new(config());
+    let pdc = nb("DOMX", 0x1B);
+    let d = nb("DOMX", 0x1C);
+    // The PDC (.10) holds DOMX<1B> and is the oldest DOMX<1C> member.
+    let r = sim.register(10, pdc, false, 300);
+    assert_eq!(parse(&r).kind(), PacketKind::PositiveRegistrationResponse);
+    for n in 10..50 {
+        sim.register(n, d, true, 300);
+    }
+    let addrs = sim.rec(d).3;
+    assert_eq!(addrs.len(), MAX_RECORD_ADDRS);
+    assert_eq!(addrs[0], ip(10), "the 1B holder stays: {addrs:?}");
+    assert_eq!(addrs[1..], (26..50).map(ip).collect::<Vec<_>>()[..]);
+    assert_eq!(addrs_of(&parse(&sim.query(9, d)))[0], ip(10));
+
+    // Once the 1B name is released, the PDC's address ages out as any other.
+    sim.release(10, pdc, false);
+    sim.register(50, d, true, 300);
+    let addrs = sim.rec(d).3;
+    assert!(!addrs.contains(&ip(10)), "{addrs:?}");
+    assert_eq!(addrs.len(), MAX_RECORD_ADDRS);
+
+    // Without a 1B record, the oldest member goes (another domain).
+    let other = nb("OTHER", 0x1C);
+    for n in 10..36 {
+        sim.register(n, other, true, 300);
+    }
+    assert_eq!(sim.rec(other).3[0], ip(11));
+}
+
+#[test]
 fn group_over_unique_is_challenged() {
     let mut sim = Sim::new(config());
     let name = nb("UNIQ", 0);

@@ -8,7 +8,9 @@
 //! * `--listen`: where to serve (default `0.0.0.0:137`; port 137 needs
 //!   privileges).
 //! * `--db FILE`: load the database from FILE if it exists, and save it
-//!   there after changes (at most every 5 s) and on exit.
+//!   there after changes (at most every 5 s) and on exit. The time the
+//!   server was down counts: a name whose TTL ran out meanwhile expires at
+//!   start.
 //! * `--min-ttl`, `--max-ttl`: bounds of the granted TTL (defaults 21600
 //!   and 518400).
 //! * `--address`: the server's own address, owner of its records (default:
@@ -28,7 +30,7 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::net::UdpSocket;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use nbns::server::{ServerConfig, WinsServer};
 use nbns::wire::Packet;
@@ -91,7 +93,7 @@ fn parse_args() -> Result<Args, String> {
 fn save(server: &WinsServer, path: &str) -> io::Result<()> {
     let tmp = format!("{path}.tmp");
     let mut w = BufWriter::new(File::create(&tmp)?);
-    server.save_to(&mut w, Instant::now())?;
+    server.save_to_stamped(&mut w, Instant::now(), SystemTime::now())?;
     drop(w);
     std::fs::rename(tmp, path)
 }
@@ -116,7 +118,7 @@ fn run(a: Args) -> Result<(), String> {
     let start = Instant::now();
     let mut server = match &a.db {
         Some(path) => match File::open(path) {
-            Ok(f) => WinsServer::load_from(f, a.config.clone(), start)
+            Ok(f) => WinsServer::load_from_at(f, a.config.clone(), start, SystemTime::now())
                 .map_err(|e| format!("{path}: {e}"))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 WinsServer::new(a.config.clone(), start)

@@ -2,21 +2,27 @@
 //!
 //! ```text
 //! wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS]
-//!             [--address IP] [--run-for SECS] [--max-datagrams N]
+//!             [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]
 //! ```
 //!
 //! * `--listen`: where to serve (default `0.0.0.0:137`; port 137 needs
 //!   privileges).
 //! * `--db FILE`: load the database from FILE if it exists, and save it
-//!   there after changes (at most every 5 s) and on exit.
+//!   there after changes (at most every 5 s) and on exit. The time the
+//!   server was down counts: a name whose TTL ran out meanwhile expires at
+//!   start.
 //! * `--min-ttl`, `--max-ttl`: bounds of the granted TTL (defaults 21600
 //!   and 518400).
 //! * `--address`: the server's own address, owner of its records (default:
 //!   the listening address).
 //! * `--run-for`, `--max-datagrams`: stop after this long or this many
 //!   datagrams (default: run forever), for bounded test runs.
+//! * `--log-requests`: also print one line per request received
+//!   (`request <kind> opcode <n> <name> from <addr>`), for tests and
+//!   debugging; off by default, as it costs throughput.
 //!
-//! Prints one line per database change on stdout.
+//! Prints one line per database change on stdout, such as
+//! `added HOST<20> unique 10.0.0.7 version 3`.
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
@@ -24,9 +30,10 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::net::UdpSocket;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use nbns::server::{ServerConfig, WinsServer};
+use nbns::wire::Packet;
 
 struct Args {
     listen: SocketAddrV4,
@@ -34,11 +41,12 @@ struct Args {
     config: ServerConfig,
     run_for: Option<Duration>,
     max_datagrams: Option<u64>,
+    log_requests: bool,
 }
 
 fn usage() -> String {
     "usage: wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS] \
-     [--address IP] [--run-for SECS] [--max-datagrams N]"
+     [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]"
         .to_owned()
 }
 
@@ -49,12 +57,17 @@ fn parse_args() -> Result<Args, String> {
         config: ServerConfig::default(),
         run_for: None,
         max_datagrams: None,
+        log_requests: false,
     };
     let mut address = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err(usage());
+        }
+        if flag == "--log-requests" {
+            a.log_requests = true;
+            continue;
         }
         let value = it
             .next()
@@ -80,16 +93,32 @@ fn parse_args() -> Result<Args, String> {
 fn save(server: &WinsServer, path: &str) -> io::Result<()> {
     let tmp = format!("{path}.tmp");
     let mut w = BufWriter::new(File::create(&tmp)?);
-    server.save_to(&mut w, Instant::now())?;
+    server.save_to_stamped(&mut w, Instant::now(), SystemTime::now())?;
     drop(w);
     std::fs::rename(tmp, path)
+}
+
+/// One line per request: its kind, opcode, name and sender.
+fn log_request(from: SocketAddrV4, bytes: &[u8]) {
+    match Packet::parse(bytes) {
+        Ok(p) if !p.is_response() => {
+            let name = p.question.map(|q| q.name.to_string()).unwrap_or_default();
+            println!(
+                "request {} opcode {} {name} from {from}",
+                p.kind().description(),
+                u8::from(p.opcode())
+            );
+        }
+        Ok(_) => {}
+        Err(_) => println!("request malformed ({} bytes) from {from}", bytes.len()),
+    }
 }
 
 fn run(a: Args) -> Result<(), String> {
     let start = Instant::now();
     let mut server = match &a.db {
         Some(path) => match File::open(path) {
-            Ok(f) => WinsServer::load_from(f, a.config.clone(), start)
+            Ok(f) => WinsServer::load_from_at(f, a.config.clone(), start, SystemTime::now())
                 .map_err(|e| format!("{path}: {e}"))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 WinsServer::new(a.config.clone(), start)
@@ -133,7 +162,11 @@ fn run(a: Args) -> Result<(), String> {
         match sock.recv_from(&mut buf) {
             Ok((n, SocketAddr::V4(from))) => {
                 datagrams += 1;
-                server.handle_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default());
+                let bytes = buf.get(..n).unwrap_or_default();
+                if a.log_requests {
+                    log_request(from, bytes);
+                }
+                server.handle_datagram(Instant::now(), from, bytes);
             }
             Ok(_) => {}
             Err(e)

@@ -529,6 +529,38 @@ fn special_groups_keep_25_members() {
 }
 
 #[test]
+fn special_group_never_evicts_the_1b_holder() {
+    let mut sim = Sim::new(config());
+    let pdc = nb("DOMX", 0x1B);
+    let d = nb("DOMX", 0x1C);
+    // The PDC (.10) holds DOMX<1B> and is the oldest DOMX<1C> member.
+    let r = sim.register(10, pdc, false, 300);
+    assert_eq!(parse(&r).kind(), PacketKind::PositiveRegistrationResponse);
+    for n in 10..50 {
+        sim.register(n, d, true, 300);
+    }
+    let addrs = sim.rec(d).3;
+    assert_eq!(addrs.len(), MAX_RECORD_ADDRS);
+    assert_eq!(addrs[0], ip(10), "the 1B holder stays: {addrs:?}");
+    assert_eq!(addrs[1..], (26..50).map(ip).collect::<Vec<_>>()[..]);
+    assert_eq!(addrs_of(&parse(&sim.query(9, d)))[0], ip(10));
+
+    // Once the 1B name is released, the PDC's address ages out as any other.
+    sim.release(10, pdc, false);
+    sim.register(50, d, true, 300);
+    let addrs = sim.rec(d).3;
+    assert!(!addrs.contains(&ip(10)), "{addrs:?}");
+    assert_eq!(addrs.len(), MAX_RECORD_ADDRS);
+
+    // Without a 1B record, the oldest member goes (another domain).
+    let other = nb("OTHER", 0x1C);
+    for n in 10..36 {
+        sim.register(n, other, true, 300);
+    }
+    assert_eq!(sim.rec(other).3[0], ip(11));
+}
+
+#[test]
 fn group_over_unique_is_challenged() {
     let mut sim = Sim::new(config());
     let name = nb("UNIQ", 0);
@@ -892,4 +924,62 @@ fn persistence_round_trip_keeps_versions_monotonic() {
     let mut c = config();
     c.max_records = 2;
     assert!(WinsServer::load_from(&file[..], c, later).is_err());
+}
+
+#[test]
+fn loading_counts_the_downtime() {
+    use std::time::SystemTime;
+    let mut sim = Sim::new(config());
+    sim.register(2, nb("SHORT", 0), false, 100);
+    sim.register(3, nb("LONG", 0), false, 1000);
+    sim.register(4, nb("GONE", 0), false, 1000);
+    sim.release(4, nb("GONE", 0), false);
+    let top = sim.s.version_counter();
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let mut file = Vec::new();
+    sim.s.save_to_stamped(&mut file, sim.now, wall).unwrap();
+    let text = String::from_utf8(file.clone()).unwrap();
+    assert!(text.contains("\nsaved-at 1700000000\n"), "{text}");
+
+    // Down for 300 s: SHORT's TTL ran out, LONG has 700 s left, GONE's
+    // extinction interval (100 s) ran out too.
+    let later = sim.now + Duration::from_secs(1);
+    let back = wall + Duration::from_secs(300);
+    let loaded = WinsServer::load_from_at(&file[..], config(), later, back).unwrap();
+    assert_eq!(loaded.version_counter(), top);
+    let mut sim2 = Sim {
+        s: loaded,
+        now: later,
+        next_id: 500,
+    };
+    sim2.advance(Duration::ZERO);
+    assert_eq!(sim2.rec(nb("SHORT", 0)).1, RecordState::Released);
+    assert_eq!(sim2.rec(nb("GONE", 0)).1, RecordState::Tombstoned);
+    assert!(
+        sim2.rec(nb("GONE", 0)).0 > top,
+        "tombstoning bumps the version"
+    );
+    assert_eq!(sim2.rec(nb("LONG", 0)).1, RecordState::Active);
+    sim2.advance(Duration::from_secs(699));
+    assert_eq!(sim2.rec(nb("LONG", 0)).1, RecordState::Active);
+    sim2.advance(Duration::from_secs(2));
+    assert_eq!(sim2.rec(nb("LONG", 0)).1, RecordState::Released);
+
+    // load_from (and a stamp in the future) count no downtime
+    let plain = WinsServer::load_from(&file[..], config(), later).unwrap();
+    assert_eq!(
+        plain.record(nb("SHORT", 0), b"").unwrap().state(),
+        RecordState::Active
+    );
+    let early = wall - Duration::from_secs(50);
+    let mut sim3 = Sim {
+        s: WinsServer::load_from_at(&file[..], config(), later, early).unwrap(),
+        now: later,
+        next_id: 600,
+    };
+    sim3.advance(Duration::from_secs(98));
+    assert_eq!(sim3.rec(nb("SHORT", 0)).1, RecordState::Active);
+    // a bad stamp is an error
+    let bad = text.replace("saved-at 1700000000", "saved-at soon");
+    assert!(WinsServer::load_from_at(bad.as_bytes(), config(), later, back).is_err());
 }

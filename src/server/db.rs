@@ -19,15 +19,17 @@
 //!   NB_FLAGS in hex, `/`, dotted quad, joined by commas.
 //! * Blank lines and lines starting with `#` are ignored.
 //!
-//! Time spent while the server is down is not counted: the remaining
-//! seconds restart when the file is loaded. The file is trusted input (it
-//! is read line by line without a length limit), but a malformed file gives
-//! an error, never a panic.
+//! * An optional `saved-at SECS` line (seconds since the Unix epoch),
+//!   written by [`WinsServer::save_to_stamped`], lets
+//!   [`WinsServer::load_from_at`] count the time the server was down.
+//!
+//! The file is trusted input (it is read line by line without a length
+//! limit), but a malformed file gives an error, never a panic.
 
 use core::fmt::Write as _;
 use core::net::Ipv4Addr;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::server::record::{Addrs, Key, Record, RecordKind, RecordState};
 use crate::server::{ServerConfig, WinsServer, set_deadline};
@@ -96,20 +98,53 @@ impl WinsServer {
     ///   NB_FLAGS in hex, `/`, dotted quad, joined by commas.
     /// * Blank lines and lines starting with `#` are ignored.
     ///
-    /// Time spent while the server is down is not counted: the remaining
-    /// seconds restart when the file is loaded. The file is trusted input (it
+    /// This file carries no wall-clock time, so [`WinsServer::load_from`]
+    /// restarts the remaining seconds when it loads the file; use
+    /// [`WinsServer::save_to_stamped`] and [`WinsServer::load_from_at`] to
+    /// count the time the server was down. The file is trusted input (it
     /// is read line by line without a length limit), but a malformed file gives
     /// an error, never a panic.
     ///
     /// # Errors
     /// Any error of the writer.
     pub fn save_to<W: Write>(&self, w: &mut W, now: Instant) -> io::Result<()> {
+        self.save_inner(w, now, None)
+    }
+
+    /// Like [`WinsServer::save_to`], with a `saved-at` line holding
+    /// `wall_now` (the wall-clock time matching `now`, in whole seconds since
+    /// the Unix epoch), so that [`WinsServer::load_from_at`] can count the
+    /// downtime. The state machine reads no clock: the caller passes both.
+    ///
+    /// # Errors
+    /// Any error of the writer.
+    pub fn save_to_stamped<W: Write>(
+        &self,
+        w: &mut W,
+        now: Instant,
+        wall_now: SystemTime,
+    ) -> io::Result<()> {
+        let secs = wall_now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.save_inner(w, now, Some(secs))
+    }
+
+    fn save_inner<W: Write>(
+        &self,
+        w: &mut W,
+        now: Instant,
+        saved_at: Option<u64>,
+    ) -> io::Result<()> {
         let now_s = self.secs_floor(now);
         let mut recs: Vec<_> = self.records.iter().collect();
         recs.sort_unstable_by_key(|(k, r)| (r.version, **k));
         let mut line = String::with_capacity(256);
         writeln!(w, "{MAGIC}")?;
         writeln!(w, "next-version {}", self.next_version)?;
+        if let Some(t) = saved_at {
+            writeln!(w, "saved-at {t}")?;
+        }
         for (k, r) in recs {
             line.clear();
             line.push_str("record ");
@@ -139,8 +174,10 @@ impl WinsServer {
         w.flush()
     }
 
-    /// Builds a server from a file written by [`WinsServer::save_to`].
-    /// `now` becomes the epoch; each record's remaining time counts from it.
+    /// Builds a server from a file written by [`WinsServer::save_to`] (or
+    /// [`WinsServer::save_to_stamped`]). `now` becomes the epoch; each
+    /// record's remaining time counts from it, as if no time had passed
+    /// since the file was saved.
     ///
     /// # Errors
     /// [`DbError`] for an unreadable or malformed file, or one holding more
@@ -150,6 +187,35 @@ impl WinsServer {
         config: ServerConfig,
         now: Instant,
     ) -> Result<Self, DbError> {
+        Self::load_inner(reader, config, now, None)
+    }
+
+    /// Like [`WinsServer::load_from`], but counts the time since the file's
+    /// `saved-at` stamp (see [`WinsServer::save_to_stamped`]) up to
+    /// `wall_now`: it is taken off every record's remaining time. A record
+    /// whose time ran out while the server was down moves on to its next
+    /// state at the first [`WinsServer::handle_timeout`] (an active record
+    /// expires, a released one becomes a tombstone, a tombstone is removed),
+    /// one state per load; the next state's time counts from `now`. A file
+    /// without a stamp, or a stamp in the future, counts no downtime.
+    ///
+    /// # Errors
+    /// As [`WinsServer::load_from`].
+    pub fn load_from_at<R: Read>(
+        reader: R,
+        config: ServerConfig,
+        now: Instant,
+        wall_now: SystemTime,
+    ) -> Result<Self, DbError> {
+        Self::load_inner(reader, config, now, Some(wall_now))
+    }
+
+    fn load_inner<R: Read>(
+        reader: R,
+        config: ServerConfig,
+        now: Instant,
+        wall_now: Option<SystemTime>,
+    ) -> Result<Self, DbError> {
         let mut server = Self::new(config, now);
         let mut lines = BufReader::new(reader).lines();
         match lines.next() {
@@ -158,6 +224,8 @@ impl WinsServer {
             _ => return Err(DbError::BadHeader),
         }
         let mut next_version = 1u64;
+        let mut saved_at = None;
+        let mut loaded = Vec::new();
         for (i, l) in lines.enumerate() {
             let l = l?;
             let line = i + 2;
@@ -172,19 +240,33 @@ impl WinsServer {
                     let v = f.next().and_then(|v| v.parse().ok()).ok_or(bad)?;
                     next_version = next_version.max(v);
                 }
+                Some("saved-at") => {
+                    let t: u64 = f.next().and_then(|v| v.parse().ok()).ok_or(bad)?;
+                    saved_at = Some(t);
+                }
                 Some("record") => {
                     let (key, rec) = server.parse_record(&mut f).ok_or(bad)?;
-                    if server.records.len() >= server.config.max_records {
+                    if loaded.len() >= server.config.max_records {
                         return Err(DbError::TooMany);
                     }
                     next_version = next_version.max(rec.version.saturating_add(1));
-                    let mut rec = rec;
-                    let d = rec.deadline;
-                    set_deadline(&mut server.heap, key, &mut rec, d);
-                    server.records.insert(key, rec);
+                    loaded.push((key, rec));
                 }
                 _ => return Err(bad),
             }
+        }
+        let down = match (wall_now, saved_at) {
+            (Some(w), Some(t)) => w
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs().saturating_sub(t)),
+            _ => 0,
+        };
+        let down = u32::try_from(down).unwrap_or(u32::MAX);
+        server.records.reserve(loaded.len());
+        for (key, mut rec) in loaded {
+            let d = rec.deadline.saturating_sub(down);
+            set_deadline(&mut server.heap, key, &mut rec, d);
+            server.records.insert(key, rec);
         }
         server.next_version = next_version;
         Ok(server)

@@ -821,6 +821,11 @@ impl WinsServer {
         };
         let deadline = self.secs_ceil(now).saturating_add(ttl);
         let me = self.config.address;
+        let keep = if want == RecordKind::SpecialGroup {
+            self.domain_master_addrs(key)
+        } else {
+            Vec::new()
+        };
         let Some(rec) = self.records.get_mut(&key) else {
             if self.records.len() >= self.config.max_records {
                 self.out.send(from, &negative(Rcode::ServerFailure));
@@ -856,7 +861,7 @@ impl WinsServer {
             (RecordKind::NormalGroup, RecordKind::NormalGroup) => {}
             (RecordKind::SpecialGroup, RecordKind::SpecialGroup) => {
                 if !rec.addrs.contains(entry.address) {
-                    rec.addrs.push_capped(entry);
+                    rec.addrs.push_capped_keeping(entry, &keep);
                     rec.version = bump(&mut self.next_version);
                     self.out.event(EventKind::Changed, key, &self.scopes, rec);
                 }
@@ -884,6 +889,25 @@ impl WinsServer {
         }
         set_deadline(&mut self.heap, key, rec, deadline);
         self.out.send(from, &positive);
+    }
+
+    /// The addresses of the active record `NAME<1B>` (the domain master
+    /// browser, in practice the primary domain controller) for the 0x1C
+    /// group `key`: a full 0x1C group never evicts them (Samba's WINS
+    /// server keeps the 1B holder in the 1C list).
+    fn domain_master_addrs(&self, key: Key) -> Vec<Ipv4Addr> {
+        let mut raw = *key.name.as_bytes();
+        raw[15] = 0x1B;
+        let k = Key {
+            name: NetbiosName::from_raw(raw),
+            scope: key.scope,
+        };
+        match self.records.get(&k) {
+            Some(r) if r.state == RecordState::Active && !r.kind.is_group() => {
+                r.addrs.as_slice().iter().map(|e| e.address).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Sends the WACK and the first challenge query.

@@ -11,7 +11,9 @@ use crate::wire::{NbAddrEntry, NetbiosName};
 
 /// Most addresses a special group (0x1C) or multi-homed record keeps
 /// (MS-NBTE §3.2.1 asks for at least 25; nmbd and Samba4 cap 0x1C lists at
-/// 25). Adding one more evicts the oldest.
+/// 25). Adding one more evicts the oldest, except that a 0x1C group never
+/// loses the address of the holder of the domain's 0x1B name (the primary
+/// domain controller), as in Samba's WINS server.
 pub const MAX_RECORD_ADDRS: usize = 25;
 
 /// What kind of name a record holds (MS-WINSRA record types; nmbd
@@ -146,10 +148,26 @@ impl Addrs {
 
     /// Appends `e`, evicting the oldest entries beyond [`MAX_RECORD_ADDRS`].
     pub(crate) fn push_capped(&mut self, e: NbAddrEntry) {
+        self.push_capped_keeping(e, &[]);
+    }
+
+    /// Appends `e`, evicting the oldest entries beyond [`MAX_RECORD_ADDRS`]
+    /// whose address is not in `keep` (when every old entry is kept, the
+    /// oldest goes all the same: the cap always holds).
+    pub(crate) fn push_capped_keeping(&mut self, e: NbAddrEntry, keep: &[Ipv4Addr]) {
         let old = self.as_slice();
-        let skip = (old.len() + 1).saturating_sub(MAX_RECORD_ADDRS);
-        let mut v = Vec::with_capacity(old.len() + 1 - skip);
-        v.extend(old.iter().skip(skip).copied());
+        let mut excess = (old.len() + 1).saturating_sub(MAX_RECORD_ADDRS);
+        let mut v = Vec::with_capacity(old.len() + 1 - excess);
+        for x in old {
+            if excess > 0 && !keep.contains(&x.address) {
+                excess -= 1;
+            } else {
+                v.push(*x);
+            }
+        }
+        if excess > 0 {
+            v.drain(..excess.min(v.len()));
+        }
         v.push(e);
         *self = Self::from_vec(v).unwrap_or(Self::One(e));
     }
@@ -301,6 +319,27 @@ mod tests {
         assert_eq!(a.as_slice().len(), MAX_RECORD_ADDRS);
         assert_eq!(a.as_slice()[0], e(5));
         assert_eq!(a.as_slice()[24], e(29));
+    }
+
+    #[test]
+    fn push_keeps_protected_addresses() {
+        let mut a = Addrs::One(e(0));
+        for i in 1..25 {
+            a.push_capped(e(i));
+        }
+        // 0 and 1 are the oldest; 0 is protected, so 1 goes
+        a.push_capped_keeping(e(100), &[Ipv4Addr::new(10, 0, 0, 0)]);
+        let s = a.as_slice();
+        assert_eq!(s.len(), MAX_RECORD_ADDRS);
+        assert_eq!((s[0], s[1], s[24]), (e(0), e(2), e(100)));
+        // again: 2 goes, 0 stays
+        a.push_capped_keeping(e(101), &[Ipv4Addr::new(10, 0, 0, 0)]);
+        assert_eq!(a.as_slice()[..2], [e(0), e(3)]);
+        // everything protected: the cap still holds
+        let all: Vec<Ipv4Addr> = a.as_slice().iter().map(|x| x.address).collect();
+        a.push_capped_keeping(e(102), &all);
+        assert_eq!(a.as_slice().len(), MAX_RECORD_ADDRS);
+        assert_eq!(a.as_slice()[24], e(102));
     }
 
     #[test]

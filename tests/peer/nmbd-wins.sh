@@ -6,6 +6,19 @@
 #   nmbd-wins.sh stop    stop nmbd, remove the namespaces (and the veth pair)
 #   nmbd-wins.sh env     print $NBNS_DIR/env
 #
+# Client mode, for testing another WINS server (the test starts it in the
+# server namespace) with nmbd as its *client*:
+#
+#   nmbd-wins.sh netns         create the namespaces only, write $NBNS_DIR/env
+#   nmbd-wins.sh client-start  start nmbd in the client namespace with
+#                              `wins support = no` and `wins server = WINS_IP`
+#                              (it registers its names there), wait until it
+#                              serves on CLI_IP:137, add NMBD_PID to the env file
+#   nmbd-wins.sh client-stop   SIGTERM that nmbd (it releases its names at the
+#                              WINS server) and wait for it; namespaces stay
+#   nmbd-wins.sh stop          as above: stop nmbd, remove the namespaces and
+#                              every process left in them
+#
 # Topology: two network namespaces joined by one veth pair, no route out.
 #
 #   ${NBNS_NS_PREFIX}wins  nbw0  ${NBNS_SUBNET}.1/24       nmbd (WINS server)
@@ -32,6 +45,9 @@
 #   NBNS_WAIT_SETTLED   1: also wait until nmbd has registered its own names
 #                       on the subnet (about 4-6 s), before it defends them
 #   NBNS_EXTRA_CONF     extra lines for [global]
+#   NBNS_CLIENT_NAME    client mode: nmbd's NetBIOS name   (default NMBDCLI)
+#   NBNS_CLIENT_TTL     client mode: nmbd's "max ttl", the TTL it asks for; it
+#                       refreshes every min(ttl/2, 20 min)  (default 30)
 #
 # Two instances can run at once when they differ in NBNS_DIR and
 # NBNS_NS_PREFIX (the subnets may be equal: the namespaces are isolated).
@@ -48,6 +64,8 @@ NBNS_LOG_LEVEL=${NBNS_LOG_LEVEL:-1}
 NBNS_READY_TIMEOUT=${NBNS_READY_TIMEOUT:-30}
 NBNS_WAIT_SETTLED=${NBNS_WAIT_SETTLED:-0}
 NBNS_EXTRA_CONF=${NBNS_EXTRA_CONF:-}
+NBNS_CLIENT_NAME=${NBNS_CLIENT_NAME:-NMBDCLI}
+NBNS_CLIENT_TTL=${NBNS_CLIENT_TTL:-30}
 
 WINS_NS=${NBNS_NS_PREFIX}wins
 CLI_NS=${NBNS_NS_PREFIX}cli
@@ -302,6 +320,13 @@ cmd_start() {
         fi
     fi
 
+    write_env "$pid"
+    msg "nmbd pid $pid serves WINS on $WINS_IP:137 (ns $WINS_NS), clients in ns $CLI_NS; ready after $((t_ready - t0)) ms"
+    cat "$NBNS_DIR/env"
+}
+
+# Writes $NBNS_DIR/env; $1 is nmbd's pid (empty in netns mode).
+write_env() {
     cat >"$NBNS_DIR/env" <<EOF
 NBNS_DIR=$NBNS_DIR
 NBNS_NS_PREFIX=$NBNS_NS_PREFIX
@@ -317,14 +342,94 @@ CLI_IP=$CLI_IP
 CLI_EXTRA_IPS="$CLI_EXTRA_IPS"
 CLIENT_CONF=$NBNS_DIR/client.conf
 NMBD_CONF=$NBNS_DIR/smb.conf
-NMBD_PID=$pid
+NMBD_PID=$1
 NMBD_LOG=$NBNS_DIR/nmbd.out
 WINS_TDB=$NBNS_DIR/state/wins.tdb
 WINS_DAT=$NBNS_DIR/state/wins.dat
 RUN_CLI="ip netns exec $CLI_NS"
 RUN_WINS="ip netns exec $WINS_NS"
 EOF
-    msg "nmbd pid $pid serves WINS on $WINS_IP:137 (ns $WINS_NS), clients in ns $CLI_NS; ready after $((t_ready - t0)) ms"
+}
+
+# Client mode, step 1: the namespaces and the client tools' config, no nmbd.
+cmd_netns() {
+    check_inputs
+    [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, UDP port 137)"
+    command -v ip >/dev/null || die "ip not found (Debian: apt-get install iproute2)"
+    if [ -d "$NBNS_DIR" ] && [ -n "$(ls -A "$NBNS_DIR")" ] && [ ! -e "$NBNS_DIR/env" ]; then
+        die "$NBNS_DIR is not empty and holds no env file; not wiping it"
+    fi
+    stop_nmbd
+    teardown_netns
+    rm -rf "$NBNS_DIR"
+    mkdir -p "$NBNS_DIR"
+    setup_netns || { teardown_netns; die "could not set up the network namespaces"; }
+    write_config
+    # the server config of normal mode is not used here
+    rm -f "$NBNS_DIR/smb.conf"
+    write_env ""
+    msg "namespaces $WINS_NS ($WINS_IP) and $CLI_NS ($CLI_IP) ready"
+    cat "$NBNS_DIR/env"
+}
+
+# The smb.conf of nmbd as a plain WINS client in the client namespace.
+write_client_config() {
+    local d=$NBNS_DIR
+    cat >"$d/smb.conf" <<EOF
+# nmbd as a WINS client for the nbns interop tests (written by nmbd-wins.sh)
+[global]
+  netbios name = $NBNS_CLIENT_NAME
+  workgroup = $NBNS_WORKGROUP
+  server role = standalone server
+  wins support = no
+  wins server = $WINS_IP
+  wins proxy = no
+  dns proxy = no
+  interfaces = $CLI_IP/24
+  bind interfaces only = yes
+  local master = no
+  domain master = no
+  preferred master = no
+  os level = 0
+  enhanced browsing = no
+  max ttl = $NBNS_CLIENT_TTL
+  lock directory = $d/lock
+  state directory = $d/state
+  cache directory = $d/cache
+  pid directory = $d/pid
+  private dir = $d/private
+  ncalrpc dir = $d/ncalrpc
+  log file = $d/log/log.%m
+  max log size = 0
+  log level = $NBNS_LOG_LEVEL
+$NBNS_EXTRA_CONF
+EOF
+}
+
+# Client mode, step 2: nmbd as a WINS client of whatever serves WINS_IP:137.
+cmd_client_start() {
+    check_inputs
+    [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, UDP port 137)"
+    NMBD=${NMBD:-$(find_tool nmbd)} || die "nmbd not found (Debian: apt-get install samba)"
+    { [ -f "$NBNS_DIR/env" ] && ns_exists "$CLI_NS"; } || die "no namespaces: run '$0 netns' first"
+    stop_nmbd
+    write_client_config
+    local t0 pid deadline
+    t0=$(ms)
+    # a plain command, so that $! is nmbd itself; stdin /dev/null (see start)
+    ip netns exec "$CLI_NS" "$NMBD" -F --debug-stdout -d "$NBNS_LOG_LEVEL" \
+        --configfile="$NBNS_DIR/smb.conf" </dev/null >>"$NBNS_DIR/nmbd.out" 2>&1 &
+    pid=$!
+    echo "$pid" >"$NBNS_DIR/nmbd.pid"
+    deadline=$((t0 + NBNS_READY_TIMEOUT * 1000))
+    until [ -n "$(ip netns exec "$CLI_NS" ss -Huln "src $CLI_IP:137" 2>/dev/null)" ]; do
+        alive "$pid" || abort_start "nmbd exited during startup"
+        [ "$(ms)" -lt "$deadline" ] || abort_start "nmbd did not bind $CLI_IP:137 within ${NBNS_READY_TIMEOUT}s"
+        sleep 0.02
+    done
+    write_env "$pid"
+    echo "CLIENT_NAME=$NBNS_CLIENT_NAME" >>"$NBNS_DIR/env"
+    msg "nmbd pid $pid runs as WINS client $NBNS_CLIENT_NAME of $WINS_IP (ns $CLI_NS); bound after $(($(ms) - t0)) ms"
     cat "$NBNS_DIR/env"
 }
 
@@ -332,5 +437,8 @@ case ${1:-} in
     start) cmd_start ;;
     stop) cmd_stop ;;
     env) cat "$NBNS_DIR/env" ;;
-    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+    netns) cmd_netns ;;
+    client-start) cmd_client_start ;;
+    client-stop) check_inputs; stop_nmbd ;;
+    *) echo "usage: $0 start|stop|env|netns|client-start|client-stop" >&2; exit 2 ;;
 esac

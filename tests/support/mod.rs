@@ -3,6 +3,9 @@
 //! * [`NmbdWins`]: Samba's nmbd as a private WINS server in a pair of network
 //!   namespaces (driven by `tests/peer/nmbd-wins.sh`), with its WINS database
 //!   readable through [`NmbdWins::records`].
+//! * [`NmbdClient`]: the same namespaces with nmbd as a WINS *client* of a
+//!   server the test runs in the server namespace (such as the crate's
+//!   `wins_server` example).
 //! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams.
 //! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
 //!   captures inside a namespace.
@@ -18,7 +21,9 @@
 #![allow(dead_code, unused_imports)]
 
 pub(crate) mod nmbd;
+pub(crate) mod nmbd_client;
 pub(crate) mod pcap;
 pub(crate) mod tshark;
 
 pub(crate) use nmbd::{NmbdWins, RecordState, RecordType, WinsOptions, WinsRecord};
+pub(crate) use nmbd_client::{ClientOptions, NmbdClient};

@@ -26,9 +26,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Once;
 
 /// Instances started by this process so far; makes prefixes and subnets unique.
-static INSTANCES: AtomicU32 = AtomicU32::new(0);
+pub(super) static INSTANCES: AtomicU32 = AtomicU32::new(0);
 /// Start of every namespace name this module creates: `nbt<pid>n<instance>`.
-const PREFIX_START: &str = "nbt";
+pub(super) const PREFIX_START: &str = "nbt";
 
 /// Settings of the nmbd instance; `Default` gives a plain WINS server.
 #[derive(Debug, Clone)]
@@ -162,8 +162,7 @@ impl NmbdWins {
     /// nmbd / iproute2.
     pub(crate) fn start_with(options: &WinsOptions) -> Result<Self, String> {
         check_requirements()?;
-        static CLEANUP: Once = Once::new();
-        CLEANUP.call_once(remove_stale_instances);
+        remove_stale_instances_once();
 
         let pid = std::process::id();
         let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
@@ -435,7 +434,7 @@ impl Drop for NmbdWins {
     }
 }
 
-fn netns_command(netns: &str, program: &OsStr) -> Command {
+pub(super) fn netns_command(netns: &str, program: &OsStr) -> Command {
     let mut command = Command::new("ip");
     command.args(["netns", "exec", netns]).arg(program);
     command
@@ -451,12 +450,12 @@ fn harness_path() -> PathBuf {
     peer_dir().join("nmbd-wins.sh")
 }
 
-fn instance_dir(pid: u32, instance: u32) -> PathBuf {
+pub(super) fn instance_dir(pid: u32, instance: u32) -> PathBuf {
     std::env::temp_dir().join(format!("nbns-wins-{pid}-{instance}"))
 }
 
 /// `bash nmbd-wins.sh` for one instance (subcommand still to be added).
-fn harness(dir: &Path, prefix: &str, subnet: &str) -> Command {
+pub(super) fn harness(dir: &Path, prefix: &str, subnet: &str) -> Command {
     let mut command = Command::new("bash");
     command
         .arg(harness_path())
@@ -468,7 +467,7 @@ fn harness(dir: &Path, prefix: &str, subnet: &str) -> Command {
 }
 
 /// Root, nmbd and iproute2 are required; say which one is missing.
-fn check_requirements() -> Result<(), String> {
+pub(super) fn check_requirements() -> Result<(), String> {
     let status = fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
     let euid = status
@@ -499,6 +498,12 @@ fn find_program(program: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
+}
+
+/// [`remove_stale_instances`], once per process.
+pub(super) fn remove_stale_instances_once() {
+    static CLEANUP: Once = Once::new();
+    CLEANUP.call_once(remove_stale_instances);
 }
 
 /// Removes namespaces left behind by earlier test processes that died
@@ -537,7 +542,7 @@ fn parse_instance_netns(name: &str) -> Option<(u32, u32)> {
 }
 
 /// Reads the harness's `KEY=value` / `KEY="value"` env file.
-fn read_env_file(path: &Path) -> Result<HashMap<String, String>, String> {
+pub(super) fn read_env_file(path: &Path) -> Result<HashMap<String, String>, String> {
     let text =
         fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(text

@@ -158,7 +158,7 @@ impl NetbiosName {
 
     /// Decodes a 32-byte first-level label. On a character outside `A`–`P`
     /// returns its index.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn decode(encoded: &[u8; 32]) -> Result<Self, usize> {
         // The four quarters are gathered in one 128-bit register and stored
         // at once: separate 4-byte stores read back as 16 bytes would stall

@@ -43,3 +43,8 @@ pub mod client;
 #[cfg(feature = "std")]
 pub mod server;
 pub mod wire;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -20,6 +20,43 @@
 //! `examples/` folder wires both machines to real sockets (`nbtstat`,
 //! `wins_server`) and reads captures (`dissect`).
 //!
+//! The run loop of a program that holds a name, over a `std` UDP socket:
+//! after every input, drain the transmits and events, then wait for a
+//! datagram or the next deadline.
+//!
+//! ```no_run
+//! # #[cfg(feature = "std")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+//! use std::time::{Duration, Instant};
+//! use nbns::client::{ClientConfig, NameClient, NameSpec, SeededIds};
+//! use nbns::wire::{Name, NetbiosName};
+//!
+//! let me = Ipv4Addr::new(10, 0, 0, 7);
+//! let socket = UdpSocket::bind((me, 137))?;
+//! let config = ClientConfig::with_servers(["10.0.0.1:137".parse()?]);
+//! let mut client = NameClient::new(config, SeededIds::new(0x5eed));
+//! client.add_name(Instant::now(), NameSpec::unique(Name::unscoped(NetbiosName::new("MYHOST", 0x20)?), &[me]))?;
+//! let mut buf = [0u8; 1500];
+//! loop {
+//!     while let Some(t) = client.poll_transmit() {
+//!         socket.send_to(&t.contents, t.destination)?;
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         println!("{event:?}");
+//!     }
+//!     let wait = client.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
+//!     socket.set_read_timeout(wait.filter(|w| !w.is_zero()).or(Some(Duration::from_millis(1))))?;
+//!     match socket.recv_from(&mut buf) {
+//!         Ok((n, SocketAddr::V4(from))) => client.handle_datagram(Instant::now(), from, &buf[..n]),
+//!         _ => client.handle_timeout(Instant::now()),
+//!     }
+//! }
+//! # }
+//! # #[cfg(not(feature = "std"))]
+//! # fn main() {}
+//! ```
+//!
 //! A packet round trip:
 //!
 //! ```

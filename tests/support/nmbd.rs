@@ -405,19 +405,35 @@ impl NmbdWins {
             return Ok(());
         }
         self.stopped = true;
-        let output = harness(&self.dir, &self.prefix, &self.subnet)
-            .arg("stop")
-            .output()
-            .map_err(|e| format!("could not run nmbd-wins.sh stop: {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "nmbd-wins.sh stop failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
-        }
+        harness_stop(&self.dir, &self.prefix, &self.subnet)
+    }
+}
+
+/// Runs the harness's `stop`: ends everything in the namespaces of
+/// `prefix` and removes them.
+pub(crate) fn harness_stop(dir: &Path, prefix: &str, subnet: &str) -> Result<(), String> {
+    let output = harness(dir, prefix, subnet)
+        .arg("stop")
+        .output()
+        .map_err(|e| format!("could not run nmbd-wins.sh stop: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "nmbd-wins.sh stop failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Removes a test's state directory, or keeps it (and says where) when the
+/// test panicked or `NBNS_KEEP` is set.
+pub(crate) fn remove_or_keep(dir: &Path, what: &str) {
+    if std::thread::panicking() || std::env::var_os("NBNS_KEEP").is_some() {
+        eprintln!("{what} kept in {}", dir.display());
+    } else {
+        let _ = fs::remove_dir_all(dir);
     }
 }
 
@@ -426,11 +442,7 @@ impl Drop for NmbdWins {
         if let Err(e) = self.shutdown() {
             eprintln!("{e}");
         }
-        if std::thread::panicking() || std::env::var_os("NBNS_KEEP").is_some() {
-            eprintln!("nmbd state and logs kept in {}", self.dir.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
+        remove_or_keep(&self.dir, "nmbd state and logs");
     }
 }
 

@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::nmbd::{
-    INSTANCES, PREFIX_START, check_requirements, harness, instance_dir, netns_command,
-    read_env_file, remove_stale_instances_once,
+    INSTANCES, PREFIX_START, check_requirements, harness, harness_stop, instance_dir,
+    netns_command, read_env_file, remove_or_keep, remove_stale_instances_once,
 };
 
 /// Settings of the client nmbd.
@@ -271,19 +271,7 @@ impl NmbdClient {
         }
         self.torn_down = true;
         self.nmbd_pid = None;
-        let output = harness(&self.dir, &self.prefix, &self.subnet)
-            .arg("stop")
-            .output()
-            .map_err(|e| format!("could not run nmbd-wins.sh stop: {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "nmbd-wins.sh stop failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
-        }
+        harness_stop(&self.dir, &self.prefix, &self.subnet)
     }
 }
 
@@ -292,10 +280,6 @@ impl Drop for NmbdClient {
         if let Err(e) = self.shutdown() {
             eprintln!("{e}");
         }
-        if std::thread::panicking() || std::env::var_os("NBNS_KEEP").is_some() {
-            eprintln!("nmbd client state and logs kept in {}", self.dir.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
+        remove_or_keep(&self.dir, "nmbd client state and logs");
     }
 }

@@ -78,6 +78,8 @@
 #[cfg(feature = "std")]
 pub mod client;
 #[cfg(feature = "std")]
+mod hash;
+#[cfg(feature = "std")]
 pub mod server;
 pub mod wire;
 

@@ -150,6 +150,8 @@ use core::cmp::Reverse;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use crate::hash::BuildFold;
 use std::time::Instant;
 
 pub use config::{ClientConfig, RefreshOpcode, RegistrationOpcode};
@@ -317,7 +319,7 @@ pub struct NameClient<I = SeededIds> {
     live: usize,
     scopes: Vec<Box<[u8]>>,
     by_name: index::NameIndex,
-    by_id: HashMap<u16, u32>,
+    by_id: HashMap<u16, u32, BuildFold>,
     /// (deadline in ticks since `epoch`, slot, stamp); stale items are
     /// skipped and compacted away.
     timers: BinaryHeap<Reverse<(u64, u32, u32)>>,
@@ -373,7 +375,7 @@ impl<I: IdSource> NameClient<I> {
             live: 0,
             scopes: Vec::new(),
             by_name: index::NameIndex::default(),
-            by_id: HashMap::new(),
+            by_id: HashMap::default(),
             timers: BinaryHeap::new(),
             next_stamp: 1,
             epoch: None,

@@ -68,7 +68,6 @@
 
 mod config;
 mod db;
-mod hash;
 mod record;
 
 #[doc(hidden)]
@@ -85,11 +84,11 @@ use core::time::Duration;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
+use crate::hash::BuildFold;
 use crate::wire::{
     Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
     NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Statistics,
 };
-use hash::BuildFold;
 use record::{Addrs, Key, Record};
 
 /// Longest scope ID, in dotted characters, that the server accepts; longer

@@ -1,14 +1,15 @@
-//! A small, fast, non-cryptographic hasher for the record table.
-//!
-//! Keys are a 16-byte NetBIOS name plus a scope number, hashed as three
-//! words. Each word is mixed in with a folded 64×64→128-bit multiply, which
+//! A small, fast, non-cryptographic hasher for the state machines' tables:
+//! the WINS server's records (a 16-byte NetBIOS name plus a scope number,
+//! hashed as three words) and the name client's pending transaction IDs.
+//! Each word is mixed in with a folded 64×64→128-bit multiply, which
 //! spreads every input bit over both halves of the state; that matters
 //! because the table indexes buckets with the low bits and NetBIOS names
 //! usually differ only in their last bytes.
 //!
-//! Not resistant to deliberate collisions (HashDoS): the table is bounded by
-//! [`ServerConfig::max_records`](crate::server::ServerConfig::max_records), so
-//! the worst case is slower lookups, not unbounded memory.
+//! Not resistant to deliberate collisions (HashDoS): the server's table is
+//! bounded by [`ServerConfig::max_records`](crate::server::ServerConfig::max_records),
+//! so the worst case is slower lookups, not unbounded memory; the client's
+//! keys are transaction IDs it draws itself.
 
 use core::hash::{BuildHasherDefault, Hasher};
 
@@ -50,6 +51,11 @@ impl Hasher for FoldHasher {
 
     #[inline]
     fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, word: u16) {
         self.write_u64(u64::from(word));
     }
 

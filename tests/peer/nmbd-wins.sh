@@ -241,6 +241,25 @@ EOF
 }
 
 # Print the failure, the end of nmbd's log, clean up and exit non-zero.
+# Starts nmbd with this run's smb.conf in namespace $1, records its pid in
+# nmbd.pid and $LAUNCHED_PID, and waits until it has bound $2:137, failing
+# the start at deadline $3 (ms). nmbd is started as a plain command so that
+# $! is nmbd itself (ip netns exec execs in place; backgrounding a function
+# would give a subshell's pid). -F: stay in the foreground; stdin must be
+# /dev/null, because a foreground nmbd exits on EOF of a pipe on stdin.
+launch_nmbd() {
+    local ns=$1 ip=$2 deadline=$3
+    ip netns exec "$ns" "$NMBD" -F --debug-stdout -d "$NBNS_LOG_LEVEL" \
+        --configfile="$NBNS_DIR/smb.conf" </dev/null >>"$NBNS_DIR/nmbd.out" 2>&1 &
+    LAUNCHED_PID=$!
+    echo "$LAUNCHED_PID" >"$NBNS_DIR/nmbd.pid"
+    until [ -n "$(ip netns exec "$ns" ss -Huln "src $ip:137" 2>/dev/null)" ]; do
+        alive "$LAUNCHED_PID" || abort_start "nmbd exited during startup"
+        [ "$(ms)" -lt "$deadline" ] || abort_start "nmbd did not bind $ip:137 within ${NBNS_READY_TIMEOUT}s"
+        sleep 0.02
+    done
+}
+
 abort_start() {
     msg "error: $*"
     if [ -f "$NBNS_DIR/nmbd.out" ]; then
@@ -280,22 +299,11 @@ cmd_start() {
     setup_netns || abort_start "could not set up the network namespaces"
     write_config
 
-    # Started as a plain command so that $! is nmbd itself (ip netns exec
-    # execs in place). -F: stay in the foreground; stdin must be /dev/null,
-    # because a foreground nmbd exits on EOF of a pipe on stdin.
-    ip netns exec "$WINS_NS" "$NMBD" -F --debug-stdout -d "$NBNS_LOG_LEVEL" \
-        --configfile="$NBNS_DIR/smb.conf" </dev/null >>"$NBNS_DIR/nmbd.out" 2>&1 &
-    pid=$!
-    echo "$pid" >"$NBNS_DIR/nmbd.pid"
-    deadline=$((t0 + NBNS_READY_TIMEOUT * 1000))
-
     # ready = the unicast socket on $WINS_IP:137 exists (a query sent earlier
     # is lost), and nmbd answers a WINS query for its own <20> name
-    until [ -n "$(ip netns exec "$WINS_NS" ss -Huln "src $WINS_IP:137" 2>/dev/null)" ]; do
-        alive "$pid" || abort_start "nmbd exited during startup"
-        [ "$(ms)" -lt "$deadline" ] || abort_start "nmbd did not bind $WINS_IP:137 within ${NBNS_READY_TIMEOUT}s"
-        sleep 0.02
-    done
+    deadline=$((t0 + NBNS_READY_TIMEOUT * 1000))
+    launch_nmbd "$WINS_NS" "$WINS_IP" "$deadline"
+    pid=$LAUNCHED_PID
     until wins_answers; do
         alive "$pid" || abort_start "nmbd exited during startup"
         [ "$(ms)" -lt "$deadline" ] || abort_start "nmbd did not answer a WINS query within ${NBNS_READY_TIMEOUT}s"
@@ -416,17 +424,9 @@ cmd_client_start() {
     write_client_config
     local t0 pid deadline
     t0=$(ms)
-    # a plain command, so that $! is nmbd itself; stdin /dev/null (see start)
-    ip netns exec "$CLI_NS" "$NMBD" -F --debug-stdout -d "$NBNS_LOG_LEVEL" \
-        --configfile="$NBNS_DIR/smb.conf" </dev/null >>"$NBNS_DIR/nmbd.out" 2>&1 &
-    pid=$!
-    echo "$pid" >"$NBNS_DIR/nmbd.pid"
     deadline=$((t0 + NBNS_READY_TIMEOUT * 1000))
-    until [ -n "$(ip netns exec "$CLI_NS" ss -Huln "src $CLI_IP:137" 2>/dev/null)" ]; do
-        alive "$pid" || abort_start "nmbd exited during startup"
-        [ "$(ms)" -lt "$deadline" ] || abort_start "nmbd did not bind $CLI_IP:137 within ${NBNS_READY_TIMEOUT}s"
-        sleep 0.02
-    done
+    launch_nmbd "$CLI_NS" "$CLI_IP" "$deadline"
+    pid=$LAUNCHED_PID
     write_env "$pid"
     echo "CLIENT_NAME=$NBNS_CLIENT_NAME" >>"$NBNS_DIR/env"
     msg "nmbd pid $pid runs as WINS client $NBNS_CLIENT_NAME of $WINS_IP (ns $CLI_NS); bound after $(($(ms) - t0)) ms"

@@ -105,6 +105,12 @@ impl Net {
         &mut self.nodes[i].client
     }
 
+    /// Adds a name to client `i` now.
+    fn add(&mut self, i: usize, spec: NameSpec<'_>) {
+        let now = self.now;
+        self.client(i).add_name(now, spec).unwrap();
+    }
+
     fn elapsed(&self) -> Duration {
         self.now - self.start
     }
@@ -261,10 +267,7 @@ fn register_refresh_then_reregister_all_bumps_the_version() {
     let mut net = Net::new(server_config());
     let a = net.add_client(ip(2), client_config());
     let host = name("HOST", 0x00);
-    let now = net.now;
-    net.client(a)
-        .add_name(now, NameSpec::unique(host, &[ip(2)]))
-        .unwrap();
+    net.add(a, NameSpec::unique(host, &[ip(2)]));
     net.run_for(Duration::from_secs(1));
 
     // registered with the granted TTL (the server's max), opcode 5
@@ -363,20 +366,14 @@ fn a_live_owner_defends_its_name() {
     let owner = net.add_client(ip(2), client_config());
     let rival = net.add_client(ip(3), client_config());
     let host = name("HOST", 0x00);
-    let now = net.now;
-    net.client(owner)
-        .add_name(now, NameSpec::unique(host, &[ip(2)]))
-        .unwrap();
+    net.add(owner, NameSpec::unique(host, &[ip(2)]));
     net.run_for(Duration::from_secs(1));
     let (_, _, v1, _) = net.record("HOST", 0x00);
     net.take_wire();
     net.take_server_events();
     net.take_events(owner);
 
-    let now = net.now;
-    net.client(rival)
-        .add_name(now, NameSpec::unique(host, &[ip(3)]))
-        .unwrap();
+    net.add(rival, NameSpec::unique(host, &[ip(3)]));
     net.run_for(Duration::from_secs(30));
 
     // WACK to the rival, a challenge query to the owner's port 137, the
@@ -431,10 +428,7 @@ fn a_dead_owner_loses_its_name() {
     let owner = net.add_client(ip(2), client_config());
     let rival = net.add_client(ip(3), client_config());
     let host = name("HOST", 0x00);
-    let now = net.now;
-    net.client(owner)
-        .add_name(now, NameSpec::unique(host, &[ip(2)]))
-        .unwrap();
+    net.add(owner, NameSpec::unique(host, &[ip(2)]));
     net.run_for(Duration::from_secs(1));
     let (_, _, v1, _) = net.record("HOST", 0x00);
     net.take_wire();
@@ -442,10 +436,7 @@ fn a_dead_owner_loses_its_name() {
 
     // the owner crashes without releasing
     net.nodes[owner].up = false;
-    let now = net.now;
-    net.client(rival)
-        .add_name(now, NameSpec::unique(host, &[ip(3)]))
-        .unwrap();
+    net.add(rival, NameSpec::unique(host, &[ip(3)]));
     net.run_for(Duration::from_secs(30));
 
     let wire = net.take_wire();
@@ -499,24 +490,14 @@ fn groups_normal_and_special() {
     let wg = name("WORKGRP", 0x00);
     let dom = name("DOMAIN", 0x1C);
 
-    let now = net.now;
-    net.client(a)
-        .add_name(now, NameSpec::group(wg, &[ip(2)]))
-        .unwrap();
-    net.client(a)
-        .add_name(now, NameSpec::group(dom, &[ip(2)]))
-        .unwrap();
+    net.add(a, NameSpec::group(wg, &[ip(2)]));
+    net.add(a, NameSpec::group(dom, &[ip(2)]));
     net.run_for(Duration::from_secs(1));
     let (_, _, wg_v1, _) = net.record("WORKGRP", 0x00);
     let (_, _, dom_v1, _) = net.record("DOMAIN", 0x1C);
 
-    let now = net.now;
-    net.client(b)
-        .add_name(now, NameSpec::group(wg, &[ip(3)]))
-        .unwrap();
-    net.client(b)
-        .add_name(now, NameSpec::group(dom, &[ip(3)]))
-        .unwrap();
+    net.add(b, NameSpec::group(wg, &[ip(3)]));
+    net.add(b, NameSpec::group(dom, &[ip(3)]));
     net.run_for(Duration::from_secs(1));
 
     for i in [a, b] {
@@ -561,10 +542,7 @@ fn groups_normal_and_special() {
     assert_eq!(net.query(ip(9), dom).2, vec![ip(2), ip(3)]);
 
     // a unique registration over the group is refused (RFS_ERR)
-    let now = net.now;
-    net.client(c)
-        .add_name(now, NameSpec::unique(wg, &[ip(4)]))
-        .unwrap();
+    net.add(c, NameSpec::unique(wg, &[ip(4)]));
     net.run_for(Duration::from_secs(1));
     let ev = net.take_events(c);
     assert!(
@@ -600,13 +578,8 @@ fn a_name_no_longer_refreshed_expires_and_is_tombstoned() {
     let keeper = net.add_client(ip(3), client_config());
     let host = name("HOST", 0x00);
     let kept = name("KEPT", 0x00);
-    let now = net.now;
-    net.client(a)
-        .add_name(now, NameSpec::unique(host, &[ip(2)]))
-        .unwrap();
-    net.client(keeper)
-        .add_name(now, NameSpec::unique(kept, &[ip(3)]))
-        .unwrap();
+    net.add(a, NameSpec::unique(host, &[ip(2)]));
+    net.add(keeper, NameSpec::unique(kept, &[ip(3)]));
     net.run_for(Duration::from_secs(10));
     let (_, _, v1, _) = net.record("HOST", 0x00);
     let (_, _, kept_v, _) = net.record("KEPT", 0x00);

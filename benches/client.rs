@@ -18,7 +18,7 @@ const NAMES: usize = 10_000;
 fn answer(req: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let Ok(p) = Packet::parse(req) else { return };
-    let (Some(q), Some(rr)) = (p.question, p.additional) else {
+    let (Some(q), Some(rr)) = (p.question(), p.additional()) else {
         return;
     };
     let Some(entry) = rr.nb().and_then(|n| n.first()) else {

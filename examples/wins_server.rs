@@ -102,7 +102,7 @@ fn save(server: &WinsServer, path: &str) -> io::Result<()> {
 fn log_request(from: SocketAddrV4, bytes: &[u8]) {
     match Packet::parse(bytes) {
         Ok(p) if !p.is_response() => {
-            let name = p.question.map(|q| q.name.to_string()).unwrap_or_default();
+            let name = p.question().map(|q| q.name.to_string()).unwrap_or_default();
             println!(
                 "request {} opcode {} {name} from {from}",
                 p.kind().description(),

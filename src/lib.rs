@@ -66,7 +66,7 @@
 //!     \x20EBFCECEFEJFEFDEHFCFFFAFAEFCACABL\x00\x00\x20\x00\x01";
 //! let p = Packet::parse(bytes).unwrap();
 //! assert_eq!(p.kind(), PacketKind::NameQueryRequest);
-//! assert_eq!(p.question.unwrap().name.to_string(), "ARBEITSGRUPPE<1b>");
+//! assert_eq!(p.question().unwrap().name.to_string(), "ARBEITSGRUPPE<1b>");
 //! let mut out = [0u8; 50];
 //! assert_eq!(p.emit(&mut out), Ok(50));
 //! assert_eq!(&out[..], &bytes[..]);

@@ -101,13 +101,13 @@ impl Sim {
 }
 
 fn entry_of(req: &Packet<'_>) -> NbAddrEntry {
-    req.additional.unwrap().nb().unwrap().first().unwrap()
+    req.additional().unwrap().nb().unwrap().first().unwrap()
 }
 
 fn positive(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
     bytes(&Packet::positive_registration_response(
         req.id,
-        req.question.unwrap().name,
+        req.question().unwrap().name,
         ttl,
         entry_of(req),
     ))
@@ -116,7 +116,7 @@ fn positive(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
 fn negative(req: &Packet<'_>, rcode: Rcode) -> Vec<u8> {
     bytes(&Packet::negative_registration_response(
         req.id,
-        req.question.unwrap().name,
+        req.question().unwrap().name,
         rcode,
         entry_of(req),
     ))
@@ -125,7 +125,7 @@ fn negative(req: &Packet<'_>, rcode: Rcode) -> Vec<u8> {
 fn wack(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
     bytes(&Packet::wack(
         req.id,
-        req.question.unwrap().name,
+        req.question().unwrap().name,
         ttl,
         req.flags,
         RrType::Null,
@@ -133,7 +133,7 @@ fn wack(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
 }
 
 fn release_reply(req: &Packet<'_>, rcode: Rcode) -> Vec<u8> {
-    let n = req.question.unwrap().name;
+    let n = req.question().unwrap().name;
     if rcode == Rcode::NoError {
         bytes(&Packet::positive_release_response(req.id, n, entry_of(req)))
     } else {
@@ -161,7 +161,7 @@ fn happy_path() {
     let req = parse(&t);
     assert_eq!(req.kind(), PacketKind::NameRegistrationRequest);
     assert_eq!(req.flags.bits(), 0x2900);
-    assert_eq!(req.additional.unwrap().ttl, 300_000);
+    assert_eq!(req.additional().unwrap().ttl, 300_000);
     assert_eq!(
         entry_of(&req),
         NbAddrEntry::new(NbFlags::new(false, NodeType::H), ME)
@@ -438,7 +438,7 @@ fn reregister_all_releases_everything_before_registering() {
     for t in &releases {
         let p = parse(t);
         assert_eq!(p.kind(), PacketKind::NameReleaseRequest);
-        assert_eq!(p.additional.unwrap().ttl, 0);
+        assert_eq!(p.additional().unwrap().ttl, 0);
         assert_eq!(t.source, Some(ME));
     }
     // Answer two releases, positive and NAM_ERR; the third stays silent.
@@ -530,17 +530,19 @@ fn spoofed_responses_change_nothing() {
     s.feed(PRIMARY, &bytes(&forged));
     // Wrong name, and wrong scope.
     forged.id = req.id;
-    forged.answer.as_mut().unwrap().name = name("OTHER");
+    forged.update_sections(|s| s.answer.as_mut().unwrap().name = name("OTHER"));
     s.feed(PRIMARY, &bytes(&forged));
-    forged.answer.as_mut().unwrap().name =
-        Name::new(name("HOST").netbios, Labels::from_dotted(b"evil").unwrap());
+    forged.update_sections(|s| {
+        s.answer.as_mut().unwrap().name =
+            Name::new(name("HOST").netbios, Labels::from_dotted(b"evil").unwrap())
+    });
     s.feed(PRIMARY, &bytes(&forged));
     // Wrong opcode (a release response).
     s.feed(PRIMARY, &release_reply(&req, Rcode::NoError));
     // Positive with no address.
     let mut empty =
         Packet::positive_registration_response(req.id, name("HOST"), 600, entry_of(&req));
-    empty.answer.as_mut().unwrap().rdata = RData::Nb(NbAddrs::EMPTY);
+    empty.update_sections(|s| s.answer.as_mut().unwrap().rdata = RData::Nb(NbAddrs::EMPTY));
     s.feed(PRIMARY, &bytes(&empty));
     // Garbage.
     s.feed(PRIMARY, b"\x00\x01garbage");
@@ -623,7 +625,7 @@ fn end_node_challenge_silent_owner_and_live_owner() {
     let owner = NbAddrEntry::new(NbFlags::new(false, NodeType::H), OTHER);
     for t in &ts {
         let r = parse(t);
-        let ch = Packet::end_node_challenge_response(r.id, r.question.unwrap().name, 600, owner);
+        let ch = Packet::end_node_challenge_response(r.id, r.question().unwrap().name, 600, owner);
         s.feed(PRIMARY, &bytes(&ch));
     }
     let qs = s.tx();
@@ -632,7 +634,7 @@ fn end_node_challenge_silent_owner_and_live_owner() {
     let qb = qs
         .iter()
         .map(parse)
-        .find(|p| p.question.unwrap().name == name("B"))
+        .find(|p| p.question().unwrap().name == name("B"))
         .unwrap();
     let pos = Packet::positive_name_query_response(qb.id, name("B"), 600, NbAddrs::one(owner));
     s.feed(SocketAddrV4::new(OTHER, 137), &bytes(&pos));
@@ -679,7 +681,7 @@ fn defence_and_answers() {
         assert_eq!(p.id, r.id);
         assert_eq!(p.kind(), PacketKind::NegativeRegistrationResponse);
         assert_eq!(p.rcode(), Rcode::Active);
-        assert_eq!(p.answer.unwrap().nb().unwrap().first(), Some(theirs));
+        assert_eq!(p.answer().unwrap().nb().unwrap().first(), Some(theirs));
     }
     assert_eq!(s.c.stats().defences, 5);
     // Group names and our own address are not defended.
@@ -709,7 +711,7 @@ fn defence_and_answers() {
     let p_t = s.one();
     let p = parse(&p_t);
     assert_eq!(p.kind(), PacketKind::PositiveNameQueryResponse);
-    assert_eq!(p.answer.unwrap().nb().unwrap().first(), Some(ours));
+    assert_eq!(p.answer().unwrap().nb().unwrap().first(), Some(ours));
     s.feed(
         peer,
         &bytes(&Packet::name_query_request(4, name("NOBODY"), true)),
@@ -731,7 +733,7 @@ fn defence_and_answers() {
     let st_t = s.one();
     let st = parse(&st_t);
     assert_eq!(st.kind(), PacketKind::NodeStatusResponse);
-    let RData::NodeStatus(status) = st.answer.unwrap().rdata else {
+    let RData::NodeStatus(status) = st.answer().unwrap().rdata else {
         panic!("not a node status")
     };
     let names: Vec<_> = status.names.iter().collect();
@@ -804,7 +806,7 @@ fn multihomed_names_register_every_address_with_opcode_f() {
         &bytes(&Packet::name_query_request(3, name("HOST"), false)),
     );
     let a = s.one();
-    assert_eq!(parse(&a).answer.unwrap().nb().unwrap().len(), 2);
+    assert_eq!(parse(&a).answer().unwrap().nb().unwrap().len(), 2);
 }
 
 #[test]
@@ -822,7 +824,7 @@ fn scoped_names_and_refresh_opcode_nine() {
     let t = s.one();
     let p = parse(&t);
     assert_eq!(p.opcode(), Opcode::RefreshAlt);
-    assert_eq!(p.question.unwrap().name, scoped);
+    assert_eq!(p.question().unwrap().name, scoped);
     // Servers answer refreshes with opcode 5 (nmbd, Samba4).
     let resp = positive(&p, 600);
     assert_eq!(

@@ -250,7 +250,7 @@ impl Net {
         assert!(self.server.poll_transmit().is_none());
         let p = Packet::parse(&t.contents).unwrap();
         let addrs = p
-            .answer
+            .answer()
             .and_then(|a| a.nb())
             .map(|a| a.iter().map(|e| e.address).collect())
             .unwrap_or_default();

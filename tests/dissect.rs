@@ -170,7 +170,7 @@ fn compare(row: &Row, p: &Packet<'_>) -> Vec<String> {
     );
     // Names: question first, then each record, as tshark lists them.
     let mut ours: Vec<[u8; 16]> = Vec::new();
-    if let Some(q) = &p.question {
+    if let Some(q) = &p.question() {
         ours.push(*q.name.netbios.as_bytes());
     }
     for (_, rr) in p.records() {

@@ -162,7 +162,7 @@ fn parse(b: &[u8]) -> Packet<'_> {
 }
 
 fn addrs_of(p: &Packet<'_>) -> Vec<Ipv4Addr> {
-    p.answer
+    p.answer()
         .unwrap()
         .nb()
         .unwrap()
@@ -178,7 +178,7 @@ fn register_refresh_release_reregister_versions() {
     let r = sim.register(2, name, false, 300);
     let p = parse(&r);
     assert_eq!(p.kind(), PacketKind::PositiveRegistrationResponse);
-    assert_eq!(p.answer.unwrap().ttl, 300);
+    assert_eq!(p.answer().unwrap().ttl, 300);
     let (v1, st, kind, addrs) = sim.rec(name);
     assert_eq!(
         (st, kind, addrs),
@@ -236,7 +236,7 @@ fn ttl_is_clamped_and_granted() {
         .enumerate()
     {
         let r = sim.register(2, nb(&format!("T{i}"), 0), false, asked);
-        assert_eq!(parse(&r).answer.unwrap().ttl, granted);
+        assert_eq!(parse(&r).answer().unwrap().ttl, granted);
     }
 }
 
@@ -247,20 +247,20 @@ fn query_answers_all_addresses_and_remaining_ttl() {
     // Off the whole second: the answered TTL never exceeds the granted one.
     sim.advance(Duration::from_millis(300));
     sim.register(2, name, false, 600);
-    assert_eq!(parse(&sim.query(9, name)).answer.unwrap().ttl, 600);
+    assert_eq!(parse(&sim.query(9, name)).answer().unwrap().ttl, 600);
     sim.advance(Duration::from_secs(100));
     let r = sim.query(9, name);
     let p = parse(&r);
     assert_eq!(p.kind(), PacketKind::PositiveNameQueryResponse);
     assert!(p.flags.recursion_available());
-    assert_eq!(p.answer.unwrap().ttl, 500);
+    assert_eq!(p.answer().unwrap().ttl, 500);
     assert_eq!(addrs_of(&p), vec![ip(2)]);
 
     // Unknown name: NAM_ERR with a NULL record.
     let r = sim.query(9, nb("NOBODY", 0));
     let p = parse(&r);
     assert_eq!(p.rcode(), Rcode::NameError);
-    assert!(matches!(p.answer.unwrap().rdata, RData::Null(b"")));
+    assert!(matches!(p.answer().unwrap().rdata, RData::Null(b"")));
     // Case matters: names are byte-exact.
     let r = sim.query(9, NetbiosName::from_raw(*b"host           \0"));
     assert_eq!(parse(&r).rcode(), Rcode::NameError);
@@ -292,15 +292,15 @@ fn start_conflict(sim: &mut Sim, name: NetbiosName, op_f: bool) -> (u16, Vec<u8>
     assert_eq!(wack.kind(), PacketKind::Wack);
     assert_eq!(wack.id, id);
     // 3 × 500 ms to one address: 2 s, plus 5.
-    assert_eq!(wack.answer.unwrap().ttl, 7);
-    let RData::Wack(w) = wack.answer.unwrap().rdata else {
+    assert_eq!(wack.answer().unwrap().ttl, 7);
+    let RData::Wack(w) = wack.answer().unwrap().rdata else {
         panic!("not a WACK")
     };
     assert_eq!(w.request_flags, p.flags);
     let q = parse(&t[1].contents);
     assert_eq!(t[1].destination, SocketAddrV4::new(ip(2), 137));
     assert_eq!(q.kind(), PacketKind::NameQueryRequest);
-    assert_eq!(q.question.unwrap().name.netbios, name);
+    assert_eq!(q.question().unwrap().name.netbios, name);
     // A repeat of the request while the WACK is pending is ignored.
     assert!(sim.raw(SocketAddrV4::new(ip(3), 40000), &req).is_empty());
     (q.id, req)
@@ -478,7 +478,7 @@ fn normal_groups() {
     let p = parse(&q);
     assert_eq!(addrs_of(&p), vec![Ipv4Addr::BROADCAST]);
     assert!(
-        p.answer
+        p.answer()
             .unwrap()
             .nb()
             .unwrap()
@@ -693,7 +693,7 @@ fn own_names_and_node_status() {
     );
     let p = parse(&r);
     assert_eq!(p.kind(), PacketKind::NodeStatusResponse);
-    let RData::NodeStatus(st) = p.answer.unwrap().rdata else {
+    let RData::NodeStatus(st) = p.answer().unwrap().rdata else {
         panic!()
     };
     let names: Vec<_> = st.names.iter().map(|n| n.name).collect();
@@ -722,7 +722,7 @@ fn scopes_are_separate_namespaces() {
     let r = sim.ask(3, &Packet::name_query_request(2, Name::new(n, corp), false));
     let p = parse(&r);
     assert_eq!(addrs_of(&p), vec![ip(2)]);
-    assert_eq!(p.answer.unwrap().name.scope, corp);
+    assert_eq!(p.answer().unwrap().name.scope, corp);
     let ev = sim.events();
     assert_eq!(&*ev[0].scope, b"corp.example");
 }
@@ -774,24 +774,24 @@ fn malformed_inputs_are_dropped() {
     // Registration without its additional record (ARCOUNT 0), and without
     // its question (QDCOUNT 0): the requests that crashed Samba4.
     let mut no_ar = Packet::parse(&good).unwrap();
-    no_ar.additional = None;
+    no_ar.update_sections(|s| s.additional = None);
     assert!(sim.raw(from, &bytes(&no_ar)).is_empty());
     let mut no_q = good.clone();
     no_q[4..6].copy_from_slice(&[0, 0]);
     assert!(sim.raw(from, &no_q).is_empty());
     // NB RDLENGTH 0 and 12 in a request.
     let mut empty = Packet::parse(&good).unwrap();
-    let mut rr = empty.additional.unwrap();
+    let mut rr = empty.additional().unwrap();
     rr.rdata = RData::Nb(NbAddrs::EMPTY);
-    empty.additional = Some(rr);
+    empty.update_sections(|s| s.additional = Some(rr));
     assert!(sim.raw(from, &bytes(&empty)).is_empty());
     let two = [entry(2, false), entry(3, false)];
     rr.rdata = RData::Nb(NbAddrs::from_slice(&two));
-    empty.additional = Some(rr);
+    empty.update_sections(|s| s.additional = Some(rr));
     assert!(sim.raw(from, &bytes(&empty)).is_empty());
     // A query with an extra record; a broadcast registration.
     let mut q = Packet::name_query_request(3, Name::unscoped(nb("GOOD", 0)), false);
-    q.additional = Some(rr);
+    q.update_sections(|s| s.additional = Some(rr));
     assert!(sim.raw(from, &bytes(&q)).is_empty());
     let b =
         Packet::registration_request(4, Name::unscoped(nb("GOOD", 0)), 300, entry(2, false), true);
@@ -856,7 +856,7 @@ fn challenge_walks_every_old_address() {
     let id = sim.id();
     let p = Packet::multihomed_registration_request(id, Name::unscoped(d), 300, entry(4, false));
     let t = sim.send(4, 40000, &p);
-    assert_eq!(parse(&t[0].contents).answer.unwrap().ttl, 5 + 3);
+    assert_eq!(parse(&t[0].contents).answer().unwrap().ttl, 5 + 3);
     assert_eq!(t[1].destination, SocketAddrV4::new(ip(2), 137));
     let t = sim.advance(Duration::from_millis(1500));
     let dests: Vec<_> = t.iter().map(|t| *t.destination.ip()).collect();

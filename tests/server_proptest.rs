@@ -133,7 +133,7 @@ proptest! {
                 let p = p.unwrap();
                 if !p.flags.is_response() {
                     prop_assert_eq!(t.destination.port(), 137);
-                    last_challenge = Some((p.id, t.destination, p.question.unwrap().name.netbios));
+                    last_challenge = Some((p.id, t.destination, p.question().unwrap().name.netbios));
                 }
             }
             prop_assert!(sent <= 3);

@@ -100,7 +100,7 @@ fn check_against_tshark(row: &Row, p: &Packet<'_>) {
 
     // Names, in section order.
     let ours: Vec<String> = p
-        .question
+        .question()
         .iter()
         .map(|q| q.name.netbios)
         .chain(p.records().map(|(_, r)| r.name.netbios))
@@ -116,7 +116,7 @@ fn check_against_tshark(row: &Row, p: &Packet<'_>) {
     // Record types: "Q:0x0020,AR:0x0020".
     if row.get("rr_types") != "-" {
         let mut ours = Vec::new();
-        if let Some(q) = p.question {
+        if let Some(q) = p.question() {
             ours.push(format!("Q:{:#06x}", u16::from(q.qtype)));
         }
         for (section, r) in p.records() {
@@ -166,7 +166,7 @@ fn check_against_tshark(row: &Row, p: &Packet<'_>) {
     // Node status names (tshark prints them trimmed, without suffix).
     let nbstat = row.get("nbstat_names");
     if nbstat != "-" {
-        let Some(RData::NodeStatus(s)) = p.answer.map(|a| a.rdata) else {
+        let Some(RData::NodeStatus(s)) = p.answer().map(|a| a.rdata) else {
             panic!("{file}: no NBSTAT")
         };
         let ours: Vec<String> = s

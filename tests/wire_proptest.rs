@@ -6,7 +6,7 @@ use core::net::Ipv4Addr;
 use nbns::wire::{
     Class, Flags, Labels, Name, NameFlags, NameForm, NbAddrEntry, NbAddrs, NbFlags, NetbiosName,
     NodeName, NodeNames, NodeStatus, Opcode, Packet, Question, RData, ResourceRecord, RrType,
-    Statistics, Wack,
+    Sections, Statistics, Wack,
 };
 use proptest::prelude::*;
 
@@ -216,15 +216,17 @@ fn build<'a>(spec: &'a PacketSpec, o: &'a Owned) -> Packet<'a> {
             rr
         })
     });
-    Packet {
-        id: spec.id,
+    Packet::from_sections(
+        spec.id,
         flags,
-        question,
-        answer: records.next().unwrap(),
-        authority: records.next().unwrap(),
-        additional: records.next().unwrap(),
-        trailing: &spec.trailing,
-    }
+        Sections {
+            question,
+            answer: records.next().unwrap(),
+            authority: records.next().unwrap(),
+            additional: records.next().unwrap(),
+            trailing: &spec.trailing,
+        },
+    )
 }
 
 proptest! {

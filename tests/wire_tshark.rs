@@ -176,7 +176,7 @@ fn tshark_reads_every_packet_kind_as_emitted() {
         }
         // Names of the question and of every record, in order.
         let ours: Vec<String> = p
-            .question
+            .question()
             .iter()
             .map(|q| shown(&q.name))
             .chain(p.records().map(|(_, r)| shown(&r.name)))
@@ -190,7 +190,7 @@ fn tshark_reads_every_packet_kind_as_emitted() {
         assert_eq!(theirs, ours, "{ctx}: names");
         // Record types, TTLs and data.
         let types: Vec<String> = p
-            .question
+            .question()
             .iter()
             .map(|q| u16::from(q.qtype))
             .chain(p.records().map(|(_, r)| u16::from(r.rr_type())))

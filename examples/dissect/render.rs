@@ -231,7 +231,7 @@ pub(crate) fn tree(
         "  Questions: {}, Answer RRs: {}, Authority RRs: {}, Additional RRs: {}",
         h.qdcount, h.ancount, h.nscount, h.arcount
     )?;
-    if let Some(q) = &p.question {
+    if let Some(q) = &p.question() {
         writeln!(out, "  Question")?;
         tree_name(out, "    ", &q.name)?;
         writeln!(out, "    Type: {} ({:#06x})", q.qtype, u16::from(q.qtype))?;
@@ -243,20 +243,20 @@ pub(crate) fn tree(
         )?;
     }
     for (title, rr) in [
-        ("Answer", &p.answer),
-        ("Authority", &p.authority),
-        ("Additional", &p.additional),
+        ("Answer", &p.answer()),
+        ("Authority", &p.authority()),
+        ("Additional", &p.additional()),
     ] {
         if let Some(rr) = rr {
             tree_record(out, title, rr)?;
         }
     }
-    if !p.trailing.is_empty() {
+    if !p.trailing().is_empty() {
         writeln!(
             out,
             "  Trailing bytes: {} ({})",
-            p.trailing.len(),
-            hex(p.trailing)
+            p.trailing().len(),
+            hex(p.trailing())
         )?;
     }
     out.write_all(b"\n")
@@ -413,7 +413,7 @@ pub(crate) fn json(
             );
             json_str(buf, &p.to_string());
             buf.push_str(",\"question\":");
-            match &p.question {
+            match &p.question() {
                 Some(q) => {
                     buf.push_str("{\"name\":");
                     json_name(buf, &q.name);
@@ -427,9 +427,9 @@ pub(crate) fn json(
                 None => buf.push_str("null"),
             }
             for (key, rr) in [
-                ("answer", &p.answer),
-                ("authority", &p.authority),
-                ("additional", &p.additional),
+                ("answer", &p.answer()),
+                ("authority", &p.authority()),
+                ("additional", &p.additional()),
             ] {
                 let _ = write!(buf, ",\"{key}\":");
                 match rr {
@@ -437,7 +437,7 @@ pub(crate) fn json(
                     None => buf.push_str("null"),
                 }
             }
-            let _ = write!(buf, ",\"trailing\":\"{}\"", hex(p.trailing));
+            let _ = write!(buf, ",\"trailing\":\"{}\"", hex(p.trailing()));
         }
     }
     buf.push_str("}\n");

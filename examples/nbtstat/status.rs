@@ -111,7 +111,7 @@ impl Asker {
                 if p.kind() != PacketKind::NodeStatusResponse {
                     return None;
                 }
-                let Some(RData::NodeStatus(status)) = p.answer.map(|a| a.rdata) else {
+                let Some(RData::NodeStatus(status)) = p.answer().map(|a| a.rdata) else {
                     return None;
                 };
                 let rows = status
@@ -137,7 +137,7 @@ impl Asker {
             |p| match p.kind() {
                 PacketKind::PositiveNameQueryResponse => {
                     let addrs = p
-                        .answer
+                        .answer()
                         .as_ref()
                         .and_then(|a| a.nb())
                         .map(|nb| nb.iter().map(|e| e.address).collect())

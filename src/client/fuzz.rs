@@ -132,9 +132,9 @@ fn source(pick: u8) -> SocketAddrV4 {
 
 /// Builds some answer to `req`, chosen by `kind`.
 fn answer(req: &Packet<'_>, kind: u8, ttl: u32) -> Option<Vec<u8>> {
-    let name = req.question?.name;
+    let name = req.question()?.name;
     let entry = req
-        .additional
+        .additional()
         .and_then(|r| r.nb())
         .and_then(|n| n.first())
         .unwrap_or(NbAddrEntry::new(

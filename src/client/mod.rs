@@ -302,7 +302,7 @@ struct Queued {
 /// assert_eq!(req.kind(), PacketKind::NameRegistrationRequest);
 ///
 /// // The server grants 600 s; the name is registered.
-/// let entry = req.additional.unwrap().nb().unwrap().first().unwrap();
+/// let entry = req.additional().unwrap().nb().unwrap().first().unwrap();
 /// let resp = Packet::positive_registration_response(req.id, name, 600, entry);
 /// let mut buf = [0u8; 128];
 /// let n = resp.emit(&mut buf).unwrap();
@@ -1341,7 +1341,7 @@ impl<I: IdSource> NameClient<I> {
             self.stats.dropped_wrong_opcode += 1;
             return;
         }
-        let Some(answer) = p.answer else {
+        let Some(answer) = p.answer() else {
             self.stats.dropped_bad_record += 1;
             return;
         };
@@ -1515,7 +1515,7 @@ impl<I: IdSource> NameClient<I> {
         if !self.config.servers.iter().take(n).any(|s| *s == from) {
             return false;
         }
-        let Some(answer) = p.answer else {
+        let Some(answer) = p.answer() else {
             return false;
         };
         if !answer.class.is_in() || answer.nb().is_none() {
@@ -1562,7 +1562,7 @@ impl<I: IdSource> NameClient<I> {
     }
 
     fn handle_request(&mut self, from: SocketAddrV4, p: &Packet<'_>) {
-        let Some(q) = p.question else {
+        let Some(q) = p.question() else {
             self.stats.ignored_requests += 1;
             return;
         };
@@ -1612,7 +1612,7 @@ impl<I: IdSource> NameClient<I> {
             | PacketKind::NameOverwriteRequest
             | PacketKind::NameRefreshRequest
             | PacketKind::MultihomedRegistrationRequest => {
-                let requester = p.additional.and_then(|r| r.nb()).and_then(|n| n.first());
+                let requester = p.additional().and_then(|r| r.nb()).and_then(|n| n.first());
                 let defend = held.is_some_and(|e| {
                     !e.group
                         && e.state.is_defended()
@@ -1702,8 +1702,8 @@ mod tests {
             let mut buf = Vec::new();
             while let Some(t) = c.poll_transmit() {
                 let p = Packet::parse(&t.contents).unwrap();
-                let q = p.question.unwrap();
-                let e = p.additional.unwrap().nb().unwrap().first().unwrap();
+                let q = p.question().unwrap();
+                let e = p.additional().unwrap().nb().unwrap().first().unwrap();
                 let r = if p.kind() == PacketKind::NameReleaseRequest {
                     Packet::positive_release_response(p.id, q.name, e)
                 } else {

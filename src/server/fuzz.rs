@@ -85,7 +85,7 @@ pub fn fuzz_drive(data: &[u8]) {
             sent += 1;
             if let Ok(p) = Packet::parse(&t.contents)
                 && !p.flags.is_response()
-                && let Some(q) = p.question
+                && let Some(q) = p.question()
                 && q.name.scope.is_empty()
             {
                 let mut enc = [0u8; 34];

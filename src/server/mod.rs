@@ -303,11 +303,12 @@ fn scope_to_dotted(labels: &Labels<'_>, buf: &mut [u8; 256]) -> Result<usize, Rc
 /// request, if its sections are exactly right: one NB/IN question and one
 /// additional NB record, for the same name, with one address (RDLENGTH 6).
 fn name_request<'p>(p: &Packet<'p>) -> Option<(Name<'p>, u32, NbAddrEntry)> {
-    let q = p.question?;
-    if p.answer.is_some() || p.authority.is_some() || q.qtype != RrType::Nb || !q.qclass.is_in() {
+    let q = p.question()?;
+    if p.answer().is_some() || p.authority().is_some() || q.qtype != RrType::Nb || !q.qclass.is_in()
+    {
         return None;
     }
-    let rr = p.additional?;
+    let rr = p.additional()?;
     let addrs = rr.nb()?;
     if rr.name != q.name || addrs.len() != 1 {
         return None;
@@ -655,10 +656,10 @@ impl WinsServer {
     /// of an active record and its remaining TTL; normal groups answer
     /// 255.255.255.255; anything else NAM_ERR with a NULL record.
     fn on_query(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
-        let Some(q) = p.question else { return };
-        if p.answer.is_some()
-            || p.authority.is_some()
-            || p.additional.is_some()
+        let Some(q) = p.question() else { return };
+        if p.answer().is_some()
+            || p.authority().is_some()
+            || p.additional().is_some()
             || !q.qclass.is_in()
             || q.qtype != RrType::Nb
         {
@@ -724,14 +725,14 @@ impl WinsServer {
     /// Node status (RFC 1002 §4.2.17): answered for `*` and the server's own
     /// names, with the own-name table; others dropped.
     fn on_status(&mut self, from: SocketAddrV4, p: &Packet<'_>) {
-        let Some(q) = p.question else { return };
+        let Some(q) = p.question() else { return };
         let ours = q.name.scope.is_empty()
             && (q.name.netbios.is_wildcard() || self.own_name(&q.name.netbios).is_some());
         if !ours
             || self.own.is_empty()
-            || p.answer.is_some()
-            || p.authority.is_some()
-            || p.additional.is_some()
+            || p.answer().is_some()
+            || p.authority().is_some()
+            || p.additional().is_some()
         {
             self.out.stats.dropped += 1;
             return;
@@ -923,7 +924,7 @@ impl WinsServer {
         targets: Vec<Ipv4Addr>,
         version: u64,
     ) {
-        let Some(name) = p.question.map(|q| q.name) else {
+        let Some(name) = p.question().map(|q| q.name) else {
             return;
         };
         if self.pending.len() >= self.config.max_pending {
@@ -1103,7 +1104,7 @@ impl WinsServer {
             self.out.stats.dropped += 1;
             return;
         };
-        let Some(answer) = p.answer else {
+        let Some(answer) = p.answer() else {
             self.out.stats.dropped += 1;
             return;
         };

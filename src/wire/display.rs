@@ -80,7 +80,7 @@ impl fmt::Display for Packet<'_> {
                     write!(f, " {n}")?;
                 }
                 if let Some(rr) = data {
-                    write_rdata_short(f, rr)?;
+                    write_rdata_short(f, &rr)?;
                     write!(f, " TTL {}", rr.ttl)?;
                 }
             }
@@ -89,7 +89,7 @@ impl fmt::Display for Packet<'_> {
                     write!(f, " {n}")?;
                 }
                 if let Some(rr) = data {
-                    write_rdata_short(f, rr)?;
+                    write_rdata_short(f, &rr)?;
                 }
             }
             PacketKind::NegativeNameQueryResponse => write!(f, " {}", self.rcode())?,
@@ -112,12 +112,12 @@ impl fmt::Display for Packet<'_> {
                 }
             }
             PacketKind::Wack => {
-                if let Some(rr) = &self.answer {
+                if let Some(rr) = &self.answer() {
                     write!(f, " {} s", rr.ttl)?;
                 }
             }
             PacketKind::NodeStatusResponse => {
-                if let Some(RData::NodeStatus(s)) = self.answer.as_ref().map(|r| r.rdata) {
+                if let Some(RData::NodeStatus(s)) = self.answer().as_ref().map(|r| r.rdata) {
                     let n = s.names.len();
                     write!(f, " {n} name{}", if n == 1 { "" } else { "s" })?;
                 }

@@ -6,6 +6,13 @@
 //! borrows from it, and emits a [`Packet`] into a caller's buffer or any
 //! [`bytes::BufMut`].
 //!
+//! A parsed [`Packet`] is a validated view: [`Packet::parse`] checks every
+//! byte and notes where each section starts, and [`Packet::question`],
+//! [`Packet::answer`] and the other accessors decode a section when asked.
+//! Parsing therefore costs what validation costs, whatever the caller reads
+//! afterwards. A [`Packet`] built with the constructors holds its
+//! [`Sections`]; both kinds compare, emit and display alike.
+//!
 //! # Contract
 //!
 //! * **No panic, no allocation.** [`Packet::parse`] returns a packet or a
@@ -51,8 +58,8 @@ mod display;
 mod error;
 mod header;
 pub(crate) mod name;
-mod nb;
-mod node_status;
+pub(crate) mod nb;
+pub(crate) mod node_status;
 mod packet;
 mod record;
 
@@ -61,7 +68,7 @@ pub use header::{Flags, Header, Opcode, Rcode};
 pub use name::{LabelIter, Labels, MAX_LABEL_LEN, MAX_LABELS, MAX_SCOPE_LEN, Name, NetbiosName};
 pub use nb::{NbAddrEntry, NbAddrIter, NbAddrs, NbFlags, NodeType};
 pub use node_status::{NameFlags, NodeName, NodeNameIter, NodeNames, NodeStatus, Statistics};
-pub use packet::{Packet, PacketKind};
+pub use packet::{Packet, PacketKind, Sections};
 pub use record::{Class, NameForm, Question, RData, ResourceRecord, RrType, Wack};
 
 /// UDP port of the name service (RFC 1002 §6).

@@ -194,6 +194,18 @@ const NIBBLES: u64 = 0x000F_000F_000F_000F;
 const EACH_41: u64 = 0x4141_4141_4141_4141;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
+/// The first-level encoding as four 8-character pieces, each made in a
+/// register, for callers that store them straight into their output.
+#[inline(always)]
+pub(crate) fn encode_pieces(name: &NetbiosName) -> [[u8; 8]; 4] {
+    let (quads, _) = name.0.as_chunks::<4>();
+    let mut out = [[0u8; 8]; 4];
+    for (dst, quad) in out.iter_mut().zip(quads) {
+        *dst = encode_quad(*quad);
+    }
+    out
+}
+
 /// Four name bytes to their eight half-ASCII characters, in one 64-bit word:
 /// each byte is spread into a 16-bit lane, split into nibbles, and `'A'` is
 /// added to every resulting byte.
@@ -403,8 +415,12 @@ impl<'a> Labels<'a> {
 
     /// Whether there are no labels.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
+        match self.0 {
+            Repr::Dotted(t) => t.is_empty(),
+            Repr::Wire { .. } => self.iter().next().is_none(),
+        }
     }
 
     /// Length in dotted form: label bytes plus the dots between them.
@@ -427,17 +443,27 @@ impl<'a> Labels<'a> {
 }
 
 impl PartialEq for Labels<'_> {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        match (self.0, other.0) {
-            // The empty scope, the usual case, without a call to `bcmp`.
-            (Repr::Dotted(a), Repr::Dotted(b)) => a.len() == b.len() && (a.is_empty() || a == b),
-            (Repr::Wire { msg: m1, at: a1 }, Repr::Wire { msg: m2, at: a2 })
-                if a1 == a2 && core::ptr::eq(m1, m2) =>
-            {
-                true
-            }
-            _ => self.iter().eq(other.iter()),
+        // The empty scope, the usual case, inline and without `bcmp`.
+        if let (Repr::Dotted([]), Repr::Dotted([])) = (self.0, other.0) {
+            return true;
         }
+        labels_eq(self, other)
+    }
+}
+
+/// The general case of `Labels` equality, out of line.
+#[inline(never)]
+fn labels_eq(a: &Labels<'_>, b: &Labels<'_>) -> bool {
+    match (a.0, b.0) {
+        (Repr::Dotted(x), Repr::Dotted(y)) => x == y,
+        (Repr::Wire { msg: m1, at: a1 }, Repr::Wire { msg: m2, at: a2 })
+            if a1 == a2 && core::ptr::eq(m1, m2) =>
+        {
+            true
+        }
+        _ => a.iter().eq(b.iter()),
     }
 }
 

@@ -161,8 +161,9 @@ impl NbAddrEntry {
 #[derive(Clone, Copy)]
 pub struct NbAddrs<'a>(AddrRepr<'a>);
 
+/// How entries are held: wire bytes, a caller's slice, or one value.
 #[derive(Clone, Copy)]
-enum AddrRepr<'a> {
+pub(crate) enum AddrRepr<'a> {
     Wire(&'a [u8]),
     Slice(&'a [NbAddrEntry]),
     One(NbAddrEntry),
@@ -222,16 +223,15 @@ impl<'a> NbAddrs<'a> {
         }
     }
 
-    /// The entries as wire bytes, when they are held that way (parsed).
-    pub(crate) const fn wire_bytes(&self) -> Option<&'a [u8]> {
-        match self.0 {
-            AddrRepr::Wire(b) => Some(b),
-            _ => None,
-        }
+    /// How the entries are held.
+    #[inline]
+    pub(crate) const fn repr(&self) -> AddrRepr<'a> {
+        self.0
     }
 
     /// Bytes on the wire (RDLENGTH).
     #[must_use]
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         self.len() * NbAddrEntry::LEN
     }

@@ -96,8 +96,9 @@ impl NodeName {
 #[derive(Clone, Copy)]
 pub struct NodeNames<'a>(NamesRepr<'a>);
 
+/// How entries are held: wire bytes or a caller's slice.
 #[derive(Clone, Copy)]
-enum NamesRepr<'a> {
+pub(crate) enum NamesRepr<'a> {
     Wire(&'a [u8]),
     Slice(&'a [NodeName]),
 }
@@ -124,12 +125,10 @@ impl<'a> NodeNames<'a> {
         }
     }
 
-    /// The entries as wire bytes, when they are held that way (parsed).
-    pub(crate) const fn wire_bytes(&self) -> Option<&'a [u8]> {
-        match self.0 {
-            NamesRepr::Wire(b) => Some(b),
-            NamesRepr::Slice(_) => None,
-        }
+    /// How the entries are held.
+    #[inline]
+    pub(crate) const fn repr(&self) -> NamesRepr<'a> {
+        self.0
     }
 
     /// Whether the table is empty.
@@ -326,6 +325,7 @@ pub struct NodeStatus<'a> {
 impl NodeStatus<'_> {
     /// RDLENGTH: 1 + 18 · names + statistics.
     #[must_use]
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         1 + self.names.len() * NodeName::LEN + self.statistics.0.len()
     }

@@ -4,6 +4,8 @@
 use core::net::Ipv4Addr;
 
 use crate::wire::error::Section;
+use crate::wire::nb::AddrRepr;
+use crate::wire::node_status::NamesRepr;
 use crate::wire::record::{parse_question, parse_record};
 use crate::wire::{
     Class, EmitError, Flags, Header, Labels, Name, NameForm, NbAddrEntry, NbAddrs, NbFlags,
@@ -14,9 +16,19 @@ use crate::wire::{
 /// An NBNS packet: header, at most one entry per section, and any bytes after
 /// the last section (RFC 1002 §4.2.1).
 ///
+/// The transaction ID and flags are plain fields. The sections are read
+/// through [`Packet::question`], [`Packet::answer`], [`Packet::authority`],
+/// [`Packet::additional`] and [`Packet::trailing`], or all at once with
+/// [`Packet::sections`]; they are replaced with [`Packet::set_sections`].
 /// The section counts of the header are derived from which sections are
-/// present. Everything borrows from the datagram it was parsed from, or from
-/// the values it was built with; parsing allocates nothing.
+/// present.
+///
+/// A parsed packet is a validated view of its datagram: [`Packet::parse`]
+/// checks every byte and records where each section starts, and the
+/// accessors decode a section when asked (decoding a validated section
+/// cannot fail). A built packet holds its [`Sections`]. Either way the packet
+/// borrows from the datagram or from the values it was built with, equality
+/// compares decoded contents, and parsing allocates nothing.
 ///
 /// Trailing bytes: a datagram may carry bytes after its last section (Samba
 /// keeps such bytes as padding). [`Packet::parse`] accepts them and keeps
@@ -33,14 +45,33 @@ use crate::wire::{
 /// let back = Packet::parse(&buf[..n]).unwrap();
 /// assert_eq!(back, query);
 /// assert_eq!(back.kind(), PacketKind::NameQueryRequest);
+/// assert_eq!(back.question().unwrap().name, name);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[derive(Clone, Copy)]
 pub struct Packet<'a> {
     /// NAME_TRN_ID.
     pub id: u16,
     /// The flags word: R, opcode, NM_FLAGS, rcode.
     pub flags: Flags,
+    body: Body<'a>,
+}
+
+// The variants differ in size on purpose: parsing writes only the small
+// one, and boxing the large one would allocate.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    /// A validated datagram and where its sections start.
+    Wire(WireBody<'a>),
+    /// Sections given by the caller.
+    Parts(Sections<'a>),
+}
+
+/// The sections of a packet, decoded: what [`Packet::sections`] returns and
+/// [`Packet::from_sections`] takes (RFC 1002 §4.2.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Sections<'a> {
     /// The question (QDCOUNT 0 or 1).
     pub question: Option<Question<'a>>,
     /// The answer record (ANCOUNT 0 or 1).
@@ -51,6 +82,90 @@ pub struct Packet<'a> {
     pub additional: Option<ResourceRecord<'a>>,
     /// Bytes after the last section.
     pub trailing: &'a [u8],
+}
+
+impl Sections<'_> {
+    /// No sections and no trailing bytes.
+    pub const EMPTY: Self = Self {
+        question: None,
+        answer: None,
+        authority: None,
+        additional: None,
+        trailing: &[],
+    };
+}
+
+/// A datagram that [`Packet::parse`] validated.
+#[derive(Clone, Copy)]
+struct WireBody<'a> {
+    data: &'a [u8],
+    /// Offsets of the question, answer, authority and additional sections;
+    /// 0 for an absent one (no section starts inside the header).
+    at: [u32; 4],
+    /// Offset of the trailing bytes.
+    end: u32,
+}
+
+impl<'a> WireBody<'a> {
+    #[inline]
+    fn question(&self) -> Option<Question<'a>> {
+        match self.at[0] {
+            0 => None,
+            at => parse_question(self.data, at as usize).ok().map(|(q, _)| q),
+        }
+    }
+
+    #[inline]
+    fn record(&self, i: usize, qname: Option<&Name<'a>>, wack: bool) -> Option<ResourceRecord<'a>> {
+        match self.at.get(i).copied().unwrap_or(0) {
+            0 => None,
+            at => parse_record(self.data, at as usize, qname, wack && i == 1)
+                .ok()
+                .map(|(r, _)| r),
+        }
+    }
+
+    fn trailing(&self) -> &'a [u8] {
+        self.data.get(self.end as usize..).unwrap_or_default()
+    }
+}
+
+impl PartialEq for Packet<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (None, None);
+        self.id == other.id
+            && self.flags == other.flags
+            && self.sections_ref(&mut a) == other.sections_ref(&mut b)
+    }
+}
+
+impl Eq for Packet<'_> {}
+
+impl core::fmt::Debug for Packet<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut slot = None;
+        let s = self.sections_ref(&mut slot);
+        f.debug_struct("Packet")
+            .field("id", &self.id)
+            .field("flags", &self.flags)
+            .field("question", &s.question)
+            .field("answer", &s.answer)
+            .field("authority", &s.authority)
+            .field("additional", &s.additional)
+            .field("trailing", &s.trailing)
+            .finish()
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Packet<'a> {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Self::from_sections(
+            u.arbitrary()?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+        ))
+    }
 }
 
 /// What a packet is, in the words of RFC 1002 §4.2 and MS-NBTE §2.2.2.
@@ -154,35 +269,78 @@ impl core::fmt::Display for PacketKind {
 /// Where emitted bytes go: a slice cursor or a [`bytes::BufMut`].
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
-    #[inline]
-    fn put_u16(&mut self, v: u16) {
-        self.put(&v.to_be_bytes());
+
+    /// Lets `fill` write the next `N` bytes in place. Fixed-size pieces are
+    /// filled at constant offsets, so their bounds are checked once per
+    /// piece, not once per field.
+    #[inline(always)]
+    fn chunk<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N])) {
+        let mut piece = [0u8; N];
+        fill(&mut piece);
+        self.put(&piece);
     }
 }
 
 struct SliceSink<'b> {
-    /// What is left of the output, exactly as long as the rest of the packet.
+    /// The output, exactly as long as the packet.
     buf: &'b mut [u8],
+    pos: usize,
 }
 
 impl Sink for SliceSink<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        // The buffer was cut to the packet's measured length, so the split
-        // always succeeds.
-        if let Some((dst, rest)) = core::mem::take(&mut self.buf).split_at_mut_checked(bytes.len())
-        {
+        // The buffer was cut to the packet's measured length, so the range
+        // always exists.
+        let end = self.pos + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
             dst.copy_from_slice(bytes);
-            self.buf = rest;
         }
+        self.pos = end;
+    }
+
+    #[inline(always)]
+    fn chunk<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N])) {
+        if let Some(dst) = self
+            .buf
+            .get_mut(self.pos..)
+            .and_then(<[u8]>::first_chunk_mut::<N>)
+        {
+            fill(dst);
+        }
+        self.pos += N;
     }
 }
 
 struct BufSink<'b, B: bytes::BufMut>(&'b mut B);
 
+/// A sink that only counts.
+struct Measure(usize);
+
+impl Sink for Measure {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+
+    #[inline(always)]
+    fn chunk<const N: usize>(&mut self, _fill: impl FnOnce(&mut [u8; N])) {
+        self.0 += N;
+    }
+}
+
 impl<B: bytes::BufMut> Sink for BufSink<'_, B> {
     fn put(&mut self, bytes: &[u8]) {
         self.0.put_slice(bytes);
+    }
+}
+
+/// Writes `src` into `dst` at `at`. Callers pass constant offsets, so the
+/// range check folds away.
+#[inline(always)]
+fn put_at<const N: usize, const M: usize>(dst: &mut [u8; N], at: usize, src: [u8; M]) {
+    if let Some(d) = dst.get_mut(at..at + M) {
+        d.copy_from_slice(&src);
     }
 }
 
@@ -195,84 +353,218 @@ fn emit_labels(labels: &Labels<'_>, out: &mut impl Sink) {
     out.put(&[0]);
 }
 
-#[inline]
-fn emit_name(name: &Name<'_>, out: &mut impl Sink) {
-    let mut first = [0u8; 34];
-    first[0] = 32;
-    if let Some(chars) = first.get_mut(1..33) {
-        chars.copy_from_slice(&name.netbios.encode());
-    }
+/// Writes the 32-byte first label (length byte and encoded characters) at
+/// the start of `dst`, each 8 characters made in a register.
+#[inline(always)]
+fn put_first_label<const N: usize>(dst: &mut [u8; N], name: &Name<'_>) {
+    put_at(dst, 0, [32]);
+    let [p0, p1, p2, p3] = crate::wire::name::encode_pieces(&name.netbios);
+    put_at(dst, 1, p0);
+    put_at(dst, 9, p1);
+    put_at(dst, 17, p2);
+    put_at(dst, 25, p3);
+}
+
+/// A name followed by fixed fields (a question's type and class, or a
+/// record's type, class, TTL and RDLENGTH). An unscoped name and its fields
+/// are one fixed-size piece.
+#[inline(always)]
+fn emit_name_then<const F: usize, const TOTAL: usize>(
+    name: &Name<'_>,
+    fields: [u8; F],
+    out: &mut impl Sink,
+) {
     if name.scope.is_empty() {
-        out.put(&first);
+        out.chunk::<TOTAL>(|d| {
+            put_first_label(d, name);
+            put_at(d, 33, [0]);
+            put_at(d, 34, fields);
+        });
     } else {
-        out.put(first.get(..33).unwrap_or_default());
+        out.chunk::<33>(|d| put_first_label(d, name));
         emit_labels(&name.scope, out);
+        out.chunk::<F>(|d| *d = fields);
     }
 }
 
-#[inline]
+#[inline(always)]
 fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
-    match rr.name_form {
-        NameForm::Full => emit_name(&rr.name, out),
-        NameForm::QuestionPointer => out.put(&[0xC0, 0x0C]),
-    }
-    let t = u16::from(rr.rdata.rr_type()).to_be_bytes();
-    let c = u16::from(rr.class).to_be_bytes();
-    let ttl = rr.ttl.to_be_bytes();
+    let type_class = u32::from(rr.rdata.type_code()) << 16 | u32::from(u16::from(rr.class));
+    let fixed = (u64::from(type_class) << 32 | u64::from(rr.ttl)).to_be_bytes();
     let len = (rdlength as u16).to_be_bytes();
-    out.put(&[
-        t[0], t[1], c[0], c[1], ttl[0], ttl[1], ttl[2], ttl[3], len[0], len[1],
-    ]);
+    match rr.name_form {
+        NameForm::Full => {
+            let mut fields = [0u8; 10];
+            put_at(&mut fields, 0, fixed);
+            put_at(&mut fields, 8, len);
+            emit_name_then::<10, 44>(&rr.name, fields, out);
+        }
+        NameForm::QuestionPointer => out.chunk::<12>(|d| {
+            put_at(d, 0, [0xC0, 0x0C]);
+            put_at(d, 2, fixed);
+            put_at(d, 10, len);
+        }),
+    }
     match &rr.rdata {
-        RData::Nb(addrs) => match addrs.wire_bytes() {
+        RData::Nb(addrs) => match addrs.repr() {
             // Parsed entries are re-emitted as the bytes they came from
             // (whole entries only, as `len` counts them).
-            Some(b) => out.put(b.get(..addrs.buffer_len()).unwrap_or_default()),
-            None => {
-                for e in addrs.iter() {
-                    out.put(&e.to_bytes());
+            AddrRepr::Wire(b) => out.put(b.get(..addrs.buffer_len()).unwrap_or_default()),
+            AddrRepr::One(e) => emit_entry(&e, out),
+            AddrRepr::Slice(entries) => {
+                for e in entries {
+                    emit_entry(e, out);
                 }
             }
         },
         RData::NodeStatus(s) => {
-            out.put(&[s.names.len() as u8]);
-            if let Some(b) = s.names.wire_bytes() {
-                out.put(b.get(..s.names.len() * NodeName::LEN).unwrap_or_default());
-            } else {
-                for n in s.names.iter() {
-                    let mut entry = [0u8; 18];
-                    let (name, flags) = entry.split_at_mut(16);
-                    name.copy_from_slice(n.name.as_bytes());
-                    flags.copy_from_slice(&n.flags.0.to_be_bytes());
-                    out.put(&entry);
+            out.chunk::<1>(|d| *d = [s.names.len() as u8]);
+            match s.names.repr() {
+                NamesRepr::Wire(b) => {
+                    out.put(b.get(..s.names.len() * NodeName::LEN).unwrap_or_default());
+                }
+                NamesRepr::Slice(names) => {
+                    for n in names {
+                        out.chunk::<18>(|d| {
+                            put_at(d, 0, *n.name.as_bytes());
+                            put_at(d, 16, n.flags.0.to_be_bytes());
+                        });
+                    }
                 }
             }
-            out.put(s.statistics.0);
+            // The full 46-byte block as one fixed piece; a short one as is.
+            match s.statistics.0.first_chunk::<46>() {
+                Some(block) if s.statistics.0.len() == 46 => out.chunk::<46>(|d| *d = *block),
+                _ => out.put(s.statistics.0),
+            }
         }
         RData::Null(d) | RData::Unknown { data: d, .. } => out.put(d),
-        RData::A(a) => out.put(&a.octets()),
+        RData::A(a) => out.chunk::<4>(|d| *d = a.octets()),
         RData::Ns(labels) => emit_labels(labels, out),
-        RData::Wack(w) => out.put_u16(w.request_flags.0),
+        RData::Wack(w) => out.chunk::<2>(|d| *d = w.request_flags.0.to_be_bytes()),
     }
 }
 
-/// Reads the record of a section whose count is 1 (counts were checked to be
-/// 0 or 1) at `*pos`, and moves `*pos` past it.
 #[inline(always)]
-fn parse_section<'a>(
-    data: &'a [u8],
-    count: u16,
-    pos: &mut usize,
-    qname: Option<&Name<'a>>,
-    wack: bool,
-) -> Result<Option<ResourceRecord<'a>>, ParseError> {
-    if count == 0 {
-        return Ok(None);
-    }
-    let (rr, next) = parse_record(data, *pos, qname, wack)?;
-    *pos = next;
-    Ok(Some(rr))
+fn emit_entry(e: &NbAddrEntry, out: &mut impl Sink) {
+    out.chunk::<6>(|d| {
+        put_at(d, 0, e.flags.0.to_be_bytes());
+        put_at(d, 2, e.address.octets());
+    });
 }
+
+/// Checks what emission cannot express in a record, so that whatever is
+/// emitted parses back to the same packet, and returns its RDLENGTH.
+/// `wack_slot` says whether this is the answer of an opcode-7 response, the
+/// one place a [`Wack`] payload may stand.
+#[inline(always)]
+fn check_record(
+    s: &Sections<'_>,
+    rr: &ResourceRecord<'_>,
+    section: Section,
+    wack_slot: bool,
+) -> Result<usize, EmitError> {
+    if rr.name_form == NameForm::QuestionPointer {
+        match &s.question {
+            Some(q) if q.name == rr.name => {}
+            _ => return Err(EmitError::PointerMismatch { section }),
+        }
+    }
+    let len = rr.rdata.buffer_len();
+    let fits = match &rr.rdata {
+        RData::Nb(_) | RData::A(_) | RData::Ns(_) | RData::Null(_) => {
+            len <= usize::from(u16::MAX) && !(wack_slot && len == 2)
+        }
+        RData::Wack(_) => wack_slot,
+        RData::NodeStatus(st) => {
+            if len > usize::from(u16::MAX) || st.names.len() > 255 {
+                return Err(EmitError::RdataTooLong { section });
+            }
+            !(wack_slot && len == 2)
+        }
+        RData::Unknown { rr_type, .. } => {
+            matches!(RrType::from(u16::from(*rr_type)), RrType::Unknown(_))
+                && len <= usize::from(u16::MAX)
+                && !(wack_slot && len == 2)
+        }
+    };
+    if !fits {
+        return Err(if len > usize::from(u16::MAX) {
+            EmitError::RdataTooLong { section }
+        } else {
+            EmitError::RdataMismatch { section }
+        });
+    }
+    Ok(len)
+}
+
+/// Writes the packet, checking each record on the way ([`check_record`]):
+/// one pass, so that emission into a slice needs no separate measuring.
+#[inline(always)]
+fn emit_to(
+    id: u16,
+    flags: Flags,
+    s: &Sections<'_>,
+    wack_packet: bool,
+    out: &mut impl Sink,
+) -> Result<(), EmitError> {
+    let count = |present: bool| u64::from(present);
+    let head = u64::from(id) << 48
+        | u64::from(flags.0) << 32
+        | count(s.question.is_some()) << 16
+        | count(s.answer.is_some());
+    let tail = (count(s.authority.is_some()) << 16 | count(s.additional.is_some())) as u32;
+    out.chunk::<12>(|d| {
+        put_at(d, 0, head.to_be_bytes());
+        put_at(d, 8, tail.to_be_bytes());
+    });
+    if let Some(q) = &s.question {
+        let type_class = u32::from(u16::from(q.qtype)) << 16 | u32::from(u16::from(q.qclass));
+        emit_name_then::<4, 38>(&q.name, type_class.to_be_bytes(), out);
+    }
+    if let Some(rr) = &s.answer {
+        let len = check_record(s, rr, Section::Answer, wack_packet)?;
+        emit_record(rr, len, out);
+    }
+    if let Some(rr) = &s.authority {
+        let len = check_record(s, rr, Section::Authority, false)?;
+        emit_record(rr, len, out);
+    }
+    if let Some(rr) = &s.additional {
+        let len = check_record(s, rr, Section::Additional, false)?;
+        emit_record(rr, len, out);
+    }
+    if !s.trailing.is_empty() {
+        out.put(s.trailing);
+    }
+    Ok(())
+}
+
+/// The error for the first header count above one.
+#[cold]
+fn unsupported_count(counts: [u16; 4]) -> ParseError {
+    let sections = [
+        Section::Question,
+        Section::Answer,
+        Section::Authority,
+        Section::Additional,
+    ];
+    let (i, (&count, &section)) = counts
+        .iter()
+        .zip(&sections)
+        .enumerate()
+        .find(|(_, (c, _))| **c > 1)
+        .unwrap_or((0, (&0, &Section::Question)));
+    ParseError::UnsupportedCount {
+        offset: 4 + 2 * i,
+        section,
+        count,
+    }
+}
+
+/// A name that stands in for the question's while a datagram is validated:
+/// only whether a question exists matters then, not its value.
+const PLACEHOLDER: Name<'static> = Name::unscoped(crate::wire::NetbiosName::wildcard());
 
 impl<'a> Packet<'a> {
     /// Parses a whole datagram. Bytes after the last section are kept in
@@ -280,49 +572,47 @@ impl<'a> Packet<'a> {
     ///
     /// Allocation-free and total: any input gives either a packet or a
     /// [`ParseError`] with the offset of the problem. Header counts above one
-    /// are refused before anything else is read.
+    /// are refused before anything else is read. Every byte is checked here;
+    /// the section accessors then decode without failing.
     ///
     /// # Errors
     /// A [`ParseError`] saying what is malformed and where.
     pub fn parse(data: &'a [u8]) -> Result<Self, ParseError> {
         let h = Header::parse(data)?;
-        let counts = [
-            (h.qdcount, Section::Question),
-            (h.ancount, Section::Answer),
-            (h.nscount, Section::Authority),
-            (h.arcount, Section::Additional),
-        ];
-        for (i, (count, section)) in counts.into_iter().enumerate() {
-            if count > 1 {
-                return Err(ParseError::UnsupportedCount {
-                    offset: 4 + 2 * i,
-                    section,
-                    count,
-                });
-            }
+        let counts = [h.qdcount, h.ancount, h.nscount, h.arcount];
+        if (h.qdcount | h.ancount | h.nscount | h.arcount) > 1 {
+            return Err(unsupported_count(counts));
         }
+        let mut at = [0u32; 4];
         let mut pos = Header::LEN;
-        let question = match h.qdcount {
-            1 => {
-                let (q, next) = parse_question(data, pos)?;
-                pos = next;
-                Some(q)
-            }
-            _ => None,
+        let qname = if h.qdcount == 1 {
+            at[0] = pos as u32;
+            pos = parse_question(data, pos)?.1;
+            Some(&PLACEHOLDER)
+        } else {
+            None
         };
-        let qname = question.as_ref().map(|q| &q.name);
-        let wack = h.flags.is_response() && h.flags.opcode() == Opcode::Wack;
-        let answer = parse_section(data, h.ancount, &mut pos, qname, wack)?;
-        let authority = parse_section(data, h.nscount, &mut pos, qname, false)?;
-        let additional = parse_section(data, h.arcount, &mut pos, qname, false)?;
+        if h.ancount == 1 {
+            at[1] = pos as u32;
+            let wack = h.flags.is_response() && h.flags.opcode() == Opcode::Wack;
+            pos = parse_record(data, pos, qname, wack)?.1;
+        }
+        if h.nscount == 1 {
+            at[2] = pos as u32;
+            pos = parse_record(data, pos, qname, false)?.1;
+        }
+        if h.arcount == 1 {
+            at[3] = pos as u32;
+            pos = parse_record(data, pos, qname, false)?.1;
+        }
         Ok(Self {
             id: h.id,
             flags: h.flags,
-            question,
-            answer,
-            authority,
-            additional,
-            trailing: data.get(pos..).unwrap_or_default(),
+            body: Body::Wire(WireBody {
+                data,
+                at,
+                end: pos as u32,
+            }),
         })
     }
 
@@ -332,10 +622,11 @@ impl<'a> Packet<'a> {
     /// As [`Packet::parse`], and [`ParseError::TrailingBytes`].
     pub fn parse_exact(data: &'a [u8]) -> Result<Self, ParseError> {
         let p = Self::parse(data)?;
-        if p.trailing.is_empty() {
+        let trailing = p.trailing();
+        if trailing.is_empty() {
             Ok(p)
         } else {
-            let len = p.trailing.len();
+            let len = trailing.len();
             Err(ParseError::TrailingBytes {
                 offset: data.len() - len,
                 len,
@@ -343,16 +634,173 @@ impl<'a> Packet<'a> {
         }
     }
 
+    /// A packet from its parts.
+    ///
+    /// ```
+    /// use nbns::wire::{Flags, Name, NetbiosName, Opcode, Packet, Question, Sections};
+    /// let q = Question::nb(Name::unscoped(NetbiosName::new("FRED", 0).unwrap()));
+    /// let sections = Sections { question: Some(q), ..Sections::default() };
+    /// let p = Packet::from_sections(7, Flags::request(Opcode::Query), sections);
+    /// assert_eq!(p.question(), Some(q));
+    /// assert_eq!(p.buffer_len(), 12 + 34 + 4);
+    /// ```
+    #[must_use]
+    pub const fn from_sections(id: u16, flags: Flags, sections: Sections<'a>) -> Self {
+        Self {
+            id,
+            flags,
+            body: Body::Parts(sections),
+        }
+    }
+
+    #[inline]
+    fn wack_packet(&self) -> bool {
+        self.flags.is_response() && self.flags.opcode() == Opcode::Wack
+    }
+
+    /// The sections: borrowed from a built packet, or decoded from a parsed
+    /// one into `slot`.
+    #[inline(always)]
+    fn sections_ref<'s>(&'s self, slot: &'s mut Option<Sections<'a>>) -> &'s Sections<'a> {
+        match &self.body {
+            Body::Parts(s) => s,
+            Body::Wire(w) => slot.insert(self.decode(w)),
+        }
+    }
+
+    fn decode(&self, w: &WireBody<'a>) -> Sections<'a> {
+        let question = w.question();
+        let qname = question.as_ref().map(|q| &q.name);
+        let wack = self.wack_packet();
+        Sections {
+            question,
+            answer: w.record(1, qname, wack),
+            authority: w.record(2, qname, wack),
+            additional: w.record(3, qname, wack),
+            trailing: w.trailing(),
+        }
+    }
+
+    /// All sections, decoded.
+    #[must_use]
+    pub fn sections(&self) -> Sections<'a> {
+        let mut slot = None;
+        *self.sections_ref(&mut slot)
+    }
+
+    /// Replaces the sections; the header counts follow.
+    ///
+    /// ```
+    /// use nbns::wire::{Name, NetbiosName, Packet};
+    /// let name = Name::unscoped(NetbiosName::new("FRED", 0x20).unwrap());
+    /// let mut p = Packet::name_query_request(1, name, false);
+    /// let mut s = p.sections();
+    /// s.trailing = b"pad";
+    /// p.set_sections(s);
+    /// assert_eq!(p.trailing(), b"pad");
+    /// assert_eq!(p.buffer_len(), 12 + 34 + 4 + 3);
+    /// ```
+    pub fn set_sections(&mut self, sections: Sections<'a>) {
+        self.body = Body::Parts(sections);
+    }
+
+    /// Changes the sections in place through `f`; a parsed packet is decoded
+    /// into a built one first.
+    ///
+    /// ```
+    /// use nbns::wire::{Name, NetbiosName, Packet};
+    /// let name = Name::unscoped(NetbiosName::new("FRED", 0x20).unwrap());
+    /// let mut p = Packet::name_query_request(1, name, false);
+    /// p.update_sections(|s| s.trailing = b"pad");
+    /// assert_eq!(p.trailing(), b"pad");
+    /// ```
+    pub fn update_sections(&mut self, f: impl FnOnce(&mut Sections<'a>)) {
+        let mut sections = self.sections();
+        f(&mut sections);
+        self.body = Body::Parts(sections);
+    }
+
+    /// The question (QDCOUNT 0 or 1).
+    #[must_use]
+    pub fn question(&self) -> Option<Question<'a>> {
+        match &self.body {
+            Body::Parts(s) => s.question,
+            Body::Wire(w) => w.question(),
+        }
+    }
+
+    fn record(&self, i: usize) -> Option<ResourceRecord<'a>> {
+        match &self.body {
+            Body::Parts(s) => match i {
+                1 => s.answer,
+                2 => s.authority,
+                _ => s.additional,
+            },
+            Body::Wire(w) => {
+                let at = w.at.get(i).copied().unwrap_or(0);
+                if at == 0 {
+                    return None;
+                }
+                // Only a `C0 0C` name needs the question's.
+                let pointer = w.data.get(at as usize..at as usize + 2) == Some(&[0xC0, 0x0C]);
+                let question = if pointer { w.question() } else { None };
+                w.record(i, question.as_ref().map(|q| &q.name), self.wack_packet())
+            }
+        }
+    }
+
+    /// The answer record (ANCOUNT 0 or 1).
+    #[must_use]
+    pub fn answer(&self) -> Option<ResourceRecord<'a>> {
+        self.record(1)
+    }
+
+    /// The authority record (NSCOUNT 0 or 1).
+    #[must_use]
+    pub fn authority(&self) -> Option<ResourceRecord<'a>> {
+        self.record(2)
+    }
+
+    /// The additional record (ARCOUNT 0 or 1).
+    #[must_use]
+    pub fn additional(&self) -> Option<ResourceRecord<'a>> {
+        self.record(3)
+    }
+
+    /// Bytes after the last section.
+    #[must_use]
+    pub fn trailing(&self) -> &'a [u8] {
+        match &self.body {
+            Body::Parts(s) => s.trailing,
+            Body::Wire(w) => w.trailing(),
+        }
+    }
+
+    /// Whether each section is present: question, answer, authority,
+    /// additional.
+    fn present(&self) -> [bool; 4] {
+        match &self.body {
+            Body::Parts(s) => [
+                s.question.is_some(),
+                s.answer.is_some(),
+                s.authority.is_some(),
+                s.additional.is_some(),
+            ],
+            Body::Wire(w) => w.at.map(|a| a != 0),
+        }
+    }
+
     /// The header, counts derived from the sections present.
     #[must_use]
     pub fn header(&self) -> Header {
+        let [q, an, ns, ar] = self.present().map(u16::from);
         Header {
             id: self.id,
             flags: self.flags,
-            qdcount: self.question.is_some().into(),
-            ancount: self.answer.is_some().into(),
-            nscount: self.authority.is_some().into(),
-            arcount: self.additional.is_some().into(),
+            qdcount: q,
+            ancount: an,
+            nscount: ns,
+            arcount: ar,
         }
     }
 
@@ -375,11 +823,12 @@ impl<'a> Packet<'a> {
     }
 
     /// The records present, in order, with their sections.
-    pub fn records(&self) -> impl Iterator<Item = (Section, &ResourceRecord<'a>)> {
+    pub fn records(&self) -> impl Iterator<Item = (Section, ResourceRecord<'a>)> {
+        let s = self.sections();
         [
-            (Section::Answer, self.answer.as_ref()),
-            (Section::Authority, self.authority.as_ref()),
-            (Section::Additional, self.additional.as_ref()),
+            (Section::Answer, s.answer),
+            (Section::Authority, s.authority),
+            (Section::Additional, s.additional),
         ]
         .into_iter()
         .filter_map(|(s, r)| r.map(|r| (s, r)))
@@ -387,124 +836,58 @@ impl<'a> Packet<'a> {
 
     /// The name the packet is about: the question's, else the first record's.
     #[must_use]
-    pub fn name(&self) -> Option<&Name<'a>> {
-        self.question
-            .as_ref()
-            .map(|q| &q.name)
-            .or_else(|| self.records().next().map(|(_, r)| &r.name))
+    pub fn name(&self) -> Option<Name<'a>> {
+        self.question()
+            .map(|q| q.name)
+            .or_else(|| self.records().next().map(|(_, r)| r.name))
     }
 
     /// The record that carries a request's or response's data: the additional
     /// record of a request, the answer of a response.
     #[must_use]
-    pub fn data_record(&self) -> Option<&ResourceRecord<'a>> {
+    pub fn data_record(&self) -> Option<ResourceRecord<'a>> {
         if self.is_response() {
-            self.answer.as_ref()
+            self.answer()
         } else {
-            self.additional.as_ref()
+            self.additional()
         }
     }
 
     /// Bytes needed by [`Packet::emit`].
     #[must_use]
     pub fn buffer_len(&self) -> usize {
+        let mut slot = None;
+        let s = self.sections_ref(&mut slot);
         Header::LEN
-            + self.question.as_ref().map_or(0, Question::buffer_len)
-            + self.records().map(|(_, r)| r.buffer_len()).sum::<usize>()
-            + self.trailing.len()
-    }
-
-    /// Checks what emission cannot express, so that whatever is emitted
-    /// parses back to the same packet, and measures the packet on the way:
-    /// returns the total length and each record's RDLENGTH.
-    fn layout(&self) -> Result<(usize, [usize; 3]), EmitError> {
-        let wack_packet = self.flags.is_response() && self.flags.opcode() == Opcode::Wack;
-        let mut total = Header::LEN + self.trailing.len();
-        if let Some(q) = &self.question {
-            total += q.buffer_len();
-        }
-        let mut rdlens = [0usize; 3];
-        let slots = [
-            (Section::Answer, &self.answer),
-            (Section::Authority, &self.authority),
-            (Section::Additional, &self.additional),
-        ];
-        for ((section, rr), rdlen) in slots.into_iter().zip(&mut rdlens) {
-            let Some(rr) = rr else { continue };
-            total += match rr.name_form {
-                NameForm::Full => rr.name.buffer_len(),
-                NameForm::QuestionPointer => match &self.question {
-                    Some(q) if q.name == rr.name => 2,
-                    _ => return Err(EmitError::PointerMismatch { section }),
-                },
-            };
-            let len = rr.rdata.buffer_len();
-            let too_many_names = matches!(&rr.rdata, RData::NodeStatus(s) if s.names.len() > 255);
-            if len > usize::from(u16::MAX) || too_many_names {
-                return Err(EmitError::RdataTooLong { section });
-            }
-            *rdlen = len;
-            total += 10 + len;
-            let wack_slot = wack_packet && section == Section::Answer;
-            let fits = match &rr.rdata {
-                RData::Wack(_) => wack_slot,
-                RData::Unknown { rr_type, .. } => {
-                    matches!(RrType::from(u16::from(*rr_type)), RrType::Unknown(_))
-                        && !(wack_slot && len == 2)
-                }
-                _ => !(wack_slot && len == 2),
-            };
-            if !fits {
-                return Err(EmitError::RdataMismatch { section });
-            }
-        }
-        Ok((total, rdlens))
-    }
-
-    #[inline]
-    fn emit_to(&self, rdlens: [usize; 3], out: &mut impl Sink) {
-        // The header as two integers, stored whole (narrow stores read back
-        // as one wide load would stall store forwarding).
-        let count = |present: bool| u64::from(present);
-        let head = u64::from(self.id) << 48
-            | u64::from(self.flags.0) << 32
-            | count(self.question.is_some()) << 16
-            | count(self.answer.is_some());
-        let tail =
-            (count(self.authority.is_some()) << 16 | count(self.additional.is_some())) as u32;
-        out.put(&head.to_be_bytes());
-        out.put(&tail.to_be_bytes());
-        if let Some(q) = &self.question {
-            emit_name(&q.name, out);
-            let t = u16::from(q.qtype).to_be_bytes();
-            let c = u16::from(q.qclass).to_be_bytes();
-            out.put(&[t[0], t[1], c[0], c[1]]);
-        }
-        for (rr, rdlen) in [&self.answer, &self.authority, &self.additional]
-            .into_iter()
-            .zip(rdlens)
-        {
-            if let Some(rr) = rr {
-                emit_record(rr, rdlen, out);
-            }
-        }
-        out.put(self.trailing);
+            + s.question.as_ref().map_or(0, Question::buffer_len)
+            + [&s.answer, &s.authority, &s.additional]
+                .into_iter()
+                .flatten()
+                .map(ResourceRecord::buffer_len)
+                .sum::<usize>()
+            + s.trailing.len()
     }
 
     /// Writes the packet at the start of `buf` and returns its length
     /// ([`Packet::buffer_len`]). Never panics; bytes of `buf` past the packet
-    /// are left as they were.
+    /// are left as they were. Packet and buffer are checked as the bytes are
+    /// written, in one pass: on an error, `buf` may hold part of the packet.
     ///
     /// # Errors
     /// [`EmitError::BufferTooSmall`], or an [`EmitError`] for a packet whose
     /// parts do not fit together (see [`EmitError`]).
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
-        let (need, rdlens) = self.layout()?;
+        let mut slot = None;
+        let s = self.sections_ref(&mut slot);
         let have = buf.len();
-        let Some(buf) = buf.get_mut(..need) else {
+        // Pieces that would run past the end are skipped, and the cursor
+        // still counts them, so it ends at the packet's length.
+        let mut sink = SliceSink { buf, pos: 0 };
+        emit_to(self.id, self.flags, s, self.wack_packet(), &mut sink)?;
+        let need = sink.pos;
+        if need > have {
             return Err(EmitError::BufferTooSmall { need, have });
-        };
-        self.emit_to(rdlens, &mut SliceSink { buf });
+        }
         Ok(need)
     }
 
@@ -516,14 +899,21 @@ impl<'a> Packet<'a> {
     /// [`Packet::buffer_len`], or an [`EmitError`] for a packet whose parts do
     /// not fit together.
     pub fn emit_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EmitError> {
-        let (need, rdlens) = self.layout()?;
+        let mut slot = None;
+        let s = self.sections_ref(&mut slot);
+        let wack = self.wack_packet();
+        // Check everything and measure before the first byte goes out: a
+        // `BufMut` cannot take bytes back.
+        let mut measure = Measure(0);
+        emit_to(self.id, self.flags, s, wack, &mut measure)?;
+        let need = measure.0;
         if buf.remaining_mut() < need {
             return Err(EmitError::BufferTooSmall {
                 need,
                 have: buf.remaining_mut(),
             });
         }
-        self.emit_to(rdlens, &mut BufSink(buf));
+        emit_to(self.id, self.flags, s, wack, &mut BufSink(buf))?;
         Ok(need)
     }
 
@@ -531,8 +921,13 @@ impl<'a> Packet<'a> {
     #[must_use]
     pub fn kind(&self) -> PacketKind {
         let f = self.flags;
-        let q_type = self.question.map(|q| q.qtype);
-        let has_nb_request = self.question.is_some() && self.additional.is_some();
+        let [has_q, has_an, has_ns, has_ar] = self.present();
+        let has_nb_request = has_q && has_ar;
+        let q_type = if has_q && !f.is_response() {
+            self.question().map(|q| q.qtype)
+        } else {
+            None
+        };
         if !f.is_response() {
             return match (f.opcode(), q_type) {
                 (Opcode::Query, Some(RrType::NbStat)) => PacketKind::NodeStatusRequest,
@@ -554,28 +949,27 @@ impl<'a> Packet<'a> {
                 _ => PacketKind::Unknown,
             };
         }
-        let answer_type = self.answer.map(|a| a.rdata.rr_type());
         let ok = f.rcode() == Rcode::NoError;
         match f.opcode() {
-            Opcode::Wack if self.answer.is_some() => PacketKind::Wack,
-            Opcode::Query => match answer_type {
-                Some(RrType::NbStat) if ok => PacketKind::NodeStatusResponse,
-                Some(RrType::Nb)
-                    if ok
-                        && self
-                            .answer
-                            .and_then(|a| a.nb())
-                            .is_some_and(|n| !n.is_empty()) =>
-                {
-                    PacketKind::PositiveNameQueryResponse
+            Opcode::Wack if has_an => PacketKind::Wack,
+            Opcode::Query => {
+                let answer = if has_an { self.answer() } else { None };
+                match answer.map(|a| (a.rdata.rr_type(), a)) {
+                    Some((RrType::NbStat, _)) if ok => PacketKind::NodeStatusResponse,
+                    Some((RrType::Nb, a)) if ok && a.nb().is_some_and(|n| !n.is_empty()) => {
+                        PacketKind::PositiveNameQueryResponse
+                    }
+                    Some(_) if !ok => PacketKind::NegativeNameQueryResponse,
+                    None if ok
+                        && has_ns
+                        && self.authority().is_some_and(|r| r.rr_type() == RrType::Ns) =>
+                    {
+                        PacketKind::RedirectNameQueryResponse
+                    }
+                    _ => PacketKind::Unknown,
                 }
-                Some(_) if !ok => PacketKind::NegativeNameQueryResponse,
-                None if ok && self.authority.is_some_and(|r| r.rr_type() == RrType::Ns) => {
-                    PacketKind::RedirectNameQueryResponse
-                }
-                _ => PacketKind::Unknown,
-            },
-            op if op.is_registration_like() && self.answer.is_some() => match f.rcode() {
+            }
+            op if op.is_registration_like() && has_an => match f.rcode() {
                 Rcode::NoError if f.recursion_available() => {
                     PacketKind::PositiveRegistrationResponse
                 }
@@ -583,7 +977,7 @@ impl<'a> Packet<'a> {
                 Rcode::Conflict => PacketKind::NameConflictDemand,
                 _ => PacketKind::NegativeRegistrationResponse,
             },
-            Opcode::Release if self.answer.is_some() => {
+            Opcode::Release if has_an => {
                 if ok {
                     PacketKind::PositiveReleaseResponse
                 } else {
@@ -596,8 +990,8 @@ impl<'a> Packet<'a> {
 }
 
 /// Constructors for every packet kind, with the flags and layout of the
-/// RFC 1002 §4.2 diagrams. Each returns a plain [`Packet`] whose fields may
-/// be adjusted before emission.
+/// RFC 1002 §4.2 diagrams. Each returns a [`Packet`] whose flags and
+/// sections may be adjusted ([`Packet::set_sections`]) before emission.
 impl<'a> Packet<'a> {
     fn request(
         id: u16,
@@ -605,27 +999,26 @@ impl<'a> Packet<'a> {
         question: Question<'a>,
         additional: Option<ResourceRecord<'a>>,
     ) -> Self {
-        Self {
+        Self::from_sections(
             id,
             flags,
-            question: Some(question),
-            answer: None,
-            authority: None,
-            additional,
-            trailing: &[],
-        }
+            Sections {
+                question: Some(question),
+                additional,
+                ..Sections::EMPTY
+            },
+        )
     }
 
     fn response(id: u16, flags: Flags, answer: ResourceRecord<'a>) -> Self {
-        Self {
+        Self::from_sections(
             id,
             flags,
-            question: None,
-            answer: Some(answer),
-            authority: None,
-            additional: None,
-            trailing: &[],
-        }
+            Sections {
+                answer: Some(answer),
+                ..Sections::EMPTY
+            },
+        )
     }
 
     /// A request of the registration family (§4.2.2–4.2.4, §4.2.9, MS-NBTE
@@ -863,15 +1256,15 @@ impl<'a> Packet<'a> {
         nsd_name: Labels<'a>,
         nsd_ip: Ipv4Addr,
     ) -> Self {
-        Self {
+        Self::from_sections(
             id,
-            flags: Flags::response(Opcode::Query).with_recursion_desired(true),
-            question: None,
-            answer: None,
-            authority: Some(ResourceRecord::new(name, ttl, RData::Ns(nsd_name))),
-            additional: Some(ResourceRecord::new(name, ttl, RData::A(nsd_ip))),
-            trailing: &[],
-        }
+            Flags::response(Opcode::Query).with_recursion_desired(true),
+            Sections {
+                authority: Some(ResourceRecord::new(name, ttl, RData::Ns(nsd_name))),
+                additional: Some(ResourceRecord::new(name, ttl, RData::A(nsd_ip))),
+                ..Sections::EMPTY
+            },
+        )
     }
 
     /// WAIT FOR ACKNOWLEDGEMENT (WACK) RESPONSE (§4.2.16): flags 0xBC00; TTL
@@ -918,6 +1311,7 @@ impl Class {
 mod tests {
     use super::*;
     use crate::wire::{NameFlags, NetbiosName, NodeName, NodeNames, Statistics};
+    use bytes::BufMut;
 
     const FRED: &[u8] = b"\x20EGFCEFEECACACACACACACACACACACAAA\x00";
     const FRED_20: &[u8] = b"\x20EGFCEFEECACACACACACACACACACACACA\x00";
@@ -955,7 +1349,7 @@ mod tests {
         let back = Packet::parse(bytes).unwrap();
         assert_eq!(&back, p);
         assert_eq!(back.kind(), kind);
-        assert!(back.trailing.is_empty());
+        assert!(back.trailing().is_empty());
     }
 
     /// The registration-family request: question, then C0 0C and an NB
@@ -1117,7 +1511,7 @@ mod tests {
         assert_eq!(
             Packet::parse(&b)
                 .unwrap()
-                .answer
+                .answer()
                 .unwrap()
                 .nb()
                 .unwrap()
@@ -1185,7 +1579,7 @@ mod tests {
         let p = Packet::wack(0x1234, fred(), 9, Flags(0x7900), RrType::Nb);
         check(&p, &samba4, PacketKind::Wack);
         assert!(
-            matches!(Packet::parse(&samba4).unwrap().answer.unwrap().rdata, RData::Wack(w) if w.request_flags.opcode() == Opcode::MultihomedRegistration)
+            matches!(Packet::parse(&samba4).unwrap().answer().unwrap().rdata, RData::Wack(w) if w.request_flags.opcode() == Opcode::MultihomedRegistration)
         );
     }
 
@@ -1227,7 +1621,7 @@ mod tests {
         );
         check(&p, &b, PacketKind::NodeStatusResponse);
         let parsed = Packet::parse(&b).unwrap();
-        let RData::NodeStatus(s) = parsed.answer.unwrap().rdata else {
+        let RData::NodeStatus(s) = parsed.answer().unwrap().rdata else {
             panic!("not NBSTAT")
         };
         assert_eq!(s.statistics.unit_id(), Some([0, 0x0c, 0x29, 1, 2, 3]));
@@ -1243,7 +1637,7 @@ mod tests {
             b"\x00\x21\x00\x01\x00\x00\x00\x00\x00\x07\x00\x00\x0c\x29\x01\x02\x03",
         );
         let p = Packet::parse(&b).unwrap();
-        let RData::NodeStatus(s) = p.answer.unwrap().rdata else {
+        let RData::NodeStatus(s) = p.answer().unwrap().rdata else {
             panic!("not NBSTAT")
         };
         assert!(s.names.is_empty());
@@ -1261,7 +1655,7 @@ mod tests {
         let back = Packet::parse(&bytes).unwrap();
         assert_eq!(back, p);
         assert_eq!(
-            back.additional.unwrap().name.scope.to_string(),
+            back.additional().unwrap().name.scope.to_string(),
             "corp.example"
         );
     }
@@ -1275,12 +1669,78 @@ mod tests {
         ]);
         b.extend_from_slice(b"\x01\x02\x03");
         let p = Packet::parse(&b).unwrap();
-        assert_eq!(p.trailing, b"\x01\x02\x03");
+        assert_eq!(p.trailing(), b"\x01\x02\x03");
         assert_eq!(emitted(&p), b);
         assert_eq!(
             Packet::parse_exact(&b),
             Err(ParseError::TrailingBytes { offset: 50, len: 3 })
         );
+    }
+
+    #[test]
+    fn parsed_view_decodes_sections_and_can_be_changed() {
+        let built = Packet::registration_request(7, fred(), 300, entry(), false);
+        let bytes = emitted(&built);
+        let mut p = Packet::parse(&bytes).unwrap();
+        assert_eq!(p.header(), built.header());
+        assert_eq!(p.sections(), built.sections());
+        assert_eq!(p.question(), built.question());
+        assert_eq!(p.additional(), built.additional());
+        assert_eq!(p.additional().unwrap().name_form, NameForm::QuestionPointer);
+        assert_eq!(p.answer(), None);
+        assert_eq!(p.name(), Some(fred()));
+        assert_eq!(format!("{p:?}"), format!("{built:?}"));
+        // Changing a parsed packet makes it a built one with the change.
+        p.update_sections(|s| s.additional.as_mut().unwrap().ttl = 600);
+        assert_ne!(p, built);
+        assert_eq!(p.additional().unwrap().ttl, 600);
+        assert_eq!(p.question(), built.question());
+        let again = emitted(&p);
+        assert_eq!(again.len(), bytes.len());
+        assert_eq!(Packet::parse(&again).unwrap(), p);
+    }
+
+    #[test]
+    fn short_buffers_are_refused_at_every_length() {
+        let names = [NodeName {
+            name: NetbiosName::new("FRED", 0x20).unwrap(),
+            flags: NameFlags::active(false, NodeType::H),
+        }];
+        let stats = [7u8; 46];
+        let scoped = Name::new(fred().netbios, Labels::from_dotted(b"a.b").unwrap());
+        let packets = [
+            Packet::registration_request(1, scoped, 300, entry(), false),
+            Packet::node_status_response(
+                2,
+                fred(),
+                NodeStatus {
+                    names: NodeNames::from_slice(&names),
+                    statistics: Statistics(&stats),
+                },
+            ),
+            Packet::redirect_name_query_response(3, scoped, 9, scoped.scope, Ipv4Addr::LOCALHOST),
+        ];
+        for p in &packets {
+            let need = p.buffer_len();
+            let mut exact = vec![0u8; need];
+            assert_eq!(p.emit(&mut exact), Ok(need));
+            let mut grown = Vec::new();
+            assert_eq!(p.emit_buf(&mut grown), Ok(need));
+            assert_eq!(grown, exact);
+            for have in 0..need {
+                let mut short = vec![0u8; have];
+                assert_eq!(
+                    p.emit(&mut short),
+                    Err(EmitError::BufferTooSmall { need, have })
+                );
+                let mut limited = bytes::BytesMut::new().limit(have);
+                assert_eq!(
+                    p.emit_buf(&mut limited),
+                    Err(EmitError::BufferTooSmall { need, have })
+                );
+                assert!(limited.get_ref().is_empty());
+            }
+        }
     }
 
     #[test]
@@ -1365,9 +1825,11 @@ mod tests {
     #[test]
     fn emit_refuses_what_would_not_round_trip() {
         let mut p = Packet::registration_request(1, fred(), 300, entry(), false);
-        p.question = Some(Question::nb(Name::unscoped(
-            NetbiosName::new("OTHER", 0).unwrap(),
-        )));
+        p.update_sections(|s| {
+            s.question = Some(Question::nb(Name::unscoped(
+                NetbiosName::new("OTHER", 0).unwrap(),
+            )))
+        });
         let mut buf = [0u8; 128];
         assert_eq!(
             p.emit(&mut buf),
@@ -1376,9 +1838,11 @@ mod tests {
             })
         );
         let mut p = Packet::positive_registration_response(1, fred(), 300, entry());
-        p.answer.as_mut().unwrap().rdata = RData::Wack(Wack {
-            rr_type: RrType::Nb,
-            request_flags: Flags(0),
+        p.update_sections(|s| {
+            s.answer.as_mut().unwrap().rdata = RData::Wack(Wack {
+                rr_type: RrType::Nb,
+                request_flags: Flags(0),
+            })
         });
         assert_eq!(
             p.emit(&mut buf),
@@ -1386,10 +1850,12 @@ mod tests {
                 section: Section::Answer
             })
         );
-        p.answer.as_mut().unwrap().rdata = RData::Unknown {
-            rr_type: RrType::Unknown(0x20),
-            data: &[],
-        };
+        p.update_sections(|s| {
+            s.answer.as_mut().unwrap().rdata = RData::Unknown {
+                rr_type: RrType::Unknown(0x20),
+                data: &[],
+            }
+        });
         assert_eq!(
             p.emit(&mut buf),
             Err(EmitError::RdataMismatch {
@@ -1413,8 +1879,8 @@ mod tests {
         let p = Packet::parse(&b).unwrap();
         assert_eq!(p.opcode(), Opcode::Unknown(1));
         assert_eq!(p.kind(), PacketKind::Unknown);
-        assert_eq!(p.question.unwrap().qtype, RrType::Unknown(0x99));
-        assert_eq!(p.question.unwrap().qclass, Class::Unknown(7));
+        assert_eq!(p.question().unwrap().qtype, RrType::Unknown(0x99));
+        assert_eq!(p.question().unwrap().qclass, Class::Unknown(7));
         assert_eq!(emitted(&p), b);
     }
 }

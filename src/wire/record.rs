@@ -232,8 +232,24 @@ impl RData<'_> {
         }
     }
 
+    /// RR_TYPE as on the wire.
+    #[must_use]
+    #[inline]
+    pub fn type_code(&self) -> u16 {
+        match self {
+            Self::Nb(_) => 0x0020,
+            Self::NodeStatus(_) => 0x0021,
+            Self::Null(_) => 0x000A,
+            Self::A(_) => 0x0001,
+            Self::Ns(_) => 0x0002,
+            Self::Wack(w) => u16::from(w.rr_type),
+            Self::Unknown { rr_type, .. } => u16::from(*rr_type),
+        }
+    }
+
     /// RDLENGTH.
     #[must_use]
+    #[inline(always)]
     pub fn buffer_len(&self) -> usize {
         match self {
             Self::Nb(a) => a.buffer_len(),

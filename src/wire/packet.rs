@@ -279,6 +279,14 @@ trait Sink {
         fill(&mut piece);
         self.put(&piece);
     }
+
+    /// One `N`-byte piece per item, filled by `fill`.
+    #[inline(always)]
+    fn chunk_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N])) {
+        for item in items {
+            self.chunk::<N>(|d| fill(item, d));
+        }
+    }
 }
 
 struct SliceSink<'b> {
@@ -310,6 +318,19 @@ impl Sink for SliceSink<'_> {
         }
         self.pos += N;
     }
+
+    #[inline(always)]
+    fn chunk_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N])) {
+        // One range check for all the pieces.
+        let len = items.len() * N;
+        if let Some(region) = self.buf.get_mut(self.pos..self.pos + len) {
+            let (pieces, _) = region.as_chunks_mut::<N>();
+            for (d, item) in pieces.iter_mut().zip(items) {
+                fill(item, d);
+            }
+        }
+        self.pos += len;
+    }
 }
 
 struct BufSink<'b, B: bytes::BufMut>(&'b mut B);
@@ -326,6 +347,11 @@ impl Sink for Measure {
     #[inline(always)]
     fn chunk<const N: usize>(&mut self, _fill: impl FnOnce(&mut [u8; N])) {
         self.0 += N;
+    }
+
+    #[inline(always)]
+    fn chunk_each<T, const N: usize>(&mut self, items: &[T], _fill: impl Fn(&T, &mut [u8; N])) {
+        self.0 += items.len() * N;
     }
 }
 
@@ -411,11 +437,7 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
             // (whole entries only, as `len` counts them).
             AddrRepr::Wire(b) => out.put(b.get(..addrs.buffer_len()).unwrap_or_default()),
             AddrRepr::One(e) => emit_entry(&e, out),
-            AddrRepr::Slice(entries) => {
-                for e in entries {
-                    emit_entry(e, out);
-                }
-            }
+            AddrRepr::Slice(entries) => out.chunk_each::<_, 6>(entries, fill_entry),
         },
         RData::NodeStatus(s) => {
             out.chunk::<1>(|d| *d = [s.names.len() as u8]);
@@ -423,14 +445,10 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
                 NamesRepr::Wire(b) => {
                     out.put(b.get(..s.names.len() * NodeName::LEN).unwrap_or_default());
                 }
-                NamesRepr::Slice(names) => {
-                    for n in names {
-                        out.chunk::<18>(|d| {
-                            put_at(d, 0, *n.name.as_bytes());
-                            put_at(d, 16, n.flags.0.to_be_bytes());
-                        });
-                    }
-                }
+                NamesRepr::Slice(names) => out.chunk_each::<_, 18>(names, |n, d| {
+                    put_at(d, 0, *n.name.as_bytes());
+                    put_at(d, 16, n.flags.0.to_be_bytes());
+                }),
             }
             // The full 46-byte block as one fixed piece; a short one as is.
             match s.statistics.0.first_chunk::<46>() {
@@ -447,10 +465,13 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
 
 #[inline(always)]
 fn emit_entry(e: &NbAddrEntry, out: &mut impl Sink) {
-    out.chunk::<6>(|d| {
-        put_at(d, 0, e.flags.0.to_be_bytes());
-        put_at(d, 2, e.address.octets());
-    });
+    out.chunk::<6>(|d| fill_entry(e, d));
+}
+
+#[inline(always)]
+fn fill_entry(e: &NbAddrEntry, d: &mut [u8; 6]) {
+    put_at(d, 0, e.flags.0.to_be_bytes());
+    put_at(d, 2, e.address.octets());
 }
 
 /// Checks what emission cannot express in a record, so that whatever is

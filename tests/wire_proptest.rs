@@ -243,7 +243,61 @@ proptest! {
         prop_assert_eq!(back, p);
         let mut again = vec![0u8; back.buffer_len()];
         back.emit(&mut again).unwrap();
-        prop_assert_eq!(again, buf);
+        prop_assert_eq!(&again, &buf);
+        // Into a slice, common shapes take straight-line paths; into a
+        // `BufMut`, every packet takes the general writer. Same bytes.
+        let mut grown = Vec::new();
+        prop_assert_eq!(p.emit_buf(&mut grown), Ok(n));
+        prop_assert_eq!(grown, buf);
+    }
+
+    #[test]
+    fn common_shapes_emit_as_the_general_writer_does(
+        id in any::<u16>(),
+        flags in any::<u16>(),
+        raw in any::<[u8; 16]>(),
+        ttl in any::<u32>(),
+        entries in prop::collection::vec((any::<u16>(), any::<[u8; 4]>()), 0..6),
+        names in prop::collection::vec((any::<[u8; 16]>(), any::<u16>()), 0..4),
+        stats in prop::collection::vec(any::<u8>(), 0..50),
+        shape in 0u8..4,
+    ) {
+        let name = Name::unscoped(NetbiosName::from_raw(raw));
+        let entries: Vec<NbAddrEntry> = entries
+            .iter()
+            .map(|&(f, a)| NbAddrEntry::new(NbFlags(f), Ipv4Addr::from(a)))
+            .collect();
+        let names: Vec<NodeName> = names
+            .iter()
+            .map(|&(n, f)| NodeName { name: NetbiosName::from_raw(n), flags: NameFlags(f) })
+            .collect();
+        let one = entries.first().copied().unwrap_or(NbAddrEntry::new(NbFlags(0), Ipv4Addr::LOCALHOST));
+        let mut p = match shape {
+            0 => Packet::name_query_request(id, name, false),
+            1 => Packet::registration_request(id, name, ttl, one, false),
+            2 => Packet::positive_name_query_response(id, name, ttl, NbAddrs::from_slice(&entries)),
+            _ => Packet::node_status_response(
+                id,
+                name,
+                NodeStatus { names: NodeNames::from_slice(&names), statistics: Statistics(&stats) },
+            ),
+        };
+        p.flags = Flags(flags);
+        let mut grown = Vec::new();
+        let general = p.emit_buf(&mut grown);
+        let mut buf = vec![0u8; 400];
+        let fast = p.emit(&mut buf);
+        prop_assert_eq!(fast, general);
+        if let Ok(n) = fast {
+            prop_assert_eq!(&buf[..n], &grown[..]);
+            for have in [0, n / 2, n - 1] {
+                let mut short = vec![0u8; have];
+                prop_assert_eq!(
+                    p.emit(&mut short),
+                    Err(nbns::wire::EmitError::BufferTooSmall { need: n, have })
+                );
+            }
+        }
     }
 
     #[test]

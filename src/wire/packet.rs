@@ -3,6 +3,8 @@
 
 use core::net::Ipv4Addr;
 
+mod fast;
+
 use crate::wire::error::Section;
 use crate::wire::nb::AddrRepr;
 use crate::wire::node_status::NamesRepr;
@@ -445,16 +447,9 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
                 NamesRepr::Wire(b) => {
                     out.put(b.get(..s.names.len() * NodeName::LEN).unwrap_or_default());
                 }
-                NamesRepr::Slice(names) => out.chunk_each::<_, 18>(names, |n, d| {
-                    put_at(d, 0, *n.name.as_bytes());
-                    put_at(d, 16, n.flags.0.to_be_bytes());
-                }),
+                NamesRepr::Slice(names) => out.chunk_each::<_, 18>(names, fill_node_name),
             }
-            // The full 46-byte block as one fixed piece; a short one as is.
-            match s.statistics.0.first_chunk::<46>() {
-                Some(block) if s.statistics.0.len() == 46 => out.chunk::<46>(|d| *d = *block),
-                _ => out.put(s.statistics.0),
-            }
+            put_statistics(s.statistics.0, out);
         }
         RData::Null(d) | RData::Unknown { data: d, .. } => out.put(d),
         RData::A(a) => out.chunk::<4>(|d| *d = a.octets()),
@@ -466,6 +461,22 @@ fn emit_record(rr: &ResourceRecord<'_>, rdlength: usize, out: &mut impl Sink) {
 #[inline(always)]
 fn emit_entry(e: &NbAddrEntry, out: &mut impl Sink) {
     out.chunk::<6>(|d| fill_entry(e, d));
+}
+
+#[inline(always)]
+fn fill_node_name(n: &NodeName, d: &mut [u8; 18]) {
+    put_at(d, 0, *n.name.as_bytes());
+    put_at(d, 16, n.flags.0.to_be_bytes());
+}
+
+/// The statistics block: the full 46 bytes as one fixed piece, a short one
+/// as it is.
+#[inline(always)]
+fn put_statistics(block: &[u8], out: &mut impl Sink) {
+    match block.first_chunk::<46>() {
+        Some(full) if block.len() == 46 => out.chunk::<46>(|d| *d = *full),
+        _ => out.put(block),
+    }
 }
 
 #[inline(always)]
@@ -893,11 +904,27 @@ impl<'a> Packet<'a> {
     /// ([`Packet::buffer_len`]). Never panics; bytes of `buf` past the packet
     /// are left as they were. Packet and buffer are checked as the bytes are
     /// written, in one pass: on an error, `buf` may hold part of the packet.
+    /// The shapes nearly every datagram has (a question with an optional
+    /// `C0 0C` NB record, or one answer with NB entries or a node status
+    /// table, unscoped) are written by straight-line code; the bytes are the
+    /// same as the general writer's.
     ///
     /// # Errors
     /// [`EmitError::BufferTooSmall`], or an [`EmitError`] for a packet whose
     /// parts do not fit together (see [`EmitError`]).
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
+        if let Body::Parts(s) = &self.body
+            && let Some(done) = fast::emit(self.id, self.flags, s, self.wack_packet(), buf)
+        {
+            return done;
+        }
+        self.emit_general(buf)
+    }
+
+    /// [`Packet::emit`] without the straight-line paths of the common shapes;
+    /// out of line, so that those paths stay short.
+    #[inline(never)]
+    fn emit_general(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let mut slot = None;
         let s = self.sections_ref(&mut slot);
         let have = buf.len();
@@ -1719,6 +1746,68 @@ mod tests {
         let again = emitted(&p);
         assert_eq!(again.len(), bytes.len());
         assert_eq!(Packet::parse(&again).unwrap(), p);
+    }
+
+    #[test]
+    fn fast_paths_match_the_general_writer() {
+        let entries = [
+            entry(),
+            NbAddrEntry::new(NbFlags(0xE000), Ipv4Addr::new(1, 2, 3, 4)),
+        ];
+        let names = [NodeName {
+            name: NetbiosName::new("FRED", 0x20).unwrap(),
+            flags: NameFlags::active(true, NodeType::M),
+        }];
+        let (full, short) = ([9u8; 46], [9u8; 20]);
+        let scoped = Name::new(fred().netbios, Labels::from_dotted(b"corp").unwrap());
+        let status = |stats| NodeStatus {
+            names: NodeNames::from_slice(&names),
+            statistics: Statistics(stats),
+        };
+        for name in [fred(), scoped] {
+            let packets = [
+                Packet::name_query_request(1, name, true),
+                Packet::node_status_request(2, name),
+                Packet::registration_request(3, name, 300, entry(), false),
+                Packet::overwrite_request(4, name, 300, entry(), true),
+                Packet::refresh_request(5, name, 300, entry(), true),
+                Packet::release_request(6, name, entry(), false),
+                Packet::multihomed_registration_request(7, name, 300, entry()),
+                Packet::positive_registration_response(8, name, 300, entry()),
+                Packet::negative_registration_response(9, name, Rcode::Active, entry()),
+                Packet::end_node_challenge_response(10, name, 300, entry()),
+                Packet::name_conflict_demand(11, name, NodeType::H),
+                Packet::positive_release_response(12, name, entry()),
+                Packet::negative_release_response(13, name, Rcode::Refused, entry()),
+                Packet::positive_name_query_response(14, name, 60, NbAddrs::from_slice(&entries)),
+                Packet::positive_name_query_response(15, name, 60, NbAddrs::EMPTY),
+                Packet::negative_name_query_response(16, name, Rcode::NameError),
+                Packet::redirect_name_query_response(17, name, 9, name.scope, Ipv4Addr::LOCALHOST),
+                Packet::wack(18, name, 60, Flags(0x2910), RrType::Nb),
+                Packet::wack(19, name, 60, Flags(0x2910), RrType::Null),
+                Packet::node_status_response(20, name, status(&full)),
+                Packet::node_status_response(21, name, status(&short)),
+            ];
+            for p in &packets {
+                let (mut fast, mut general) = ([0u8; 256], [0u8; 256]);
+                let n = p.emit(&mut fast).unwrap();
+                assert_eq!(p.emit_general(&mut general), Ok(n), "{p}");
+                assert_eq!(fast[..n], general[..n], "{p}");
+                assert_eq!(Packet::parse(&fast[..n]).unwrap(), *p, "{p}");
+            }
+        }
+        // A `C0 0C` record that does not carry the question's name is
+        // refused by both.
+        let mut p = Packet::registration_request(1, fred(), 300, entry(), false);
+        p.update_sections(|s| {
+            s.additional.as_mut().unwrap().name = Name::unscoped(NetbiosName::wildcard())
+        });
+        let mut buf = [0u8; 128];
+        let refused = Err(EmitError::PointerMismatch {
+            section: Section::Additional,
+        });
+        assert_eq!(p.emit(&mut buf), refused);
+        assert_eq!(p.emit_general(&mut buf), refused);
     }
 
     #[test]

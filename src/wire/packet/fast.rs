@@ -1,0 +1,207 @@
+//! Straight-line emission of the shapes nearly every NBNS datagram has.
+//!
+//! A client mostly sends a question with an optional `C0 0C` NB record
+//! (queries, registration, refresh and release requests); a server mostly
+//! answers with a single record named in full (NB entries or a node status
+//! table). For these shapes, with unscoped names and no trailing bytes, the
+//! fixed part of the packet sits at constant offsets and is written into one
+//! checked region, without the cursor the general writer needs. Any other
+//! shape returns `None` and goes to the general writer, which produces the
+//! same bytes (`tests::fast_paths_match_the_general_writer`).
+
+use super::{Sink, SliceSink, fill_entry, put_at, put_first_label};
+use crate::wire::nb::AddrRepr;
+use crate::wire::node_status::NamesRepr;
+use crate::wire::{EmitError, Flags, Name, NameForm, NodeName, RData, ResourceRecord, Section};
+use crate::wire::{Question, Sections};
+
+/// Emits `s` if it has one of the shapes above; `None` otherwise.
+#[inline(always)]
+pub(super) fn emit(
+    id: u16,
+    flags: Flags,
+    s: &Sections<'_>,
+    wack_packet: bool,
+    buf: &mut [u8],
+) -> Option<Result<usize, EmitError>> {
+    if !s.trailing.is_empty() || s.authority.is_some() {
+        return None;
+    }
+    match (&s.question, &s.answer, &s.additional) {
+        (Some(q), None, None) => request(id, flags, q, buf),
+        (Some(q), None, Some(ar)) => request_with_record(id, flags, q, ar, buf),
+        (None, Some(an), None) => answer(id, flags, an, wack_packet, buf),
+        _ => None,
+    }
+}
+
+/// The header with the given section counts, at offset 0.
+#[inline(always)]
+fn put_header<const N: usize>(d: &mut [u8; N], id: u16, flags: Flags, counts: u64) {
+    put_at(
+        d,
+        0,
+        (u64::from(id) << 48 | u64::from(flags.0) << 32 | counts >> 32).to_be_bytes(),
+    );
+    put_at(d, 8, (counts as u32).to_be_bytes());
+}
+
+/// Section counts as the last 8 header bytes, one bit per section.
+const fn counts(qd: bool, an: bool, ns: bool, ar: bool) -> u64 {
+    (qd as u64) << 48 | (an as u64) << 32 | (ns as u64) << 16 | ar as u64
+}
+
+/// An unscoped name at offset 12 (in a full 32-byte label) and its
+/// terminating zero.
+#[inline(always)]
+fn put_name_at_12<const N: usize>(d: &mut [u8; N], name: &Name<'_>) -> Option<()> {
+    let label: &mut [u8; 34] = d.get_mut(12..46)?.try_into().ok()?;
+    put_first_label(label, name);
+    put_at(label, 33, [0]);
+    Some(())
+}
+
+#[inline(always)]
+fn question_fields(q: &Question<'_>) -> [u8; 4] {
+    (u32::from(u16::from(q.qtype)) << 16 | u32::from(u16::from(q.qclass))).to_be_bytes()
+}
+
+#[inline(always)]
+fn record_fields(rr: &ResourceRecord<'_>, code: u16, rdlength: usize) -> ([u8; 8], [u8; 2]) {
+    let type_class = u32::from(code) << 16 | u32::from(u16::from(rr.class));
+    (
+        (u64::from(type_class) << 32 | u64::from(rr.ttl)).to_be_bytes(),
+        (rdlength as u16).to_be_bytes(),
+    )
+}
+
+/// The error for a buffer shorter than the packet.
+#[cold]
+fn too_small(need: usize, have: usize) -> Option<Result<usize, EmitError>> {
+    Some(Err(EmitError::BufferTooSmall { need, have }))
+}
+
+/// A question alone: 50 bytes.
+#[inline(always)]
+fn request(
+    id: u16,
+    flags: Flags,
+    q: &Question<'_>,
+    buf: &mut [u8],
+) -> Option<Result<usize, EmitError>> {
+    if !q.name.scope.is_empty() {
+        return None;
+    }
+    let have = buf.len();
+    let Some(d) = buf.first_chunk_mut::<50>() else {
+        return too_small(50, have);
+    };
+    put_header(d, id, flags, counts(true, false, false, false));
+    put_name_at_12(d, &q.name)?;
+    put_at(d, 46, question_fields(q));
+    Some(Ok(50))
+}
+
+/// A question and a `C0 0C` NB record with one entry: 68 bytes.
+#[inline(always)]
+fn request_with_record(
+    id: u16,
+    flags: Flags,
+    q: &Question<'_>,
+    ar: &ResourceRecord<'_>,
+    buf: &mut [u8],
+) -> Option<Result<usize, EmitError>> {
+    let (RData::Nb(addrs), NameForm::QuestionPointer) = (&ar.rdata, ar.name_form) else {
+        return None;
+    };
+    let AddrRepr::One(entry) = addrs.repr() else {
+        return None;
+    };
+    if !q.name.scope.is_empty() {
+        return None;
+    }
+    // The question is unscoped, so the names are equal when the NetBIOS
+    // names are and the record's scope is empty too.
+    if ar.name.netbios != q.name.netbios || !ar.name.scope.is_empty() {
+        return Some(Err(EmitError::PointerMismatch {
+            section: Section::Additional,
+        }));
+    }
+    let (fields, len) = record_fields(ar, 0x0020, 6);
+    let have = buf.len();
+    let Some(d) = buf.first_chunk_mut::<68>() else {
+        return too_small(68, have);
+    };
+    put_header(d, id, flags, counts(true, false, false, true));
+    put_name_at_12(d, &q.name)?;
+    put_at(d, 46, question_fields(q));
+    put_at(d, 50, [0xC0, 0x0C]);
+    put_at(d, 52, fields);
+    put_at(d, 60, len);
+    let e: &mut [u8; 6] = d.get_mut(62..68)?.try_into().ok()?;
+    fill_entry(&entry, e);
+    Some(Ok(68))
+}
+
+/// One answer named in full, with NB entries or a node status table: a
+/// 56-byte fixed part, then the RDATA.
+#[inline(always)]
+fn answer(
+    id: u16,
+    flags: Flags,
+    an: &ResourceRecord<'_>,
+    wack_packet: bool,
+    buf: &mut [u8],
+) -> Option<Result<usize, EmitError>> {
+    if an.name_form != NameForm::Full || !an.name.scope.is_empty() {
+        return None;
+    }
+    let (code, rdlength) = match &an.rdata {
+        RData::Nb(addrs) if !matches!(addrs.repr(), AddrRepr::Wire(_)) => {
+            (0x0020, addrs.buffer_len())
+        }
+        RData::NodeStatus(st) if matches!(st.names.repr(), NamesRepr::Slice(_)) => {
+            if st.names.len() > 255 {
+                return None;
+            }
+            (0x0021, st.buffer_len())
+        }
+        _ => return None,
+    };
+    // What the general writer refuses, it also reports.
+    if rdlength > usize::from(u16::MAX) || (wack_packet && rdlength == 2) {
+        return None;
+    }
+    let need = 56 + rdlength;
+    let have = buf.len();
+    let Some(region) = buf.get_mut(..need) else {
+        return too_small(need, have);
+    };
+    let (fields, len) = record_fields(an, code, rdlength);
+    if let Some(d) = region.first_chunk_mut::<56>() {
+        put_header(d, id, flags, counts(false, true, false, false));
+        put_name_at_12(d, &an.name)?;
+        put_at(d, 46, fields);
+        put_at(d, 54, len);
+    }
+    let mut out = SliceSink {
+        buf: region,
+        pos: 56,
+    };
+    match &an.rdata {
+        RData::Nb(addrs) => match addrs.repr() {
+            AddrRepr::One(e) => out.chunk::<6>(|d| fill_entry(&e, d)),
+            AddrRepr::Slice(entries) => out.chunk_each::<_, 6>(entries, fill_entry),
+            AddrRepr::Wire(_) => {}
+        },
+        RData::NodeStatus(st) => {
+            out.chunk::<1>(|d| *d = [st.names.len() as u8]);
+            if let NamesRepr::Slice(names) = st.names.repr() {
+                out.chunk_each::<_, { NodeName::LEN }>(names, super::fill_node_name);
+            }
+            super::put_statistics(st.statistics.0, &mut out);
+        }
+        _ => {}
+    }
+    Some(Ok(need))
+}

@@ -4,7 +4,7 @@ use core::fmt;
 use core::net::Ipv4Addr;
 
 use nom::IResult;
-use nom::number::complete::{be_u16, be_u32};
+use nom::number::complete::{be_u16, be_u32, be_u64};
 
 use crate::wire::error::Field;
 use crate::wire::{
@@ -324,17 +324,16 @@ type NomRes<'a, T> = IResult<&'a [u8], T, ()>;
 
 #[inline(always)]
 fn question_tail(i: &[u8]) -> NomRes<'_, (u16, u16)> {
-    let (i, t) = be_u16(i)?;
-    let (i, c) = be_u16(i)?;
-    Ok((i, (t, c)))
+    let (i, tc) = be_u32(i)?;
+    Ok((i, ((tc >> 16) as u16, tc as u16)))
 }
 
 #[inline(always)]
 fn record_tail(i: &[u8]) -> NomRes<'_, (u16, u16, u32, &[u8])> {
-    let (i, t) = be_u16(i)?;
-    let (i, c) = be_u16(i)?;
-    let (i, ttl) = be_u32(i)?;
+    // Type, class and TTL as one 64-bit read: one length check, not three.
+    let (i, tct) = be_u64(i)?;
     let (i, len) = be_u16(i)?;
+    let (t, c, ttl) = ((tct >> 48) as u16, (tct >> 32) as u16, tct as u32);
     // RDATA split off directly: nom's `take` stays out of line here.
     let (data, i) = i
         .split_at_checked(usize::from(len))

@@ -739,6 +739,13 @@ pub(crate) fn parse_name(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), 
     {
         return Ok((Name::unscoped(netbios), start + 34));
     }
+    parse_name_slow(msg, start)
+}
+
+/// [`parse_name`] for names with a scope or a pointer, and for errors: out
+/// of line, so that the common case stays short where it is inlined.
+#[inline(never)]
+fn parse_name_slow(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), ParseError> {
     // Follow leading pointers to the 32-byte first label.
     let mut pos = start;
     let mut end: Option<usize> = None;

@@ -370,8 +370,10 @@ pub(crate) fn parse_record<'a>(
     question: Option<&Name<'a>>,
     wack: bool,
 ) -> Result<(ResourceRecord<'a>, usize), ParseError> {
-    let (name, name_form, pos) = match (msg.get(at..at + 2), question) {
-        (Some([0xC0, 0x0C]), Some(q)) => (*q, NameForm::QuestionPointer, at + 2),
+    let (name, name_form, pos) = match question {
+        Some(q) if matches!(msg.get(at..at + 2), Some([0xC0, 0x0C])) => {
+            (*q, NameForm::QuestionPointer, at + 2)
+        }
         _ => {
             let (n, p) = crate::wire::name::parse_name(msg, at)?;
             (n, NameForm::Full, p)

@@ -160,12 +160,13 @@ fn answer(
         RData::Nb(addrs) if !matches!(addrs.repr(), AddrRepr::Wire(_)) => {
             (0x0020, addrs.buffer_len())
         }
-        RData::NodeStatus(st) if matches!(st.names.repr(), NamesRepr::Slice(_)) => {
-            if st.names.len() > 255 {
-                return None;
-            }
-            (0x0021, st.buffer_len())
-        }
+        RData::NodeStatus(st) => match st.names.repr() {
+            NamesRepr::Slice(names) if names.len() <= 255 => (
+                0x0021,
+                1 + names.len() * NodeName::LEN + st.statistics.0.len(),
+            ),
+            _ => return None,
+        },
         _ => return None,
     };
     // What the general writer refuses, it also reports.
@@ -195,8 +196,8 @@ fn answer(
             AddrRepr::Wire(_) => {}
         },
         RData::NodeStatus(st) => {
-            out.chunk::<1>(|d| *d = [st.names.len() as u8]);
             if let NamesRepr::Slice(names) = st.names.repr() {
+                out.chunk::<1>(|d| *d = [names.len() as u8]);
                 out.chunk_each::<_, { NodeName::LEN }>(names, super::fill_node_name);
             }
             super::put_statistics(st.statistics.0, &mut out);

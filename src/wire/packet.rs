@@ -291,8 +291,10 @@ trait Sink {
     }
 }
 
+/// The cursor over a caller's buffer. A piece that would run past the end
+/// is skipped and still counted, so that `pos` ends at the packet's length
+/// and [`Packet::emit`] can report how much was needed.
 struct SliceSink<'b> {
-    /// The output, exactly as long as the packet.
     buf: &'b mut [u8],
     pos: usize,
 }
@@ -300,8 +302,6 @@ struct SliceSink<'b> {
 impl Sink for SliceSink<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        // The buffer was cut to the packet's measured length, so the range
-        // always exists.
         let end = self.pos + bytes.len();
         if let Some(dst) = self.buf.get_mut(self.pos..end) {
             dst.copy_from_slice(bytes);

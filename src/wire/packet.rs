@@ -605,11 +605,29 @@ impl<'a> Packet<'a> {
     /// Allocation-free and total: any input gives either a packet or a
     /// [`ParseError`] with the offset of the problem. Header counts above one
     /// are refused before anything else is read. Every byte is checked here;
-    /// the section accessors then decode without failing.
+    /// the section accessors then decode without failing. Datagrams of the
+    /// common shapes (a question with an optional `C0 0C` record, or one
+    /// answer; unscoped names; NB, NBSTAT, NULL or WACK data) are checked by
+    /// straight-line code, and the general parser takes everything else and
+    /// reports every error.
     ///
     /// # Errors
     /// A [`ParseError`] saying what is malformed and where.
     pub fn parse(data: &'a [u8]) -> Result<Self, ParseError> {
+        if let Some((id, flags, at, end)) = fast::parse(data) {
+            return Ok(Self {
+                id,
+                flags,
+                body: Body::Wire(WireBody { data, at, end }),
+            });
+        }
+        Self::parse_general(data)
+    }
+
+    /// [`Packet::parse`] without the straight-line paths of the common
+    /// shapes; out of line, so that those paths stay short.
+    #[inline(never)]
+    fn parse_general(data: &'a [u8]) -> Result<Self, ParseError> {
         let h = Header::parse(data)?;
         let counts = [h.qdcount, h.ancount, h.nscount, h.arcount];
         if (h.qdcount | h.ancount | h.nscount | h.arcount) > 1 {
@@ -1808,6 +1826,75 @@ mod tests {
         });
         assert_eq!(p.emit(&mut buf), refused);
         assert_eq!(p.emit_general(&mut buf), refused);
+    }
+
+    /// What a parse recorded: ID, flags, section offsets, end.
+    fn recorded(p: &Packet<'_>) -> (u16, u16, [u32; 4], u32) {
+        match &p.body {
+            Body::Wire(w) => (p.id, p.flags.0, w.at, w.end),
+            Body::Parts(_) => panic!("a parsed packet holds its datagram"),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// The straight-line parser accepts nothing the general one refuses,
+        /// and records the same offsets. Inputs are the common shapes with
+        /// a few bytes changed, cut or extended.
+        #[test]
+        fn fast_parse_agrees(
+            shape in 0usize..6,
+            edits in proptest::collection::vec((0usize..120, proptest::prelude::any::<u8>()), 0..4),
+            cut in proptest::option::of(0usize..130),
+            extra in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+            rdlength in proptest::option::of(0u16..80),
+            names_count in proptest::option::of(0u8..5),
+            table in 0usize..4,
+            stats_len in 0usize..47,
+        ) {
+            let names = [NodeName {
+                name: NetbiosName::new("FRED", 0x20).unwrap(),
+                flags: NameFlags::active(false, NodeType::H),
+            }; 3];
+            let stats = [1u8; 46];
+            let two = [entry(), entry()];
+            let p = match shape {
+                0 => Packet::name_query_request(1, fred(), false),
+                1 => Packet::registration_request(2, fred(), 300, entry(), false),
+                2 => Packet::positive_name_query_response(3, fred(), 60, NbAddrs::from_slice(&two)),
+                3 => Packet::node_status_response(4, fred(), NodeStatus {
+                    names: NodeNames::from_slice(&names[..table.min(3)]),
+                    statistics: Statistics(&stats[..stats_len.min(46)]),
+                }),
+                4 => Packet::wack(5, fred(), 60, Flags(0x2900), RrType::Nb),
+                _ => Packet::negative_name_query_response(6, fred(), Rcode::NameError),
+            };
+            let mut bytes = emitted(&p);
+            // The RDLENGTH of the one record, set to another value.
+            let rdlength_at = if shape == 1 { 60 } else { 54 };
+            if let (Some(len), Some(field)) = (rdlength, bytes.get_mut(rdlength_at..rdlength_at + 2)) {
+                field.copy_from_slice(&len.to_be_bytes());
+            }
+            // The node-status name count, for the node status response.
+            if let (3, Some(n), Some(x)) = (shape, names_count, bytes.get_mut(56)) {
+                *x = n;
+            }
+            for (at, b) in edits {
+                if let Some(x) = bytes.get_mut(at) {
+                    *x = b;
+                }
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut);
+            }
+            bytes.extend_from_slice(&extra);
+            if let Some((id, flags, at, end)) = fast::parse(&bytes) {
+                let general = Packet::parse_general(&bytes);
+                proptest::prop_assert!(general.is_ok(), "{:?}", general);
+                proptest::prop_assert_eq!(recorded(&general.unwrap()), (id, flags.0, at, end));
+            }
+        }
     }
 
     #[test]

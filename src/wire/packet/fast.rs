@@ -1,19 +1,90 @@
-//! Straight-line emission of the shapes nearly every NBNS datagram has.
+//! Straight-line parsing and emission of the shapes nearly every NBNS
+//! datagram has.
 //!
 //! A client mostly sends a question with an optional `C0 0C` NB record
 //! (queries, registration, refresh and release requests); a server mostly
 //! answers with a single record named in full (NB entries or a node status
-//! table). For these shapes, with unscoped names and no trailing bytes, the
-//! fixed part of the packet sits at constant offsets and is written into one
-//! checked region, without the cursor the general writer needs. Any other
-//! shape returns `None` and goes to the general writer, which produces the
-//! same bytes (`tests::fast_paths_match_the_general_writer`).
+//! table). With unscoped names, the fixed part of such a packet sits at
+//! constant offsets, so it is checked or written without the cursor the
+//! general code needs. Any other shape, and any datagram these paths do not
+//! accept, returns `None` and goes to the general code: that one alone
+//! reports errors. The two agree (`tests::fast_paths_match_the_general_writer`
+//! and the `fast_parse_agrees` proptest in `packet.rs`; `wire_proptest` for
+//! emission).
 
 use super::{Sink, SliceSink, fill_entry, put_at, put_first_label};
 use crate::wire::nb::AddrRepr;
 use crate::wire::node_status::NamesRepr;
 use crate::wire::{EmitError, Flags, Name, NameForm, NodeName, RData, ResourceRecord, Section};
-use crate::wire::{Question, Sections};
+use crate::wire::{NetbiosName, Opcode, Question, Sections};
+
+/// Validates a datagram of one of the common shapes, with any trailing
+/// bytes: returns the ID, the flags, where the sections start and where the
+/// trailing bytes start, as [`Packet::parse`](super::Packet::parse) records
+/// them.
+#[inline(always)]
+pub(super) fn parse(data: &[u8]) -> Option<(u16, Flags, [u32; 4], u32)> {
+    let [i0, i1, f0, f1, c0, c1, c2, c3, c4, c5, c6, c7] = *data.first_chunk::<12>()?;
+    let (id, flags) = (
+        u16::from_be_bytes([i0, i1]),
+        Flags(u16::from_be_bytes([f0, f1])),
+    );
+    let (at, end) = match [c0, c1, c2, c3, c4, c5, c6, c7] {
+        // A question alone.
+        [0, 1, 0, 0, 0, 0, 0, 0] if data.len() >= 50 => {
+            unscoped_name_at_12(data)?;
+            ([12, 0, 0, 0], 50)
+        }
+        // A question and a record named `C0 0C`.
+        [0, 1, 0, 0, 0, 0, 0, 1] => {
+            unscoped_name_at_12(data)?;
+            if data.get(50..52)? != [0xC0, 0x0C] {
+                return None;
+            }
+            ([12, 0, 0, 50], record_tail(data, 52, false)?)
+        }
+        // One answer named in full.
+        [0, 0, 0, 1, 0, 0, 0, 0] => {
+            unscoped_name_at_12(data)?;
+            let wack = flags.is_response() && flags.opcode() == Opcode::Wack;
+            ([0, 12, 0, 0], record_tail(data, 46, wack)?)
+        }
+        _ => return None,
+    };
+    Some((id, flags, at, end as u32))
+}
+
+/// Whether a 32-byte first label in `A`–`P` and an empty scope lie at 12
+/// (bytes 12..46), the question's or the only record's name.
+#[inline(always)]
+fn unscoped_name_at_12(data: &[u8]) -> Option<()> {
+    let name: &[u8; 34] = data.get(12..46)?.try_into().ok()?;
+    let [32, chars @ .., 0] = name else {
+        return None;
+    };
+    NetbiosName::decode(chars).ok().map(|_| ())
+}
+
+/// Checks a record's type, class, TTL, RDLENGTH and RDATA at `at`, for the
+/// RDATA kinds of the common shapes (NB, NBSTAT, NULL, and a WACK's two
+/// bytes when `wack`); returns the offset past the RDATA.
+#[inline(always)]
+fn record_tail(data: &[u8], at: usize, wack: bool) -> Option<usize> {
+    let [t0, t1, _, _, _, _, _, _, l0, l1] = *data.get(at..)?.first_chunk::<10>()?;
+    let start = at + 10;
+    let len = usize::from(u16::from_be_bytes([l0, l1]));
+    let rdata = data.get(start..start + len)?;
+    let fits = match u16::from_be_bytes([t0, t1]) {
+        _ if wack && len == 2 => true,
+        0x0020 => len % 6 == 0,
+        0x0021 => rdata
+            .split_first()
+            .is_some_and(|(&n, rest)| usize::from(n) * NodeName::LEN <= rest.len()),
+        0x000A => true,
+        _ => false,
+    };
+    fits.then_some(start + len)
+}
 
 /// Emits `s` if it has one of the shapes above; `None` otherwise.
 #[inline(always)]

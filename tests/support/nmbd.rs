@@ -72,18 +72,182 @@ pub(crate) struct NmbdWins {
     prefix: String,
     subnet: String,
     netbios_name: String,
+    net: NetnsPair,
+    cli_extra_ips: Vec<Ipv4Addr>,
+    wins_tdb: PathBuf,
+    nmbd_pid: u32,
+    stopped: bool,
+}
+
+/// The pair of namespaces `nmbd-wins.sh` sets up, as its `env` file
+/// describes them, and what runs in them. [`NmbdWins`] and
+/// [`NmbdClient`](super::NmbdClient) dereference to it.
+#[derive(Debug, Clone)]
+pub(crate) struct NetnsPair {
     wins_ns: String,
     cli_ns: String,
     wins_if: String,
     cli_if: String,
     wins_ip: Ipv4Addr,
     cli_ip: Ipv4Addr,
-    cli_extra_ips: Vec<Ipv4Addr>,
     client_conf: PathBuf,
-    wins_tdb: PathBuf,
     nmbd_log: PathBuf,
-    nmbd_pid: u32,
-    stopped: bool,
+}
+
+impl NetnsPair {
+    /// Before the `env` file is read: nothing set yet.
+    pub(super) fn unset() -> Self {
+        Self {
+            wins_ns: String::new(),
+            cli_ns: String::new(),
+            wins_if: String::new(),
+            cli_if: String::new(),
+            wins_ip: Ipv4Addr::UNSPECIFIED,
+            cli_ip: Ipv4Addr::UNSPECIFIED,
+            client_conf: PathBuf::new(),
+            nmbd_log: PathBuf::new(),
+        }
+    }
+
+    pub(super) fn from_env(env: &EnvFile) -> Result<Self, String> {
+        Ok(Self {
+            wins_ns: env.var("WINS_NS")?,
+            cli_ns: env.var("CLI_NS")?,
+            wins_if: env.var("WINS_IF")?,
+            cli_if: env.var("CLI_IF")?,
+            wins_ip: env.ip("WINS_IP")?,
+            cli_ip: env.ip("CLI_IP")?,
+            client_conf: PathBuf::from(env.var("CLIENT_CONF")?),
+            nmbd_log: PathBuf::from(env.var("NMBD_LOG")?),
+        })
+    }
+
+    /// The server namespace's address (`<subnet>.1`, UDP port 137): nmbd as
+    /// WINS server, or the server under test.
+    pub(crate) fn wins_ip(&self) -> Ipv4Addr {
+        self.wins_ip
+    }
+
+    /// The main client address (`<subnet>.2`).
+    pub(crate) fn client_ip(&self) -> Ipv4Addr {
+        self.cli_ip
+    }
+
+    /// The server namespace.
+    pub(crate) fn server_netns(&self) -> &str {
+        &self.wins_ns
+    }
+
+    /// The client namespace.
+    pub(crate) fn client_netns(&self) -> &str {
+        &self.cli_ns
+    }
+
+    /// The server's veth interface (inside [`Self::server_netns`]).
+    pub(crate) fn server_interface(&self) -> &str {
+        &self.wins_if
+    }
+
+    /// The client's veth interface (inside [`Self::client_netns`]).
+    pub(crate) fn client_interface(&self) -> &str {
+        &self.cli_if
+    }
+
+    /// An smb.conf for Samba client tools in the client namespace
+    /// (`nmblookup -s <this>`), pointing at the WINS server.
+    pub(crate) fn client_conf(&self) -> &Path {
+        &self.client_conf
+    }
+
+    /// What nmbd has logged so far.
+    pub(crate) fn nmbd_log(&self) -> String {
+        fs::read_to_string(&self.nmbd_log).unwrap_or_default()
+    }
+
+    /// A command that runs `program` inside the client namespace; spawn it
+    /// for clients that must run alongside the test.
+    pub(crate) fn client_command(&self, program: impl AsRef<OsStr>) -> Command {
+        netns_command(&self.cli_ns, program.as_ref())
+    }
+
+    /// A command that runs `program` inside the server namespace.
+    pub(crate) fn server_command(&self, program: impl AsRef<OsStr>) -> Command {
+        netns_command(&self.wins_ns, program.as_ref())
+    }
+
+    /// Runs `program args...` inside the client namespace and waits for it.
+    /// Panics if it cannot be started.
+    pub(crate) fn run_in_client<I, S>(&self, program: &str, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.client_command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {program} in netns {}: {e}", self.cli_ns))
+    }
+
+    /// Runs `nmblookup -s <client.conf> args...` inside the client namespace
+    /// (from an ephemeral port, beside nmbd's port 137).
+    pub(crate) fn nmblookup<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<std::ffi::OsString> = vec!["-s".into(), self.client_conf.clone().into()];
+        all.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.run_in_client("nmblookup", all)
+    }
+}
+
+/// The harness's `env` file of one instance.
+pub(super) struct EnvFile {
+    path: PathBuf,
+    vars: HashMap<String, String>,
+}
+
+impl EnvFile {
+    /// Reads `<dir>/env`.
+    pub(super) fn read(dir: &Path) -> Result<Self, String> {
+        let path = dir.join("env");
+        let vars = read_env_file(&path)?;
+        Ok(Self { path, vars })
+    }
+
+    /// The value of `key`; an error when the file lacks it.
+    pub(super) fn var(&self, key: &str) -> Result<String, String> {
+        self.vars
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("{} lacks {key}", self.path.display()))
+    }
+
+    /// The value of `key` as an IPv4 address.
+    pub(super) fn ip(&self, key: &str) -> Result<Ipv4Addr, String> {
+        let text = self.var(key)?;
+        text.parse()
+            .map_err(|_| format!("{key}={text} is not an IPv4 address"))
+    }
+}
+
+/// Runs one `nmbd-wins.sh` subcommand, prepared in `command`; an error with
+/// its output when it fails.
+pub(super) fn run_harness(mut command: Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("could not run nmbd-wins.sh {what}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "nmbd-wins.sh {what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
 }
 
 /// State of a WINS record (the `wins_flags` state bits).
@@ -172,7 +336,8 @@ impl NmbdWins {
         let subnet = format!("10.137.{}", 1 + instance % 254);
         let dir = instance_dir(pid, instance);
 
-        let output = harness(&dir, &prefix, &subnet)
+        let mut start = harness(&dir, &prefix, &subnet);
+        start
             .arg("start")
             .env("NBNS_NAME", &options.netbios_name)
             .env("NBNS_WORKGROUP", &options.workgroup)
@@ -183,102 +348,41 @@ impl NmbdWins {
                 "NBNS_WAIT_SETTLED",
                 if options.wait_settled { "1" } else { "0" },
             )
-            .env("NBNS_EXTRA_CONF", &options.extra_conf)
-            .output()
-            .map_err(|e| format!("could not run {}: {e}", harness_path().display()))?;
-        if !output.status.success() {
-            return Err(format!(
-                "nmbd-wins.sh start failed ({}):\n{}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
+            .env("NBNS_EXTRA_CONF", &options.extra_conf);
+        run_harness(start, "start")?;
         // From here on, Drop stops the server if anything below fails.
         let mut server = Self {
             dir: dir.clone(),
             prefix,
             subnet,
             netbios_name: options.netbios_name.to_uppercase(),
-            wins_ns: String::new(),
-            cli_ns: String::new(),
-            wins_if: String::new(),
-            cli_if: String::new(),
-            wins_ip: Ipv4Addr::UNSPECIFIED,
-            cli_ip: Ipv4Addr::UNSPECIFIED,
+            net: NetnsPair::unset(),
             cli_extra_ips: Vec::new(),
-            client_conf: PathBuf::new(),
             wins_tdb: PathBuf::new(),
-            nmbd_log: PathBuf::new(),
             nmbd_pid: 0,
             stopped: false,
         };
-        let env = read_env_file(&dir.join("env"))?;
-        let var = |key: &str| {
-            env.get(key)
-                .cloned()
-                .ok_or_else(|| format!("{}/env lacks {key}", dir.display()))
-        };
-        let ip = |key: &str| -> Result<Ipv4Addr, String> {
-            let text = var(key)?;
-            text.parse()
-                .map_err(|_| format!("{key}={text} is not an IPv4 address"))
-        };
-        server.wins_ns = var("WINS_NS")?;
-        server.cli_ns = var("CLI_NS")?;
-        server.wins_if = var("WINS_IF")?;
-        server.cli_if = var("CLI_IF")?;
-        server.wins_ip = ip("WINS_IP")?;
-        server.cli_ip = ip("CLI_IP")?;
-        server.cli_extra_ips = var("CLI_EXTRA_IPS")?
+        let env = EnvFile::read(&dir)?;
+        server.net = NetnsPair::from_env(&env)?;
+        server.cli_extra_ips = env
+            .var("CLI_EXTRA_IPS")?
             .split_whitespace()
             .map(|text| {
                 text.parse()
                     .map_err(|_| format!("bad CLI_EXTRA_IPS entry {text}"))
             })
             .collect::<Result<_, String>>()?;
-        server.client_conf = PathBuf::from(var("CLIENT_CONF")?);
-        server.wins_tdb = PathBuf::from(var("WINS_TDB")?);
-        server.nmbd_log = PathBuf::from(var("NMBD_LOG")?);
-        server.nmbd_pid = var("NMBD_PID")?
+        server.wins_tdb = PathBuf::from(env.var("WINS_TDB")?);
+        server.nmbd_pid = env
+            .var("NMBD_PID")?
             .parse()
             .map_err(|_| "NMBD_PID is not a number".to_owned())?;
         Ok(server)
     }
 
-    /// The WINS server's address (`<subnet>.1`, UDP port 137).
-    pub(crate) fn wins_ip(&self) -> Ipv4Addr {
-        self.wins_ip
-    }
-
-    /// The main client address (`<subnet>.2`).
-    pub(crate) fn client_ip(&self) -> Ipv4Addr {
-        self.cli_ip
-    }
-
     /// Further addresses of the client namespace (`<subnet>.3` to `.9`).
     pub(crate) fn client_extra_ips(&self) -> &[Ipv4Addr] {
         &self.cli_extra_ips
-    }
-
-    /// The server namespace, where nmbd runs.
-    pub(crate) fn server_netns(&self) -> &str {
-        &self.wins_ns
-    }
-
-    /// The client namespace.
-    pub(crate) fn client_netns(&self) -> &str {
-        &self.cli_ns
-    }
-
-    /// The server's veth interface (inside [`Self::server_netns`]).
-    pub(crate) fn server_interface(&self) -> &str {
-        &self.wins_if
-    }
-
-    /// The client's veth interface (inside [`Self::client_netns`]).
-    pub(crate) fn client_interface(&self) -> &str {
-        &self.cli_if
     }
 
     /// The server's NetBIOS name (upper case).
@@ -291,12 +395,6 @@ impl NmbdWins {
         &self.dir
     }
 
-    /// An smb.conf for Samba client tools in the client namespace
-    /// (`nmblookup -s <this>`), pointing at the WINS server.
-    pub(crate) fn client_conf(&self) -> &Path {
-        &self.client_conf
-    }
-
     /// nmbd's live WINS database.
     pub(crate) fn wins_tdb(&self) -> &Path {
         &self.wins_tdb
@@ -305,47 +403,6 @@ impl NmbdWins {
     /// nmbd's process id.
     pub(crate) fn nmbd_pid(&self) -> u32 {
         self.nmbd_pid
-    }
-
-    /// What nmbd has logged so far.
-    pub(crate) fn nmbd_log(&self) -> String {
-        fs::read_to_string(&self.nmbd_log).unwrap_or_default()
-    }
-
-    /// A command that runs `program` inside the client namespace; spawn it
-    /// for clients that must run alongside the test.
-    pub(crate) fn client_command(&self, program: impl AsRef<OsStr>) -> Command {
-        netns_command(&self.cli_ns, program.as_ref())
-    }
-
-    /// A command that runs `program` inside the server namespace.
-    pub(crate) fn server_command(&self, program: impl AsRef<OsStr>) -> Command {
-        netns_command(&self.wins_ns, program.as_ref())
-    }
-
-    /// Runs `program args...` inside the client namespace and waits for it.
-    /// Panics if it cannot be started.
-    pub(crate) fn run_in_client<I, S>(&self, program: &str, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        self.client_command(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("could not run {program} in netns {}: {e}", self.cli_ns))
-    }
-
-    /// Runs `nmblookup -s <client.conf> args...` inside the client namespace.
-    pub(crate) fn nmblookup<I, S>(&self, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut all: Vec<std::ffi::OsString> = vec!["-s".into(), self.client_conf.clone().into()];
-        all.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
-        self.run_in_client("nmblookup", all)
     }
 
     /// All records of the WINS database. Panics if it cannot be read.
@@ -412,19 +469,9 @@ impl NmbdWins {
 /// Runs the harness's `stop`: ends everything in the namespaces of
 /// `prefix` and removes them.
 pub(crate) fn harness_stop(dir: &Path, prefix: &str, subnet: &str) -> Result<(), String> {
-    let output = harness(dir, prefix, subnet)
-        .arg("stop")
-        .output()
-        .map_err(|e| format!("could not run nmbd-wins.sh stop: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "nmbd-wins.sh stop failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    let mut stop = harness(dir, prefix, subnet);
+    stop.arg("stop");
+    run_harness(stop, "stop")
 }
 
 /// Removes a test's state directory, or keeps it (and says where) when the
@@ -437,6 +484,13 @@ pub(crate) fn remove_or_keep(dir: &Path, what: &str) {
     }
 }
 
+impl core::ops::Deref for NmbdWins {
+    type Target = NetnsPair;
+    fn deref(&self) -> &NetnsPair {
+        &self.net
+    }
+}
+
 impl Drop for NmbdWins {
     fn drop(&mut self) {
         if let Err(e) = self.shutdown() {
@@ -446,7 +500,7 @@ impl Drop for NmbdWins {
     }
 }
 
-pub(super) fn netns_command(netns: &str, program: &OsStr) -> Command {
+fn netns_command(netns: &str, program: &OsStr) -> Command {
     let mut command = Command::new("ip");
     command.args(["netns", "exec", netns]).arg(program);
     command
@@ -554,7 +608,7 @@ fn parse_instance_netns(name: &str) -> Option<(u32, u32)> {
 }
 
 /// Reads the harness's `KEY=value` / `KEY="value"` env file.
-pub(super) fn read_env_file(path: &Path) -> Result<HashMap<String, String>, String> {
+fn read_env_file(path: &Path) -> Result<HashMap<String, String>, String> {
     let text =
         fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(text

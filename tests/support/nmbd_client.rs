@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::nmbd::{
-    INSTANCES, PREFIX_START, check_requirements, harness, harness_stop, instance_dir,
-    netns_command, read_env_file, remove_or_keep, remove_stale_instances_once,
+    EnvFile, INSTANCES, NetnsPair, PREFIX_START, check_requirements, harness, harness_stop,
+    instance_dir, remove_or_keep, remove_stale_instances_once, run_harness,
 };
 
 /// Settings of the client nmbd.
@@ -64,14 +64,7 @@ pub(crate) struct NmbdClient {
     dir: PathBuf,
     prefix: String,
     subnet: String,
-    wins_ns: String,
-    cli_ns: String,
-    wins_if: String,
-    cli_if: String,
-    wins_ip: Ipv4Addr,
-    cli_ip: Ipv4Addr,
-    client_conf: PathBuf,
-    nmbd_log: PathBuf,
+    net: NetnsPair,
     nmbd_pid: Option<u32>,
     torn_down: bool,
 }
@@ -87,52 +80,18 @@ impl NmbdClient {
         let prefix = format!("{PREFIX_START}{pid}n{instance}");
         let subnet = format!("10.137.{}", 1 + instance % 254);
         let dir = instance_dir(pid, instance);
-        let output = harness(&dir, &prefix, &subnet)
-            .arg("netns")
-            .output()
-            .map_err(|e| format!("could not run nmbd-wins.sh netns: {e}"))?;
         let mut me = Self {
             dir: dir.clone(),
             prefix,
             subnet,
-            wins_ns: String::new(),
-            cli_ns: String::new(),
-            wins_if: String::new(),
-            cli_if: String::new(),
-            wins_ip: Ipv4Addr::UNSPECIFIED,
-            cli_ip: Ipv4Addr::UNSPECIFIED,
-            client_conf: PathBuf::new(),
-            nmbd_log: PathBuf::new(),
+            net: NetnsPair::unset(),
             nmbd_pid: None,
             torn_down: false,
         };
-        if !output.status.success() {
-            return Err(format!(
-                "nmbd-wins.sh netns failed ({}):\n{}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let env = read_env_file(&dir.join("env"))?;
-        let var = |key: &str| {
-            env.get(key)
-                .cloned()
-                .ok_or_else(|| format!("{}/env lacks {key}", dir.display()))
-        };
-        let ip = |key: &str| -> Result<Ipv4Addr, String> {
-            let text = var(key)?;
-            text.parse()
-                .map_err(|_| format!("{key}={text} is not an IPv4 address"))
-        };
-        me.wins_ns = var("WINS_NS")?;
-        me.cli_ns = var("CLI_NS")?;
-        me.wins_if = var("WINS_IF")?;
-        me.cli_if = var("CLI_IF")?;
-        me.wins_ip = ip("WINS_IP")?;
-        me.cli_ip = ip("CLI_IP")?;
-        me.client_conf = PathBuf::from(var("CLIENT_CONF")?);
-        me.nmbd_log = PathBuf::from(var("NMBD_LOG")?);
+        let mut netns = harness(&dir, &me.prefix, &me.subnet);
+        netns.arg("netns");
+        run_harness(netns, "netns")?;
+        me.net = NetnsPair::from_env(&EnvFile::read(&dir)?)?;
         Ok(me)
     }
 
@@ -140,28 +99,19 @@ impl NmbdClient {
     /// [`Self::wins_ip`]; returns once it has bound its port 137. Its
     /// registrations start at once, so the server should be up by then.
     pub(crate) fn start_nmbd(&mut self, options: &ClientOptions) -> Result<(), String> {
-        let output = harness(&self.dir, &self.prefix, &self.subnet)
+        let mut start = harness(&self.dir, &self.prefix, &self.subnet);
+        start
             .arg("client-start")
             .env("NBNS_CLIENT_NAME", &options.netbios_name)
             .env("NBNS_WORKGROUP", &options.workgroup)
             .env("NBNS_LOG_LEVEL", options.log_level.to_string())
             .env("NBNS_CLIENT_TTL", options.ttl.to_string())
-            .env("NBNS_EXTRA_CONF", &options.extra_conf)
-            .output()
-            .map_err(|e| format!("could not run nmbd-wins.sh client-start: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "nmbd-wins.sh client-start failed ({}):\n{}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let env = read_env_file(&self.dir.join("env"))?;
-        let pid = env
-            .get("NMBD_PID")
-            .and_then(|p| p.parse().ok())
-            .ok_or("client-start wrote no NMBD_PID")?;
+            .env("NBNS_EXTRA_CONF", &options.extra_conf);
+        run_harness(start, "client-start")?;
+        let pid = EnvFile::read(&self.dir)?
+            .var("NMBD_PID")?
+            .parse()
+            .map_err(|_| "client-start wrote no NMBD_PID".to_owned())?;
         self.nmbd_pid = Some(pid);
         Ok(())
     }
@@ -172,50 +122,9 @@ impl NmbdClient {
         if self.nmbd_pid.take().is_none() {
             return Ok(());
         }
-        let output = harness(&self.dir, &self.prefix, &self.subnet)
-            .arg("client-stop")
-            .output()
-            .map_err(|e| format!("could not run nmbd-wins.sh client-stop: {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "nmbd-wins.sh client-stop failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
-        }
-    }
-
-    /// The server namespace's address (`<subnet>.1`), where the server
-    /// under test must listen (UDP port 137).
-    pub(crate) fn wins_ip(&self) -> Ipv4Addr {
-        self.wins_ip
-    }
-
-    /// nmbd's address (`<subnet>.2`).
-    pub(crate) fn client_ip(&self) -> Ipv4Addr {
-        self.cli_ip
-    }
-
-    /// The server namespace.
-    pub(crate) fn server_netns(&self) -> &str {
-        &self.wins_ns
-    }
-
-    /// The client namespace.
-    pub(crate) fn client_netns(&self) -> &str {
-        &self.cli_ns
-    }
-
-    /// The server's veth interface (inside [`Self::server_netns`]).
-    pub(crate) fn server_interface(&self) -> &str {
-        &self.wins_if
-    }
-
-    /// The client's veth interface (inside [`Self::client_netns`]).
-    pub(crate) fn client_interface(&self) -> &str {
-        &self.cli_if
+        let mut stop = harness(&self.dir, &self.prefix, &self.subnet);
+        stop.arg("client-stop");
+        run_harness(stop, "client-stop")
     }
 
     /// The state directory (smb.conf, logs).
@@ -226,37 +135,6 @@ impl NmbdClient {
     /// nmbd's process id while it runs.
     pub(crate) fn nmbd_pid(&self) -> Option<u32> {
         self.nmbd_pid
-    }
-
-    /// What nmbd has logged so far.
-    pub(crate) fn nmbd_log(&self) -> String {
-        fs::read_to_string(&self.nmbd_log).unwrap_or_default()
-    }
-
-    /// A command that runs `program` inside the server namespace.
-    pub(crate) fn server_command(&self, program: impl AsRef<OsStr>) -> Command {
-        netns_command(&self.wins_ns, program.as_ref())
-    }
-
-    /// A command that runs `program` inside the client namespace.
-    pub(crate) fn client_command(&self, program: impl AsRef<OsStr>) -> Command {
-        netns_command(&self.cli_ns, program.as_ref())
-    }
-
-    /// Runs `nmblookup -s <client.conf> args...` inside the client namespace
-    /// (from an ephemeral port, beside nmbd's port 137).
-    pub(crate) fn nmblookup<I, S>(&self, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        self.client_command("nmblookup")
-            .arg("-s")
-            .arg(&self.client_conf)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("could not run nmblookup in netns {}: {e}", self.cli_ns))
     }
 
     /// Stops nmbd and everything else in the namespaces, and removes them.
@@ -272,6 +150,13 @@ impl NmbdClient {
         self.torn_down = true;
         self.nmbd_pid = None;
         harness_stop(&self.dir, &self.prefix, &self.subnet)
+    }
+}
+
+impl core::ops::Deref for NmbdClient {
+    type Target = NetnsPair;
+    fn deref(&self) -> &NetnsPair {
+        &self.net
     }
 }
 

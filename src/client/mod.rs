@@ -1113,14 +1113,7 @@ impl<I: IdSource> NameClient<I> {
             TxnKind::Challenge => {
                 // RFC 1002 §5.1.2.1: no answer from the presumed owner, so
                 // the name may be taken over.
-                self.begin(
-                    slot,
-                    now,
-                    TxnKind::Overwrite,
-                    txn.server,
-                    txn.addr,
-                    Ipv4Addr::UNSPECIFIED,
-                );
+                self.take_over(slot, now, &txn);
             }
             TxnKind::Refresh => {
                 let next = ((usize::from(txn.server) + 1) % n.max(1)) as u8;
@@ -1161,6 +1154,19 @@ impl<I: IdSource> NameClient<I> {
     }
 
     /// Starts releasing a name (`rr`: as part of a re-register-all).
+    /// The presumed owner did not defend the name (RFC 1002 §5.1.2.1): take
+    /// it over with an overwrite at the server that named the owner.
+    fn take_over(&mut self, slot: u32, now: Instant, txn: &Txn) {
+        self.begin(
+            slot,
+            now,
+            TxnKind::Overwrite,
+            txn.server,
+            txn.addr,
+            Ipv4Addr::UNSPECIFIED,
+        );
+    }
+
     fn begin_release(&mut self, slot: u32, now: Instant, rr: bool) {
         let Some(e) = self.entry(slot) else {
             return;
@@ -1426,14 +1432,7 @@ impl<I: IdSource> NameClient<I> {
                         owner: txn.owner,
                     });
                 } else {
-                    self.begin(
-                        slot,
-                        now,
-                        TxnKind::Overwrite,
-                        txn.server,
-                        txn.addr,
-                        Ipv4Addr::UNSPECIFIED,
-                    );
+                    self.take_over(slot, now, &txn);
                 }
             }
         }

@@ -152,6 +152,21 @@ fn too_small(need: usize, have: usize) -> Option<Result<usize, EmitError>> {
     Some(Err(EmitError::BufferTooSmall { need, have }))
 }
 
+/// The header and an unscoped question: the first 50 bytes of a request.
+#[inline(always)]
+fn put_question<const N: usize>(
+    d: &mut [u8; N],
+    id: u16,
+    flags: Flags,
+    counts: u64,
+    q: &Question<'_>,
+) -> Option<()> {
+    put_header(d, id, flags, counts);
+    put_name_at_12(d, &q.name)?;
+    put_at(d, 46, question_fields(q));
+    Some(())
+}
+
 /// A question alone: 50 bytes.
 #[inline(always)]
 fn request(
@@ -167,9 +182,7 @@ fn request(
     let Some(d) = buf.first_chunk_mut::<50>() else {
         return too_small(50, have);
     };
-    put_header(d, id, flags, counts(true, false, false, false));
-    put_name_at_12(d, &q.name)?;
-    put_at(d, 46, question_fields(q));
+    put_question(d, id, flags, counts(true, false, false, false), q)?;
     Some(Ok(50))
 }
 
@@ -203,9 +216,7 @@ fn request_with_record(
     let Some(d) = buf.first_chunk_mut::<68>() else {
         return too_small(68, have);
     };
-    put_header(d, id, flags, counts(true, false, false, true));
-    put_name_at_12(d, &q.name)?;
-    put_at(d, 46, question_fields(q));
+    put_question(d, id, flags, counts(true, false, false, true), q)?;
     put_at(d, 50, [0xC0, 0x0C]);
     put_at(d, 52, fields);
     put_at(d, 60, len);

@@ -87,7 +87,7 @@ use std::time::Instant;
 use crate::hash::BuildFold;
 use crate::wire::{
     Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
-    NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Statistics,
+    NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
 };
 use record::{Addrs, Key, Record};
 
@@ -304,7 +304,10 @@ fn scope_to_dotted(labels: &Labels<'_>, buf: &mut [u8; 256]) -> Result<usize, Rc
 /// additional NB record, for the same name, with one address (RDLENGTH 6).
 fn name_request<'p>(p: &Packet<'p>) -> Option<(Name<'p>, u32, NbAddrEntry)> {
     let q = p.question()?;
-    if p.answer().is_some() || p.authority().is_some() || q.qtype != RrType::Nb || !q.qclass.is_in()
+    if p.has(Section::Answer)
+        || p.has(Section::Authority)
+        || q.qtype != RrType::Nb
+        || !q.qclass.is_in()
     {
         return None;
     }
@@ -657,9 +660,9 @@ impl WinsServer {
     /// 255.255.255.255; anything else NAM_ERR with a NULL record.
     fn on_query(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
         let Some(q) = p.question() else { return };
-        if p.answer().is_some()
-            || p.authority().is_some()
-            || p.additional().is_some()
+        if p.has(Section::Answer)
+            || p.has(Section::Authority)
+            || p.has(Section::Additional)
             || !q.qclass.is_in()
             || q.qtype != RrType::Nb
         {
@@ -730,9 +733,9 @@ impl WinsServer {
             && (q.name.netbios.is_wildcard() || self.own_name(&q.name.netbios).is_some());
         if !ours
             || self.own.is_empty()
-            || p.answer().is_some()
-            || p.authority().is_some()
-            || p.additional().is_some()
+            || p.has(Section::Answer)
+            || p.has(Section::Authority)
+            || p.has(Section::Additional)
         {
             self.out.stats.dropped += 1;
             return;

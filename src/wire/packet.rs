@@ -826,6 +826,26 @@ impl<'a> Packet<'a> {
         }
     }
 
+    /// Whether `section` is present; decodes nothing.
+    ///
+    /// ```
+    /// use nbns::wire::{Name, NetbiosName, Packet, Section};
+    /// let name = Name::unscoped(NetbiosName::new("FRED", 0x20).unwrap());
+    /// let query = Packet::name_query_request(1, name, false);
+    /// assert!(query.has(Section::Question));
+    /// assert!(!query.has(Section::Additional));
+    /// ```
+    #[must_use]
+    pub fn has(&self, section: Section) -> bool {
+        let [q, an, ns, ar] = self.present();
+        match section {
+            Section::Question => q,
+            Section::Answer => an,
+            Section::Authority => ns,
+            Section::Additional => ar,
+        }
+    }
+
     /// Whether each section is present: question, answer, authority,
     /// additional.
     fn present(&self) -> [bool; 4] {

@@ -8,10 +8,14 @@
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
 //! * [`server`]: a sans-IO WINS server whose records carry version IDs.
+//! * [`winsrepl`]: the wire format of WINS replication (MS-WINSRA, TCP
+//!   port 42) between WINS servers, with a framer for the TCP stream.
 //!
-//! The wire layer needs neither `std` nor `alloc`: with
-//! `default-features = false` the crate is `no_std` and holds it alone; the
-//! default `std` feature adds the two state machines.
+//! The wire layers need neither `std` nor `alloc`: with
+//! `default-features = false` the crate is `no_std` and holds [`wire`] and
+//! [`winsrepl`] alone; the default `std` feature adds the two state
+//! machines and the replication stream's buffering
+//! [`Framer`](winsrepl::Framer).
 //!
 //! The state machines know packets and [`Instant`](std::time::Instant)s,
 //! never sockets or clocks: the application feeds them datagrams and
@@ -82,6 +86,7 @@ mod hash;
 #[cfg(feature = "std")]
 pub mod server;
 pub mod wire;
+pub mod winsrepl;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -1,0 +1,101 @@
+//! The wire format of WINS replication (MS-WINSRA, TCP port 42): the
+//! messages WINS servers exchange to copy each other's name records.
+//!
+//! This layer knows bytes only. [`Message::parse`] reads one message into
+//! a view that borrows from it; [`MessageRepr`] builds a message from
+//! values and caller-owned slices and emits it into a buffer or any
+//! [`bytes::BufMut`]. [`frame_len`] and (with `std`) [`Framer`] cut the
+//! TCP stream into messages.
+//!
+//! | MS-WINSRA | Message | View | To emit |
+//! |---|---|---|---|
+//! | 2.2.3 | Association Start Request | [`Body::StartRequest`] | [`MessageRepr::start_request`] |
+//! | 2.2.4 | Association Start Response | [`Body::StartReply`] | [`MessageRepr::start_reply`] |
+//! | 2.2.5 | Association Stop Request | [`Body::Stop`] | [`MessageRepr::stop`] |
+//! | 2.2.6 | Owner-Version Map Request | [`Body::TableQuery`] | [`MessageRepr::table_query`] |
+//! | 2.2.7 | Owner-Version Map Response | [`Body::TableReply`] | [`MessageRepr::table_reply`] |
+//! | 2.2.8 | Update Notification (UPDATE, UPDATE2, INFORM, INFORM2) | [`Body::UpdateNotification`] | [`MessageRepr::update`] |
+//! | 2.2.9 | Name Records Request | [`Body::SendRequest`] | [`MessageRepr::send_request`] |
+//! | 2.2.10 | Name Records Response | [`Body::SendReply`] | [`MessageRepr::send_reply`] |
+//!
+//! # Contract
+//!
+//! * **No panic, no allocation.** [`Message::parse`] returns a message or
+//!   a [`ParseError`] with a byte offset for every input and allocates
+//!   nothing. Counts are checked against the bytes present before anything
+//!   is read (owner and address lists) or bound the work by the bytes
+//!   (name records, at least 28 bytes each); they never size a buffer.
+//!   Owner lists, name records and address lists stay borrowed bytes,
+//!   decoded by their iterators with the same grammar rules that validated
+//!   them.
+//! * **Round trip.** For every message [`MessageRepr::emit`] accepts,
+//!   `parse(emit(m)) == m`, and emitting what the parse shows gives the
+//!   same bytes. Unknown message types and commands, reserved words and
+//!   bits, and bytes after a body are kept. Padding after a name is
+//!   ignored on receipt (as the spec says) and sent as zeros.
+//! * **Emission never panics** and writes nothing when it fails.
+//!
+//! # The quirks real peers need
+//!
+//! * Names are 16 raw bytes (not first-level encoded), then the scope as
+//!   dotted text, then 0x00; the padding after them is 1 to 4 bytes, 4 when
+//!   the name is already aligned (MS-WINSRA 2.2.10.1).
+//! * For suffix 0x1B, Windows and Samba swap the first and last name byte
+//!   on the wire; [`NameRecordRepr`] sends the swap and
+//!   [`RecordName::netbios`] undoes it.
+//! * The Group word and the address count are read little-endian, as
+//!   Samba and Wireshark do (the spec's byte plus 3 reserved zero bytes
+//!   agree); addresses stay big-endian.
+//! * Samba sends a 16-byte stop and zero-pads start messages to 41 bytes;
+//!   both forms parse, and the reserved bytes land in
+//!   [`Message::padding`].
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::panic,
+        clippy::expect_used
+    )
+)]
+
+mod error;
+mod frame;
+mod grammar;
+mod header;
+mod macros;
+mod message;
+mod owner;
+mod record;
+mod repr;
+
+#[cfg(test)]
+mod vectors;
+
+pub use error::{EmitError, Field, FrameError, ParseError};
+#[cfg(feature = "std")]
+pub use frame::{Fed, Framer};
+pub use frame::frame_len;
+pub use header::{
+    Header, MessageType, OPCODE_BITS, ReplCommand, Start, Stop, StopReason, UpdateKind,
+};
+pub use message::{Body, Message};
+pub use owner::{OwnerIter, OwnerRecord, OwnerTable, OwnerTableRepr, Owners};
+pub use record::{
+    Addresses, AddressesRepr, MAX_SCOPE_LEN, Member, MemberIter, Members, NameRecord,
+    NameRecordIter, NameRecordRepr, NameRecords, RecordFlags, RecordName, RecordState, RecordType,
+};
+pub use repr::{BodyRepr, MessageRepr};
+
+/// TCP port of WINS replication (MS-WINSRA 2.1).
+pub const REPLICATION_PORT: u16 = 42;
+
+/// Largest message the [`Framer`] accepts and [`MessageRepr::emit`]
+/// produces by default, Packet Length included: 16 MiB.
+///
+/// MS-WINSRA sets no limit, and Samba answers a Name Records Request with
+/// all the records in one message; 16 MiB holds a reply of more than
+/// 300,000 unscoped unique records. A pull partner that needs more asks
+/// for smaller version ranges.
+pub const MAX_MESSAGE_LEN: usize = 16 << 20;

@@ -227,7 +227,8 @@ mod framer {
         /// Appends up to `want` bytes of `input`; returns how many.
         fn take(&mut self, input: &[u8], want: usize) -> usize {
             let n = want.min(input.len());
-            self.buf.extend_from_slice(input.get(..n).unwrap_or_default());
+            self.buf
+                .extend_from_slice(input.get(..n).unwrap_or_default());
             n
         }
 

@@ -84,10 +84,7 @@ fn fits<'a, T>(
 }
 
 fn fail<T>(i: &[u8], why: Why) -> Res<'_, T> {
-    Err(nom::Err::Error(Fail {
-        rest: i.len(),
-        why,
-    }))
+    Err(nom::Err::Error(Fail { rest: i.len(), why }))
 }
 
 #[inline(always)]
@@ -208,7 +205,9 @@ pub(crate) fn name_record(i: &[u8]) -> Res<'_, NameRecord<'_>> {
     let (rest, addresses) = if flags.record_type().has_list() {
         members.map(Addresses::List).parse(rest)?
     } else {
-        fits(Field::Addresses, ipv4).map(Addresses::Single).parse(rest)?
+        fits(Field::Addresses, ipv4)
+            .map(Addresses::Single)
+            .parse(rest)?
     };
     let (rest, reserved) = fits(Field::RecordFields, be_u32).parse(rest)?;
     Ok((
@@ -275,6 +274,12 @@ fn replication(i: &[u8]) -> Res<'_, Body<'_>> {
                 .map(|table| Body::UpdateNotification(kind, table))
                 .parse(rest)
         }
-        ReplCommand::Unknown(command) => Ok((&[], Body::UnknownCommand { command, bytes: rest })),
+        ReplCommand::Unknown(command) => Ok((
+            &[],
+            Body::UnknownCommand {
+                command,
+                bytes: rest,
+            },
+        )),
     }
 }

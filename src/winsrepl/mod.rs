@@ -70,13 +70,13 @@ mod owner;
 mod record;
 mod repr;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod vectors;
 
 pub use error::{EmitError, Field, FrameError, ParseError};
+pub use frame::frame_len;
 #[cfg(feature = "std")]
 pub use frame::{Fed, Framer};
-pub use frame::frame_len;
 pub use header::{
     Header, MessageType, OPCODE_BITS, ReplCommand, Start, Stop, StopReason, UpdateKind,
 };

@@ -3,8 +3,8 @@
 
 use core::net::Ipv4Addr;
 
-use crate::wire::{NetbiosName, NodeType};
 use crate::winsrepl::grammar;
+use crate::wire::{NetbiosName, NodeType};
 
 /// Most bytes of a scope in a name record: the Name field, at most 255
 /// bytes, holds the 16-byte NetBIOS name, the scope and a final 0x00
@@ -139,13 +139,21 @@ impl RecordFlags {
     /// The same flags with L (replica) set or cleared.
     #[must_use]
     pub const fn with_replica(self, replica: bool) -> Self {
-        Self(if replica { self.0 | Self::REPLICA } else { self.0 & !Self::REPLICA })
+        Self(if replica {
+            self.0 | Self::REPLICA
+        } else {
+            self.0 & !Self::REPLICA
+        })
     }
 
     /// The same flags with S (static) set or cleared.
     #[must_use]
     pub const fn with_static(self, is_static: bool) -> Self {
-        Self(if is_static { self.0 | Self::STATIC } else { self.0 & !Self::STATIC })
+        Self(if is_static {
+            self.0 | Self::STATIC
+        } else {
+            self.0 & !Self::STATIC
+        })
     }
 
     /// The raw word.

@@ -3,15 +3,13 @@
 
 use core::net::Ipv4Addr;
 
+use crate::winsrepl::MAX_MESSAGE_LEN;
 use crate::winsrepl::error::EmitError;
 use crate::winsrepl::header::{
     Header, MessageType, OPCODE_BITS, ReplCommand, Start, Stop, StopReason, UpdateKind,
 };
 use crate::winsrepl::owner::{OwnerRecord, OwnerTableRepr};
-use crate::winsrepl::record::{
-    AddressesRepr, MAX_SCOPE_LEN, Member, NameRecordRepr, padding_len,
-};
-use crate::winsrepl::MAX_MESSAGE_LEN;
+use crate::winsrepl::record::{AddressesRepr, MAX_SCOPE_LEN, Member, NameRecordRepr, padding_len};
 
 /// Zeros for the reserved bytes of start and stop messages.
 const ZEROS: [u8; 24] = [0; 24];
@@ -102,7 +100,10 @@ impl BodyRepr<'_> {
             Self::SendReply(_) => ReplCommand::SendReply,
             Self::UpdateNotification(kind, _) => kind.command(),
             Self::UnknownCommand { command, .. } => ReplCommand::Unknown(*command),
-            Self::StartRequest(_) | Self::StartReply(_) | Self::Stop(_) | Self::UnknownType { .. } => {
+            Self::StartRequest(_)
+            | Self::StartReply(_)
+            | Self::Stop(_)
+            | Self::UnknownType { .. } => {
                 return None;
             }
         })
@@ -118,7 +119,10 @@ impl BodyRepr<'_> {
             Self::TableReply(t) | Self::UpdateNotification(_, t) => table(t),
             Self::SendRequest(_) => 4 + OwnerRecord::LEN,
             Self::SendReply(records) => {
-                8 + records.iter().map(NameRecordRepr::buffer_len).sum::<usize>()
+                8 + records
+                    .iter()
+                    .map(NameRecordRepr::buffer_len)
+                    .sum::<usize>()
             }
             Self::UnknownCommand { bytes, .. } => 4 + bytes.len(),
             Self::UnknownType { bytes, .. } => bytes.len(),
@@ -149,7 +153,11 @@ impl<'r> MessageRepr<'r> {
     #[must_use]
     pub fn start_reply(peer_handle: u32, own_handle: u32) -> Self {
         let padding = ZEROS.split_at(Start::PADDING_LEN).0;
-        Self::with(peer_handle, BodyRepr::StartReply(Start::new(own_handle)), padding)
+        Self::with(
+            peer_handle,
+            BodyRepr::StartReply(Start::new(own_handle)),
+            padding,
+        )
     }
 
     /// An Association Stop Request, 40 bytes long as MS-WINSRA 2.2.5 asks.

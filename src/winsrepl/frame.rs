@@ -240,3 +240,94 @@ mod framer {
         }
     }
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    /// Samba's 16-byte stop and a table query, back to back.
+    const STREAM: &[u8] =
+        b"\x00\x00\x00\x10\x00\x00\x78\x00\x00\x00\xbe\xef\x00\x00\x00\x02\x00\x00\x00\x00\
+        \x00\x00\x00\x10\x00\x00\x78\x00\x12\x34\x56\x78\x00\x00\x00\x03\x00\x00\x00\x00";
+
+    fn collect(framer: &mut Framer, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            framer.feed_all(chunk, |m| out.push(m.to_vec())).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn whole_messages_in_one_chunk_are_not_copied() {
+        let mut framer = Framer::new();
+        let fed = framer.feed(STREAM).unwrap();
+        assert_eq!(fed.consumed, 20);
+        assert_eq!(fed.message, Some(&STREAM[..20]));
+        assert_eq!(framer.capacity(), 0);
+        let got = collect(&mut framer, &[STREAM]);
+        assert_eq!(got, [STREAM[..20].to_vec(), STREAM[20..].to_vec()]);
+        assert_eq!(framer.capacity(), 0);
+    }
+
+    #[test]
+    fn any_split_gives_the_same_messages() {
+        for cut in 0..=STREAM.len() {
+            for second in cut..=STREAM.len() {
+                let mut framer = Framer::new();
+                let parts = [&STREAM[..cut], &STREAM[cut..second], &STREAM[second..]];
+                let got = collect(&mut framer, &parts);
+                assert_eq!(
+                    got,
+                    [STREAM[..20].to_vec(), STREAM[20..].to_vec()],
+                    "{cut} {second}"
+                );
+                assert!(framer.is_at_boundary());
+            }
+        }
+        let mut framer = Framer::new();
+        let bytes: Vec<&[u8]> = STREAM.chunks(1).collect();
+        assert_eq!(collect(&mut framer, &bytes).len(), 2);
+    }
+
+    #[test]
+    fn a_cut_mid_message_is_visible() {
+        let mut framer = Framer::new();
+        assert!(collect(&mut framer, &[&STREAM[..25]]).len() == 1);
+        assert_eq!(framer.buffered(), 5);
+        assert!(!framer.is_at_boundary());
+    }
+
+    #[test]
+    fn oversize_is_refused_before_buffering_and_sticks() {
+        let mut framer = Framer::with_limit(64);
+        let header = 61u32.to_be_bytes(); // 65 bytes with the length field
+        assert_eq!(framer.feed(&header[..2]).unwrap().consumed, 2);
+        let err = framer.feed(&header[2..]).unwrap_err();
+        assert_eq!(err, FrameError::TooLong { len: 65, limit: 64 });
+        assert!(framer.buffered() == 0 && framer.capacity() == 0);
+        assert_eq!(framer.feed(STREAM), Err(err));
+        // In one piece, too.
+        let mut framer = Framer::with_limit(64);
+        assert!(framer.feed(&[0, 0, 0, 61, 1, 2, 3]).is_err());
+        // The largest allowed message passes.
+        let mut framer = Framer::with_limit(64);
+        let mut max = vec![0u8; 64];
+        max[3] = 60;
+        assert_eq!(
+            collect(&mut framer, &[&max[..10], &max[10..]]),
+            [max.clone()]
+        );
+    }
+
+    #[test]
+    fn memory_is_given_back_after_a_large_message() {
+        let mut framer = Framer::new();
+        let mut big = vec![0u8; 1 << 20];
+        big[..4].copy_from_slice(&((1u32 << 20) - 4).to_be_bytes());
+        assert_eq!(collect(&mut framer, &[&big[..100], &big[100..]]).len(), 1);
+        assert!(framer.capacity() >= 1 << 20);
+        collect(&mut framer, &[&STREAM[..3]]);
+        assert!(framer.capacity() <= 64 * 1024);
+    }
+}

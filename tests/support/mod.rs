@@ -6,7 +6,8 @@
 //! * [`NmbdClient`]: the same namespaces with nmbd as a WINS *client* of a
 //!   server the test runs in the server namespace (such as the crate's
 //!   `wins_server` example).
-//! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams.
+//! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams and TCP/IPv4
+//!   conversations.
 //! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
 //!   captures inside a namespace.
 //!

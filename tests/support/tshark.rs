@@ -1,7 +1,8 @@
-//! Wireshark's NBNS dissector as an independent judge, through `tshark`.
+//! Wireshark's dissectors as an independent judge, through `tshark`.
 //!
 //! [`dissect`] reads a capture file with `tshark -T pdml` and returns, for
-//! each packet, the `nbns.*` fields with their displayed values, the expert
+//! each packet, the `nbns.*` fields with their displayed values
+//! ([`dissect_fields`] picks other protocols' fields), the expert
 //! infos and whether Wireshark flagged the packet as malformed (or raised an
 //! error-level expert info). [`capture`] records live traffic on an interface,
 //! optionally inside a network namespace.
@@ -44,8 +45,9 @@ pub(crate) struct TsharkPacket {
     pub(crate) number: usize,
     /// Protocols tshark found, outermost first (`frame`, `raw`, `ip`, `udp`, `nbns`, ...).
     pub(crate) protocols: Vec<String>,
-    /// Every `nbns.*` field in dissection order: (field name, displayed value),
-    /// for example `("nbns.name", "FRED<00>")` or `("nbns.flags", "0x0110")`.
+    /// Every field of the protocols asked for (`nbns.*` by default) in
+    /// dissection order: (field name, displayed value), for example
+    /// `("nbns.name", "FRED<00>")` or `("nbns.flags", "0x0110")`.
     pub(crate) fields: Vec<(String, String)>,
     /// All expert infos of the packet, from any protocol layer.
     pub(crate) expert: Vec<ExpertInfo>,
@@ -92,6 +94,17 @@ pub(crate) fn dissect_with_options(
     path: &Path,
     extra_args: &[&str],
 ) -> Result<Vec<TsharkPacket>, String> {
+    dissect_fields(path, extra_args, &["nbns."])
+}
+
+/// Dissects the capture at `path`, passing `extra_args` to tshark, and keeps
+/// the fields whose names start with one of `prefixes` (for example
+/// `["winsrepl.", "netbios."]`).
+pub(crate) fn dissect_fields(
+    path: &Path,
+    extra_args: &[&str],
+    prefixes: &[&str],
+) -> Result<Vec<TsharkPacket>, String> {
     let output = Command::new("tshark")
         .arg("-n")
         .arg("-r")
@@ -110,7 +123,7 @@ pub(crate) fn dissect_with_options(
         ));
     }
     let pdml = String::from_utf8_lossy(&output.stdout);
-    Ok(parse_pdml(&pdml))
+    Ok(parse_pdml(&pdml, prefixes))
 }
 
 fn not_found_or(error: std::io::Error, what: &str) -> String {
@@ -122,7 +135,7 @@ fn not_found_or(error: std::io::Error, what: &str) -> String {
 }
 
 /// Extracts the packets from tshark's PDML (XML) output.
-fn parse_pdml(pdml: &str) -> Vec<TsharkPacket> {
+fn parse_pdml(pdml: &str, prefixes: &[&str]) -> Vec<TsharkPacket> {
     let mut packets = Vec::new();
     let mut current: Option<TsharkPacket> = None;
     let mut pending_severity: Option<String> = None;
@@ -176,7 +189,9 @@ fn parse_pdml(pdml: &str) -> Vec<TsharkPacket> {
                             _ => pending_severity = Some(show),
                         }
                     }
-                    _ if name.starts_with("nbns.") => packet.fields.push((name, show)),
+                    _ if prefixes.iter().any(|p| name.starts_with(p)) => {
+                        packet.fields.push((name, show));
+                    }
                     _ => {}
                 }
             }

@@ -10,7 +10,7 @@ use crate::winsrepl::*;
 use crate::wire::{NetbiosName, NodeType};
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0);
+    assert!(s.len().is_multiple_of(2));
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
@@ -38,17 +38,15 @@ const SAMBA: Ipv4Addr = Ipv4Addr::new(10, 137, 9, 1);
 const PUSHER: Ipv4Addr = Ipv4Addr::new(10, 137, 9, 4);
 
 /// samba-pull.pcap frame 4: Association Start Request from the stdlib client `wrepl-pull.py` (handle 0x4a4b4c4d).
-const PULL_START_REQUEST: &str = concat!(
-    "000000290000780000000000000000004a4b4c4d00020005000000000000000000000000000000000000000000",
-);
+const PULL_START_REQUEST: &str =
+    "000000290000780000000000000000004a4b4c4d00020005000000000000000000000000000000000000000000";
 
 /// samba-pull.pcap frame 6: Samba 4.17.12's Association Start Response (its constant handle 0x12345678).
-const SAMBA_START_REPLY: &str = concat!(
-    "00000029000078004a4b4c4d000000011234567800020005000000000000000000000000000000000000000000",
-);
+const SAMBA_START_REPLY: &str =
+    "00000029000078004a4b4c4d000000011234567800020005000000000000000000000000000000000000000000";
 
 /// samba-pull.pcap frame 8: Owner-Version Map Request from `wrepl-pull.py`.
-const PULL_TABLE_QUERY: &str = concat!("0000001000007800123456780000000300000000",);
+const PULL_TABLE_QUERY: &str = "0000001000007800123456780000000300000000";
 
 /// samba-pull.pcap frame 9: Samba's Owner-Version Map Response (one owner, max 15; its own address as Reserved2).
 const SAMBA_TABLE_REPLY: &str = concat!(
@@ -57,9 +55,8 @@ const SAMBA_TABLE_REPLY: &str = concat!(
 );
 
 /// samba-pull.pcap frame 25: Name Records Request from `wrepl-pull.py` for versions 7..=9.
-const PULL_SEND_REQUEST: &str = concat!(
-    "00000028000078001234567800000003000000020a8909010000000000000009000000000000000700000001",
-);
+const PULL_SEND_REQUEST: &str =
+    "00000028000078001234567800000003000000020a8909010000000000000009000000000000000700000001";
 
 /// samba-pull.pcap frame 11: Samba's Name Records Response with all 13 records: its own names (multihomed, `<1b>` swapped, `<1c>` special group, normal group) and registered ones (unique, group, a two-member `<1c>`, multihomed, scoped).
 const SAMBA_SEND_REPLY: &str = concat!(
@@ -88,9 +85,8 @@ const UPDATE_FROM_PUSHER: &str = concat!(
 );
 
 /// samba-update.pcap frame 9: Samba's Name Records Request after that UPDATE (versions 1..=2 of 10.137.9.4).
-const SAMBA_SEND_REQUEST: &str = concat!(
-    "00000028000078000000beef00000003000000020a8909040000000000000002000000000000000100000001",
-);
+const SAMBA_SEND_REQUEST: &str =
+    "00000028000078000000beef00000003000000020a8909040000000000000002000000000000000100000001";
 
 /// samba-update.pcap frame 10: the push client's Name Records Response, which Samba stored as PUSHED<00> version 2.
 const PUSHER_SEND_REPLY: &str = concat!(
@@ -99,7 +95,7 @@ const PUSHER_SEND_REPLY: &str = concat!(
 );
 
 /// samba-update.pcap frame 11: Samba's Association Stop, reason 0, 16 bytes (no reserved bytes).
-const SAMBA_STOP: &str = concat!("00000010000078000000beef0000000200000000",);
+const SAMBA_STOP: &str = "00000010000078000000beef0000000200000000";
 
 #[test]
 fn test_parse_start_request() {

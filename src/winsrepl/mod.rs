@@ -24,7 +24,7 @@
 //!   a [`ParseError`] with a byte offset for every input and allocates
 //!   nothing. Counts are checked against the bytes present before anything
 //!   is read (owner and address lists) or bound the work by the bytes
-//!   (name records, at least 28 bytes each); they never size a buffer.
+//!   (name records, at least 32 bytes each); they never size a buffer.
 //!   Owner lists, name records and address lists stay borrowed bytes,
 //!   decoded by their iterators with the same grammar rules that validated
 //!   them.

@@ -7,8 +7,9 @@
 use core::net::Ipv4Addr;
 
 use nbns::winsrepl::{
-    Addresses, AddressesRepr, Body, BodyRepr, Framer, Member, Message, MessageRepr, NameRecord,
-    NameRecordRepr, OwnerRecord, OwnerTableRepr, RecordFlags, Start, Stop, UpdateKind, frame_len,
+    Addresses, AddressesRepr, Association, AssociationConfig, Body, BodyRepr, Event, Framer,
+    Member, Message, MessageRepr, NameRecord, NameRecordRepr, OwnerRecord, OwnerTableRepr,
+    RecordFlags, Start, Stop, UpdateKind, frame_len,
 };
 use nbns::wire::{NetbiosName, NodeType};
 use proptest::prelude::*;
@@ -365,6 +366,59 @@ proptest! {
         }
         prop_assert_eq!(got, expected);
         prop_assert_eq!(err, expected_err);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Any stream into an association (responder, or initiator), after a
+    /// valid start or not: no panic; once it is closed nothing more comes
+    /// out; what it queues is bounded by what it was fed.
+    #[test]
+    fn association_never_panics(
+        start in any::<bool>(),
+        initiator in any::<bool>(),
+        stream in prop::collection::vec(any::<u8>(), 0..400),
+        cuts in prop::collection::vec(0usize..400, 0..8),
+    ) {
+        let now = std::time::Instant::now();
+        let mut a = if initiator {
+            Association::connect(now, AssociationConfig::default(), 0x0102_0304)
+        } else {
+            Association::accept(AssociationConfig::default(), 0x0102_0304)
+        };
+        let mut fed = Vec::new();
+        if start {
+            let reply = if initiator {
+                MessageRepr::start_reply(0x0102_0304, 9)
+            } else {
+                MessageRepr::start_request(9)
+            };
+            reply.emit_buf(&mut fed).unwrap();
+        }
+        fed.extend_from_slice(&stream);
+        let mut cuts = cuts;
+        cuts.push(fed.len());
+        cuts.sort_unstable();
+        let (mut at, mut sent, mut events) = (0, 0usize, 0usize);
+        for cut in cuts {
+            let cut = cut.min(fed.len()).max(at);
+            let was_closed = a.is_closed();
+            a.handle_received(now, &fed[at..cut]);
+            at = cut;
+            while let Some(bytes) = a.poll_send() { sent += bytes.len(); }
+            while let Some(e) = a.poll_event() {
+                prop_assert!(!was_closed, "event after close: {e:?}");
+                events += 1;
+            }
+        }
+        a.handle_timeout(now + core::time::Duration::from_secs(3600));
+        a.handle_closed();
+        while let Some(e) = a.poll_event() { let _: Event = e; events += 1; }
+        // Every reply is one message of at most 44 bytes per message read.
+        prop_assert!(sent <= 64 + 44 * (fed.len() / 16 + 1));
+        prop_assert!(events <= fed.len() / 16 + 3);
     }
 }
 

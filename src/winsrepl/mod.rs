@@ -5,7 +5,8 @@
 //! a view that borrows from it; [`MessageRepr`] builds a message from
 //! values and caller-owned slices and emits it into a buffer or any
 //! [`bytes::BufMut`]. [`frame_len`] and (with `std`) [`Framer`] cut the
-//! TCP stream into messages.
+//! TCP stream into messages. With `std`, [`Association`] runs one
+//! association over a connection the embedder owns, sans-IO.
 //!
 //! | MS-WINSRA | Message | View | To emit |
 //! |---|---|---|---|
@@ -60,6 +61,8 @@
     )
 )]
 
+#[cfg(feature = "std")]
+mod association;
 mod error;
 mod frame;
 mod grammar;
@@ -73,6 +76,10 @@ mod repr;
 #[cfg(all(test, feature = "std"))]
 mod vectors;
 
+#[cfg(feature = "std")]
+pub use association::{
+    Association, AssociationConfig, AssociationError, Event, Received, SendError,
+};
 pub use error::{EmitError, Field, FrameError, ParseError};
 pub use frame::frame_len;
 #[cfg(feature = "std")]

@@ -85,8 +85,8 @@ pub mod client;
 mod hash;
 #[cfg(feature = "std")]
 pub mod server;
-pub mod wire;
 pub mod winsrepl;
+pub mod wire;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

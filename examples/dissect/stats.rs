@@ -6,13 +6,16 @@
 //! Memory is bounded whatever the capture holds: at most [`MAX_TRACKED`]
 //! distinct names, senders and unanswered requests are kept (more are
 //! counted as untracked), and at most [`MAX_SAMPLES`] response times.
-//! The tables are keyed by bytes from the capture, so they use std's
-//! randomly keyed hasher.
+//! The tables are keyed by bytes from the capture, so they use a hasher
+//! keyed at random for each run (foldhash's `RandomState`: fast, and an
+//! attacker who writes the capture cannot pick colliding keys).
 #![allow(dead_code)]
 
 use core::fmt::Write as _;
 use core::net::IpAddr;
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::io::{self, Write};
 
 use nbns::wire::{NetbiosName, Opcode, Packet, PacketKind, ParseError, Rcode};
@@ -67,11 +70,11 @@ pub(crate) struct Stats {
     pub(crate) rcodes: [u64; 16],
     /// Per file, in the order read.
     pub(crate) files: Vec<FileTotals>,
-    names: HashMap<NetbiosName, u64>,
+    names: HashMap<NetbiosName, u64, RandomState>,
     names_untracked: u64,
-    talkers: HashMap<IpAddr, u64>,
+    talkers: HashMap<IpAddr, u64, RandomState>,
     talkers_untracked: u64,
-    open: HashMap<PairKey, i128>,
+    open: HashMap<PairKey, i128, RandomState>,
     requests_untracked: u64,
     /// Requests left without a response in the files already ended.
     unanswered_before: u64,
@@ -374,7 +377,11 @@ impl Stats {
 
 /// Counts `key` in a table of at most [`MAX_TRACKED`] keys.
 #[inline]
-fn bump<K: core::hash::Hash + Eq>(table: &mut HashMap<K, u64>, key: K, untracked: &mut u64) {
+fn bump<K: core::hash::Hash + Eq>(
+    table: &mut HashMap<K, u64, RandomState>,
+    key: K,
+    untracked: &mut u64,
+) {
     if let Some(n) = table.get_mut(&key) {
         *n += 1;
     } else if table.len() < MAX_TRACKED {
@@ -385,7 +392,7 @@ fn bump<K: core::hash::Hash + Eq>(table: &mut HashMap<K, u64>, key: K, untracked
 }
 
 /// The [`TOP`] largest counts, largest first (ties in key order).
-fn top<K: Copy + Ord>(table: &HashMap<K, u64>) -> Vec<(K, u64)> {
+fn top<K: Copy + Ord>(table: &HashMap<K, u64, RandomState>) -> Vec<(K, u64)> {
     let mut v: Vec<(K, u64)> = table.iter().map(|(&k, &n)| (k, n)).collect();
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(TOP);

@@ -4,19 +4,28 @@
 
 #[path = "../examples/dissect/capture.rs"]
 mod capture;
+#[path = "../examples/dissect/decode.rs"]
+mod decode;
+#[path = "../examples/dissect/filter.rs"]
+mod filter;
 #[path = "../examples/dissect/pcap_write.rs"]
 mod pcap_write;
+mod programs;
 #[path = "../examples/dissect/render.rs"]
 mod render;
+#[path = "../examples/dissect/stats.rs"]
+mod stats;
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use nbns::wire::{Packet, ParseError, RData};
 
-use capture::{CaptureError, linktype, nbns_datagram, read_frames};
-use render::{Origin, Stats};
+use capture::{CaptureError, read_frames};
+use decode::{Decoder, linktype, nbns_datagram};
+use render::Origin;
+use stats::Stats;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pcaps")
@@ -26,8 +35,8 @@ fn data_dir() -> PathBuf {
 #[derive(Debug, Clone)]
 struct Found {
     frame: u64,
-    src: (Ipv4Addr, u16),
-    dst: (Ipv4Addr, u16),
+    src: (IpAddr, u16),
+    dst: (IpAddr, u16),
     payload: Vec<u8>,
     udp_len: usize,
 }
@@ -330,22 +339,23 @@ fn every_mode_on_every_capture() {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         for d in read_datagrams(&bytes).unwrap() {
             let parsed = Packet::parse(&d.payload);
-            stats.count(&parsed, d.payload.len() < d.udp_len);
-            let o = Origin {
-                file: &file,
-                frame: d.frame,
-                rel_time: 0.0,
-                src: d.src,
-                dst: d.dst,
-                len: d.payload.len(),
-                udp_len: d.udp_len,
+            let datagram = decode::Datagram {
+                src: d.src.0,
+                dst: d.dst.0,
+                src_port: d.src.1,
+                dst_port: d.dst.1,
+                payload: &d.payload,
+                udp_payload_len: d.udp_len,
+                reassembled: false,
             };
+            stats.count(&datagram, &parsed, 0);
+            let o = Origin::bare(&file, d.frame, d.src, d.dst, d.payload.len(), d.udp_len);
             let mut line = Vec::new();
             render::line(&mut line, &o, &parsed).unwrap();
             let line = String::from_utf8(line).unwrap();
             assert_eq!(line.matches('\n').count(), 1, "{line}");
             let mut tree = Vec::new();
-            render::tree(&mut tree, &o, &parsed).unwrap();
+            render::tree(&mut tree, &o, &d.payload, &d.payload, &parsed).unwrap();
             let mut json = Vec::new();
             let mut buf = String::new();
             render::json(&mut json, &mut buf, &o, &parsed).unwrap();
@@ -399,7 +409,7 @@ fn written_capture_reads_back_exactly() {
         assert_eq!(found.len(), packets.len(), "link type {lt}");
         for (i, (d, bytes)) in found.iter().zip(&packets).enumerate() {
             assert_eq!(d.frame, 2 * i as u64 + 1);
-            assert_eq!((d.src, d.dst), ((a, 137), (b, 137)));
+            assert_eq!((d.src, d.dst), ((a.into(), 137), (b.into(), 137)));
             assert_eq!(&d.payload, bytes);
             let back = Packet::parse(&d.payload).unwrap();
             assert_eq!(Packet::parse(bytes).unwrap(), back);
@@ -513,17 +523,10 @@ fn cut_frames_and_damaged_files() {
     assert_eq!(read_frames(&file[..24], |_| {}).unwrap(), 0);
 }
 
-/// The example binary itself, when `cargo test` has built it next to the
-/// test binary: exit status and error messages.
+/// The example binary itself: exit status and error messages.
 #[test]
 fn example_binary_exit_status() {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let bin = dir.join(format!("dissect{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        eprintln!("skipped: {} not built", bin.display());
-        return;
-    }
+    let bin = programs::example_bin("dissect");
     let pcap = data_dir().join("tcpdump-eapon1.pcap");
     let ok = std::process::Command::new(&bin)
         .arg(&pcap)
@@ -552,4 +555,105 @@ fn example_binary_exit_status() {
     let err = String::from_utf8(bad.stderr).unwrap();
     assert!(err.contains("SOURCES.md: not a capture file"), "{err}");
     assert_eq!(String::from_utf8(bad.stdout).unwrap().lines().count(), 36);
+}
+
+/// IPv6 UDP datagrams on Ethernet, raw IPv6 and BSD loopback are found with
+/// their addresses.
+#[test]
+fn ipv6_datagrams_are_read() {
+    let packets = pcap_write::every_kind();
+    let (a, b): (core::net::Ipv6Addr, core::net::Ipv6Addr) =
+        ("fe80::1".parse().unwrap(), "ff02::1".parse().unwrap());
+    let ip = pcap_write::ipv6_udp(a, b, 137, 137, &packets[0]);
+    let mut bsd = 24u32.to_le_bytes().to_vec();
+    bsd.extend_from_slice(&ip);
+    for (lt, frame) in [
+        (linktype::ETHERNET, pcap_write::ethernet_typed(&ip, 0x86dd)),
+        (linktype::IPV6, ip.clone()),
+        (linktype::RAW, ip.clone()),
+        (linktype::NULL, bsd),
+    ] {
+        let d = nbns_datagram(lt, &frame).unwrap_or_else(|| panic!("link type {lt}"));
+        assert_eq!((d.src, d.dst), (IpAddr::V6(a), IpAddr::V6(b)));
+        assert_eq!(d.payload, &packets[0][..]);
+        let mut decoder = Decoder::new(&[]);
+        assert_eq!(
+            decoder.decode(lt, &frame, 0).unwrap().payload,
+            &packets[0][..]
+        );
+    }
+}
+
+/// Fragments of an IPv4 datagram, in order or not, give the whole datagram
+/// once, on the frame that completes it; the others count as held.
+#[test]
+fn ipv4_fragments_are_reassembled() {
+    let packets = pcap_write::every_kind();
+    // The node status response is the largest packet.
+    let payload = packets.iter().max_by_key(|p| p.len()).unwrap();
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 6));
+    let whole = pcap_write::ipv4_udp(a, b, 137, 137, payload);
+    let frags = pcap_write::ipv4_fragments(&whole, 0x1234, 64);
+    assert!(frags.len() >= 3, "{} fragments", frags.len());
+    for order in [vec![0, 1, 2], vec![2, 0, 1], vec![1, 2, 0]] {
+        let mut decoder = Decoder::new(&[]);
+        let mut sequence: Vec<usize> = order.clone();
+        sequence.extend(3..frags.len());
+        let mut found = Vec::new();
+        for (n, &i) in sequence.iter().enumerate() {
+            match decoder.decode(linktype::RAW, &frags[i], n as i128) {
+                Ok(d) => {
+                    assert!(d.reassembled);
+                    found.push(d.payload.to_vec());
+                }
+                Err(skip) => assert_eq!(skip, decode::Skip::FragmentHeld),
+            }
+        }
+        assert_eq!(found, vec![payload.clone()], "order {sequence:?}");
+        assert_eq!(decoder.pending(), 0);
+    }
+    // A fragment alone is held, never shown, and expires.
+    let mut decoder = Decoder::new(&[]);
+    assert_eq!(
+        decoder.decode(linktype::RAW, &frags[1], 0).unwrap_err(),
+        decode::Skip::FragmentHeld
+    );
+    let later = decode::REASSEMBLY_TIMEOUT_NS + 1;
+    let other = pcap_write::ipv4_fragments(&whole, 0x9999, 64);
+    let _ = decoder.decode(linktype::RAW, &other[0], later);
+    assert_eq!(decoder.pending(), 1, "the old datagram expired");
+}
+
+/// However many datagrams an attacker starts, the reassembler holds at
+/// most its cap of them.
+#[test]
+fn reassembly_memory_is_bounded() {
+    let payload = vec![0u8; 1000];
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 6));
+    let whole = pcap_write::ipv4_udp(a, b, 137, 137, &payload);
+    let mut decoder = Decoder::new(&[]);
+    for id in 0..10_000u16 {
+        let first = &pcap_write::ipv4_fragments(&whole, id, 512)[0];
+        assert!(decoder.decode(linktype::RAW, first, 0).is_err());
+        assert!(decoder.pending() <= decode::MAX_PENDING_REASSEMBLIES);
+    }
+    assert_eq!(decoder.pending(), decode::MAX_PENDING_REASSEMBLIES);
+}
+
+/// Extra ports are read as NBNS; without them, the same datagram is
+/// skipped as another port's.
+#[test]
+fn decode_as_ports() {
+    let packets = pcap_write::every_kind();
+    let (a, b) = (Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 2));
+    let ip = pcap_write::ipv4_udp(a, b, 40000, 1137, &packets[0]);
+    let mut plain = Decoder::new(&[]);
+    assert_eq!(
+        plain.decode(linktype::RAW, &ip, 0).unwrap_err(),
+        decode::Skip::OtherPort
+    );
+    let mut extra = Decoder::new(&[1137]);
+    assert_eq!(extra.ports(), &[137, 1137]);
+    let d = extra.decode(linktype::RAW, &ip, 0).unwrap();
+    assert_eq!((d.src_port, d.dst_port), (40000, 1137));
 }

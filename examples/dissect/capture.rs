@@ -1,6 +1,6 @@
 //! Reading capture files: pcap and pcapng containers (via `pcap-parser`),
-//! link layers down to IPv4/UDP (sliced with `etherparse`), and the UDP port 137
-//! datagrams in them.
+//! plain or gzip-compressed, frame by frame. What is inside a frame is
+//! `decode.rs`'s job.
 //!
 //! Streams: a capture is read through a fixed buffer that grows only to
 //! hold the largest single record, so memory does not depend on file size.
@@ -9,17 +9,12 @@
 #![allow(dead_code)]
 
 use core::fmt;
-use core::net::Ipv4Addr;
 use std::io::{Cursor, Read};
 
-use etherparse::{
-    EtherType, Ethernet2Header, Ethernet2HeaderSlice, IpNumber, LaxIpv4Slice, UdpSlice,
-};
+use flate2::read::MultiGzDecoder;
+
 use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
-
-/// UDP port of the name service.
-pub(crate) const NBNS_PORT: u16 = 137;
 
 /// Size of the read buffer; grown on demand for larger records.
 const BUFFER: usize = 1 << 18;
@@ -94,7 +89,8 @@ struct Interface {
     offset_sec: i64,
 }
 
-/// Reads every frame of a pcap or pcapng stream and hands it to `on_frame`.
+/// Reads every frame of a pcap or pcapng stream, plain or gzip-compressed
+/// (`.pcap.gz`, `.pcapng.gz`), and hands it to `on_frame`.
 /// Returns the number of frames.
 ///
 /// # Errors
@@ -102,19 +98,39 @@ struct Interface {
 /// cut inside a record; frames before the problem have been handed over.
 pub(crate) fn read_frames<R: Read + Send>(
     mut input: R,
-    mut on_frame: impl FnMut(&Frame<'_>),
+    on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<u64, CaptureError> {
-    // Read enough for format detection even from a pipe that returns short
-    // reads: the container reader looks at its first read only.
+    let head = read_head(&mut input)?;
+    if head.starts_with(&GZIP_MAGIC) {
+        let mut unzipped = MultiGzDecoder::new(Cursor::new(head).chain(input));
+        let head = read_head(&mut unzipped)?;
+        return read_container(Cursor::new(head).chain(unzipped), on_frame);
+    }
+    read_container(Cursor::new(head).chain(input), on_frame)
+}
+
+/// The first bytes of a gzip stream (RFC 1952 §2.3.1).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Reads enough for format detection even from a pipe that returns short
+/// reads: the container reader looks at its first read only.
+fn read_head(input: &mut impl Read) -> Result<Vec<u8>, CaptureError> {
     let mut head = Vec::with_capacity(256);
-    (&mut input)
+    input
         .take(256)
         .read_to_end(&mut head)
         .map_err(|e| CaptureError::Io(e.to_string()))?;
     if head.is_empty() {
         return Err(CaptureError::Empty);
     }
-    let stream = Cursor::new(head).chain(input);
+    Ok(head)
+}
+
+/// [`read_frames`] of an uncompressed stream.
+fn read_container<R: Read + Send>(
+    stream: R,
+    mut on_frame: impl FnMut(&Frame<'_>),
+) -> Result<u64, CaptureError> {
     let mut reader = match create_reader(BUFFER, stream) {
         Ok(r) => r,
         Err(PcapError::Eof) => return Err(CaptureError::Empty),
@@ -212,121 +228,4 @@ pub(crate) fn read_frames<R: Read + Send>(
             }
         }
     }
-}
-
-/// A UDP datagram to or from port 137 found in a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Datagram<'a> {
-    /// IPv4 source.
-    pub(crate) src: Ipv4Addr,
-    /// IPv4 destination.
-    pub(crate) dst: Ipv4Addr,
-    /// UDP source port.
-    pub(crate) src_port: u16,
-    /// UDP destination port.
-    pub(crate) dst_port: u16,
-    /// The UDP payload as captured.
-    pub(crate) payload: &'a [u8],
-    /// The payload length the UDP header claims (more than `payload.len()`
-    /// when the capture cut the frame short).
-    pub(crate) udp_payload_len: usize,
-}
-
-impl Datagram<'_> {
-    /// Whether the capture cut the payload short.
-    pub(crate) fn is_cut(&self) -> bool {
-        self.payload.len() < self.udp_payload_len
-    }
-}
-
-/// Link types understood by [`nbns_datagram`].
-pub(crate) mod linktype {
-    /// BSD loopback: 4-byte address family in the writer's byte order.
-    pub(crate) const NULL: i32 = 0;
-    /// Ethernet II, with 802.1Q/802.1ad VLAN tags.
-    pub(crate) const ETHERNET: i32 = 1;
-    /// Raw IP as some systems number it (DLT_RAW 12 or 14).
-    pub(crate) const RAW_12: i32 = 12;
-    /// Raw IP, DLT 14 on some systems.
-    pub(crate) const RAW_14: i32 = 14;
-    /// Raw IP.
-    pub(crate) const RAW: i32 = 101;
-    /// OpenBSD loopback: address family in network byte order.
-    pub(crate) const LOOP: i32 = 108;
-    /// Linux cooked capture v1.
-    pub(crate) const LINUX_SLL: i32 = 113;
-    /// Raw IPv4.
-    pub(crate) const IPV4: i32 = 228;
-    /// Linux cooked capture v2.
-    pub(crate) const LINUX_SLL2: i32 = 276;
-}
-
-/// The IPv4 packet after an EtherType, unwrapping 802.1Q, 802.1ad and
-/// QinQ VLAN tags (4 bytes each: TCI, then the inner EtherType).
-fn ipv4_after_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Option<&[u8]> {
-    for _ in 0..4 {
-        match EtherType(ether_type) {
-            EtherType::IPV4 => return Some(rest),
-            EtherType::VLAN_TAGGED_FRAME
-            | EtherType::PROVIDER_BRIDGING
-            | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
-                ether_type = u16::from_be_bytes([*rest.get(2)?, *rest.get(3)?]);
-                rest = rest.get(4..)?;
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// Finds an IPv4/UDP datagram with port 137 at either end in a frame of the
-/// given link type. `None` for other traffic, other link types, non-first
-/// IP fragments and frames cut before the UDP header.
-///
-/// Each layer is sliced with etherparse's lax slices, which accept length
-/// fields larger than what was captured (frames cut by the snap length).
-pub(crate) fn nbns_datagram(linktype: i32, data: &[u8]) -> Option<Datagram<'_>> {
-    let ip = match linktype {
-        linktype::ETHERNET => {
-            let eth = Ethernet2HeaderSlice::from_slice(data).ok()?;
-            ipv4_after_ether_type(eth.ether_type().0, data.get(Ethernet2Header::LEN..)?)?
-        }
-        linktype::LINUX_SLL => {
-            let proto = u16::from_be_bytes([*data.get(14)?, *data.get(15)?]);
-            ipv4_after_ether_type(proto, data.get(16..)?)?
-        }
-        linktype::LINUX_SLL2 => {
-            let proto = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
-            ipv4_after_ether_type(proto, data.get(20..)?)?
-        }
-        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 => data,
-        linktype::NULL | linktype::LOOP => {
-            let af: [u8; 4] = data.get(..4)?.try_into().ok()?;
-            // AF_INET is 2 everywhere; NULL stores it in the writer's order.
-            if u32::from_be_bytes(af) != 2 && u32::from_le_bytes(af) != 2 {
-                return None;
-            }
-            &data[4..]
-        }
-        _ => return None,
-    };
-    let (ipv4, _) = LaxIpv4Slice::from_slice(ip).ok()?;
-    let payload = ipv4.payload();
-    if payload.ip_number != IpNumber::UDP || payload.fragmented {
-        return None;
-    }
-    let udp = UdpSlice::from_slice_lax(payload.payload).ok()?;
-    let (src_port, dst_port) = (udp.source_port(), udp.destination_port());
-    if src_port != NBNS_PORT && dst_port != NBNS_PORT {
-        return None;
-    }
-    let header = ipv4.header();
-    Some(Datagram {
-        src: header.source_addr(),
-        dst: header.destination_addr(),
-        src_port,
-        dst_port,
-        payload: udp.payload(),
-        udp_payload_len: usize::from(udp.length()).saturating_sub(8),
-    })
 }

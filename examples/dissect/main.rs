@@ -2,34 +2,146 @@
 //! crate's parser.
 //!
 //! ```text
-//! cargo run --release --example dissect -- [-V | --json] [--stats] FILE... | -
+//! cargo run --release --example dissect -- [OPTIONS] FILE... | -
 //! ```
 //!
-//! * default: one line per packet: frame number, time since the file's first
-//!   frame, source → destination, the packet in words;
-//! * `-V`: every field, as a tree;
+//! * default: one line per packet: frame number, time, source → destination,
+//!   the packet in words (with several files, the file's name first);
+//! * `-V`: every field, as a tree; `-x` adds a hex dump of the payload;
 //! * `--json`: one JSON object per packet;
-//! * `--stats`: counts by packet kind, opcode and rcode at the end (alone, it
-//!   prints only the counts).
+//! * `--stats`: counts at the end (alone, it prints only the counts; with
+//!   `--json`, one JSON object of counts and nothing else);
+//! * `--port N`, `-d udp.port==N,nbns`: read UDP port N as NBNS too;
+//! * `-t r|a|ad|d|dd|e|u|ud`: times as tshark's `-t` shows them (UTC);
+//! * `--kind`, `--opcode`, `--rcode`, `--name GLOB`, `--addr IP`: select
+//!   packets; `-w FILE`: write the selected frames to a pcap file.
 //!
 //! Link types: Ethernet (VLAN tags included), Linux cooked (SLL, SLL2), raw
-//! IPv4, BSD loopback. UDP port 137 over IPv4, either direction. Frames cut
+//! IPv4 and IPv6, BSD loopback. UDP over IPv4 and IPv6, either direction, IP
+//! fragments put back together. Files may be gzip-compressed. Frames cut
 //! short by the snap length are parsed as far as they go. A malformed packet
 //! is reported with the parser's error and byte offset and the run goes on;
 //! a file that is not a capture, or is damaged, is reported and makes the
-//! exit status 1 (after the other files have been read).
+//! exit status 1 (after the other files have been read). Usage errors exit
+//! with 2.
 
 mod capture;
+mod decode;
+mod filter;
+mod pcap_write;
 mod render;
+mod stats;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, ValueEnum};
 use nbns::wire::Packet;
 
-use crate::capture::{CaptureError, nbns_datagram, read_frames};
-use crate::render::{Origin, Stats};
+use crate::capture::{CaptureError, read_frames};
+use crate::decode::Decoder;
+use crate::filter::Filter;
+use crate::render::{Origin, TimeFormat};
+use crate::stats::Stats;
+
+/// Reads NBNS (NetBIOS Name Service) packets out of pcap and pcapng files.
+#[derive(Debug, Parser)]
+#[command(name = "dissect", after_help = AFTER_HELP)]
+struct Args {
+    /// Every field of every packet, as a tree.
+    #[arg(short = 'V', conflicts_with = "json")]
+    tree: bool,
+    /// A hex dump of each packet's payload (with -V, after the tree).
+    #[arg(short = 'x')]
+    hex: bool,
+    /// One JSON object per packet (with --stats: one object of counts).
+    #[arg(long)]
+    json: bool,
+    /// Counts by kind, opcode, rcode, file, name and talker; request and
+    /// response pairs with response times.
+    #[arg(long)]
+    stats: bool,
+    /// Also read UDP port N as NBNS (repeatable).
+    #[arg(long = "port", value_name = "N")]
+    ports: Vec<u16>,
+    /// tshark's decode-as: udp.port==N,nbns (repeatable).
+    #[arg(short = 'd', value_name = "udp.port==N,nbns", value_parser = decode_as)]
+    decode_as: Vec<u16>,
+    /// Time format, as tshark's -t: r relative to the first frame, a/u time
+    /// of day, ad/ud date and time, d delta to the previous frame, dd delta
+    /// to the previous packet shown, e seconds since the epoch (all UTC).
+    #[arg(
+        short = 't',
+        value_enum,
+        default_value = "r",
+        hide_possible_values = true
+    )]
+    time: TimeArg,
+    /// Only packets of this kind (e.g. "name query request"; repeatable).
+    #[arg(long = "kind", value_name = "KIND")]
+    kinds: Vec<String>,
+    /// Only packets with this opcode (number or name, e.g. 5 or registration).
+    #[arg(long, value_name = "OPCODE")]
+    opcode: Vec<String>,
+    /// Only packets with this rcode (number or name, e.g. 3 or NAM_ERR).
+    #[arg(long, value_name = "RCODE")]
+    rcode: Vec<String>,
+    /// Only packets with a name matching GLOB (e.g. 'WORK*', 'DC<1c>').
+    #[arg(long, value_name = "GLOB")]
+    name: Vec<String>,
+    /// Only packets from or to this address.
+    #[arg(long, value_name = "IP")]
+    addr: Vec<core::net::IpAddr>,
+    /// Write the selected frames to FILE (classic pcap).
+    #[arg(short = 'w', value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// Capture files (pcap, pcapng, optionally gzip-compressed); - for
+    /// standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+}
+
+const AFTER_HELP: &str = "\
+Exit status: 0 all files read, 1 a file could not be read, 2 usage error.";
+
+/// `-t` values, as tshark spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TimeArg {
+    R,
+    A,
+    Ad,
+    D,
+    Dd,
+    E,
+    U,
+    Ud,
+}
+
+impl From<TimeArg> for TimeFormat {
+    fn from(t: TimeArg) -> Self {
+        match t {
+            TimeArg::R => Self::Relative,
+            TimeArg::A | TimeArg::U => Self::TimeOfDay,
+            TimeArg::Ad | TimeArg::Ud => Self::DateTime,
+            TimeArg::D => Self::Delta,
+            TimeArg::Dd => Self::DeltaShown,
+            TimeArg::E => Self::Epoch,
+        }
+    }
+}
+
+/// Parses tshark's `udp.port==N,nbns`.
+fn decode_as(s: &str) -> Result<u16, String> {
+    let rule = s.replace(' ', "");
+    let port = rule
+        .strip_prefix("udp.port==")
+        .and_then(|r| r.strip_suffix(",nbns"))
+        .ok_or_else(|| format!("{s:?}: only udp.port==N,nbns is understood"))?;
+    port.parse()
+        .map_err(|_| format!("{s:?}: {port:?} is not a UDP port"))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -39,114 +151,198 @@ enum Mode {
     StatsOnly,
 }
 
-const USAGE: &str =
-    "usage: dissect [-V | --json] [--stats] FILE... (FILE may be - for standard input)";
-
-/// Reads one capture, writing per-packet output in `mode` and counting into
-/// `stats`. Output errors (a closed pipe) end the program quietly.
-fn dissect_one(
-    name: &str,
-    input: impl io::Read + Send,
+/// Everything one run carries from frame to frame and file to file.
+struct Run<'o, W: Write> {
     mode: Mode,
-    out: &mut impl Write,
-    stats: &mut Stats,
-) -> Result<(), CaptureError> {
-    let mut first_ns: Option<i128> = None;
-    let mut json_buf = String::new();
-    let mut write_error: Option<io::Error> = None;
-    let frames = read_frames(input, |frame| {
-        let Some(d) = nbns_datagram(frame.linktype, frame.data) else {
-            return;
-        };
-        let parsed = Packet::parse(d.payload);
-        stats.count(&parsed, d.is_cut());
-        if mode == Mode::StatsOnly || write_error.is_some() {
-            return;
-        }
-        let t0 = *first_ns.get_or_insert(frame.time_ns);
-        let origin = Origin {
-            file: name,
-            frame: frame.number,
-            rel_time: (frame.time_ns - t0) as f64 / 1e9,
-            src: (d.src, d.src_port),
-            dst: (d.dst, d.dst_port),
-            len: d.payload.len(),
-            udp_len: d.udp_payload_len,
-        };
-        let r = match mode {
-            Mode::Lines => render::line(out, &origin, &parsed),
-            Mode::Tree => render::tree(out, &origin, &parsed),
-            Mode::Json => render::json(out, &mut json_buf, &origin, &parsed),
-            Mode::StatsOnly => Ok(()),
-        };
-        if let Err(e) = r {
-            write_error = Some(e);
-        }
-    });
-    if let Some(e) = write_error {
-        // Typically a closed pipe (`dissect … | head`): stop quietly.
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("dissect: write error: {e}");
-        }
-        std::process::exit(if e.kind() == io::ErrorKind::BrokenPipe {
-            0
-        } else {
-            1
+    hex: bool,
+    time: TimeFormat,
+    show_file: bool,
+    filter: Filter,
+    decoder: Decoder,
+    out: &'o mut W,
+    json_buf: String,
+    stats: Stats,
+    writer: Option<pcap_write::Writer>,
+    write_error: Option<io::Error>,
+}
+
+impl<W: Write> Run<'_, W> {
+    /// Reads one capture, writing per-packet output and counting.
+    fn file(&mut self, name: &str, input: impl io::Read + Send) -> Result<(), CaptureError> {
+        let mut first_ns: Option<i128> = None;
+        let mut prev_ns: Option<i128> = None;
+        let mut prev_shown_ns: Option<i128> = None;
+        self.stats.start_file(name);
+        let frames = read_frames(input, |frame| {
+            let t0 = *first_ns.get_or_insert(frame.time_ns);
+            let delta_ns = frame.time_ns - prev_ns.unwrap_or(frame.time_ns);
+            prev_ns = Some(frame.time_ns);
+            let d = match self
+                .decoder
+                .decode(frame.linktype, frame.data, frame.time_ns)
+            {
+                Ok(d) => d,
+                Err(skip) => {
+                    self.stats.skip(skip);
+                    return;
+                }
+            };
+            let parsed = Packet::parse(d.payload);
+            if !self.filter.selects(&d, &parsed) {
+                self.stats.filtered += 1;
+                return;
+            }
+            self.stats.count(&d, &parsed, frame.time_ns);
+            if let Some(w) = &mut self.writer {
+                w.frame(frame.linktype, frame.time_ns, frame.data, frame.orig_len);
+            }
+            if self.mode == Mode::StatsOnly || self.write_error.is_some() {
+                return;
+            }
+            let shown_delta = frame.time_ns - prev_shown_ns.unwrap_or(frame.time_ns);
+            prev_shown_ns = Some(frame.time_ns);
+            let origin = Origin {
+                file: name,
+                show_file: self.show_file,
+                frame: frame.number,
+                time: self.time,
+                epoch_ns: frame.time_ns,
+                rel_ns: frame.time_ns - t0,
+                delta_ns,
+                shown_delta_ns: shown_delta,
+                src: (d.src, d.src_port),
+                dst: (d.dst, d.dst_port),
+                len: d.payload.len(),
+                udp_len: d.udp_payload_len,
+                reassembled: d.reassembled,
+            };
+            let out = &mut *self.out;
+            let r = match self.mode {
+                Mode::Lines => render::line(out, &origin, &parsed),
+                Mode::Tree => render::tree(out, &origin, frame.data, d.payload, &parsed),
+                Mode::Json => render::json(out, &mut self.json_buf, &origin, &parsed),
+                Mode::StatsOnly => Ok(()),
+            };
+            let r = r.and_then(|()| {
+                if self.hex {
+                    render::hex_dump(out, d.payload)
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(e) = r {
+                self.write_error = Some(e);
+            }
         });
+        if let Some(e) = self.write_error.take() {
+            // Typically a closed pipe (`dissect … | head`): stop quietly.
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("dissect: write error: {e}");
+            std::process::exit(1);
+        }
+        let frames = frames?;
+        self.stats.end_file(frames);
+        Ok(())
     }
-    stats.frames += frames?;
-    Ok(())
 }
 
 fn main() -> ExitCode {
-    let mut mode = Mode::Lines;
-    let mut want_stats = false;
-    let mut files = Vec::new();
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "-V" => mode = Mode::Tree,
-            "--json" => mode = Mode::Json,
-            "--stats" => want_stats = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            s if s.starts_with('-') && s != "-" => {
-                eprintln!("dissect: unknown option {s}\n{USAGE}");
-                return ExitCode::from(2);
-            }
-            _ => files.push(arg),
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
         }
-    }
-    if files.is_empty() {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    }
-    let explicit_mode = std::env::args().any(|a| a == "-V" || a == "--json");
-    if want_stats && !explicit_mode {
-        mode = Mode::StatsOnly;
-    }
+    };
+    let filter = match Filter::new(
+        &args.kinds,
+        &args.opcode,
+        &args.rcode,
+        &args.name,
+        &args.addr,
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("dissect: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let writer = match &args.write {
+        None => None,
+        Some(path) => match pcap_write::Writer::create(path) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("dissect: cannot write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let mode = match (args.tree, args.json, args.stats) {
+        (true, _, _) => Mode::Tree,
+        (false, true, false) => Mode::Json,
+        (false, _, true) => Mode::StatsOnly,
+        (false, false, false) => Mode::Lines,
+    };
+    let mut extra_ports = args.ports.clone();
+    extra_ports.extend(&args.decode_as);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut stats = Stats::default();
+    let mut run = Run {
+        mode,
+        hex: args.hex,
+        time: args.time.into(),
+        show_file: args.files.len() > 1,
+        filter,
+        decoder: Decoder::new(&extra_ports),
+        out: &mut out,
+        json_buf: String::new(),
+        stats: Stats::default(),
+        writer,
+        write_error: None,
+    };
     let mut failed = false;
-    for name in &files {
+    for name in &args.files {
         let result = if name == "-" {
-            dissect_one("-", io::stdin(), mode, &mut out, &mut stats)
+            run.file("-", io::stdin())
         } else {
             match File::open(name) {
-                Ok(f) => dissect_one(name, f, mode, &mut out, &mut stats),
+                Ok(f) => run.file(name, f),
                 Err(e) => Err(CaptureError::Io(e.to_string())),
             }
         };
         if let Err(e) = result {
-            let _ = out.flush();
+            let _ = run.out.flush();
             eprintln!("dissect: {name}: {e}");
             failed = true;
         }
     }
-    if want_stats {
-        let _ = stats.write(&mut out);
+    if let Some(w) = run.writer.take() {
+        match w.finish() {
+            Ok(skipped) if skipped > 0 => eprintln!(
+                "dissect: {skipped} selected frames of another link type than the first were not written"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("dissect: write error: {e}");
+                failed = true;
+            }
+        }
+    }
+    if args.stats {
+        let r = if args.json {
+            run.stats.write_json(run.out)
+        } else {
+            run.stats.write(run.out)
+        };
+        if let Err(e) = r
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            eprintln!("dissect: write error: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     if let Err(e) = out.flush()
         && e.kind() != io::ErrorKind::BrokenPipe

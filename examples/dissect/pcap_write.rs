@@ -1,11 +1,14 @@
 //! Writing small classic pcap files: headers of Ethernet, VLAN, Linux
 //! cooked, loopback, IPv4 and UDP built by hand, and one packet of every
-//! kind the crate can build. Used by the tests and the benchmark, not by
-//! the dissector.
+//! kind the crate can build, for the tests and the benchmark; and
+//! [`Writer`], the dissector's `-w`.
 
 #![allow(dead_code)]
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use nbns::wire::{
     Flags, Labels, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
@@ -67,6 +70,96 @@ pub(crate) fn ipv4_udp(
     p.extend_from_slice(&[0, 0]);
     p.extend_from_slice(payload);
     p
+}
+
+/// An IPv6 header and a UDP header (with its checksum, which IPv6
+/// requires) around `payload`.
+pub(crate) fn ipv6_udp(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let udp_len = 8 + payload.len();
+    let mut p = Vec::with_capacity(40 + udp_len);
+    p.extend_from_slice(&[0x60, 0, 0, 0]);
+    p.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    p.extend_from_slice(&[17, 64]);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    let mut udp = Vec::with_capacity(udp_len);
+    udp.extend_from_slice(&sport.to_be_bytes());
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    // Pseudo-header: addresses, length, next header (RFC 8200 §8.1).
+    let mut sum: u32 = 0;
+    let mut add = |bytes: &[u8]| {
+        for w in bytes.chunks(2) {
+            let hi = w[0];
+            let lo = w.get(1).copied().unwrap_or(0);
+            sum += u32::from(u16::from_be_bytes([hi, lo]));
+        }
+    };
+    add(&src.octets());
+    add(&dst.octets());
+    add(&(udp_len as u32).to_be_bytes());
+    add(&[0, 0, 0, 17]);
+    add(&udp);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let check = match !(sum as u16) {
+        0 => 0xffff,
+        c => c,
+    };
+    udp[6..8].copy_from_slice(&check.to_be_bytes());
+    p.extend_from_slice(&udp);
+    p
+}
+
+/// Splits an IPv4 packet (20-byte header, no options) into fragments whose
+/// payloads are `chunk` bytes (a multiple of 8) at most, with IP ID `id`.
+pub(crate) fn ipv4_fragments(packet: &[u8], id: u16, chunk: usize) -> Vec<Vec<u8>> {
+    assert!(chunk.is_multiple_of(8) && chunk > 0);
+    let (header, data) = packet.split_at(20);
+    let pieces: Vec<&[u8]> = data.chunks(chunk).collect();
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut h = header.to_vec();
+            let total = (20 + piece.len()) as u16;
+            h[2..4].copy_from_slice(&total.to_be_bytes());
+            h[4..6].copy_from_slice(&id.to_be_bytes());
+            let more = if i + 1 < pieces.len() { 0x2000 } else { 0 };
+            let offset = ((i * chunk) / 8) as u16;
+            h[6..8].copy_from_slice(&(more | offset).to_be_bytes());
+            h[10..12].copy_from_slice(&[0, 0]);
+            let mut sum: u32 = h
+                .chunks_exact(2)
+                .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+                .sum();
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+            h.extend_from_slice(piece);
+            h
+        })
+        .collect()
+}
+
+/// An Ethernet II frame of EtherType `ether_type` (0x86dd for IPv6).
+pub(crate) fn ethernet_typed(ip: &[u8], ether_type: u16) -> Vec<u8> {
+    let mut f = Vec::with_capacity(14 + ip.len());
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+    f.extend_from_slice(&ether_type.to_be_bytes());
+    f.extend_from_slice(ip);
+    f
 }
 
 /// An Ethernet II frame carrying IPv4, with an 802.1Q tag when `vlan` is set.
@@ -175,4 +268,92 @@ pub(crate) fn every_kind() -> Vec<Vec<u8>> {
             buf
         })
         .collect()
+}
+
+/// A classic pcap file with nanosecond timestamps, written frame by frame
+/// (`dissect -w`). Its link type is that of the first frame; frames of
+/// another link type are counted and left out, since a classic pcap file
+/// has one.
+pub(crate) struct Writer {
+    out: BufWriter<File>,
+    linktype: Option<i32>,
+    skipped: u64,
+    error: Option<io::Error>,
+}
+
+impl Writer {
+    /// Creates (or truncates) `path`.
+    ///
+    /// # Errors
+    /// The file cannot be created.
+    pub(crate) fn create(path: &Path) -> io::Result<Self> {
+        Ok(Self {
+            out: BufWriter::new(File::create(path)?),
+            linktype: None,
+            skipped: 0,
+            error: None,
+        })
+    }
+
+    fn header(&mut self, linktype: i32) -> io::Result<()> {
+        let mut h = Vec::with_capacity(24);
+        h.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
+        h.extend_from_slice(&2u16.to_le_bytes());
+        h.extend_from_slice(&4u16.to_le_bytes());
+        h.extend_from_slice(&[0; 8]);
+        h.extend_from_slice(&262_144u32.to_le_bytes());
+        h.extend_from_slice(&linktype.to_le_bytes());
+        self.out.write_all(&h)
+    }
+
+    /// Appends a frame captured at `time_ns` (nanoseconds since the epoch)
+    /// that was `orig_len` bytes long on the wire. The first error is kept
+    /// for [`Self::finish`].
+    pub(crate) fn frame(&mut self, linktype: i32, time_ns: i128, data: &[u8], orig_len: u32) {
+        if self.error.is_some() {
+            return;
+        }
+        let r = (|| {
+            match self.linktype {
+                None => {
+                    self.header(linktype)?;
+                    self.linktype = Some(linktype);
+                }
+                Some(l) if l != linktype => {
+                    self.skipped += 1;
+                    return Ok(());
+                }
+                Some(_) => {}
+            }
+            let secs = u32::try_from(time_ns.div_euclid(1_000_000_000)).unwrap_or(0);
+            let nanos = u32::try_from(time_ns.rem_euclid(1_000_000_000)).unwrap_or(0);
+            let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            let mut r = Vec::with_capacity(16);
+            r.extend_from_slice(&secs.to_le_bytes());
+            r.extend_from_slice(&nanos.to_le_bytes());
+            r.extend_from_slice(&caplen.to_le_bytes());
+            r.extend_from_slice(&orig_len.max(caplen).to_le_bytes());
+            self.out.write_all(&r)?;
+            self.out.write_all(data)
+        })();
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+
+    /// Flushes the file; returns how many frames were left out for their
+    /// link type.
+    ///
+    /// # Errors
+    /// The first write error.
+    pub(crate) fn finish(mut self) -> io::Result<u64> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.linktype.is_none() {
+            self.header(1)?;
+        }
+        self.out.flush()?;
+        Ok(self.skipped)
+    }
 }

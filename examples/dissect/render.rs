@@ -10,38 +10,136 @@
 #![allow(dead_code)]
 
 use core::fmt::Write as _;
-use core::net::Ipv4Addr;
+use core::net::IpAddr;
 use std::io::{self, Write};
 
 use nbns::wire::{
-    Class, Flags, Name, NameForm, Opcode, Packet, PacketKind, ParseError, RData, Rcode,
-    ResourceRecord,
+    Class, Flags, Header, Name, NameForm, NetbiosName, Packet, ParseError, RData, ResourceRecord,
 };
+
+/// How times are shown (tshark's `-t`); all of them in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeFormat {
+    /// Seconds since the first frame of the file (`r`, the default).
+    Relative,
+    /// Time of day (`a`, `u`).
+    TimeOfDay,
+    /// Date and time of day (`ad`, `ud`).
+    DateTime,
+    /// Seconds since the previous frame of the file (`d`).
+    Delta,
+    /// Seconds since the previous packet shown (`dd`).
+    DeltaShown,
+    /// Seconds since 1970-01-01 00:00:00 UTC (`e`).
+    Epoch,
+}
 
 /// Where a packet came from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Origin<'a> {
     /// The capture file's name as given.
     pub(crate) file: &'a str,
+    /// Whether lines start with the file's name (several files were given).
+    pub(crate) show_file: bool,
     /// Frame number in the file.
     pub(crate) frame: u64,
-    /// Seconds since the file's first frame.
-    pub(crate) rel_time: f64,
-    /// IPv4 source and UDP port.
-    pub(crate) src: (Ipv4Addr, u16),
-    /// IPv4 destination and UDP port.
-    pub(crate) dst: (Ipv4Addr, u16),
+    /// How the time is shown.
+    pub(crate) time: TimeFormat,
+    /// Capture time, nanoseconds since the Unix epoch.
+    pub(crate) epoch_ns: i128,
+    /// Nanoseconds since the file's first frame.
+    pub(crate) rel_ns: i128,
+    /// Nanoseconds since the file's previous frame.
+    pub(crate) delta_ns: i128,
+    /// Nanoseconds since the previous packet shown.
+    pub(crate) shown_delta_ns: i128,
+    /// IP source and UDP port.
+    pub(crate) src: (IpAddr, u16),
+    /// IP destination and UDP port.
+    pub(crate) dst: (IpAddr, u16),
     /// UDP payload bytes captured.
     pub(crate) len: usize,
     /// UDP payload bytes the UDP header claims.
     pub(crate) udp_len: usize,
+    /// Whether the datagram was put back together from IP fragments.
+    pub(crate) reassembled: bool,
 }
 
-fn endpoint(out: &mut impl Write, (a, p): (Ipv4Addr, u16)) -> io::Result<()> {
-    if p == 137 {
-        write!(out, "{a}")
-    } else {
-        write!(out, "{a}:{p}")
+impl Origin<'_> {
+    /// An origin with the given addresses and everything else zero, for
+    /// tests and callers that have no capture times.
+    pub(crate) fn bare(
+        file: &str,
+        frame: u64,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        len: usize,
+        udp_len: usize,
+    ) -> Origin<'_> {
+        Origin {
+            file,
+            show_file: false,
+            frame,
+            time: TimeFormat::Relative,
+            epoch_ns: 0,
+            rel_ns: 0,
+            delta_ns: 0,
+            shown_delta_ns: 0,
+            src,
+            dst,
+            len,
+            udp_len,
+            reassembled: false,
+        }
+    }
+
+    /// Seconds since the file's first frame.
+    pub(crate) fn rel_time(&self) -> f64 {
+        self.rel_ns as f64 / 1e9
+    }
+}
+
+/// Writes a time in `format`.
+fn write_time(out: &mut impl Write, o: &Origin<'_>) -> io::Result<()> {
+    let secs = |ns: i128| ns as f64 / 1e9;
+    match o.time {
+        TimeFormat::Relative => write!(out, "{:>12.6}", secs(o.rel_ns)),
+        TimeFormat::Delta => write!(out, "{:>12.6}", secs(o.delta_ns)),
+        TimeFormat::DeltaShown => write!(out, "{:>12.6}", secs(o.shown_delta_ns)),
+        TimeFormat::Epoch => write!(out, "{:.6}", secs(o.epoch_ns)),
+        TimeFormat::TimeOfDay | TimeFormat::DateTime => {
+            match time::OffsetDateTime::from_unix_timestamp_nanos(o.epoch_ns) {
+                Ok(t) => {
+                    if o.time == TimeFormat::DateTime {
+                        write!(
+                            out,
+                            "{:04}-{:02}-{:02} ",
+                            t.year(),
+                            u8::from(t.month()),
+                            t.day()
+                        )?;
+                    }
+                    write!(
+                        out,
+                        "{:02}:{:02}:{:02}.{:06}",
+                        t.hour(),
+                        t.minute(),
+                        t.second(),
+                        t.microsecond()
+                    )
+                }
+                Err(_) => write!(out, "{:.6}", secs(o.epoch_ns)),
+            }
+        }
+    }
+}
+
+fn endpoint(out: &mut impl Write, (a, p): (IpAddr, u16)) -> io::Result<()> {
+    match (a, p) {
+        (IpAddr::V4(a), 137) => write!(out, "{a}"),
+        (IpAddr::V6(a), 137) => write!(out, "{a}"),
+        (IpAddr::V4(a), p) => write!(out, "{a}:{p}"),
+        (IpAddr::V6(a), p) => write!(out, "[{a}]:{p}"),
     }
 }
 
@@ -55,7 +153,12 @@ pub(crate) fn line(
     o: &Origin<'_>,
     parsed: &Result<Packet<'_>, ParseError>,
 ) -> io::Result<()> {
-    write!(out, "{:>6} {:>12.6} ", o.frame, o.rel_time)?;
+    if o.show_file {
+        write!(out, "{} ", o.file)?;
+    }
+    write!(out, "{:>6} ", o.frame)?;
+    write_time(out, o)?;
+    out.write_all(b" ")?;
     endpoint(out, o.src)?;
     out.write_all(" → ".as_bytes())?;
     endpoint(out, o.dst)?;
@@ -114,8 +217,40 @@ fn tree_flags(out: &mut impl Write, f: Flags) -> io::Result<()> {
     writeln!(out, "    Rcode: {} ({})", u8::from(f.rcode()), f.rcode())
 }
 
+/// What a well-known suffix (the 16th byte) says about a name: Microsoft's
+/// conventions for NetBIOS suffixes, as nbtstat users know them.
+pub(crate) fn suffix_meaning(name: &NetbiosName) -> Option<&'static str> {
+    if name.as_bytes().starts_with(b"\x01\x02__MSBROWSE__\x02") {
+        return Some("master browser announcement name");
+    }
+    Some(match name.suffix() {
+        0x00 => "workstation service, or domain/workgroup name",
+        0x01 => "messenger service",
+        0x03 => "messenger service (user name)",
+        0x06 => "RAS server service",
+        0x1b => "domain master browser",
+        0x1c => "domain controllers",
+        0x1d => "master browser",
+        0x1e => "browser service elections",
+        0x1f => "NetDDE service",
+        0x20 => "file server service",
+        0x21 => "RAS client service",
+        0x22 => "Exchange interchange",
+        0x23 => "Exchange store",
+        0x24 => "Exchange directory",
+        0x6a => "Exchange IMC",
+        0x87 => "Exchange MTA",
+        0xbe => "network monitor agent",
+        0xbf => "network monitor application",
+        _ => return None,
+    })
+}
+
 fn tree_name(out: &mut impl Write, indent: &str, n: &Name<'_>) -> io::Result<()> {
-    writeln!(out, "{indent}Name: {n}")?;
+    match suffix_meaning(&n.netbios) {
+        Some(m) => writeln!(out, "{indent}Name: {n} ({m})")?,
+        None => writeln!(out, "{indent}Name: {n}")?,
+    }
     if !n.scope.is_empty() {
         writeln!(out, "{indent}  Scope: {}", n.scope)?;
     }
@@ -178,11 +313,29 @@ fn tree_record(out: &mut impl Write, title: &str, rr: &ResourceRecord<'_>) -> io
                 Some(id) => writeln!(out, "    Unit ID: {}", mac(id))?,
                 None => writeln!(out, "    Unit ID: (missing)")?,
             }
-            writeln!(
-                out,
-                "    Statistics: {} bytes",
-                s.statistics.as_bytes().len()
-            )?;
+            let st = &s.statistics;
+            writeln!(out, "    Statistics: {} bytes", st.as_bytes().len())?;
+            let fields: [(&str, Option<u64>); 8] = [
+                ("Jumpers", st.jumpers().map(u64::from)),
+                ("Test result", st.test_result().map(u64::from)),
+                ("Version number", st.version_number().map(u64::from)),
+                (
+                    "Period of statistics",
+                    st.period_of_statistics().map(u64::from),
+                ),
+                ("Good sends", st.good_sends().map(u64::from)),
+                ("Good receives", st.good_receives().map(u64::from)),
+                ("Max sessions", st.max_sessions().map(u64::from)),
+                (
+                    "Session data packet size",
+                    st.session_data_packet_size().map(u64::from),
+                ),
+            ];
+            for (label, value) in fields {
+                if let Some(v) = value {
+                    writeln!(out, "      {label}: {v}")?;
+                }
+            }
         }
         RData::Null(d) => {
             if !d.is_empty() {
@@ -204,13 +357,43 @@ fn tree_record(out: &mut impl Write, title: &str, rr: &ResourceRecord<'_>) -> io
 pub(crate) fn tree(
     out: &mut impl Write,
     o: &Origin<'_>,
+    frame: &[u8],
+    payload: &[u8],
     parsed: &Result<Packet<'_>, ParseError>,
 ) -> io::Result<()> {
-    write!(out, "Frame {} ({:.6} s): ", o.frame, o.rel_time)?;
+    if o.show_file {
+        write!(out, "{}: ", o.file)?;
+    }
+    write!(
+        out,
+        "Frame {}: {} bytes captured, time ",
+        o.frame,
+        frame.len()
+    )?;
+    write_time(out, o)?;
+    out.write_all(b"\n")?;
+    let version = if o.src.0.is_ipv4() { 4 } else { 6 };
+    write!(
+        out,
+        "Internet Protocol Version {version}, Src: {}, Dst: {}",
+        o.src.0, o.dst.0
+    )?;
+    if o.reassembled {
+        out.write_all(b" (reassembled from fragments)")?;
+    }
+    out.write_all(b"\n")?;
+    writeln!(
+        out,
+        "User Datagram Protocol, Src Port: {}, Dst Port: {}, Length: {}",
+        o.src.1,
+        o.dst.1,
+        o.udp_len + 8
+    )?;
+    write!(out, "NetBIOS Name Service: ")?;
     endpoint(out, o.src)?;
     out.write_all(" → ".as_bytes())?;
     endpoint(out, o.dst)?;
-    write!(out, ", {} bytes of NBNS", o.len)?;
+    write!(out, ", {} bytes", o.len)?;
     if o.len < o.udp_len {
         write!(out, " (cut by capture; UDP says {})", o.udp_len)?;
     }
@@ -218,8 +401,18 @@ pub(crate) fn tree(
     let p = match parsed {
         Ok(p) => p,
         Err(e) => {
-            writeln!(out, "  Malformed NBNS packet at byte {}: {e}\n", e.offset())?;
-            return Ok(());
+            writeln!(out, "  Malformed NBNS packet at byte {}: {e}", e.offset())?;
+            // What the header says, when there is a whole one.
+            if let Ok(h) = Header::parse(payload) {
+                writeln!(out, "  Transaction ID: {:#06x}", h.id)?;
+                tree_flags(out, h.flags)?;
+                writeln!(
+                    out,
+                    "  Questions: {}, Answer RRs: {}, Authority RRs: {}, Additional RRs: {}",
+                    h.qdcount, h.ancount, h.nscount, h.arcount
+                )?;
+            }
+            return writeln!(out);
         }
     };
     writeln!(out, "  Summary: {p}")?;
@@ -383,8 +576,17 @@ pub(crate) fn json(
     json_str(buf, o.file);
     let _ = write!(
         buf,
-        ",\"frame\":{},\"time\":{:.6},\"src\":\"{}\",\"src_port\":{},\"dst\":\"{}\",\"dst_port\":{},\"length\":{},\"udp_length\":{}",
-        o.frame, o.rel_time, o.src.0, o.src.1, o.dst.0, o.dst.1, o.len, o.udp_len
+        ",\"frame\":{},\"time\":{:.6},\"epoch\":{:.6},\"src\":\"{}\",\"src_port\":{},\"dst\":\"{}\",\"dst_port\":{},\"length\":{},\"udp_length\":{},\"reassembled\":{}",
+        o.frame,
+        o.rel_time(),
+        o.epoch_ns as f64 / 1e9,
+        o.src.0,
+        o.src.1,
+        o.dst.0,
+        o.dst.1,
+        o.len,
+        o.udp_len,
+        o.reassembled
     );
     match parsed {
         Err(e) => {
@@ -444,113 +646,33 @@ pub(crate) fn json(
     out.write_all(buf.as_bytes())
 }
 
-/// Every packet kind, in the order the counts are printed.
-const KINDS: [PacketKind; 19] = [
-    PacketKind::NameQueryRequest,
-    PacketKind::NodeStatusRequest,
-    PacketKind::NameRegistrationRequest,
-    PacketKind::NameOverwriteRequest,
-    PacketKind::NameRefreshRequest,
-    PacketKind::NameReleaseRequest,
-    PacketKind::MultihomedRegistrationRequest,
-    PacketKind::PositiveNameQueryResponse,
-    PacketKind::NegativeNameQueryResponse,
-    PacketKind::RedirectNameQueryResponse,
-    PacketKind::PositiveRegistrationResponse,
-    PacketKind::NegativeRegistrationResponse,
-    PacketKind::EndNodeChallengeResponse,
-    PacketKind::NameConflictDemand,
-    PacketKind::PositiveReleaseResponse,
-    PacketKind::NegativeReleaseResponse,
-    PacketKind::Wack,
-    PacketKind::NodeStatusResponse,
-    PacketKind::Unknown,
-];
-
-/// Counts for `--stats`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Stats {
-    /// Frames read.
-    pub(crate) frames: u64,
-    /// UDP port 137 datagrams found.
-    pub(crate) datagrams: u64,
-    /// Datagrams the parser refused.
-    pub(crate) malformed: u64,
-    /// Datagrams the capture cut short.
-    pub(crate) cut: u64,
-    /// Per kind, indexed as `KINDS`.
-    pub(crate) kinds: [u64; 19],
-    /// Per opcode value.
-    pub(crate) opcodes: [u64; 16],
-    /// Per rcode value, responses only.
-    pub(crate) rcodes: [u64; 16],
-}
-
-impl Stats {
-    /// Counts one datagram.
-    #[inline]
-    pub(crate) fn count(&mut self, parsed: &Result<Packet<'_>, ParseError>, cut: bool) {
-        self.datagrams += 1;
-        self.cut += u64::from(cut);
-        match parsed {
-            Ok(p) => {
-                let k = p.kind();
-                let i = KINDS
-                    .iter()
-                    .position(|&x| x == k)
-                    .unwrap_or(KINDS.len() - 1);
-                self.kinds[i] += 1;
-                self.opcodes[usize::from(u8::from(p.opcode()))] += 1;
-                if p.is_response() {
-                    self.rcodes[usize::from(u8::from(p.rcode()))] += 1;
-                }
+/// Writes `bytes` as a hex dump: offset, 16 bytes in hex, the same bytes
+/// as ASCII (`.` for the rest), as tshark's `-x` does.
+///
+/// # Errors
+/// Write errors of `out`.
+pub(crate) fn hex_dump(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    for (i, chunk) in bytes.chunks(16).enumerate() {
+        write!(out, "{:04x}  ", i * 16)?;
+        for j in 0..16 {
+            match chunk.get(j) {
+                Some(b) => write!(out, "{b:02x} ")?,
+                None => out.write_all(b"   ")?,
             }
-            Err(_) => self.malformed += 1,
+            if j == 7 {
+                out.write_all(b" ")?;
+            }
         }
+        out.write_all(b" ")?;
+        for &b in chunk {
+            let c = if b.is_ascii_graphic() || b == b' ' {
+                b
+            } else {
+                b'.'
+            };
+            out.write_all(&[c])?;
+        }
+        out.write_all(b"\n")?;
     }
-
-    /// The count for one kind.
-    pub(crate) fn kind(&self, k: PacketKind) -> u64 {
-        KINDS
-            .iter()
-            .position(|&x| x == k)
-            .map_or(0, |i| self.kinds[i])
-    }
-
-    /// Writes the counts.
-    ///
-    /// # Errors
-    /// Write errors of `out`.
-    pub(crate) fn write(&self, out: &mut impl Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "NBNS datagrams: {} ({} parsed, {} malformed, {} cut by the capture) in {} frames",
-            self.datagrams,
-            self.datagrams - self.malformed,
-            self.malformed,
-            self.cut,
-            self.frames
-        )?;
-        writeln!(out, "By kind:")?;
-        for (k, &n) in KINDS.iter().zip(&self.kinds) {
-            if n > 0 {
-                writeln!(out, "  {:<42} {n:>10}", k.description())?;
-            }
-        }
-        writeln!(out, "By opcode:")?;
-        for (v, &n) in self.opcodes.iter().enumerate() {
-            if n > 0 {
-                let label = format!("{v:>2} {}", Opcode::from(v as u8));
-                writeln!(out, "  {label:<42} {n:>10}")?;
-            }
-        }
-        writeln!(out, "By rcode (responses):")?;
-        for (v, &n) in self.rcodes.iter().enumerate() {
-            if n > 0 {
-                let label = format!("{v:>2} {}", Rcode::from(v as u8));
-                writeln!(out, "  {label:<42} {n:>10}")?;
-            }
-        }
-        Ok(())
-    }
+    out.write_all(b"\n")
 }

@@ -1,11 +1,12 @@
-//! Finding (and building) the `nbtstat` example for the tests that run it,
-//! and reading its `--json` output.
+//! Finding (and building) the example programs for the tests that run
+//! them, and reading `nbtstat`'s `--json` output.
 #![allow(dead_code)]
 
 use core::time::Duration;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -20,41 +21,49 @@ fn profile_dir() -> PathBuf {
         .expect("the test binary lives in <target>/<profile>/deps")
 }
 
-/// The `nbtstat` example binary, built once per test process with `cargo
-/// build --example nbtstat` into this test's own target directory (with
-/// the same profile and features), so that it is never stale. `$NBTSTAT_BIN`
-/// overrides.
-pub(crate) fn nbtstat_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("NBTSTAT_BIN") {
-            return PathBuf::from(p);
-        }
-        let profile = profile_dir();
-        let target = profile.parent().expect("target dir").to_path_buf();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "--example",
-            "nbtstat",
-            "--manifest-path",
-        ])
+/// The example program `name`, built once per test process and name with
+/// `cargo build --example NAME` into this test's own target directory (with
+/// the same profile and features), so that it is never stale.
+/// `$NBTSTAT_BIN` overrides the `nbtstat` one.
+pub(crate) fn example_bin(name: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(bin) = built.get(name) {
+        return bin.clone();
+    }
+    if name == "nbtstat"
+        && let Some(p) = std::env::var_os("NBTSTAT_BIN")
+    {
+        return PathBuf::from(p);
+    }
+    let profile = profile_dir();
+    let target = profile.parent().expect("target dir").to_path_buf();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "--example", name, "--manifest-path"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
         .stdin(Stdio::null());
-        if profile.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        if cfg!(feature = "arbitrary") {
-            cmd.args(["--features", "arbitrary"]);
-        }
-        let status = cmd.status().expect("run cargo build --example nbtstat");
-        assert!(status.success(), "cargo build --example nbtstat: {status}");
-        let bin = profile.join("examples").join("nbtstat");
-        assert!(bin.is_file(), "{} missing after the build", bin.display());
-        bin
-    })
+    if profile.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    if cfg!(feature = "arbitrary") {
+        cmd.args(["--features", "arbitrary"]);
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build --example {name}: {e}"));
+    assert!(status.success(), "cargo build --example {name}: {status}");
+    let bin = profile.join("examples").join(name);
+    assert!(bin.is_file(), "{} missing after the build", bin.display());
+    built.insert(name.to_owned(), bin.clone());
+    bin
+}
+
+/// The `nbtstat` example program ([`example_bin`]).
+pub(crate) fn nbtstat_bin() -> PathBuf {
+    example_bin("nbtstat")
 }
 
 /// A scratch path unique to this process and `name`.

@@ -1,0 +1,445 @@
+//! From a captured frame down to a UDP datagram of the name service: link
+//! layers (sliced with `etherparse`), IPv4 and IPv6, IP fragments put back
+//! together with bounded memory, and the choice of the UDP ports read as
+//! NBNS (137, plus any given with `--port` or tshark's `-d`).
+//!
+//! Shared with `tests/dissect.rs`, which uses a different subset.
+#![allow(dead_code)]
+
+use core::net::IpAddr;
+use std::collections::VecDeque;
+
+use etherparse::defrag::{IpDefragBuf, MAX_IP_DEFRAG_LEN};
+use etherparse::{
+    EtherType, Ethernet2Header, Ethernet2HeaderSlice, IpFragOffset, IpNumber, Ipv6ExtensionSlice,
+    LaxIpSlice, UdpSlice,
+};
+
+/// UDP port of the name service.
+pub(crate) const NBNS_PORT: u16 = 137;
+
+/// IP datagrams being put back together at once; the oldest is dropped
+/// when one more starts.
+pub(crate) const MAX_PENDING_REASSEMBLIES: usize = 64;
+/// A datagram whose fragments have not all come within this much capture
+/// time is dropped.
+pub(crate) const REASSEMBLY_TIMEOUT_NS: i128 = 30_000_000_000;
+
+/// A UDP datagram to or from one of the NBNS ports, found in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Datagram<'a> {
+    /// IP source.
+    pub(crate) src: IpAddr,
+    /// IP destination.
+    pub(crate) dst: IpAddr,
+    /// UDP source port.
+    pub(crate) src_port: u16,
+    /// UDP destination port.
+    pub(crate) dst_port: u16,
+    /// The UDP payload as captured.
+    pub(crate) payload: &'a [u8],
+    /// The payload length the UDP header claims (more than `payload.len()`
+    /// when the capture cut the frame short).
+    pub(crate) udp_payload_len: usize,
+    /// Whether the datagram was put back together from IP fragments.
+    pub(crate) reassembled: bool,
+}
+
+impl Datagram<'_> {
+    /// Whether the capture cut the payload short.
+    pub(crate) fn is_cut(&self) -> bool {
+        self.payload.len() < self.udp_payload_len
+    }
+}
+
+/// Why a frame gave no NBNS datagram (counted by `--stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// A link type this reader does not know.
+    LinkType,
+    /// Not IPv4 or IPv6 (ARP, other EtherTypes, a frame cut inside the IP
+    /// header).
+    NotIp,
+    /// IP, but not UDP.
+    NotUdp,
+    /// UDP, but no NBNS port at either end.
+    OtherPort,
+    /// UDP cut before the end of its header.
+    CutUdpHeader,
+    /// A fragment kept until the rest of its datagram comes.
+    FragmentHeld,
+    /// A fragment that could not be used: it overlaps or runs past what its
+    /// datagram can hold, or the capture cut it short.
+    FragmentBad,
+}
+
+impl Skip {
+    /// Every reason, in the order `--stats` lists them.
+    pub(crate) const ALL: [Self; 7] = [
+        Self::LinkType,
+        Self::NotIp,
+        Self::NotUdp,
+        Self::OtherPort,
+        Self::CutUdpHeader,
+        Self::FragmentHeld,
+        Self::FragmentBad,
+    ];
+
+    /// Words for `--stats`.
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Self::LinkType => "unknown link type",
+            Self::NotIp => "not IPv4 or IPv6",
+            Self::NotUdp => "IP but not UDP",
+            Self::OtherPort => "UDP on other ports",
+            Self::CutUdpHeader => "UDP header cut by the capture",
+            Self::FragmentHeld => "IP fragment (datagram reassembled later)",
+            Self::FragmentBad => "IP fragment not usable",
+        }
+    }
+
+    /// A short key for JSON.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::LinkType => "link_type",
+            Self::NotIp => "not_ip",
+            Self::NotUdp => "not_udp",
+            Self::OtherPort => "other_port",
+            Self::CutUdpHeader => "cut_udp_header",
+            Self::FragmentHeld => "fragment_held",
+            Self::FragmentBad => "fragment_bad",
+        }
+    }
+}
+
+/// Link types understood by [`Decoder`].
+pub(crate) mod linktype {
+    /// BSD loopback: 4-byte address family in the writer's byte order.
+    pub(crate) const NULL: i32 = 0;
+    /// Ethernet II, with 802.1Q/802.1ad VLAN tags.
+    pub(crate) const ETHERNET: i32 = 1;
+    /// Raw IP as some systems number it (DLT_RAW 12 or 14).
+    pub(crate) const RAW_12: i32 = 12;
+    /// Raw IP, DLT 14 on some systems.
+    pub(crate) const RAW_14: i32 = 14;
+    /// Raw IP.
+    pub(crate) const RAW: i32 = 101;
+    /// OpenBSD loopback: address family in network byte order.
+    pub(crate) const LOOP: i32 = 108;
+    /// Linux cooked capture v1.
+    pub(crate) const LINUX_SLL: i32 = 113;
+    /// Raw IPv4.
+    pub(crate) const IPV4: i32 = 228;
+    /// Raw IPv6.
+    pub(crate) const IPV6: i32 = 229;
+    /// Linux cooked capture v2.
+    pub(crate) const LINUX_SLL2: i32 = 276;
+}
+
+/// The IP packet after an EtherType, unwrapping 802.1Q, 802.1ad and QinQ
+/// VLAN tags (4 bytes each: TCI, then the inner EtherType).
+fn ip_after_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], Skip> {
+    for _ in 0..4 {
+        match EtherType(ether_type) {
+            EtherType::IPV4 | EtherType::IPV6 => return Ok(rest),
+            EtherType::VLAN_TAGGED_FRAME
+            | EtherType::PROVIDER_BRIDGING
+            | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
+                let (Some(&hi), Some(&lo)) = (rest.get(2), rest.get(3)) else {
+                    return Err(Skip::NotIp);
+                };
+                ether_type = u16::from_be_bytes([hi, lo]);
+                rest = rest.get(4..).ok_or(Skip::NotIp)?;
+            }
+            _ => return Err(Skip::NotIp),
+        }
+    }
+    Err(Skip::NotIp)
+}
+
+/// The IP packet of a frame of the given link type.
+fn ip_packet(linktype: i32, data: &[u8]) -> Result<&[u8], Skip> {
+    let two = |i: usize| -> Result<u16, Skip> {
+        match (data.get(i), data.get(i + 1)) {
+            (Some(&hi), Some(&lo)) => Ok(u16::from_be_bytes([hi, lo])),
+            _ => Err(Skip::NotIp),
+        }
+    };
+    match linktype {
+        linktype::ETHERNET => {
+            let eth = Ethernet2HeaderSlice::from_slice(data).map_err(|_| Skip::NotIp)?;
+            let rest = data.get(Ethernet2Header::LEN..).ok_or(Skip::NotIp)?;
+            ip_after_ether_type(eth.ether_type().0, rest)
+        }
+        linktype::LINUX_SLL => ip_after_ether_type(two(14)?, data.get(16..).ok_or(Skip::NotIp)?),
+        linktype::LINUX_SLL2 => ip_after_ether_type(two(0)?, data.get(20..).ok_or(Skip::NotIp)?),
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 | linktype::IPV6 => {
+            Ok(data)
+        }
+        linktype::NULL | linktype::LOOP => {
+            let af: [u8; 4] = data
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Skip::NotIp)?;
+            // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD,
+            // OpenBSD), 28 (FreeBSD) or 30 (macOS). NULL stores the family
+            // in the writer's byte order, LOOP in network order.
+            let family = if u32::from_be_bytes(af) < 256 {
+                u32::from_be_bytes(af)
+            } else {
+                u32::from_le_bytes(af)
+            };
+            match family {
+                2 | 10 | 24 | 28 | 30 => data.get(4..).ok_or(Skip::NotIp),
+                _ => Err(Skip::NotIp),
+            }
+        }
+        _ => Err(Skip::LinkType),
+    }
+}
+
+/// What identifies the fragments of one IP datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FragmentKey {
+    src: IpAddr,
+    dst: IpAddr,
+    id: u32,
+    protocol: u8,
+}
+
+/// One datagram being put back together.
+#[derive(Debug)]
+struct Reassembly {
+    key: FragmentKey,
+    started_ns: i128,
+    buf: IpDefragBuf,
+}
+
+/// A fragment's place in its datagram.
+struct Fragment<'a> {
+    key: FragmentKey,
+    offset: IpFragOffset,
+    more: bool,
+    payload: &'a [u8],
+}
+
+/// Reads frames into NBNS datagrams: which UDP ports count as NBNS, and the
+/// IP fragments waiting for the rest of their datagram.
+///
+/// Memory is bounded: at most [`MAX_PENDING_REASSEMBLIES`] datagrams of at
+/// most 64 KiB each are held, the oldest dropped first, and each for at
+/// most [`REASSEMBLY_TIMEOUT_NS`] of capture time.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    ports: Vec<u16>,
+    pending: VecDeque<Reassembly>,
+    /// The last datagram put back together (its buffer is reused).
+    done: Vec<u8>,
+    spare: Vec<Vec<u8>>,
+}
+
+impl Decoder {
+    /// A decoder for UDP port 137 and `extra_ports`.
+    pub(crate) fn new(extra_ports: &[u16]) -> Self {
+        let mut ports = vec![NBNS_PORT];
+        ports.extend_from_slice(extra_ports);
+        ports.sort_unstable();
+        ports.dedup();
+        Self {
+            ports,
+            pending: VecDeque::new(),
+            done: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// The UDP ports read as NBNS.
+    pub(crate) fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Datagrams being put back together now.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The NBNS datagram in a frame captured at `time_ns`, or why there is
+    /// none. A frame that completes a fragmented datagram gives that
+    /// datagram.
+    pub(crate) fn decode<'a>(
+        &'a mut self,
+        linktype: i32,
+        data: &'a [u8],
+        time_ns: i128,
+    ) -> Result<Datagram<'a>, Skip> {
+        let ip = ip_packet(linktype, data)?;
+        let (ip, _) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::NotIp)?;
+        let (src, dst) = match &ip {
+            LaxIpSlice::Ipv4(v4) => (
+                IpAddr::V4(v4.header().source_addr()),
+                IpAddr::V4(v4.header().destination_addr()),
+            ),
+            LaxIpSlice::Ipv6(v6) => (
+                IpAddr::V6(v6.header().source_addr()),
+                IpAddr::V6(v6.header().destination_addr()),
+            ),
+        };
+        let payload = ip.payload();
+        if payload.ip_number != IpNumber::UDP {
+            return Err(Skip::NotUdp);
+        }
+        if !payload.fragmented {
+            return udp_datagram(&self.ports, src, dst, payload.payload, false);
+        }
+        let Some(fragment) = fragment_of(&ip, src, dst) else {
+            return Err(Skip::FragmentBad);
+        };
+        if payload.incomplete {
+            return Err(Skip::FragmentBad);
+        }
+        self.expire(time_ns);
+        if !self.reassemble(fragment, time_ns)? {
+            return Err(Skip::FragmentHeld);
+        }
+        udp_datagram(&self.ports, src, dst, &self.done, true)
+    }
+
+    /// Drops the datagrams whose first fragment is older than the timeout.
+    fn expire(&mut self, now_ns: i128) {
+        while let Some(oldest) = self.pending.front() {
+            if now_ns - oldest.started_ns <= REASSEMBLY_TIMEOUT_NS {
+                break;
+            }
+            if let Some(r) = self.pending.pop_front() {
+                self.spare.push(r.buf.take_bufs().0);
+            }
+        }
+    }
+
+    /// Adds a fragment; true when its datagram is complete (then in
+    /// `self.done`).
+    fn reassemble(&mut self, f: Fragment<'_>, now_ns: i128) -> Result<bool, Skip> {
+        let index = match self.pending.iter().position(|r| r.key == f.key) {
+            Some(i) => i,
+            None => {
+                if self.pending.len() >= MAX_PENDING_REASSEMBLIES
+                    && let Some(r) = self.pending.pop_front()
+                {
+                    self.spare.push(r.buf.take_bufs().0);
+                }
+                let data = self.spare.pop().unwrap_or_default();
+                self.pending.push_back(Reassembly {
+                    key: f.key,
+                    started_ns: now_ns,
+                    buf: IpDefragBuf::new(IpNumber::UDP, data, Vec::new()),
+                });
+                self.pending.len() - 1
+            }
+        };
+        let Some(r) = self.pending.get_mut(index) else {
+            return Err(Skip::FragmentBad);
+        };
+        let end = usize::from(f.offset.byte_offset()) + f.payload.len();
+        let added = end <= MAX_IP_DEFRAG_LEN && r.buf.add(f.offset, f.more, f.payload).is_ok();
+        if !added {
+            if let Some(r) = self.pending.remove(index) {
+                self.spare.push(r.buf.take_bufs().0);
+            }
+            return Err(Skip::FragmentBad);
+        }
+        if !r.buf.is_complete() {
+            return Ok(false);
+        }
+        let Some(r) = self.pending.remove(index) else {
+            return Err(Skip::FragmentBad);
+        };
+        let old = core::mem::replace(&mut self.done, r.buf.take_bufs().0);
+        self.spare.push(old);
+        self.spare.truncate(MAX_PENDING_REASSEMBLIES);
+        Ok(true)
+    }
+}
+
+/// The fragment header fields of a fragmented IPv4 or IPv6 packet.
+fn fragment_of<'a>(ip: &LaxIpSlice<'a>, src: IpAddr, dst: IpAddr) -> Option<Fragment<'a>> {
+    match ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            Some(Fragment {
+                key: FragmentKey {
+                    src,
+                    dst,
+                    id: u32::from(h.identification()),
+                    protocol: v4.payload().ip_number.0,
+                },
+                offset: h.fragments_offset(),
+                more: h.more_fragments(),
+                payload: v4.payload().payload,
+            })
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let frag = v6.extensions().clone().into_iter().find_map(|e| match e {
+                Ipv6ExtensionSlice::Fragment(f) => Some(f.to_header()),
+                _ => None,
+            })?;
+            Some(Fragment {
+                key: FragmentKey {
+                    src,
+                    dst,
+                    id: frag.identification,
+                    protocol: v6.payload().ip_number.0,
+                },
+                offset: frag.fragment_offset,
+                more: frag.more_fragments,
+                payload: v6.payload().payload,
+            })
+        }
+    }
+}
+
+/// The UDP datagram in `bytes` when one of its ports is in `ports`.
+fn udp_datagram<'a>(
+    ports: &[u16],
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: &'a [u8],
+    reassembled: bool,
+) -> Result<Datagram<'a>, Skip> {
+    let udp = UdpSlice::from_slice_lax(bytes).map_err(|_| Skip::CutUdpHeader)?;
+    let (src_port, dst_port) = (udp.source_port(), udp.destination_port());
+    if !ports.contains(&src_port) && !ports.contains(&dst_port) {
+        return Err(Skip::OtherPort);
+    }
+    Ok(Datagram {
+        src,
+        dst,
+        src_port,
+        dst_port,
+        payload: udp.payload(),
+        udp_payload_len: usize::from(udp.length()).saturating_sub(8),
+        reassembled,
+    })
+}
+
+/// The NBNS datagram (UDP port 137, no reassembly) in one frame: `None` for
+/// other traffic, other link types, IP fragments and frames cut before the
+/// UDP header.
+pub(crate) fn nbns_datagram(linktype: i32, data: &[u8]) -> Option<Datagram<'_>> {
+    let ip = ip_packet(linktype, data).ok()?;
+    let (ip, _) = LaxIpSlice::from_slice(ip).ok()?;
+    let payload = ip.payload();
+    if payload.ip_number != IpNumber::UDP || payload.fragmented {
+        return None;
+    }
+    let (src, dst) = match &ip {
+        LaxIpSlice::Ipv4(v4) => (
+            IpAddr::V4(v4.header().source_addr()),
+            IpAddr::V4(v4.header().destination_addr()),
+        ),
+        LaxIpSlice::Ipv6(v6) => (
+            IpAddr::V6(v6.header().source_addr()),
+            IpAddr::V6(v6.header().destination_addr()),
+        ),
+    };
+    udp_datagram(&[NBNS_PORT], src, dst, payload.payload, false).ok()
+}

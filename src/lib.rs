@@ -81,6 +81,8 @@ pub mod client;
 mod hash;
 #[cfg(feature = "std")]
 pub mod server;
+#[cfg(feature = "redb")]
+pub mod store;
 pub mod wire;
 
 /// The README's Rust examples, compiled and run as doctests.

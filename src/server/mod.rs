@@ -67,14 +67,16 @@
 //! [`ServerStats`].
 
 mod config;
-mod db;
+mod journal;
 mod record;
+mod restore;
 
 #[doc(hidden)]
 pub mod fuzz;
 
 pub use config::{OwnName, ServerConfig};
-pub use db::DbError;
+pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
+pub use restore::RestoreError;
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
 
 use core::cmp::Reverse;
@@ -89,6 +91,7 @@ use crate::wire::{
     Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
     NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
 };
+use journal::Journal;
 use record::{Addrs, Key, Record};
 
 /// Longest scope ID, in dotted characters, that the server accepts; longer
@@ -121,6 +124,9 @@ pub enum EventKind {
     Tombstoned,
     /// The extinction timeout passed: removed from the database.
     Removed,
+    /// The TTL was renewed and nothing else changed. Only in a
+    /// [`Change`]; [`WinsServer::poll_event`] does not report it.
+    Refreshed,
 }
 
 impl fmt::Display for EventKind {
@@ -132,6 +138,7 @@ impl fmt::Display for EventKind {
             Self::Expired => "expired",
             Self::Tombstoned => "tombstoned",
             Self::Removed => "removed",
+            Self::Refreshed => "refreshed",
         })
     }
 }
@@ -189,6 +196,9 @@ pub struct ServerStats {
     pub transmits_dropped: u64,
     /// Events dropped because the queue was full.
     pub events_dropped: u64,
+    /// Registrations and releases dropped unanswered because
+    /// [`ServerConfig::max_unpersisted`] changes wait for the store.
+    pub unpersisted_dropped: u64,
 }
 
 /// A conflict being resolved: the WACK has been sent and the old owner is
@@ -216,6 +226,8 @@ struct Pending {
 struct Outbox {
     transmits: VecDeque<Transmit>,
     events: VecDeque<ServerEvent>,
+    journal: Journal,
+    epoch: Instant,
     stats: ServerStats,
     cap: usize,
 }
@@ -235,6 +247,54 @@ impl Outbox {
         } else {
             self.stats.dropped += 1;
         }
+    }
+
+    /// Sends an answer that acknowledges the database as it is now: held
+    /// until the changes made so far are durable (see [`Durability`]).
+    fn ack(&mut self, destination: SocketAddrV4, p: &Packet<'_>) {
+        if !self.journal.must_hold() {
+            self.send(destination, p);
+            return;
+        }
+        if self.journal.held_len() >= self.cap {
+            self.stats.transmits_dropped += 1;
+            return;
+        }
+        let mut contents = vec![0; p.buffer_len()];
+        if p.emit(&mut contents).is_ok() {
+            self.journal.hold(Transmit {
+                destination,
+                contents,
+            });
+        } else {
+            self.stats.dropped += 1;
+        }
+    }
+
+    /// Reports a change of the record `key` (now `rec`): an event (but for
+    /// a renewed TTL) and a durable change.
+    fn note(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if kind != EventKind::Refreshed {
+            self.event(kind, key, scopes, rec);
+        }
+        if self.journal.mode == Durability::Volatile {
+            return;
+        }
+        let record = StoredRecord {
+            name: key.name,
+            scope: scopes.get(key.scope as usize).cloned().unwrap_or_default(),
+            kind: rec.kind,
+            state: rec.state,
+            version: rec.version,
+            owner: rec.owner,
+            addresses: rec.addrs.as_slice().into(),
+            deadline: self.epoch + Duration::from_secs(u64::from(rec.deadline)),
+        };
+        let item = match kind {
+            EventKind::Removed => ChangeItem::Remove(record),
+            event => ChangeItem::Put { event, record },
+        };
+        self.journal.push(item, kind == EventKind::Refreshed);
     }
 
     fn event(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
@@ -266,13 +326,6 @@ fn set_deadline(heap: &mut BinaryHeap<Reverse<(u32, Key)>>, key: Key, rec: &mut 
         rec.heap_at = at;
         heap.push(Reverse((at, key)));
     }
-}
-
-/// Hands out the next version ID.
-fn bump(next_version: &mut u64) -> u64 {
-    let v = *next_version;
-    *next_version = next_version.saturating_add(1);
-    v
 }
 
 /// Why a scope cannot be used.
@@ -330,7 +383,6 @@ pub struct WinsServer {
     scope_ids: HashMap<Box<[u8]>, u32, BuildFold>,
     pending: HashMap<Key, Pending, BuildFold>,
     pending_min: Option<Instant>,
-    next_version: u64,
     out: Outbox,
     ids: Box<dyn FnMut() -> u16 + Send>,
     own: Vec<NodeName>,
@@ -379,6 +431,8 @@ impl WinsServer {
             out: Outbox {
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
+                journal: Journal::new(config.durability),
+                epoch: now,
                 stats: ServerStats::default(),
                 cap: config.max_queued,
             },
@@ -390,7 +444,6 @@ impl WinsServer {
             scope_ids: HashMap::default(),
             pending: HashMap::default(),
             pending_min: None,
-            next_version: 1,
             ids,
             own,
             statistics,
@@ -418,7 +471,21 @@ impl WinsServer {
     /// The highest version ID handed out so far (0 if none).
     #[must_use]
     pub fn version_counter(&self) -> u64 {
-        self.next_version - 1
+        self.out.journal.next_version - 1
+    }
+
+    /// The version counter's high-water mark: the highest version ID
+    /// reserved (reported as a [`ChangeItem::VersionMark`]). 0 before the
+    /// first version is handed out, and always in [`Durability::Volatile`].
+    #[must_use]
+    pub fn version_mark(&self) -> u64 {
+        self.out.journal.mark
+    }
+
+    /// Changes reported and not yet persisted.
+    #[must_use]
+    pub fn unpersisted(&self) -> u64 {
+        self.out.journal.backlog()
     }
 
     /// Number of records, in every state.
@@ -475,6 +542,46 @@ impl WinsServer {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.out.events.pop_front()
+    }
+
+    /// Next durable change to persist, if any, in sequence order (nothing
+    /// in [`Durability::Volatile`]). Persist them, then report the last
+    /// one persisted with [`WinsServer::handle_persisted`]. Drain after
+    /// every input, as the transmits: the queue has no cap of its own, but
+    /// at most [`ServerConfig::max_unpersisted`] changes wait at a time
+    /// before registrations are dropped.
+    #[must_use]
+    pub fn poll_change(&mut self) -> Option<Change> {
+        self.out.journal.poll_change()
+    }
+
+    /// Every change up to sequence number `seq` is durable: the answers
+    /// that waited for them go to [`WinsServer::poll_transmit`], in the
+    /// order they were made. Numbers above the last change reported count
+    /// as the last one; a smaller number than before changes nothing.
+    pub fn handle_persisted(&mut self, seq: u64) {
+        self.out.journal.persisted(seq);
+        while let Some(t) = self.out.journal.pop_ready() {
+            if self.out.transmits.len() >= self.out.cap {
+                self.out.stats.transmits_dropped += 1;
+            } else {
+                self.out.transmits.push_back(t);
+            }
+        }
+    }
+
+    /// Reports a change of the record `key` (see [`Outbox::note`]).
+    fn note_change(&mut self, key: Key, kind: EventKind) {
+        if let Some(rec) = self.records.get(&key) {
+            self.out.note(kind, key, &self.scopes, rec);
+        }
+    }
+
+    /// Removes the record `key` and reports it.
+    fn remove_record(&mut self, key: Key) -> Option<Record> {
+        let rec = self.records.remove(&key)?;
+        self.out.note(EventKind::Removed, key, &self.scopes, &rec);
+        Some(rec)
     }
 
     /// When [`WinsServer::handle_timeout`] should next be called. After
@@ -548,24 +655,21 @@ impl WinsServer {
                         rec,
                         now_s.saturating_add(c.extinction_interval),
                     );
-                    self.out.event(EventKind::Expired, key, &self.scopes, rec);
+                    self.note_change(key, EventKind::Expired);
                 }
                 RecordState::Released => {
                     rec.state = RecordState::Tombstoned;
-                    rec.version = bump(&mut self.next_version);
+                    rec.version = self.out.journal.bump();
                     set_deadline(
                         &mut self.heap,
                         key,
                         rec,
                         now_s.saturating_add(c.extinction_timeout),
                     );
-                    self.out
-                        .event(EventKind::Tombstoned, key, &self.scopes, rec);
+                    self.note_change(key, EventKind::Tombstoned);
                 }
                 RecordState::Tombstoned => {
-                    if let Some(rec) = self.records.remove(&key) {
-                        self.out.event(EventKind::Removed, key, &self.scopes, &rec);
-                    }
+                    self.remove_record(key);
                 }
             }
         }
@@ -758,6 +862,9 @@ impl WinsServer {
             self.out.stats.dropped += 1;
             return;
         };
+        if self.backlog_full() {
+            return;
+        }
         self.out.stats.registrations += 1;
         let id = p.id;
         let nb = name.netbios;
@@ -772,7 +879,7 @@ impl WinsServer {
         }
         // 0x1D (local master browser): accepted, never stored (MS-NBTE <3>).
         if suffix == 0x1D && !group {
-            self.out.send(from, &positive);
+            self.out.ack(from, &positive);
             return;
         }
         // Samba4 and Windows 2003: 0x1B as a group, 0x1C or 0x1E as unique.
@@ -790,13 +897,11 @@ impl WinsServer {
         if scope == 0
             && let Some(own) = self.own_name(&nb)
         {
-            let ok = own.group == group && entry.address == self.config.address;
-            let r = if ok {
-                positive
+            if own.group == group && entry.address == self.config.address {
+                self.out.ack(from, &positive);
             } else {
-                negative(Rcode::Refused)
-            };
-            self.out.send(from, &r);
+                self.out.send(from, &negative(Rcode::Refused));
+            }
             return;
         }
         let key = Key { name: nb, scope };
@@ -835,7 +940,7 @@ impl WinsServer {
                 return;
             }
             let mut rec = Record {
-                version: bump(&mut self.next_version),
+                version: self.out.journal.bump(),
                 addrs: Addrs::One(stored),
                 deadline,
                 heap_at: u32::MAX,
@@ -844,29 +949,30 @@ impl WinsServer {
                 state: RecordState::Active,
             };
             set_deadline(&mut self.heap, key, &mut rec, deadline);
-            self.out.event(EventKind::Added, key, &self.scopes, &rec);
             self.records.insert(key, rec);
-            self.out.send(from, &positive);
+            self.note_change(key, EventKind::Added);
+            self.out.ack(from, &positive);
             return;
         };
         if rec.state != RecordState::Active {
-            rec.version = bump(&mut self.next_version);
+            rec.version = self.out.journal.bump();
             rec.kind = want;
             rec.addrs = Addrs::One(stored);
             rec.owner = me;
             rec.state = RecordState::Active;
             set_deadline(&mut self.heap, key, rec, deadline);
-            self.out.event(EventKind::Added, key, &self.scopes, rec);
-            self.out.send(from, &positive);
+            self.note_change(key, EventKind::Added);
+            self.out.ack(from, &positive);
             return;
         }
+        let mut event = EventKind::Refreshed;
         match (rec.kind, want) {
             (RecordKind::NormalGroup, RecordKind::NormalGroup) => {}
             (RecordKind::SpecialGroup, RecordKind::SpecialGroup) => {
                 if !rec.addrs.contains(entry.address) {
                     rec.addrs.push_capped_keeping(entry, &keep);
-                    rec.version = bump(&mut self.next_version);
-                    self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                    rec.version = self.out.journal.bump();
+                    event = EventKind::Changed;
                 }
             }
             (RecordKind::NormalGroup | RecordKind::SpecialGroup, _) => {
@@ -879,8 +985,8 @@ impl WinsServer {
                 if rec.owner != me {
                     // Taking over a replica.
                     rec.owner = me;
-                    rec.version = bump(&mut self.next_version);
-                    self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                    rec.version = self.out.journal.bump();
+                    event = EventKind::Changed;
                 }
             }
             (RecordKind::Unique | RecordKind::Multihomed, _) => {
@@ -890,8 +996,23 @@ impl WinsServer {
                 return;
             }
         }
-        set_deadline(&mut self.heap, key, rec, deadline);
-        self.out.send(from, &positive);
+        if event != EventKind::Refreshed || rec.deadline != deadline {
+            set_deadline(&mut self.heap, key, rec, deadline);
+            self.note_change(key, event);
+        }
+        self.out.ack(from, &positive);
+    }
+
+    /// Whether [`ServerConfig::max_unpersisted`] changes wait for the
+    /// store: then registrations and releases are dropped (counted), so
+    /// that memory stays bounded while the store fails; their retries get
+    /// answers once it recovers.
+    fn backlog_full(&mut self) -> bool {
+        let full = self.out.journal.backlog() >= self.config.max_unpersisted as u64;
+        if full {
+            self.out.stats.unpersisted_dropped += 1;
+        }
+        full
     }
 
     /// The addresses of the active record `NAME<1B>` (the domain master
@@ -1087,12 +1208,12 @@ impl WinsServer {
                 rec.addrs = Addrs::One(stored);
             }
         }
-        rec.version = bump(&mut self.next_version);
+        rec.version = self.out.journal.bump();
         rec.owner = me;
         rec.state = RecordState::Active;
         set_deadline(&mut self.heap, key, rec, deadline);
-        self.out.event(EventKind::Changed, key, &self.scopes, rec);
-        self.out.send(pd.requester, &positive);
+        self.out.note(EventKind::Changed, key, &self.scopes, rec);
+        self.out.ack(pd.requester, &positive);
     }
 
     /// Responses are accepted only as answers to a pending challenge: same
@@ -1149,6 +1270,9 @@ impl WinsServer {
             self.out.stats.dropped += 1;
             return;
         };
+        if self.backlog_full() {
+            return;
+        }
         self.out.stats.releases += 1;
         let reply = Packet::positive_release_response(p.id, name, entry);
         if let Ok(Some(scope)) = self.find_scope(&name.scope) {
@@ -1167,17 +1291,17 @@ impl WinsServer {
                 match rec.kind {
                     RecordKind::NormalGroup => {}
                     RecordKind::Multihomed | RecordKind::SpecialGroup if rec.addrs.remove(src) => {
-                        self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                        self.note_change(key, EventKind::Changed);
                     }
                     _ => {
                         rec.state = RecordState::Released;
                         set_deadline(&mut self.heap, key, rec, extinct);
-                        self.out.event(EventKind::Released, key, &self.scopes, rec);
+                        self.note_change(key, EventKind::Released);
                     }
                 }
             }
         }
-        self.out.send(from, &reply);
+        self.out.ack(from, &reply);
     }
 }
 

@@ -112,7 +112,8 @@ impl Sim {
     fn send(&mut self, n: u8, p: &Packet<'_>) -> Vec<Transmit> {
         let from = SocketAddrV4::new(ip(n), 40000);
         self.s.handle_datagram(self.now, from, &bytes(p));
-        self.unsaved.extend(core::iter::from_fn(|| self.s.poll_change()));
+        self.unsaved
+            .extend(core::iter::from_fn(|| self.s.poll_change()));
         self.out()
     }
 
@@ -180,7 +181,10 @@ fn id_of(t: &Transmit) -> u16 {
 #[test]
 fn no_answer_before_the_change_is_persisted() {
     let mut sim = Sim::new(config());
-    assert!(sim.register(2, "A").is_empty(), "acknowledged before durable");
+    assert!(
+        sim.register(2, "A").is_empty(),
+        "acknowledged before durable"
+    );
     // the mark comes first, then the record
     let items: Vec<_> = sim.unsaved.iter().map(|c| (c.seq, &c.item)).collect();
     assert_eq!(items.len(), 2, "{items:?}");
@@ -320,8 +324,7 @@ fn release_and_takeover_are_answered_once_durable() {
         sent.extend(sim.out());
     }
     assert!(
-        sent.iter()
-            .all(|t| kind(t) == PacketKind::NameQueryRequest),
+        sent.iter().all(|t| kind(t) == PacketKind::NameQueryRequest),
         "{sent:?}"
     );
     assert_eq!(sim.s.record(nb("B"), b"").unwrap().addresses(), &[entry(6)]);
@@ -489,7 +492,11 @@ fn restore_keeps_records_and_counts_the_time_down() {
     sim2.commit_all();
 
     // a deadline far ahead (the clock went back) is cut to the longest
-    let mut far = records.iter().find(|r| r.name == nb("LONG")).unwrap().clone();
+    let mut far = records
+        .iter()
+        .find(|r| r.name == nb("LONG"))
+        .unwrap()
+        .clone();
     far.deadline = later + Duration::from_secs(1_000_000);
     let s = WinsServer::restore(config(), later, 0, [far.clone()]).unwrap();
     let d = s.record(far.name, b"").unwrap().deadline();

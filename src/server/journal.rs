@@ -206,7 +206,8 @@ impl Journal {
     /// change made before it is not persisted (or an earlier answer waits,
     /// which keeps answers in order).
     pub(crate) fn must_hold(&self) -> bool {
-        self.mode == Durability::Durable && (self.hold_seq > self.persisted || !self.held.is_empty())
+        self.mode == Durability::Durable
+            && (self.hold_seq > self.persisted || !self.held.is_empty())
     }
 
     pub(crate) fn held_len(&self) -> usize {

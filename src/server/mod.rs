@@ -76,8 +76,8 @@ pub mod fuzz;
 
 pub use config::{OwnName, ServerConfig};
 pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
-pub use restore::RestoreError;
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
+pub use restore::RestoreError;
 
 use core::cmp::Reverse;
 use core::fmt;

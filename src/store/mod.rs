@@ -245,3 +245,195 @@ impl Store {
         w.commit().map_err(dberr)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::RecordState;
+    use crate::wire::{Labels, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+    use core::net::{Ipv4Addr, SocketAddrV4};
+
+    fn temp(name: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("nbns-store-{}-{name}.redb", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    fn send(s: &mut WinsServer, now: Instant, ip: u8, p: &Packet<'_>) {
+        let mut v = vec![0; p.buffer_len()];
+        p.emit(&mut v).unwrap();
+        s.handle_datagram(now, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, ip), 137), &v);
+    }
+
+    fn reg(s: &mut WinsServer, now: Instant, ip: u8, name: Name<'_>, group: bool, ttl: u32) {
+        let e = NbAddrEntry::new(
+            NbFlags::new(group, NodeType::H),
+            Ipv4Addr::new(10, 0, 0, ip),
+        );
+        send(
+            s,
+            now,
+            ip,
+            &Packet::registration_request(u16::from(ip), name, ttl, e, false),
+        );
+    }
+
+    fn config() -> ServerConfig {
+        let mut c = ServerConfig::default();
+        c.min_ttl = 60;
+        c.max_ttl = 3600;
+        c.extinction_interval = 100;
+        c.extinction_timeout = 50;
+        c
+    }
+
+    fn views(s: &WinsServer) -> Vec<String> {
+        let mut v: Vec<String> = s
+            .records()
+            .map(|r| {
+                format!(
+                    "{} {:?} {} {} {} {:?} {}",
+                    r.name(),
+                    r.scope(),
+                    r.kind(),
+                    r.state(),
+                    r.version(),
+                    r.addresses(),
+                    r.owner()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn commit_all(store: &mut Store, s: &mut WinsServer, now: Instant, wall: SystemTime) {
+        let batch: Vec<Change> = core::iter::from_fn(|| s.poll_change()).collect();
+        store.commit_at(&batch, now, wall).unwrap();
+        if let Some(c) = batch.last() {
+            s.handle_persisted(c.seq);
+        }
+    }
+
+    #[test]
+    fn commit_load_and_export_round_trip() {
+        let path = temp("round-trip");
+        let now = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut s = WinsServer::new(config(), now);
+        let n = |x: &str, suffix| Name::unscoped(NetbiosName::new(x, suffix).unwrap());
+        reg(&mut s, now, 2, n("SHORT", 0x20), false, 100);
+        reg(&mut s, now, 3, n("LONG", 0x20), false, 1000);
+        reg(&mut s, now, 4, n("WG", 0x00), true, 1000);
+        reg(&mut s, now, 5, n("DOM", 0x1C), true, 1000);
+        reg(&mut s, now, 6, n("DOM", 0x1C), true, 1000);
+        let corp = Labels::from_dotted(b"corp").unwrap();
+        let scoped = Name::new(NetbiosName::new("S", 0).unwrap(), corp);
+        reg(&mut s, now, 7, scoped, false, 1000);
+        let mut store = Store::open(&path).unwrap();
+        commit_all(&mut store, &mut s, now, wall);
+        assert_eq!(s.poll_transmit().map(|t| t.destination.port()), Some(137));
+
+        let later = now + Duration::from_secs(5);
+        let back = wall + Duration::from_secs(5);
+        let loaded = store.load(config(), later, back).unwrap();
+        assert_eq!(views(&loaded), views(&s));
+        assert_eq!(loaded.version_counter(), s.version_mark());
+        assert_eq!(store.version_mark().unwrap(), s.version_mark());
+
+        let mut text = Vec::new();
+        store.export(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "# nbns WINS database: 5 records");
+        assert_eq!(lines[1], "version-mark 1024");
+        assert_eq!(
+            lines[2],
+            "SHORT<20> - unique active version 1 owner 0.0.0.0 expires 1700000100 6000/10.0.0.2"
+        );
+        assert!(
+            lines[5].starts_with("DOM<1c> - special active version 5 "),
+            "{text}"
+        );
+        assert!(lines[5].ends_with(" e000/10.0.0.5,e000/10.0.0.6"), "{text}");
+        assert!(
+            lines[6].starts_with("S<00> corp unique active version 6 "),
+            "{text}"
+        );
+
+        // down for 400 s: SHORT expired meanwhile, LONG has 600 s left
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let mut s2 = store
+            .load(config(), later, wall + Duration::from_secs(400))
+            .unwrap();
+        s2.handle_timeout(later);
+        let state = |s: &WinsServer, x: &str| {
+            s.record(NetbiosName::new(x, 0x20).unwrap(), b"")
+                .unwrap()
+                .state()
+        };
+        assert_eq!(state(&s2, "SHORT"), RecordState::Released);
+        assert_eq!(state(&s2, "LONG"), RecordState::Active);
+        let long = s2
+            .record(NetbiosName::new("LONG", 0x20).unwrap(), b"")
+            .unwrap();
+        assert_eq!(long.deadline(), later + Duration::from_secs(600));
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn removal_deletes_and_the_mark_only_grows() {
+        let path = temp("removal");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut s = WinsServer::new(config(), now);
+        let name = Name::unscoped(NetbiosName::new("A", 0x20).unwrap());
+        reg(&mut s, now, 2, name, false, 60);
+        let mut store = Store::open(&path).unwrap();
+        commit_all(&mut store, &mut s, now, wall);
+        // expiry, tombstone, removal: the record leaves the store
+        let mut t = now;
+        for _ in 0..3 {
+            t = s.poll_timeout().unwrap();
+            s.handle_timeout(t);
+        }
+        assert!(s.is_empty());
+        commit_all(&mut store, &mut s, t, wall);
+        let loaded = store.load(config(), t, wall).unwrap();
+        assert!(loaded.is_empty());
+        assert_eq!(loaded.version_counter(), 1024);
+        // a lower mark never lowers the stored one
+        let low = [Change {
+            seq: 1,
+            item: ChangeItem::VersionMark(5),
+        }];
+        store.commit(&low).unwrap();
+        assert_eq!(store.version_mark().unwrap(), 1024);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_damaged_row_is_an_error() {
+        let path = temp("damaged");
+        let store = Store::open(&path).unwrap();
+        let w = store.db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(RECORDS).unwrap();
+            t.insert(&b"0123456789abcdef"[..], &b"\x01\x00"[..])
+                .unwrap();
+        }
+        w.commit().unwrap();
+        let e = store
+            .load(config(), Instant::now(), SystemTime::now())
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Damaged { key } if key == "30313233343536373839616263646566"),
+            "{e}"
+        );
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+}

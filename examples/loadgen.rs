@@ -283,6 +283,12 @@ impl Generator {
                     Ok(_) => {}
                     // a full socket buffer: try again after reading
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // an ICMP port unreachable for an earlier datagram:
+                    // the server is gone (for now)
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        ph.stray += 1;
+                        break;
+                    }
                     Err(e) => return Err(e),
                 }
                 self.seq += 1;

@@ -60,7 +60,9 @@ pub struct ServerConfig {
     pub max_scopes: usize,
     /// Most datagrams queued for [`poll_transmit`] and events queued for
     /// [`poll_event`]; more are dropped and counted in
-    /// [`ServerStats`](crate::server::ServerStats). Default 4096.
+    /// [`ServerStats`](crate::server::ServerStats). Answers waiting for
+    /// their changes to be persisted have a queue of the same size of
+    /// their own. Default 4096.
     ///
     /// [`poll_transmit`]: crate::server::WinsServer::poll_transmit
     /// [`poll_event`]: crate::server::WinsServer::poll_event

@@ -9,12 +9,24 @@
 //! # Run loop
 //!
 //! After every input, drain the outputs; then sleep until the next timeout
-//! or datagram.
+//! or datagram. With a database (the default [`Durability::Durable`]),
+//! persist the [changes](WinsServer::poll_change) and report them with
+//! [`WinsServer::handle_persisted`] before sending: answers that
+//! acknowledge a change are released only then (see [`Change`]; the
+//! `redb` feature's `nbns::store` is such a database, and
+//! `examples/wins_server.rs` commits on a thread of its own, so that
+//! queries are answered during a commit).
 //!
 //! ```no_run
 //! use std::net::{SocketAddr, UdpSocket};
 //! use std::time::Instant;
-//! use nbns::server::{ServerConfig, WinsServer};
+//! use nbns::server::{Change, ServerConfig, WinsServer};
+//!
+//! /// Stores the batch in one transaction, durable on return.
+//! fn persist(batch: &[Change]) -> std::io::Result<()> {
+//!     # let _ = batch;
+//!     Ok(())
+//! }
 //!
 //! let sock = UdpSocket::bind("0.0.0.0:137")?;
 //! let mut server = WinsServer::new(ServerConfig::default(), Instant::now());
@@ -25,6 +37,11 @@
 //!     match sock.recv_from(&mut buf) {
 //!         Ok((n, SocketAddr::V4(from))) => server.handle_datagram(Instant::now(), from, &buf[..n]),
 //!         _ => server.handle_timeout(Instant::now()),
+//!     }
+//!     let batch: Vec<Change> = std::iter::from_fn(|| server.poll_change()).collect();
+//!     if let Some(last) = batch.last() {
+//!         persist(&batch)?;
+//!         server.handle_persisted(last.seq);
 //!     }
 //!     while let Some(t) = server.poll_transmit() {
 //!         sock.send_to(&t.contents, t.destination)?;
@@ -39,8 +56,11 @@
 //! # Version IDs
 //!
 //! Every record carries a version ID from a server-wide 64-bit counter that
-//! only grows (and is saved with the database, so it stays monotonic across
-//! restarts). These get a **new** version: a new record; re-activation of a
+//! only grows. Its high-water mark is reserved in blocks of
+//! [`VERSION_BLOCK`] and reported as a change before a version above it is
+//! used, so a server [restored](WinsServer::restore) from its database
+//! after a crash skips IDs but never hands one out twice. These get a
+//! **new** version: a new record; re-activation of a
 //! released or tombstoned record; an address added to a special group or a
 //! multi-homed record; a takeover after a challenge; tombstoning (so that
 //! replication partners learn of it, as Windows does). These do **not**: a
@@ -50,8 +70,8 @@
 //! # Bounds
 //!
 //! Memory is bounded by [`ServerConfig::max_records`],
-//! [`ServerConfig::max_pending`], [`ServerConfig::max_scopes`] and
-//! [`ServerConfig::max_queued`]; a record costs about 100 bytes including
+//! [`ServerConfig::max_pending`], [`ServerConfig::max_scopes`],
+//! [`ServerConfig::max_queued`] and [`ServerConfig::max_unpersisted`]; a record costs about 100 bytes including
 //! its share of the hash table and the timer heap. No input panics.
 //!
 //! # Dropped input
@@ -468,7 +488,8 @@ impl WinsServer {
         self.out.stats
     }
 
-    /// The highest version ID handed out so far (0 if none).
+    /// The highest version ID handed out so far (0 if none); after
+    /// [`WinsServer::restore`], the highest stored or reserved one.
     #[must_use]
     pub fn version_counter(&self) -> u64 {
         self.out.journal.next_version - 1
@@ -561,12 +582,10 @@ impl WinsServer {
     /// as the last one; a smaller number than before changes nothing.
     pub fn handle_persisted(&mut self, seq: u64) {
         self.out.journal.persisted(seq);
+        // Held answers are capped at `max_queued` themselves: none is
+        // dropped here, so the queue holds at most twice that.
         while let Some(t) = self.out.journal.pop_ready() {
-            if self.out.transmits.len() >= self.out.cap {
-                self.out.stats.transmits_dropped += 1;
-            } else {
-                self.out.transmits.push_back(t);
-            }
+            self.out.transmits.push_back(t);
         }
     }
 

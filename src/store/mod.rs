@@ -43,7 +43,7 @@ pub enum StoreError {
     /// The database failed (I/O, a full disk, a damaged file, a lock held
     /// by another process).
     #[error("database: {0}")]
-    Db(#[from] redb::Error),
+    Db(Box<redb::Error>),
     /// A stored row could not be read; `key` is its key in hex.
     #[error("damaged record {key}")]
     Damaged {
@@ -59,7 +59,7 @@ pub enum StoreError {
 }
 
 fn dberr(e: impl Into<redb::Error>) -> StoreError {
-    StoreError::Db(e.into())
+    StoreError::Db(Box::new(e.into()))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -279,12 +279,13 @@ mod tests {
     }
 
     fn config() -> ServerConfig {
-        let mut c = ServerConfig::default();
-        c.min_ttl = 60;
-        c.max_ttl = 3600;
-        c.extinction_interval = 100;
-        c.extinction_timeout = 50;
-        c
+        ServerConfig {
+            min_ttl: 60,
+            max_ttl: 3600,
+            extinction_interval: 100,
+            extinction_timeout: 50,
+            ..ServerConfig::default()
+        }
     }
 
     fn views(s: &WinsServer) -> Vec<String> {

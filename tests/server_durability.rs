@@ -256,7 +256,7 @@ fn queries_and_negative_answers_are_not_held() {
 }
 
 #[test]
-fn an_answer_that_changes_nothing_waits_only_behind_earlier_changes() {
+fn an_answer_that_changes_nothing_waits_only_for_its_own_record() {
     let mut sim = Sim::new(config());
     sim.register(2, "A");
     assert_eq!(sim.commit_all().len(), 1);
@@ -279,15 +279,35 @@ fn an_answer_that_changes_nothing_waits_only_behind_earlier_changes() {
         }]
     ));
     sim.commit_all();
-    // behind a change not yet durable, the same refresh waits: answers
-    // stay in order, and the refresh must not confirm B before B is stored
+    // B is new and not yet durable: its retransmission's answer must not
+    // confirm it either; answers about A and an unknown name go at once
     assert!(sim.register(3, "B").is_empty());
     assert!(sim.register(3, "B").is_empty());
-    assert!(sim.register(2, "A").is_empty());
-    assert!(sim.release(4, "NOSUCH").is_empty());
+    assert_eq!(sim.register(2, "A").len(), 1);
+    assert_eq!(sim.release(4, "NOSUCH").len(), 1);
+    assert!(
+        sim.release(4, "B").is_empty(),
+        "not from B's address, yet about B"
+    );
     let t = sim.commit_all();
-    assert_eq!(t.len(), 4);
-    assert_eq!(kind(&t[3]), PacketKind::PositiveReleaseResponse);
+    assert_eq!(t.len(), 3);
+    assert_eq!(
+        t.iter().map(kind).collect::<Vec<_>>(),
+        [
+            PacketKind::PositiveRegistrationResponse,
+            PacketKind::PositiveRegistrationResponse,
+            PacketKind::PositiveReleaseResponse
+        ]
+    );
+    // a commit of C's change releases C's answer, not D's
+    assert!(sim.register(5, "C").is_empty());
+    assert!(sim.register(6, "D").is_empty());
+    let t = sim.commit(1);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].destination.ip(), &ip(5));
+    let t = sim.commit_all();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].destination.ip(), &ip(6));
 }
 
 #[test]

@@ -9,11 +9,15 @@
 //! reservation of version IDs, with a sequence number ([`Change::seq`]),
 //! hands them out through
 //! [`WinsServer::poll_change`](crate::server::WinsServer::poll_change), and
-//! answers a request that changed the database only once the embedder has
-//! called
+//! sends an answer about a record (a registration, refresh or release)
+//! only once the embedder has called
 //! [`WinsServer::handle_persisted`](crate::server::WinsServer::handle_persisted)
-//! with that sequence number or a later one. One store transaction can so
-//! carry many changes and release many answers (group commit).
+//! with the sequence number of that record's last change or a later one:
+//! the answer to a registration that created the record, and equally a
+//! retransmission's answer while that change is not durable. An answer
+//! about a record with nothing waiting goes out at once, even while other
+//! records' changes wait. One store transaction can so carry many changes
+//! and release many answers (group commit).
 //!
 //! Version IDs are reserved in blocks of [`VERSION_BLOCK`]: before a
 //! version above the last reserved mark is used, a
@@ -23,9 +27,11 @@
 
 use core::fmt;
 use core::net::Ipv4Addr;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
+use crate::hash::BuildFold;
+use crate::server::record::Key;
 use crate::server::{EventKind, RecordKind, RecordState, Transmit};
 use crate::wire::{NbAddrEntry, NetbiosName};
 
@@ -142,9 +148,13 @@ pub(crate) struct Journal {
     /// must be persisted first, in the order they were made.
     held: VecDeque<(u64, Transmit)>,
     last_seq: u64,
-    /// The last change an answer made after it must wait for (every change
-    /// but a renewed TTL).
-    hold_seq: u64,
+    /// Records whose last change an answer must wait for (every change but
+    /// a renewed TTL) is not persisted yet: its sequence number. At most
+    /// one entry per change waiting, so bounded with them.
+    dirty: HashMap<Key, u64, BuildFold>,
+    /// The entries of `dirty` in sequence order, to drop them once
+    /// persisted.
+    dirty_order: VecDeque<(u64, Key)>,
     persisted: u64,
     /// Next version ID to hand out.
     pub(crate) next_version: u64,
@@ -159,7 +169,8 @@ impl Journal {
             changes: VecDeque::new(),
             held: VecDeque::new(),
             last_seq: 0,
-            hold_seq: 0,
+            dirty: HashMap::default(),
+            dirty_order: VecDeque::new(),
             persisted: 0,
             next_version: 1,
             mark: 0,
@@ -172,20 +183,24 @@ impl Journal {
         let v = self.next_version;
         if v > self.mark && self.mode != Durability::Volatile {
             self.mark = v.saturating_add(VERSION_BLOCK - 1);
-            self.push(ChangeItem::VersionMark(self.mark), false);
+            // No record waits for it directly: the record change that
+            // uses the new block follows it, and commits are in order.
+            self.push(ChangeItem::VersionMark(self.mark), None);
         }
         self.next_version = v.saturating_add(1);
         v
     }
 
-    /// Queues a change; `lazy` ones (a renewed TTL) do not hold answers.
-    pub(crate) fn push(&mut self, item: ChangeItem, lazy: bool) {
+    /// Queues a change; `holds` names the record whose answers must wait
+    /// for it (none for a renewed TTL or a version mark).
+    pub(crate) fn push(&mut self, item: ChangeItem, holds: Option<Key>) {
         if self.mode == Durability::Volatile {
             return;
         }
         self.last_seq += 1;
-        if !lazy {
-            self.hold_seq = self.last_seq;
+        if let Some(key) = holds {
+            self.dirty.insert(key, self.last_seq);
+            self.dirty_order.push_back((self.last_seq, key));
         }
         self.changes.push_back(Change {
             seq: self.last_seq,
@@ -202,32 +217,50 @@ impl Journal {
         self.last_seq - self.persisted
     }
 
-    /// Whether an answer made now must wait: in durable mode, while a
-    /// change made before it is not persisted (or an earlier answer waits,
-    /// which keeps answers in order).
-    pub(crate) fn must_hold(&self) -> bool {
-        self.mode == Durability::Durable
-            && (self.hold_seq > self.persisted || !self.held.is_empty())
+    /// The sequence number an answer about the record `key` must wait
+    /// for, if it must wait at all: in durable mode, while a change of
+    /// that record (other than a renewed TTL) is not persisted.
+    pub(crate) fn must_wait(&self, key: Option<Key>) -> Option<u64> {
+        if self.mode != Durability::Durable {
+            return None;
+        }
+        let need = *self.dirty.get(&key?)?;
+        (need > self.persisted).then_some(need)
     }
 
     pub(crate) fn held_len(&self) -> usize {
         self.held.len()
     }
 
-    pub(crate) fn hold(&mut self, t: Transmit) {
-        self.held.push_back((self.hold_seq, t));
+    pub(crate) fn hold(&mut self, need: u64, t: Transmit) {
+        self.held.push_back((need, t));
     }
 
-    /// Every change up to `seq` is durable.
-    pub(crate) fn persisted(&mut self, seq: u64) {
+    /// Every change up to `seq` is durable: the answers that waited for
+    /// them go to `out`, in the order they were made.
+    pub(crate) fn persisted(&mut self, seq: u64, out: &mut VecDeque<Transmit>) {
         self.persisted = self.persisted.max(seq.min(self.last_seq));
-    }
-
-    /// The next held answer whose changes are durable.
-    pub(crate) fn pop_ready(&mut self) -> Option<Transmit> {
-        match self.held.front() {
-            Some((need, _)) if *need <= self.persisted => self.held.pop_front().map(|(_, t)| t),
-            _ => None,
+        while let Some(&(s, key)) = self.dirty_order.front() {
+            if s > self.persisted {
+                break;
+            }
+            self.dirty_order.pop_front();
+            if self.dirty.get(&key) == Some(&s) {
+                self.dirty.remove(&key);
+            }
         }
+        let persisted = self.persisted;
+        if self.held.is_empty() {
+            return;
+        }
+        let mut keep = VecDeque::with_capacity(self.held.len());
+        for (need, t) in self.held.drain(..) {
+            if need <= persisted {
+                out.push_back(t);
+            } else {
+                keep.push_back((need, t));
+            }
+        }
+        self.held = keep;
     }
 }

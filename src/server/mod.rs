@@ -269,23 +269,26 @@ impl Outbox {
         }
     }
 
-    /// Sends an answer that acknowledges the database as it is now: held
-    /// until the changes made so far are durable (see [`Durability`]).
-    fn ack(&mut self, destination: SocketAddrV4, p: &Packet<'_>) {
-        if !self.journal.must_hold() {
+    /// Sends an answer that acknowledges the record `key` as it is now:
+    /// held until its last change is durable (see [`Durability`]).
+    fn ack(&mut self, destination: SocketAddrV4, p: &Packet<'_>, key: Option<Key>) {
+        let Some(need) = self.journal.must_wait(key) else {
             self.send(destination, p);
             return;
-        }
+        };
         if self.journal.held_len() >= self.cap {
             self.stats.transmits_dropped += 1;
             return;
         }
         let mut contents = vec![0; p.buffer_len()];
         if p.emit(&mut contents).is_ok() {
-            self.journal.hold(Transmit {
-                destination,
-                contents,
-            });
+            self.journal.hold(
+                need,
+                Transmit {
+                    destination,
+                    contents,
+                },
+            );
         } else {
             self.stats.dropped += 1;
         }
@@ -314,7 +317,8 @@ impl Outbox {
             EventKind::Removed => ChangeItem::Remove(record),
             event => ChangeItem::Put { event, record },
         };
-        self.journal.push(item, kind == EventKind::Refreshed);
+        let holds = (kind != EventKind::Refreshed).then_some(key);
+        self.journal.push(item, holds);
     }
 
     fn event(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
@@ -581,12 +585,9 @@ impl WinsServer {
     /// order they were made. Numbers above the last change reported count
     /// as the last one; a smaller number than before changes nothing.
     pub fn handle_persisted(&mut self, seq: u64) {
-        self.out.journal.persisted(seq);
         // Held answers are capped at `max_queued` themselves: none is
         // dropped here, so the queue holds at most twice that.
-        while let Some(t) = self.out.journal.pop_ready() {
-            self.out.transmits.push_back(t);
-        }
+        self.out.journal.persisted(seq, &mut self.out.transmits);
     }
 
     /// Reports a change of the record `key` (see [`Outbox::note`]).
@@ -898,7 +899,7 @@ impl WinsServer {
         }
         // 0x1D (local master browser): accepted, never stored (MS-NBTE <3>).
         if suffix == 0x1D && !group {
-            self.out.ack(from, &positive);
+            self.out.send(from, &positive);
             return;
         }
         // Samba4 and Windows 2003: 0x1B as a group, 0x1C or 0x1E as unique.
@@ -917,7 +918,7 @@ impl WinsServer {
             && let Some(own) = self.own_name(&nb)
         {
             if own.group == group && entry.address == self.config.address {
-                self.out.ack(from, &positive);
+                self.out.send(from, &positive);
             } else {
                 self.out.send(from, &negative(Rcode::Refused));
             }
@@ -970,7 +971,7 @@ impl WinsServer {
             set_deadline(&mut self.heap, key, &mut rec, deadline);
             self.records.insert(key, rec);
             self.note_change(key, EventKind::Added);
-            self.out.ack(from, &positive);
+            self.out.ack(from, &positive, Some(key));
             return;
         };
         if rec.state != RecordState::Active {
@@ -981,7 +982,7 @@ impl WinsServer {
             rec.state = RecordState::Active;
             set_deadline(&mut self.heap, key, rec, deadline);
             self.note_change(key, EventKind::Added);
-            self.out.ack(from, &positive);
+            self.out.ack(from, &positive, Some(key));
             return;
         }
         let mut event = EventKind::Refreshed;
@@ -1019,7 +1020,7 @@ impl WinsServer {
             set_deadline(&mut self.heap, key, rec, deadline);
             self.note_change(key, event);
         }
-        self.out.ack(from, &positive);
+        self.out.ack(from, &positive, Some(key));
     }
 
     /// Whether [`ServerConfig::max_unpersisted`] changes wait for the
@@ -1232,7 +1233,7 @@ impl WinsServer {
         rec.state = RecordState::Active;
         set_deadline(&mut self.heap, key, rec, deadline);
         self.out.note(EventKind::Changed, key, &self.scopes, rec);
-        self.out.ack(pd.requester, &positive);
+        self.out.ack(pd.requester, &positive, Some(key));
     }
 
     /// Responses are accepted only as answers to a pending challenge: same
@@ -1294,11 +1295,13 @@ impl WinsServer {
         }
         self.out.stats.releases += 1;
         let reply = Packet::positive_release_response(p.id, name, entry);
+        let mut about = None;
         if let Ok(Some(scope)) = self.find_scope(&name.scope) {
             let key = Key {
                 name: name.netbios,
                 scope,
             };
+            about = Some(key);
             let src = *from.ip();
             let extinct = self
                 .secs_ceil(now)
@@ -1320,7 +1323,7 @@ impl WinsServer {
                 }
             }
         }
-        self.out.ack(from, &reply);
+        self.out.ack(from, &reply, about);
     }
 }
 

@@ -7,7 +7,10 @@
 //! * [`client`]: a sans-IO name client that registers, refreshes, releases
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
-//! * [`server`]: a sans-IO WINS server whose records carry version IDs.
+//! * [`server`]: a sans-IO WINS server whose records carry version IDs; it
+//!   reports every change for a database to persist, and acknowledges a
+//!   change only once it is durable.
+//! * `store` (feature `redb`): that database, in a redb file.
 //!
 //! The wire layer needs neither `std` nor `alloc`: with
 //! `default-features = false` the crate is `no_std` and holds it alone; the

@@ -238,6 +238,9 @@ fn run(a: Args) -> Result<(), String> {
     let start = Instant::now();
     let (mut server, mut committer) = match &a.db {
         Some(path) => {
+            if a.export && !std::path::Path::new(path).exists() {
+                return Err(format!("{path}: no such database"));
+            }
             let store = Store::open(path).map_err(|e| format!("{path}: {e}"))?;
             if a.export {
                 let mut out = io::stdout().lock();

@@ -1,13 +1,20 @@
 //! WINS server throughput: 20 % registrations, 75 % queries and 5 %
 //! releases over 100,000 names, through `handle_datagram` and the transmit
 //! each produces.
+//!
+//! Twice in the same run: `mix_...` with `Durability::Volatile` (no
+//! durable changes: the in-memory server), and `durable_mix_...` with the
+//! default `Durability::Durable`, the changes drained after every
+//! datagram and persisted (as by a store that commits instantly) every 64
+//! datagrams, so that answers wait and are released in groups. The ratio
+//! of the two is the cost of the durable-change machinery.
 
 use core::hint::black_box;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nbns::server::{ServerConfig, WinsServer};
+use nbns::server::{Change, Durability, ServerConfig, WinsServer};
 use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
 
 const NAMES: u32 = 100_000;
@@ -62,16 +69,25 @@ fn bench(c: &mut Criterion) {
         .collect();
 
     let now = Instant::now();
-    let mut server = WinsServer::new(ServerConfig::default(), now);
-    for i in 0..NAMES {
-        let (from, d) = request(0, i, 0);
-        server.handle_datagram(now, from, &d);
-        while server.poll_transmit().is_some() {}
-        while server.poll_event().is_some() {}
-    }
+    let fill = |durability| {
+        let mut c = ServerConfig::default();
+        c.durability = durability;
+        let mut server = WinsServer::new(c, now);
+        for i in 0..NAMES {
+            let (from, d) = request(0, i, 0);
+            server.handle_datagram(now, from, &d);
+            if let Some(last) = core::iter::from_fn(|| server.poll_change()).last() {
+                server.handle_persisted(last.seq);
+            }
+            while server.poll_transmit().is_some() {}
+            while server.poll_event().is_some() {}
+        }
+        server
+    };
 
     let mut g = c.benchmark_group("server");
     g.throughput(Throughput::Elements(BATCH as u64));
+    let mut server = fill(Durability::Volatile);
     let mut at = 0;
     g.bench_function("mix_20reg_75query_5rel_100k_names", |b| {
         b.iter(|| {
@@ -79,6 +95,31 @@ fn bench(c: &mut Criterion) {
                 let (from, d) = &mix[at];
                 at = (at + 1) % MIX;
                 server.handle_datagram(now, *from, d);
+                while let Some(t) = server.poll_transmit() {
+                    black_box(t);
+                }
+                while server.poll_event().is_some() {}
+            }
+        });
+    });
+    drop(server);
+    let mut server = fill(Durability::Durable);
+    let mut batch: Vec<Change> = Vec::with_capacity(1024);
+    let mut at = 0;
+    g.bench_function("durable_mix_20reg_75query_5rel_100k_names", |b| {
+        b.iter(|| {
+            for k in 0..BATCH {
+                let (from, d) = &mix[at];
+                at = (at + 1) % MIX;
+                server.handle_datagram(now, *from, d);
+                batch.extend(core::iter::from_fn(|| server.poll_change()));
+                if k % 64 == 63 {
+                    if let Some(last) = batch.last() {
+                        server.handle_persisted(last.seq);
+                    }
+                    black_box(&batch);
+                    batch.clear();
+                }
                 while let Some(t) = server.poll_transmit() {
                     black_box(t);
                 }

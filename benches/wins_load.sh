@@ -10,8 +10,11 @@
 # registration / 75 % query / 5 % release mix over NAMES names, INFLIGHT
 # requests outstanding, for at most DURATION seconds or REQUESTS requests
 # (after registering every name once). nmbd runs at log level 0 with
-# `dns proxy = no`; our server's change log goes to a file. Both servers are
-# single-threaded.
+# `dns proxy = no`; our server's change log goes to a file. Our server runs
+# twice: with its redb store (`--db`, every acknowledgement durable: the
+# answer to a registration or release leaves only after its commit), and
+# in memory (no `--db`). nmbd is single-threaded; ours answers on one
+# thread and commits on another.
 #
 # Not part of `cargo test`: too slow and too noisy. Needs root, iproute2
 # and nmbd (Debian: samba).
@@ -28,7 +31,7 @@ INFLIGHT=${INFLIGHT:-64}
 HARNESS=tests/peer/nmbd-wins.sh
 
 [ "$(id -u)" = 0 ] || { echo "wins_load: needs root (network namespaces)" >&2; exit 1; }
-cargo build --release --quiet --example loadgen --example wins_server
+cargo build --release --quiet --features redb --example loadgen --example wins_server
 LOADGEN=$PWD/target/release/examples/loadgen
 SERVER=$PWD/target/release/examples/wins_server
 
@@ -55,19 +58,32 @@ load() {
     [ -n "$RATE" ] || { echo "wins_load: no rate in the loadgen output" >&2; exit 1; }
 }
 
-echo "== wins_server example (our server)"
-env "${OURS[@]}" bash "$HARNESS" netns >/dev/null
-# shellcheck disable=SC1091
-. "$WORK/ours/env"
-ip netns exec "$WINS_NS" "$SERVER" --listen "$WINS_IP:137" --run-for $((2 * DURATION + 30)) \
-    >"$WORK/ours/changes.log" 2>"$WORK/ours/server.err" </dev/null &
-for _ in $(seq 100); do
-    [ -n "$(ip netns exec "$WINS_NS" ss -Huln "src $WINS_IP:137" 2>/dev/null)" ] && break
-    sleep 0.05
-done
-load "$WORK/ours/env"
+# Runs our server in the server namespace with the extra arguments "$@",
+# loads it, stops it; leaves the mix rate in $RATE.
+ours() {
+    env "${OURS[@]}" bash "$HARNESS" netns >/dev/null
+    # shellcheck disable=SC1091
+    . "$WORK/ours/env"
+    ip netns exec "$WINS_NS" "$SERVER" --listen "$WINS_IP:137" --run-for $((2 * DURATION + 30)) \
+        "$@" >"$WORK/ours/changes.log" 2>"$WORK/ours/server.err" </dev/null &
+    for _ in $(seq 100); do
+        [ -n "$(ip netns exec "$WINS_NS" ss -Huln "src $WINS_IP:137" 2>/dev/null)" ] && break
+        sleep 0.05
+    done
+    load "$WORK/ours/env"
+    env "${OURS[@]}" bash "$HARNESS" stop >/dev/null 2>&1
+    wait
+}
+
+echo "== wins_server example (our server), redb store, every acknowledgement durable"
+rm -f "$WORK/wins.redb"
+ours --db "$WORK/wins.redb"
 OURS_RATE=$RATE
-env "${OURS[@]}" bash "$HARNESS" stop >/dev/null 2>&1
+echo "   $(grep -c . "$WORK/ours/changes.log") changes committed; $(ls -l "$WORK/wins.redb" | awk '{print $5}') bytes"
+
+echo "== wins_server example (our server), in memory"
+ours
+MEM_RATE=$RATE
 
 echo "== Samba nmbd $(/usr/sbin/nmbd --version 2>/dev/null || true), WINS server, log level 0"
 env "${NMBD[@]}" bash "$HARNESS" start >/dev/null
@@ -75,6 +91,6 @@ load "$WORK/nmbd/env"
 NMBD_RATE=$RATE
 env "${NMBD[@]}" bash "$HARNESS" stop >/dev/null 2>&1
 
-awk -v o="$OURS_RATE" -v n="$NMBD_RATE" 'BEGIN {
-    printf "wins_load: ours %d answered/s, nmbd %d answered/s, ratio %.1fx\n", o, n, (n > 0 ? o / n : 0)
+awk -v o="$OURS_RATE" -v m="$MEM_RATE" -v n="$NMBD_RATE" 'BEGIN {
+    printf "wins_load: ours durable %d answered/s, ours in memory %d, nmbd %d; durable %.1fx nmbd, in memory %.1fx nmbd\n", o, m, n, (n > 0 ? o / n : 0), (n > 0 ? m / n : 0)
 }'

@@ -3,6 +3,7 @@
 //! ```text
 //! loadgen --server IP:PORT [--names N] [--requests N] [--duration SECS]
 //!         [--inflight N] [--timeout-ms MS] [--seed N] [--no-prefill]
+//!         [--first N] [--log-acks]
 //! ```
 //!
 //! First (unless `--no-prefill`) every name is registered once, so that the
@@ -13,6 +14,10 @@
 //! (positively or negatively) per second. A request unanswered after
 //! `--timeout-ms` counts as lost. Every registration carries the address the
 //! socket sends from, so the server never has to challenge an old owner.
+//! `--first N` numbers the names from N (`LOAD<N>` ...), so that two runs
+//! can register different names. `--log-acks` prints `ack NAME<20>` for
+//! every positive registration answer (for crash tests: every name the
+//! server acknowledged).
 //!
 //! It stops by itself: after `--requests` requests (default 200 000, at most
 //! 10 000 000) or `--duration` seconds (default 10, at most 300) per phase,
@@ -54,11 +59,13 @@ struct Args {
     timeout: Duration,
     seed: u64,
     prefill: bool,
+    first: u32,
+    log_acks: bool,
 }
 
 fn usage() -> String {
     "usage: loadgen --server IP:PORT [--names N] [--requests N] [--duration SECS] \
-     [--inflight N] [--timeout-ms MS] [--seed N] [--no-prefill]"
+     [--inflight N] [--timeout-ms MS] [--seed N] [--no-prefill] [--first N] [--log-acks]"
         .to_owned()
 }
 
@@ -72,6 +79,8 @@ fn parse_args() -> Result<Args, String> {
         timeout: Duration::from_millis(1000),
         seed: 0x9E37_79B9_7F4A_7C15,
         prefill: true,
+        first: 0,
+        log_acks: false,
     };
     let mut server = None;
     let mut it = std::env::args().skip(1);
@@ -80,6 +89,10 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => return Err(usage()),
             "--no-prefill" => {
                 a.prefill = false;
+                continue;
+            }
+            "--log-acks" => {
+                a.log_acks = true;
                 continue;
             }
             _ => {}
@@ -100,6 +113,7 @@ fn parse_args() -> Result<Args, String> {
                 a.timeout = Duration::from_millis(value.parse().map_err(|e| bad(&e))?);
             }
             "--seed" => a.seed = value.parse().map_err(|e| bad(&e))?,
+            "--first" => a.first = value.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown option {flag}\n{}", usage())),
         }
     }
@@ -209,8 +223,10 @@ struct Generator {
     names: Vec<NetbiosName>,
     timeout: Duration,
     inflight: usize,
-    /// Per transaction ID: (sequence number, send time) while outstanding.
-    slots: Vec<Option<(u64, Instant)>>,
+    /// Per transaction ID: (sequence number, send time, kind, name) while
+    /// outstanding.
+    slots: Vec<Option<(u64, Instant, Kind, u32)>>,
+    log_acks: bool,
     /// Outstanding requests in send order: (id, sequence number).
     fifo: VecDeque<(u16, u64)>,
     outstanding: usize,
@@ -267,10 +283,16 @@ impl Generator {
                     Ok(_) => {}
                     // a full socket buffer: try again after reading
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // an ICMP port unreachable for an earlier datagram:
+                    // the server is gone (for now)
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        ph.stray += 1;
+                        break;
+                    }
                     Err(e) => return Err(e),
                 }
                 self.seq += 1;
-                self.slots[usize::from(id)] = Some((self.seq, Instant::now()));
+                self.slots[usize::from(id)] = Some((self.seq, Instant::now(), kind, name));
                 self.fifo.push_back((id, self.seq));
                 self.outstanding += 1;
                 ph.sent += 1;
@@ -286,7 +308,7 @@ impl Generator {
                         continue;
                     }
                     let slot = &mut self.slots[usize::from(p.id)];
-                    let Some((_, sent_at)) = *slot else {
+                    let Some((_, sent_at, kind, name)) = *slot else {
                         ph.stray += 1;
                         continue;
                     };
@@ -299,6 +321,9 @@ impl Generator {
                     ph.answered += 1;
                     if u8::from(p.rcode()) == 0 {
                         ph.positive += 1;
+                        if self.log_acks && kind == Kind::Register {
+                            println!("ack {}", self.names[name as usize]);
+                        }
                     }
                     let now = Instant::now();
                     last_answer = now;
@@ -320,7 +345,7 @@ impl Generator {
             let now = Instant::now();
             while let Some(&(id, seq)) = self.fifo.front() {
                 match self.slots[usize::from(id)] {
-                    Some((s, at)) if s == seq => {
+                    Some((s, at, _, _)) if s == seq => {
                         if now.duration_since(at) < self.timeout {
                             break;
                         }
@@ -352,7 +377,10 @@ fn run(a: &Args) -> Result<(), String> {
         core::net::SocketAddr::V6(_) => return Err("not an IPv4 socket".to_owned()),
     };
     let names = (0..a.names)
-        .map(|i| NetbiosName::new(&format!("LOAD{i:07}"), 0x20).map_err(|e| e.to_string()))
+        .map(|i| {
+            let n = a.first.saturating_add(i);
+            NetbiosName::new(&format!("LOAD{n:07}"), 0x20).map_err(|e| e.to_string())
+        })
         .collect::<Result<Vec<_>, _>>()?;
     eprintln!(
         "loadgen: {} -> {}: {} names, at most {} requests or {:?} per phase, {} in flight",
@@ -365,6 +393,7 @@ fn run(a: &Args) -> Result<(), String> {
         timeout: a.timeout,
         inflight: a.inflight,
         slots: vec![None; 65_536],
+        log_acks: a.log_acks,
         fifo: VecDeque::with_capacity(a.inflight * 2),
         outstanding: 0,
         next_id: 0,

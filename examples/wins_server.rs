@@ -1,16 +1,20 @@
-//! A WINS server on UDP.
+//! A WINS server on UDP, with its database in a redb file.
 //!
 //! ```text
 //! wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS]
 //!             [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]
+//!             [--ack-before-persist]
+//! wins_server --db FILE --export
 //! ```
 //!
 //! * `--listen`: where to serve (default `0.0.0.0:137`; port 137 needs
 //!   privileges).
-//! * `--db FILE`: load the database from FILE if it exists, and save it
-//!   there after changes (at most every 5 s) and on exit. The time the
-//!   server was down counts: a name whose TTL ran out meanwhile expires at
-//!   start.
+//! * `--db FILE`: the database (`nbns::store`, created if missing). Every
+//!   change is committed before the answer that acknowledges it is sent;
+//!   the time the server was down counts (a name whose TTL ran out
+//!   meanwhile expires at start). Without `--db` the records live in
+//!   memory only.
+//! * `--export`: print the records of `--db FILE` as text and exit.
 //! * `--min-ttl`, `--max-ttl`: bounds of the granted TTL (defaults 21600
 //!   and 518400).
 //! * `--address`: the server's own address, owner of its records (default:
@@ -20,24 +24,40 @@
 //! * `--log-requests`: also print one line per request received
 //!   (`request <kind> opcode <n> <name> from <addr>`), for tests and
 //!   debugging; off by default, as it costs throughput.
+//! * `--ack-before-persist`: answer before the change is committed (a
+//!   crash loses what was acknowledged since the last commit).
 //!
-//! Prints one line per database change on stdout, such as
-//! `added HOST<20> unique 10.0.0.7 version 3`.
+//! Prints one line per database change on stdout once it is committed,
+//! such as `added HOST<20> unique 10.0.0.7 version 3` (and `version mark
+//! 1024` when a block of version IDs is reserved).
+//!
+//! Commits run on a thread of their own: the main thread answers queries
+//! while one is under way, and every change made meanwhile goes into the
+//! next transaction (group commit). A failing commit is logged, counted
+//! and retried with backoff (the database is opened again); queries are
+//! answered meanwhile, registrations are not acknowledged. SIGTERM and
+//! SIGINT end the server after a last commit.
 
+use core::fmt::Write as _;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
-use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, Write};
 use std::net::UdpSocket;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::{self, JoinHandle};
 use std::time::{Instant, SystemTime};
 
-use nbns::server::{ServerConfig, WinsServer};
+use nbns::server::{Change, Durability, ServerConfig, WinsServer};
+use nbns::store::Store;
 use nbns::wire::Packet;
 
 struct Args {
     listen: SocketAddrV4,
     db: Option<String>,
+    export: bool,
     config: ServerConfig,
     run_for: Option<Duration>,
     max_datagrams: Option<u64>,
@@ -46,7 +66,8 @@ struct Args {
 
 fn usage() -> String {
     "usage: wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS] \
-     [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]"
+     [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests] \
+     [--ack-before-persist]\n       wins_server --db FILE --export"
         .to_owned()
 }
 
@@ -54,48 +75,54 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         listen: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 137),
         db: None,
+        export: false,
         config: ServerConfig::default(),
         run_for: None,
         max_datagrams: None,
         log_requests: false,
     };
     let mut address = None;
+    let mut ack_first = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            return Err(usage());
-        }
-        if flag == "--log-requests" {
-            a.log_requests = true;
-            continue;
-        }
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
-        let bad = |e: &dyn core::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
-            "--listen" => a.listen = value.parse().map_err(|e| bad(&e))?,
-            "--db" => a.db = Some(value),
-            "--min-ttl" => a.config.min_ttl = value.parse().map_err(|e| bad(&e))?,
-            "--max-ttl" => a.config.max_ttl = value.parse().map_err(|e| bad(&e))?,
-            "--address" => address = Some(value.parse().map_err(|e| bad(&e))?),
-            "--run-for" => {
-                a.run_for = Some(Duration::from_secs(value.parse().map_err(|e| bad(&e))?));
+            "-h" | "--help" => return Err(usage()),
+            "--log-requests" => a.log_requests = true,
+            "--export" => a.export = true,
+            "--ack-before-persist" => ack_first = true,
+            _ => {
+                let value = it
+                    .next()
+                    .ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
+                let bad = |e: &dyn core::fmt::Display| format!("{flag} {value}: {e}");
+                match flag.as_str() {
+                    "--listen" => a.listen = value.parse().map_err(|e| bad(&e))?,
+                    "--db" => a.db = Some(value),
+                    "--min-ttl" => a.config.min_ttl = value.parse().map_err(|e| bad(&e))?,
+                    "--max-ttl" => a.config.max_ttl = value.parse().map_err(|e| bad(&e))?,
+                    "--address" => address = Some(value.parse().map_err(|e| bad(&e))?),
+                    "--run-for" => {
+                        let secs = value.parse().map_err(|e| bad(&e))?;
+                        a.run_for = Some(Duration::from_secs(secs));
+                    }
+                    "--max-datagrams" => {
+                        a.max_datagrams = Some(value.parse().map_err(|e| bad(&e))?);
+                    }
+                    _ => return Err(format!("unknown option {flag}\n{}", usage())),
+                }
             }
-            "--max-datagrams" => a.max_datagrams = Some(value.parse().map_err(|e| bad(&e))?),
-            _ => return Err(format!("unknown option {flag}\n{}", usage())),
         }
     }
+    if a.export && a.db.is_none() {
+        return Err(format!("--export needs --db FILE\n{}", usage()));
+    }
     a.config.address = address.unwrap_or(*a.listen.ip());
+    a.config.durability = match (&a.db, ack_first) {
+        (None, _) => Durability::Volatile,
+        (Some(_), true) => Durability::AckBeforePersist,
+        (Some(_), false) => Durability::Durable,
+    };
     Ok(a)
-}
-
-fn save(server: &WinsServer, path: &str) -> io::Result<()> {
-    let tmp = format!("{path}.tmp");
-    let mut w = BufWriter::new(File::create(&tmp)?);
-    server.save_to_stamped(&mut w, Instant::now(), SystemTime::now())?;
-    drop(w);
-    std::fs::rename(tmp, path)
 }
 
 /// One line per request: its kind, opcode, name and sender.
@@ -114,51 +141,173 @@ fn log_request(from: SocketAddrV4, bytes: &[u8]) {
     }
 }
 
+/// Longest wait between two attempts of a failing commit.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long the last commit at exit is retried.
+const EXIT_RETRY: Duration = Duration::from_secs(10);
+
+/// The commit thread: takes batches of changes from `batches`, commits
+/// everything queued in one transaction, prints the changes, and reports
+/// the last sequence number committed on `done`. Ends when `batches` is
+/// closed and empty, or when a commit after the close keeps failing for
+/// [`EXIT_RETRY`]; returns the number of changes it could not commit.
+fn committer(
+    mut store: Option<Store>,
+    path: String,
+    batches: &Receiver<Vec<Change>>,
+    done: &Sender<u64>,
+) -> usize {
+    let mut failures = 0u64;
+    let mut closed = false;
+    let mut text = String::new();
+    while let Ok(mut batch) = batches.recv() {
+        let mut backoff = Duration::from_millis(20);
+        let mut failing_since = None;
+        loop {
+            // Everything queued meanwhile goes into the same transaction.
+            loop {
+                match batches.try_recv() {
+                    Ok(more) => batch.extend(more),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+            let result = match store.as_mut() {
+                Some(s) => s.commit(&batch),
+                None => Store::open(&path).and_then(|mut s| {
+                    let r = s.commit(&batch);
+                    store = Some(s);
+                    r
+                }),
+            };
+            match result {
+                Ok(()) => break,
+                Err(e) => {
+                    failures += 1;
+                    eprintln!(
+                        "wins_server: commit of {} changes failed ({failures} failures so far): \
+                         {e}; retrying in {backoff:?}",
+                        batch.len()
+                    );
+                    // After an I/O error redb refuses further transactions:
+                    // open the database again for the next attempt.
+                    store = None;
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if closed && since.elapsed() >= EXIT_RETRY {
+                        return batch.len();
+                    }
+                    thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        text.clear();
+        for c in &batch {
+            let _ = writeln!(text, "{c}");
+        }
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        drop(out);
+        if let Some(last) = batch.last() {
+            let _ = done.send(last.seq);
+        }
+    }
+    0
+}
+
+/// Set by SIGTERM and SIGINT.
+fn stop_flag() -> Result<Arc<AtomicBool>, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&stop);
+    ctrlc::set_handler(move || s.store(true, Ordering::Relaxed))
+        .map_err(|e| format!("signal handler: {e}"))?;
+    Ok(stop)
+}
+
+struct Committer {
+    batches: Sender<Vec<Change>>,
+    done: Receiver<u64>,
+    thread: JoinHandle<usize>,
+}
+
 fn run(a: Args) -> Result<(), String> {
     let start = Instant::now();
-    let mut server = match &a.db {
-        Some(path) => match File::open(path) {
-            Ok(f) => WinsServer::load_from_at(f, a.config.clone(), start, SystemTime::now())
-                .map_err(|e| format!("{path}: {e}"))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                WinsServer::new(a.config.clone(), start)
+    let (mut server, mut committer) = match &a.db {
+        Some(path) => {
+            if a.export && !std::path::Path::new(path).exists() {
+                return Err(format!("{path}: no such database"));
             }
-            Err(e) => return Err(format!("{path}: {e}")),
-        },
-        None => WinsServer::new(a.config.clone(), start),
+            let store = Store::open(path).map_err(|e| format!("{path}: {e}"))?;
+            if a.export {
+                let mut out = io::stdout().lock();
+                return store.export(&mut out).map_err(|e| format!("{path}: {e}"));
+            }
+            let server = store
+                .load(a.config.clone(), start, SystemTime::now())
+                .map_err(|e| format!("{path}: {e}"))?;
+            let (batches, batch_rx) = mpsc::channel();
+            let (done_tx, done) = mpsc::channel();
+            let path = path.clone();
+            let thread = thread::Builder::new()
+                .name("commit".to_owned())
+                .spawn(move || committer(Some(store), path, &batch_rx, &done_tx))
+                .map_err(|e| format!("commit thread: {e}"))?;
+            let c = Committer {
+                batches,
+                done,
+                thread,
+            };
+            (server, Some(c))
+        }
+        None => (WinsServer::new(a.config.clone(), start), None),
     };
+    let stop = stop_flag()?;
     let sock = UdpSocket::bind(a.listen).map_err(|e| format!("bind {}: {e}", a.listen))?;
     eprintln!(
-        "wins_server: serving on {} with {} records, version counter {}",
+        "wins_server: serving on {} with {} records, version counter {}, mark {}",
         a.listen,
         server.len(),
-        server.version_counter()
+        server.version_counter(),
+        server.version_mark(),
     );
     let mut buf = [0u8; 2048];
     let mut datagrams = 0u64;
-    let mut dirty = false;
-    let mut last_save = start;
+    let mut timeout = None;
+    let mut batch = Vec::new();
     loop {
         let now = Instant::now();
-        if a.run_for.is_some_and(|d| now >= start + d)
+        if stop.load(Ordering::Relaxed)
+            || a.run_for.is_some_and(|d| now >= start + d)
             || a.max_datagrams.is_some_and(|n| datagrams >= n)
         {
             break;
         }
-        // Wake for the next timer, the save interval, or the run limit; at
-        // most once a second.
-        let mut wake = now + Duration::from_secs(1);
+        // Wake for the next timer, a signal or the run limit; while a
+        // commit is under way, every millisecond to send what it releases.
+        let mut wake = now + Duration::from_millis(200);
+        if server.unpersisted() > 0 {
+            wake = now + Duration::from_millis(1);
+        }
         if let Some(t) = server.poll_timeout() {
             wake = wake.min(t);
         }
         if let Some(d) = a.run_for {
             wake = wake.min(start + d);
         }
-        let wait = wake
+        let ms = wake
             .saturating_duration_since(now)
-            .max(Duration::from_millis(1));
-        sock.set_read_timeout(Some(wait))
-            .map_err(|e| e.to_string())?;
+            .as_millis()
+            .clamp(1, 200);
+        let wait = Some(Duration::from_millis(u64::try_from(ms).unwrap_or(200)));
+        // Changing the timeout is a system call: only when it differs.
+        if wait != timeout {
+            sock.set_read_timeout(wait).map_err(|e| e.to_string())?;
+            timeout = wait;
+        }
         match sock.recv_from(&mut buf) {
             Ok((n, SocketAddr::V4(from))) => {
                 datagrams += 1;
@@ -172,39 +321,68 @@ fn run(a: Args) -> Result<(), String> {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) =>
             {
                 server.handle_timeout(Instant::now());
             }
             Err(e) => eprintln!("wins_server: recv: {e}"),
         }
-        while let Some(t) = server.poll_transmit() {
-            if let Err(e) = sock.send_to(&t.contents, t.destination) {
-                eprintln!("wins_server: send to {}: {e}", t.destination);
-            }
-        }
-        while let Some(ev) = server.poll_event() {
-            println!("{ev}");
-            dirty = true;
-        }
-        if let Some(path) = &a.db
-            && dirty
-            && last_save.elapsed() >= Duration::from_secs(5)
-        {
-            save(&server, path).map_err(|e| format!("{path}: {e}"))?;
-            dirty = false;
-            last_save = Instant::now();
-        }
+        flush(&mut server, committer.as_ref(), &mut batch, &sock);
+        while server.poll_event().is_some() {}
     }
-    if let Some(path) = &a.db {
-        save(&server, path).map_err(|e| format!("{path}: {e}"))?;
+    let mut lost = 0;
+    if let Some(c) = committer.take() {
+        // A last commit: close the channel, wait for the thread, send what
+        // it released.
+        flush(&mut server, Some(&c), &mut batch, &sock);
+        drop(c.batches);
+        lost = c.thread.join().unwrap_or(usize::MAX);
+        while let Ok(seq) = c.done.try_recv() {
+            server.handle_persisted(seq);
+        }
+        send_all(&mut server, &sock);
     }
     eprintln!(
         "wins_server: stopping after {datagrams} datagrams; {:?}",
         server.stats()
     );
+    if lost > 0 {
+        return Err(format!(
+            "wins_server: {lost} changes could not be committed (none was acknowledged)"
+        ));
+    }
     Ok(())
+}
+
+/// Hands the new changes to the commit thread, applies the commits it
+/// finished, and sends what is ready.
+fn flush(
+    server: &mut WinsServer,
+    committer: Option<&Committer>,
+    batch: &mut Vec<Change>,
+    sock: &UdpSocket,
+) {
+    if let Some(c) = committer {
+        batch.extend(core::iter::from_fn(|| server.poll_change()));
+        if !batch.is_empty() {
+            let _ = c.batches.send(core::mem::take(batch));
+        }
+        while let Ok(seq) = c.done.try_recv() {
+            server.handle_persisted(seq);
+        }
+    }
+    send_all(server, sock);
+}
+
+fn send_all(server: &mut WinsServer, sock: &UdpSocket) {
+    while let Some(t) = server.poll_transmit() {
+        if let Err(e) = sock.send_to(&t.contents, t.destination) {
+            eprintln!("wins_server: send to {}: {e}", t.destination);
+        }
+    }
 }
 
 fn main() -> ExitCode {

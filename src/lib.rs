@@ -7,7 +7,10 @@
 //! * [`client`]: a sans-IO name client that registers, refreshes, releases
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
-//! * [`server`]: a sans-IO WINS server whose records carry version IDs.
+//! * [`server`]: a sans-IO WINS server whose records carry version IDs; it
+//!   reports every change for a database to persist, and acknowledges a
+//!   change only once it is durable.
+//! * `store` (feature `redb`): that database, in a redb file.
 //! * [`winsrepl`]: the wire format of WINS replication (MS-WINSRA, TCP
 //!   port 42) between WINS servers, with a framer for the TCP stream.
 //!
@@ -85,6 +88,8 @@ pub mod client;
 mod hash;
 #[cfg(feature = "std")]
 pub mod server;
+#[cfg(feature = "redb")]
+pub mod store;
 pub mod winsrepl;
 pub mod wire;
 

@@ -121,6 +121,10 @@ impl Net {
         let mut delivered = 0;
         loop {
             let mut queue = Vec::new();
+            // a store that commits every change at once
+            if let Some(last) = core::iter::from_fn(|| self.server.poll_change()).last() {
+                self.server.handle_persisted(last.seq);
+            }
             while let Some(t) = self.server.poll_transmit() {
                 queue.push((SocketAddrV4::new(SERVER, PORT), t.destination, t.contents));
             }

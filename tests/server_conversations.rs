@@ -81,7 +81,11 @@ impl Sim {
         self.drain()
     }
 
+    /// What the server sends once a store has committed every change.
     fn drain(&mut self) -> Vec<Transmit> {
+        if let Some(last) = core::iter::from_fn(|| self.s.poll_change()).last() {
+            self.s.handle_persisted(last.seq);
+        }
         core::iter::from_fn(|| self.s.poll_transmit()).collect()
     }
 
@@ -869,117 +873,4 @@ fn challenge_walks_every_old_address() {
         PacketKind::PositiveRegistrationResponse
     );
     assert_eq!(sim.rec(d).3, vec![ip(4)]);
-}
-
-#[test]
-fn persistence_round_trip_keeps_versions_monotonic() {
-    let mut sim = Sim::new(config());
-    sim.register(2, nb("A", 0), false, 300);
-    sim.register(3, nb("G", 0), true, 300);
-    sim.register(4, nb("D", 0x1C), true, 300);
-    sim.register(5, nb("D", 0x1C), true, 300);
-    let corp = Labels::from_dotted(b"corp").unwrap();
-    sim.ask(
-        6,
-        &Packet::registration_request(9, Name::new(nb("S", 0), corp), 300, entry(6, false), false),
-    );
-    sim.register(7, nb("GONE", 0), false, 300);
-    sim.release(7, nb("GONE", 0), false);
-    let top = sim.s.version_counter();
-    let mut file = Vec::new();
-    sim.s.save_to(&mut file, sim.now).unwrap();
-    let text = String::from_utf8(file.clone()).unwrap();
-    assert!(text.starts_with("nbns-wins-db 1\n"), "{text}");
-
-    let later = sim.now + Duration::from_secs(5);
-    let loaded = WinsServer::load_from(&file[..], config(), later).unwrap();
-    assert_eq!(loaded.version_counter(), top);
-    let mut a: Vec<_> = sim.s.records().map(|r| format!("{r:?}")).collect();
-    let mut b: Vec<_> = loaded.records().map(|r| format!("{r:?}")).collect();
-    a.sort();
-    b.sort();
-    assert_eq!(a, b);
-    let mut file2 = Vec::new();
-    loaded.save_to(&mut file2, later).unwrap();
-    assert_eq!(file, file2);
-
-    // After a restart, the next change gets a version above every old one.
-    let mut sim2 = Sim {
-        s: loaded,
-        now: later,
-        next_id: 500,
-    };
-    sim2.register(8, nb("NEW", 0), false, 300);
-    assert_eq!(sim2.rec(nb("NEW", 0)).0, top + 1);
-    // Remaining time carried over: A expires 300 s after registration.
-    sim2.advance(Duration::from_secs(299));
-    assert_eq!(sim2.rec(nb("A", 0)).1, RecordState::Active);
-    sim2.advance(Duration::from_secs(2));
-    assert_eq!(sim2.rec(nb("A", 0)).1, RecordState::Released);
-
-    // Garbage is an error, not a panic.
-    assert!(WinsServer::load_from(&b"hello"[..], config(), later).is_err());
-    let bad = text.replace("unique", "bogus");
-    assert!(WinsServer::load_from(bad.as_bytes(), config(), later).is_err());
-    let mut c = config();
-    c.max_records = 2;
-    assert!(WinsServer::load_from(&file[..], c, later).is_err());
-}
-
-#[test]
-fn loading_counts_the_downtime() {
-    use std::time::SystemTime;
-    let mut sim = Sim::new(config());
-    sim.register(2, nb("SHORT", 0), false, 100);
-    sim.register(3, nb("LONG", 0), false, 1000);
-    sim.register(4, nb("GONE", 0), false, 1000);
-    sim.release(4, nb("GONE", 0), false);
-    let top = sim.s.version_counter();
-    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let mut file = Vec::new();
-    sim.s.save_to_stamped(&mut file, sim.now, wall).unwrap();
-    let text = String::from_utf8(file.clone()).unwrap();
-    assert!(text.contains("\nsaved-at 1700000000\n"), "{text}");
-
-    // Down for 300 s: SHORT's TTL ran out, LONG has 700 s left, GONE's
-    // extinction interval (100 s) ran out too.
-    let later = sim.now + Duration::from_secs(1);
-    let back = wall + Duration::from_secs(300);
-    let loaded = WinsServer::load_from_at(&file[..], config(), later, back).unwrap();
-    assert_eq!(loaded.version_counter(), top);
-    let mut sim2 = Sim {
-        s: loaded,
-        now: later,
-        next_id: 500,
-    };
-    sim2.advance(Duration::ZERO);
-    assert_eq!(sim2.rec(nb("SHORT", 0)).1, RecordState::Released);
-    assert_eq!(sim2.rec(nb("GONE", 0)).1, RecordState::Tombstoned);
-    assert!(
-        sim2.rec(nb("GONE", 0)).0 > top,
-        "tombstoning bumps the version"
-    );
-    assert_eq!(sim2.rec(nb("LONG", 0)).1, RecordState::Active);
-    sim2.advance(Duration::from_secs(699));
-    assert_eq!(sim2.rec(nb("LONG", 0)).1, RecordState::Active);
-    sim2.advance(Duration::from_secs(2));
-    assert_eq!(sim2.rec(nb("LONG", 0)).1, RecordState::Released);
-
-    // load_from (and a stamp in the future) count no downtime
-    let plain = WinsServer::load_from(&file[..], config(), later).unwrap();
-    assert_eq!(
-        plain.record(nb("SHORT", 0), b"").unwrap().state(),
-        RecordState::Active
-    );
-    let early = wall - Duration::from_secs(50);
-    let mut sim3 = Sim {
-        s: WinsServer::load_from_at(&file[..], config(), later, early).unwrap(),
-        now: later,
-        next_id: 600,
-    };
-    sim3.advance(Duration::from_secs(98));
-    assert_eq!(sim3.rec(nb("SHORT", 0)).1, RecordState::Active);
-    // a bad stamp is an error
-    let bad = text.replace("saved-at 1700000000", "saved-at soon");
-    assert!(WinsServer::load_from_at(bad.as_bytes(), config(), later, back).is_err());
 }

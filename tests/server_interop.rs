@@ -13,52 +13,14 @@ mod support;
 use core::time::Duration;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use support::examples::example_binary;
 use support::nmbd::wait_until;
 use support::{ClientOptions, NmbdClient, tshark};
-
-/// Builds the `wins_server` example with the profile, target directory and
-/// features of this test binary, and returns its path.
-fn wins_server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // <target>/<profile>/deps/server_interop-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "wins_server",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir)
-        .stdin(Stdio::null());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    if cfg!(feature = "arbitrary") {
-        build.args(["--features", "arbitrary"]);
-    }
-    let status = build.status().expect("run cargo build");
-    assert!(
-        status.success(),
-        "cargo build --example wins_server: {status}"
-    );
-    let bin = profile_dir.join("examples").join("wins_server");
-    assert!(bin.is_file(), "{} missing after the build", bin.display());
-    bin
-}
 
 /// Lines a child writes to a pipe, collected by a thread.
 #[derive(Clone, Default)]
@@ -118,23 +80,39 @@ impl Server {
     }
 }
 
-/// The `record` line of NAME<suffix> in the database file, as
-/// (kind, state, version).
-fn db_record(db: &Path, name: &str, suffix: u8) -> Option<(String, String, u64)> {
-    let mut raw = [b' '; 16];
-    raw[..name.len()].copy_from_slice(name.as_bytes());
-    raw[15] = suffix;
-    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let text = std::fs::read_to_string(db).ok()?;
-    text.lines().find_map(|l| {
+/// The record of NAME<suffix> in the database, as (kind, state, version),
+/// from `wins_server --db DB --export` (the server must have stopped: the
+/// database is locked while it runs).
+fn db_record(bin: &Path, db: &Path, name: &str, suffix: u8) -> Option<(String, String, u64)> {
+    let out = Command::new(bin)
+        .arg("--db")
+        .arg(db)
+        .arg("--export")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let wanted = format!("{name}<{suffix:02x}>");
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
         let f: Vec<&str> = l.split(' ').collect();
-        (f.first() == Some(&"record") && f.get(1) == Some(&hex.as_str())).then(|| {
+        (f.first() == Some(&wanted.as_str())).then(|| {
             (
+                f[2].to_owned(),
                 f[3].to_owned(),
-                f[4].to_owned(),
                 f[5].parse().expect("version"),
             )
         })
+    })
+}
+
+/// The version in the last committed change logged for `name`
+/// (`added NMBDCLI<20> multihomed 10.0.0.2 version 3`).
+fn logged_version(lines: &[String], name: &str) -> Option<u64> {
+    lines.iter().rev().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        match f.as_slice() {
+            [_, n, _, _, "version", v] if *n == name => v.parse().ok(),
+            _ => None,
+        }
     })
 }
 
@@ -143,7 +121,7 @@ fn nmbd_registers_refreshes_and_releases_at_our_server() {
     if !support::interop_enabled("nmbd_registers_refreshes_and_releases_at_our_server") {
         return;
     }
-    let bin = wins_server_binary();
+    let bin = example_binary("wins_server", &["redb"]);
     let mut net = NmbdClient::setup().expect("network namespaces");
     let wins = net.wins_ip();
     let cli = net.client_ip();
@@ -158,7 +136,7 @@ fn nmbd_registers_refreshes_and_releases_at_our_server() {
     )
     .expect("start tshark");
 
-    let db = net.dir().join("wins.db");
+    let db = net.dir().join("wins.redb");
     let mut child = net
         .server_command(&bin)
         .args(["--listen", &format!("{wins}:137")])
@@ -221,22 +199,10 @@ fn nmbd_registers_refreshes_and_releases_at_our_server() {
             .stdout
             .has(&format!("opcode 5 NBNSTEST<00> from {cli}:137"))
     );
-    // the database file is written within 5 s of a change
-    assert!(
-        wait_until(Duration::from_secs(10), || db_record(&db, "NMBDCLI", 0x20)
-            .is_some()),
-        "no database file {}:\n{}",
-        db.display(),
-        server.log()
-    );
+    // each change is logged once committed, with its version
     let versions: Vec<u64> = unique
         .iter()
-        .map(|n| {
-            let suffix = u8::from_str_radix(&n[8..10], 16).unwrap();
-            let (kind, state, v) = db_record(&db, "NMBDCLI", suffix).expect("in the db");
-            assert_eq!((kind.as_str(), state.as_str()), ("multihomed", "active"));
-            v
-        })
+        .map(|n| logged_version(&server.stdout.all(), n).expect("committed"))
         .collect();
 
     // 2. nmblookup, asking our server directly, gets nmbd's address
@@ -286,21 +252,9 @@ fn nmbd_registers_refreshes_and_releases_at_our_server() {
             .stdout
             .has(&format!("opcode 6 NMBDCLI<20> from {cli}:137"))
     );
-    let saved = wait_until(Duration::from_secs(10), || {
-        db_record(&db, "NMBDCLI", 0x20).is_some_and(|(_, s, _)| s == "released")
-    });
-    assert!(
-        saved,
-        "the database file was not updated:\n{}",
-        server.log()
-    );
     for (n, v) in unique.iter().zip(&versions) {
-        let suffix = u8::from_str_radix(&n[8..10], 16).unwrap();
-        let (_, state, now_v) = db_record(&db, "NMBDCLI", suffix).unwrap();
-        assert_eq!((state.as_str(), now_v), ("released", *v), "{n}");
+        assert_eq!(logged_version(&server.stdout.all(), n), Some(*v), "{n}");
     }
-    let (_, state, _) = db_record(&db, "NBNSTEST", 0x00).unwrap();
-    assert_eq!(state, "active");
     let output = net.nmblookup(["-U", wins_s.as_str(), "--recursion", "NMBDCLI#20"]);
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("failed to find name"),
@@ -337,6 +291,19 @@ fn nmbd_registers_refreshes_and_releases_at_our_server() {
     assert_eq!(answered, ["0", "5", "6"].into_iter().collect(), "{ours:#?}");
     let requests = packets.len() - ours.len();
     assert_eq!(ours.len(), requests, "{packets:#?}");
+    // 6. the database holds the released records with their versions,
+    //    and the group
     drop(server);
+    for (n, v) in unique.iter().zip(&versions) {
+        let suffix = u8::from_str_radix(&n[8..10], 16).unwrap();
+        let (kind, state, now_v) = db_record(&bin, &db, "NMBDCLI", suffix).expect("in the db");
+        assert_eq!(
+            (kind.as_str(), state.as_str(), now_v),
+            ("multihomed", "released", *v),
+            "{n}"
+        );
+    }
+    let (_, state, _) = db_record(&bin, &db, "NBNSTEST", 0x00).expect("the group");
+    assert_eq!(state, "active");
     net.teardown().expect("teardown");
 }

@@ -65,6 +65,9 @@ fn at_most_128_bytes_per_record_beyond_the_name() {
     let mut s = WinsServer::new(ServerConfig::default(), now);
     for (from, d) in &datagrams {
         s.handle_datagram(now, *from, d);
+        if let Some(last) = core::iter::from_fn(|| s.poll_change()).last() {
+            s.handle_persisted(last.seq);
+        }
         while s.poll_transmit().is_some() {}
         while s.poll_event().is_some() {}
     }

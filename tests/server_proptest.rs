@@ -132,6 +132,9 @@ proptest! {
                     }
                 }
             }
+            if let Some(last) = core::iter::from_fn(|| s.poll_change()).last() {
+                s.handle_persisted(last.seq);
+            }
             let mut sent = 0;
             while let Some(t) = s.poll_transmit() {
                 sent += 1;

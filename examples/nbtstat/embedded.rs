@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use nbns::server::{ServerConfig, WinsServer};
+use nbns::server::{Durability, ServerConfig, WinsServer};
 use nbns::wire::NetbiosName;
 
 pub(crate) struct Embedded {
@@ -30,6 +30,8 @@ impl Embedded {
         };
         let mut config = ServerConfig::default();
         config.address = *addr.ip();
+        // in memory only: nothing to persist, answers go out at once
+        config.durability = Durability::Volatile;
         let server = Arc::new(Mutex::new(WinsServer::new(config, Instant::now())));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

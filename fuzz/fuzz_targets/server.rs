@@ -1,6 +1,7 @@
 //! The WINS server state machine under arbitrary datagram sequences, clock
 //! steps and challenge answers (see `nbns::server::fuzz::fuzz_drive` for the
-//! input format and the invariants it asserts).
+//! input format and the invariants it asserts, durable changes and simulated
+//! crashes included).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

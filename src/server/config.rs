@@ -3,6 +3,7 @@
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
+use crate::server::Durability;
 use crate::wire::{NetbiosName, NodeType};
 
 /// One of the server's own names, answered for queries and listed in its
@@ -59,7 +60,9 @@ pub struct ServerConfig {
     pub max_scopes: usize,
     /// Most datagrams queued for [`poll_transmit`] and events queued for
     /// [`poll_event`]; more are dropped and counted in
-    /// [`ServerStats`](crate::server::ServerStats). Default 4096.
+    /// [`ServerStats`](crate::server::ServerStats). Answers waiting for
+    /// their changes to be persisted have a queue of the same size of
+    /// their own. Default 4096.
     ///
     /// [`poll_transmit`]: crate::server::WinsServer::poll_transmit
     /// [`poll_event`]: crate::server::WinsServer::poll_event
@@ -74,6 +77,19 @@ pub struct ServerConfig {
     /// [`WinsServer::set_id_source`](crate::server::WinsServer::set_id_source)
     /// to supply IDs from elsewhere.
     pub id_seed: u64,
+    /// When an answer that acknowledges a change may be sent. Default
+    /// [`Durability::Durable`]: only after the embedder has persisted the
+    /// change and called
+    /// [`WinsServer::handle_persisted`](crate::server::WinsServer::handle_persisted).
+    /// An embedder without a store says so with [`Durability::Volatile`].
+    pub durability: Durability,
+    /// Most changes reported and not yet persisted. Beyond it,
+    /// registrations and releases are dropped unanswered (and counted in
+    /// [`ServerStats::unpersisted_dropped`](crate::server::ServerStats::unpersisted_dropped))
+    /// until the store catches up, so that a failing store cannot make the
+    /// server's memory grow; queries are still answered. Default 65 536
+    /// (about 6 MiB of changes).
+    pub max_unpersisted: usize,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +111,8 @@ impl Default for ServerConfig {
             node_type: NodeType::H,
             unit_id: [0; 6],
             id_seed: 1,
+            durability: Durability::Durable,
+            max_unpersisted: 65_536,
         }
     }
 }

@@ -4,10 +4,11 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::server::{ServerConfig, WinsServer};
-use crate::wire::Packet;
+use crate::server::{Change, ChangeItem, ServerConfig, StoredRecord, WinsServer};
+use crate::wire::{NetbiosName, Packet};
 
 /// Small limits so that the fuzzer reaches the caps.
 #[must_use]
@@ -21,21 +22,56 @@ pub fn fuzz_config() -> ServerConfig {
         max_pending: 4,
         max_scopes: 4,
         max_queued: 32,
+        max_unpersisted: 24,
         ..ServerConfig::default()
+    }
+}
+
+/// A store as the server sees it: records by name and scope, the mark,
+/// and every version ID ever stored with the name it was given to.
+#[derive(Default)]
+struct SimStore {
+    records: BTreeMap<(NetbiosName, Box<[u8]>), StoredRecord>,
+    mark: u64,
+    given: HashMap<u64, (NetbiosName, Box<[u8]>)>,
+}
+
+impl SimStore {
+    /// Applies one change; panics if a version lies above the stored mark
+    /// or was stored before for another name.
+    fn apply(&mut self, c: &Change) {
+        match &c.item {
+            ChangeItem::Put { record, .. } => {
+                assert!(record.version <= self.mark, "version above the mark");
+                let key = (record.name, record.scope.clone());
+                let first = self.given.entry(record.version).or_insert(key.clone());
+                assert!(*first == key, "version {} given twice", record.version);
+                self.records.insert(key, record.clone());
+            }
+            ChangeItem::Remove(record) => {
+                self.records.remove(&(record.name, record.scope.clone()));
+            }
+            ChangeItem::VersionMark(m) => self.mark = self.mark.max(*m),
+        }
     }
 }
 
 /// Drives a server from `data`, panicking if an invariant breaks:
 /// `poll_timeout` is never at or before the last `handle_timeout` instant;
 /// queues, records and challenges stay within their caps; version IDs never
-/// decrease.
+/// decrease; a version is never used above the last mark reported, nor
+/// stored for two names, across simulated crashes.
 ///
 /// Format: a sequence of commands. Byte `c`:
 /// * `c < 0x40`: advance the clock by `c × 100 ms` and run timers;
 /// * `c < 0x80`: a datagram from `10.0.0.(c & 7)`, port 137; the next byte
 ///   is its length `n`, then `n` bytes follow;
-/// * otherwise: answer the last challenge query seen, positively if `c` is
-///   odd, with the next byte as the answering address's last octet.
+/// * `c < 0xC0`: answer the last challenge query seen, positively if `c` is
+///   odd, with the next byte as the answering address's last octet;
+/// * `c < 0xFF`: persist the next `c & 0x3F` changes (one commit) and call
+///   `handle_persisted`;
+/// * `0xFF`: crash: the changes not persisted are lost, and a server is
+///   restored from the simulated store.
 pub fn fuzz_drive(data: &[u8]) {
     let start = Instant::now();
     let mut now = start;
@@ -43,6 +79,9 @@ pub fn fuzz_drive(data: &[u8]) {
     let mut server = WinsServer::new(config.clone(), now);
     let mut last_query: Option<(u16, [u8; 34])> = None;
     let mut max_version = 0;
+    let mut store = SimStore::default();
+    let mut unsaved: VecDeque<Change> = VecDeque::new();
+    let mut mark = 0;
     let mut i = 0;
     while let Some(&c) = data.get(i) {
         i += 1;
@@ -60,6 +99,25 @@ pub fn fuzz_drive(data: &[u8]) {
             i = end;
             let from = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, c & 7), 137);
             server.handle_datagram(now, from, bytes);
+        } else if c == 0xFF {
+            unsaved.clear();
+            let records = store.records.values().cloned();
+            server = WinsServer::restore(config.clone(), now, store.mark, records)
+                .unwrap_or_else(|e| panic!("restore: {e}"));
+            assert!(server.version_counter() >= store.mark);
+            max_version = server.version_counter();
+            mark = store.mark;
+            last_query = None;
+        } else if c >= 0xC0 {
+            let mut last = None;
+            for _ in 0..(c & 0x3F) {
+                let Some(ch) = unsaved.pop_front() else { break };
+                store.apply(&ch);
+                last = Some(ch.seq);
+            }
+            if let Some(seq) = last {
+                server.handle_persisted(seq);
+            }
         } else {
             let octet = data.get(i).copied().unwrap_or(0) & 7;
             i += 1;
@@ -96,6 +154,22 @@ pub fn fuzz_drive(data: &[u8]) {
         }
         assert!(sent <= config.max_queued);
         while server.poll_event().is_some() {}
+        while let Some(ch) = server.poll_change() {
+            match &ch.item {
+                ChangeItem::VersionMark(m) => {
+                    assert!(*m > mark, "the mark went back");
+                    mark = *m;
+                }
+                ChangeItem::Put { record, .. } => assert!(record.version <= mark),
+                ChangeItem::Remove(_) => {}
+            }
+            unsaved.push_back(ch);
+        }
+        assert_eq!(server.unpersisted(), unsaved.len() as u64);
+        // registrations stop at the cap; timers add at most a few changes
+        // per record (expiry, tombstone, removal, and their marks)
+        let cap = config.max_unpersisted + 6 * config.max_records + 2;
+        assert!(server.unpersisted() <= cap as u64);
         assert!(server.len() <= config.max_records);
         assert!(server.pending_challenges() <= config.max_pending);
         assert!(server.version_counter() >= max_version);

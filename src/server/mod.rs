@@ -9,12 +9,24 @@
 //! # Run loop
 //!
 //! After every input, drain the outputs; then sleep until the next timeout
-//! or datagram.
+//! or datagram. With a database (the default [`Durability::Durable`]),
+//! persist the [changes](WinsServer::poll_change) and report them with
+//! [`WinsServer::handle_persisted`] before sending: answers that
+//! acknowledge a change are released only then (see [`Change`]; the
+//! `redb` feature's `nbns::store` is such a database, and
+//! `examples/wins_server.rs` commits on a thread of its own, so that
+//! queries are answered during a commit).
 //!
 //! ```no_run
 //! use std::net::{SocketAddr, UdpSocket};
 //! use std::time::Instant;
-//! use nbns::server::{ServerConfig, WinsServer};
+//! use nbns::server::{Change, ServerConfig, WinsServer};
+//!
+//! /// Stores the batch in one transaction, durable on return.
+//! fn persist(batch: &[Change]) -> std::io::Result<()> {
+//!     # let _ = batch;
+//!     Ok(())
+//! }
 //!
 //! let sock = UdpSocket::bind("0.0.0.0:137")?;
 //! let mut server = WinsServer::new(ServerConfig::default(), Instant::now());
@@ -25,6 +37,11 @@
 //!     match sock.recv_from(&mut buf) {
 //!         Ok((n, SocketAddr::V4(from))) => server.handle_datagram(Instant::now(), from, &buf[..n]),
 //!         _ => server.handle_timeout(Instant::now()),
+//!     }
+//!     let batch: Vec<Change> = std::iter::from_fn(|| server.poll_change()).collect();
+//!     if let Some(last) = batch.last() {
+//!         persist(&batch)?;
+//!         server.handle_persisted(last.seq);
 //!     }
 //!     while let Some(t) = server.poll_transmit() {
 //!         sock.send_to(&t.contents, t.destination)?;
@@ -39,8 +56,11 @@
 //! # Version IDs
 //!
 //! Every record carries a version ID from a server-wide 64-bit counter that
-//! only grows (and is saved with the database, so it stays monotonic across
-//! restarts). These get a **new** version: a new record; re-activation of a
+//! only grows. Its high-water mark is reserved in blocks of
+//! [`VERSION_BLOCK`] and reported as a change before a version above it is
+//! used, so a server [restored](WinsServer::restore) from its database
+//! after a crash skips IDs but never hands one out twice. These get a
+//! **new** version: a new record; re-activation of a
 //! released or tombstoned record; an address added to a special group or a
 //! multi-homed record; a takeover after a challenge; tombstoning (so that
 //! replication partners learn of it, as Windows does). These do **not**: a
@@ -50,8 +70,8 @@
 //! # Bounds
 //!
 //! Memory is bounded by [`ServerConfig::max_records`],
-//! [`ServerConfig::max_pending`], [`ServerConfig::max_scopes`] and
-//! [`ServerConfig::max_queued`]; a record costs about 100 bytes including
+//! [`ServerConfig::max_pending`], [`ServerConfig::max_scopes`],
+//! [`ServerConfig::max_queued`] and [`ServerConfig::max_unpersisted`]; a record costs about 100 bytes including
 //! its share of the hash table and the timer heap. No input panics.
 //!
 //! # Dropped input
@@ -67,15 +87,17 @@
 //! [`ServerStats`].
 
 mod config;
-mod db;
+mod journal;
 mod record;
+mod restore;
 
 #[doc(hidden)]
 pub mod fuzz;
 
 pub use config::{OwnName, ServerConfig};
-pub use db::DbError;
+pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
+pub use restore::RestoreError;
 
 use core::cmp::Reverse;
 use core::fmt;
@@ -89,6 +111,7 @@ use crate::wire::{
     Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
     NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
 };
+use journal::Journal;
 use record::{Addrs, Key, Record};
 
 /// Longest scope ID, in dotted characters, that the server accepts; longer
@@ -121,6 +144,9 @@ pub enum EventKind {
     Tombstoned,
     /// The extinction timeout passed: removed from the database.
     Removed,
+    /// The TTL was renewed and nothing else changed. Only in a
+    /// [`Change`]; [`WinsServer::poll_event`] does not report it.
+    Refreshed,
 }
 
 impl fmt::Display for EventKind {
@@ -132,6 +158,7 @@ impl fmt::Display for EventKind {
             Self::Expired => "expired",
             Self::Tombstoned => "tombstoned",
             Self::Removed => "removed",
+            Self::Refreshed => "refreshed",
         })
     }
 }
@@ -189,6 +216,9 @@ pub struct ServerStats {
     pub transmits_dropped: u64,
     /// Events dropped because the queue was full.
     pub events_dropped: u64,
+    /// Registrations and releases dropped unanswered because
+    /// [`ServerConfig::max_unpersisted`] changes wait for the store.
+    pub unpersisted_dropped: u64,
 }
 
 /// A conflict being resolved: the WACK has been sent and the old owner is
@@ -216,6 +246,8 @@ struct Pending {
 struct Outbox {
     transmits: VecDeque<Transmit>,
     events: VecDeque<ServerEvent>,
+    journal: Journal,
+    epoch: Instant,
     stats: ServerStats,
     cap: usize,
 }
@@ -235,6 +267,58 @@ impl Outbox {
         } else {
             self.stats.dropped += 1;
         }
+    }
+
+    /// Sends an answer that acknowledges the record `key` as it is now:
+    /// held until its last change is durable (see [`Durability`]).
+    fn ack(&mut self, destination: SocketAddrV4, p: &Packet<'_>, key: Option<Key>) {
+        let Some(need) = self.journal.must_wait(key) else {
+            self.send(destination, p);
+            return;
+        };
+        if self.journal.held_len() >= self.cap {
+            self.stats.transmits_dropped += 1;
+            return;
+        }
+        let mut contents = vec![0; p.buffer_len()];
+        if p.emit(&mut contents).is_ok() {
+            self.journal.hold(
+                need,
+                Transmit {
+                    destination,
+                    contents,
+                },
+            );
+        } else {
+            self.stats.dropped += 1;
+        }
+    }
+
+    /// Reports a change of the record `key` (now `rec`): an event (but for
+    /// a renewed TTL) and a durable change.
+    fn note(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if kind != EventKind::Refreshed {
+            self.event(kind, key, scopes, rec);
+        }
+        if self.journal.mode == Durability::Volatile {
+            return;
+        }
+        let record = StoredRecord {
+            name: key.name,
+            scope: scopes.get(key.scope as usize).cloned().unwrap_or_default(),
+            kind: rec.kind,
+            state: rec.state,
+            version: rec.version,
+            owner: rec.owner,
+            addresses: rec.addrs.as_slice().into(),
+            deadline: self.epoch + Duration::from_secs(u64::from(rec.deadline)),
+        };
+        let item = match kind {
+            EventKind::Removed => ChangeItem::Remove(record),
+            event => ChangeItem::Put { event, record },
+        };
+        let holds = (kind != EventKind::Refreshed).then_some(key);
+        self.journal.push(item, holds);
     }
 
     fn event(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
@@ -266,13 +350,6 @@ fn set_deadline(heap: &mut BinaryHeap<Reverse<(u32, Key)>>, key: Key, rec: &mut 
         rec.heap_at = at;
         heap.push(Reverse((at, key)));
     }
-}
-
-/// Hands out the next version ID.
-fn bump(next_version: &mut u64) -> u64 {
-    let v = *next_version;
-    *next_version = next_version.saturating_add(1);
-    v
 }
 
 /// Why a scope cannot be used.
@@ -330,7 +407,6 @@ pub struct WinsServer {
     scope_ids: HashMap<Box<[u8]>, u32, BuildFold>,
     pending: HashMap<Key, Pending, BuildFold>,
     pending_min: Option<Instant>,
-    next_version: u64,
     out: Outbox,
     ids: Box<dyn FnMut() -> u16 + Send>,
     own: Vec<NodeName>,
@@ -379,6 +455,8 @@ impl WinsServer {
             out: Outbox {
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
+                journal: Journal::new(config.durability),
+                epoch: now,
                 stats: ServerStats::default(),
                 cap: config.max_queued,
             },
@@ -390,7 +468,6 @@ impl WinsServer {
             scope_ids: HashMap::default(),
             pending: HashMap::default(),
             pending_min: None,
-            next_version: 1,
             ids,
             own,
             statistics,
@@ -415,10 +492,25 @@ impl WinsServer {
         self.out.stats
     }
 
-    /// The highest version ID handed out so far (0 if none).
+    /// The highest version ID handed out so far (0 if none); after
+    /// [`WinsServer::restore`], the highest stored or reserved one.
     #[must_use]
     pub fn version_counter(&self) -> u64 {
-        self.next_version - 1
+        self.out.journal.next_version - 1
+    }
+
+    /// The version counter's high-water mark: the highest version ID
+    /// reserved (reported as a [`ChangeItem::VersionMark`]). 0 before the
+    /// first version is handed out, and always in [`Durability::Volatile`].
+    #[must_use]
+    pub fn version_mark(&self) -> u64 {
+        self.out.journal.mark
+    }
+
+    /// Changes reported and not yet persisted.
+    #[must_use]
+    pub fn unpersisted(&self) -> u64 {
+        self.out.journal.backlog()
     }
 
     /// Number of records, in every state.
@@ -475,6 +567,41 @@ impl WinsServer {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.out.events.pop_front()
+    }
+
+    /// Next durable change to persist, if any, in sequence order (nothing
+    /// in [`Durability::Volatile`]). Persist them, then report the last
+    /// one persisted with [`WinsServer::handle_persisted`]. Drain after
+    /// every input, as the transmits: the queue has no cap of its own, but
+    /// at most [`ServerConfig::max_unpersisted`] changes wait at a time
+    /// before registrations are dropped.
+    #[must_use]
+    pub fn poll_change(&mut self) -> Option<Change> {
+        self.out.journal.poll_change()
+    }
+
+    /// Every change up to sequence number `seq` is durable: the answers
+    /// that waited for them go to [`WinsServer::poll_transmit`], in the
+    /// order they were made. Numbers above the last change reported count
+    /// as the last one; a smaller number than before changes nothing.
+    pub fn handle_persisted(&mut self, seq: u64) {
+        // Held answers are capped at `max_queued` themselves: none is
+        // dropped here, so the queue holds at most twice that.
+        self.out.journal.persisted(seq, &mut self.out.transmits);
+    }
+
+    /// Reports a change of the record `key` (see [`Outbox::note`]).
+    fn note_change(&mut self, key: Key, kind: EventKind) {
+        if let Some(rec) = self.records.get(&key) {
+            self.out.note(kind, key, &self.scopes, rec);
+        }
+    }
+
+    /// Removes the record `key` and reports it.
+    fn remove_record(&mut self, key: Key) -> Option<Record> {
+        let rec = self.records.remove(&key)?;
+        self.out.note(EventKind::Removed, key, &self.scopes, &rec);
+        Some(rec)
     }
 
     /// When [`WinsServer::handle_timeout`] should next be called. After
@@ -548,24 +675,21 @@ impl WinsServer {
                         rec,
                         now_s.saturating_add(c.extinction_interval),
                     );
-                    self.out.event(EventKind::Expired, key, &self.scopes, rec);
+                    self.note_change(key, EventKind::Expired);
                 }
                 RecordState::Released => {
                     rec.state = RecordState::Tombstoned;
-                    rec.version = bump(&mut self.next_version);
+                    rec.version = self.out.journal.bump();
                     set_deadline(
                         &mut self.heap,
                         key,
                         rec,
                         now_s.saturating_add(c.extinction_timeout),
                     );
-                    self.out
-                        .event(EventKind::Tombstoned, key, &self.scopes, rec);
+                    self.note_change(key, EventKind::Tombstoned);
                 }
                 RecordState::Tombstoned => {
-                    if let Some(rec) = self.records.remove(&key) {
-                        self.out.event(EventKind::Removed, key, &self.scopes, &rec);
-                    }
+                    self.remove_record(key);
                 }
             }
         }
@@ -758,6 +882,9 @@ impl WinsServer {
             self.out.stats.dropped += 1;
             return;
         };
+        if self.backlog_full() {
+            return;
+        }
         self.out.stats.registrations += 1;
         let id = p.id;
         let nb = name.netbios;
@@ -790,13 +917,11 @@ impl WinsServer {
         if scope == 0
             && let Some(own) = self.own_name(&nb)
         {
-            let ok = own.group == group && entry.address == self.config.address;
-            let r = if ok {
-                positive
+            if own.group == group && entry.address == self.config.address {
+                self.out.send(from, &positive);
             } else {
-                negative(Rcode::Refused)
-            };
-            self.out.send(from, &r);
+                self.out.send(from, &negative(Rcode::Refused));
+            }
             return;
         }
         let key = Key { name: nb, scope };
@@ -835,7 +960,7 @@ impl WinsServer {
                 return;
             }
             let mut rec = Record {
-                version: bump(&mut self.next_version),
+                version: self.out.journal.bump(),
                 addrs: Addrs::One(stored),
                 deadline,
                 heap_at: u32::MAX,
@@ -844,29 +969,30 @@ impl WinsServer {
                 state: RecordState::Active,
             };
             set_deadline(&mut self.heap, key, &mut rec, deadline);
-            self.out.event(EventKind::Added, key, &self.scopes, &rec);
             self.records.insert(key, rec);
-            self.out.send(from, &positive);
+            self.note_change(key, EventKind::Added);
+            self.out.ack(from, &positive, Some(key));
             return;
         };
         if rec.state != RecordState::Active {
-            rec.version = bump(&mut self.next_version);
+            rec.version = self.out.journal.bump();
             rec.kind = want;
             rec.addrs = Addrs::One(stored);
             rec.owner = me;
             rec.state = RecordState::Active;
             set_deadline(&mut self.heap, key, rec, deadline);
-            self.out.event(EventKind::Added, key, &self.scopes, rec);
-            self.out.send(from, &positive);
+            self.note_change(key, EventKind::Added);
+            self.out.ack(from, &positive, Some(key));
             return;
         }
+        let mut event = EventKind::Refreshed;
         match (rec.kind, want) {
             (RecordKind::NormalGroup, RecordKind::NormalGroup) => {}
             (RecordKind::SpecialGroup, RecordKind::SpecialGroup) => {
                 if !rec.addrs.contains(entry.address) {
                     rec.addrs.push_capped_keeping(entry, &keep);
-                    rec.version = bump(&mut self.next_version);
-                    self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                    rec.version = self.out.journal.bump();
+                    event = EventKind::Changed;
                 }
             }
             (RecordKind::NormalGroup | RecordKind::SpecialGroup, _) => {
@@ -879,8 +1005,8 @@ impl WinsServer {
                 if rec.owner != me {
                     // Taking over a replica.
                     rec.owner = me;
-                    rec.version = bump(&mut self.next_version);
-                    self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                    rec.version = self.out.journal.bump();
+                    event = EventKind::Changed;
                 }
             }
             (RecordKind::Unique | RecordKind::Multihomed, _) => {
@@ -890,8 +1016,23 @@ impl WinsServer {
                 return;
             }
         }
-        set_deadline(&mut self.heap, key, rec, deadline);
-        self.out.send(from, &positive);
+        if event != EventKind::Refreshed || rec.deadline != deadline {
+            set_deadline(&mut self.heap, key, rec, deadline);
+            self.note_change(key, event);
+        }
+        self.out.ack(from, &positive, Some(key));
+    }
+
+    /// Whether [`ServerConfig::max_unpersisted`] changes wait for the
+    /// store: then registrations and releases are dropped (counted), so
+    /// that memory stays bounded while the store fails; their retries get
+    /// answers once it recovers.
+    fn backlog_full(&mut self) -> bool {
+        let full = self.out.journal.backlog() >= self.config.max_unpersisted as u64;
+        if full {
+            self.out.stats.unpersisted_dropped += 1;
+        }
+        full
     }
 
     /// The addresses of the active record `NAME<1B>` (the domain master
@@ -1087,12 +1228,12 @@ impl WinsServer {
                 rec.addrs = Addrs::One(stored);
             }
         }
-        rec.version = bump(&mut self.next_version);
+        rec.version = self.out.journal.bump();
         rec.owner = me;
         rec.state = RecordState::Active;
         set_deadline(&mut self.heap, key, rec, deadline);
-        self.out.event(EventKind::Changed, key, &self.scopes, rec);
-        self.out.send(pd.requester, &positive);
+        self.out.note(EventKind::Changed, key, &self.scopes, rec);
+        self.out.ack(pd.requester, &positive, Some(key));
     }
 
     /// Responses are accepted only as answers to a pending challenge: same
@@ -1149,13 +1290,18 @@ impl WinsServer {
             self.out.stats.dropped += 1;
             return;
         };
+        if self.backlog_full() {
+            return;
+        }
         self.out.stats.releases += 1;
         let reply = Packet::positive_release_response(p.id, name, entry);
+        let mut about = None;
         if let Ok(Some(scope)) = self.find_scope(&name.scope) {
             let key = Key {
                 name: name.netbios,
                 scope,
             };
+            about = Some(key);
             let src = *from.ip();
             let extinct = self
                 .secs_ceil(now)
@@ -1167,17 +1313,17 @@ impl WinsServer {
                 match rec.kind {
                     RecordKind::NormalGroup => {}
                     RecordKind::Multihomed | RecordKind::SpecialGroup if rec.addrs.remove(src) => {
-                        self.out.event(EventKind::Changed, key, &self.scopes, rec);
+                        self.note_change(key, EventKind::Changed);
                     }
                     _ => {
                         rec.state = RecordState::Released;
                         set_deadline(&mut self.heap, key, rec, extinct);
-                        self.out.event(EventKind::Released, key, &self.scopes, rec);
+                        self.note_change(key, EventKind::Released);
                     }
                 }
             }
         }
-        self.out.send(from, &reply);
+        self.out.ack(from, &reply, about);
     }
 }
 

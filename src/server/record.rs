@@ -49,12 +49,24 @@ impl RecordKind {
         }
     }
 
-    pub(crate) fn from_word(w: &str) -> Option<Self> {
-        Some(match w {
-            "unique" => Self::Unique,
-            "group" => Self::NormalGroup,
-            "special" => Self::SpecialGroup,
-            "multihomed" => Self::Multihomed,
+    /// The kind's number in a store (MS-WINSRA record type order).
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Unique => 0,
+            Self::NormalGroup => 1,
+            Self::SpecialGroup => 2,
+            Self::Multihomed => 3,
+        }
+    }
+
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) const fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            0 => Self::Unique,
+            1 => Self::NormalGroup,
+            2 => Self::SpecialGroup,
+            3 => Self::Multihomed,
             _ => return None,
         })
     }
@@ -91,11 +103,22 @@ impl RecordState {
         }
     }
 
-    pub(crate) fn from_word(w: &str) -> Option<Self> {
-        Some(match w {
-            "active" => Self::Active,
-            "released" => Self::Released,
-            "tombstoned" => Self::Tombstoned,
+    /// The state's number in a store (MS-WINSRA state order).
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Active => 0,
+            Self::Released => 1,
+            Self::Tombstoned => 2,
+        }
+    }
+
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) const fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            0 => Self::Active,
+            1 => Self::Released,
+            2 => Self::Tombstoned,
             _ => return None,
         })
     }
@@ -353,21 +376,21 @@ mod tests {
     }
 
     #[test]
-    fn words_round_trip() {
+    fn codes_round_trip() {
         for k in [
             RecordKind::Unique,
             RecordKind::NormalGroup,
             RecordKind::SpecialGroup,
             RecordKind::Multihomed,
         ] {
-            assert_eq!(RecordKind::from_word(k.word()), Some(k));
+            assert_eq!(RecordKind::from_code(k.code()), Some(k));
         }
         for s in [
             RecordState::Active,
             RecordState::Released,
             RecordState::Tombstoned,
         ] {
-            assert_eq!(RecordState::from_word(s.word()), Some(s));
+            assert_eq!(RecordState::from_code(s.code()), Some(s));
         }
     }
 }

@@ -2,63 +2,26 @@
 //! them, and reading `nbtstat`'s `--json` output.
 #![allow(dead_code)]
 
+#[path = "../support/examples.rs"]
+mod examples;
+
 use core::time::Duration;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::Instant;
 
 use serde_json::Value;
 
-/// The profile directory (`target/debug`) of this test binary
-/// (`target/debug/deps/<test>-<hash>`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("the test binary lives in <target>/<profile>/deps")
-}
-
-/// The example program `name`, built once per test process and name with
-/// `cargo build --example NAME` into this test's own target directory (with
-/// the same profile and features), so that it is never stale.
+/// The example program `name`, built with the test binary's profile,
+/// target directory and features ([`examples::example_binary`]).
 /// `$NBTSTAT_BIN` overrides the `nbtstat` one.
 pub(crate) fn example_bin(name: &str) -> PathBuf {
-    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut built = BUILT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(bin) = built.get(name) {
-        return bin.clone();
-    }
     if name == "nbtstat"
         && let Some(p) = std::env::var_os("NBTSTAT_BIN")
     {
         return PathBuf::from(p);
     }
-    let profile = profile_dir();
-    let target = profile.parent().expect("target dir").to_path_buf();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--example", name, "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .stdin(Stdio::null());
-    if profile.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    if cfg!(feature = "arbitrary") {
-        cmd.args(["--features", "arbitrary"]);
-    }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("run cargo build --example {name}: {e}"));
-    assert!(status.success(), "cargo build --example {name}: {status}");
-    let bin = profile.join("examples").join(name);
-    assert!(bin.is_file(), "{} missing after the build", bin.display());
-    built.insert(name.to_owned(), bin.clone());
-    bin
+    examples::example_binary(name, &[])
 }
 
 /// The `nbtstat` example program ([`example_bin`]).

@@ -6,6 +6,8 @@
 //! * [`NmbdClient`]: the same namespaces with nmbd as a WINS *client* of a
 //!   server the test runs in the server namespace (such as the crate's
 //!   `wins_server` example).
+//! * [`examples`]: the crate's example programs, built and run as
+//!   processes under test.
 //! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams and TCP/IPv4
 //!   conversations.
 //! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
@@ -24,6 +26,7 @@
 //! `unused_imports` allowances.
 #![allow(dead_code, unused_imports)]
 
+pub(crate) mod examples;
 pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;

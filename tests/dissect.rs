@@ -10,11 +10,11 @@ mod decode;
 mod filter;
 #[path = "../examples/dissect/pcap_write.rs"]
 mod pcap_write;
-mod programs;
 #[path = "../examples/dissect/render.rs"]
 mod render;
 #[path = "../examples/dissect/stats.rs"]
 mod stats;
+mod support;
 
 use core::net::{IpAddr, Ipv4Addr};
 use std::collections::{BTreeMap, BTreeSet};
@@ -526,7 +526,7 @@ fn cut_frames_and_damaged_files() {
 /// The example binary itself: exit status and error messages.
 #[test]
 fn example_binary_exit_status() {
-    let bin = programs::example_bin("dissect");
+    let bin = support::programs::example_bin("dissect");
     let pcap = data_dir().join("tcpdump-eapon1.pcap");
     let ok = std::process::Command::new(&bin)
         .arg(&pcap)

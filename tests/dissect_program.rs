@@ -5,7 +5,7 @@
 
 #[path = "../examples/dissect/pcap_write.rs"]
 mod pcap_write;
-mod programs;
+mod support;
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 use std::io::Write as _;
@@ -20,7 +20,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn dissect(args: &[&str]) -> Output {
-    Command::new(programs::example_bin("dissect"))
+    Command::new(support::programs::example_bin("dissect"))
         .args(args)
         .output()
         .expect("run dissect")

@@ -2,14 +2,14 @@
 //! loopback. No root needed. Also the cooldown across invocations, usage
 //! errors and an unreachable server.
 
-mod programs;
+mod support;
 
 use core::time::Duration;
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use programs::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
+use support::programs::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
 
 fn nbtstat(args: &[&str]) -> std::process::Output {
     Command::new(nbtstat_bin())

@@ -15,7 +15,6 @@
 //! Needs root, nmbd, nmblookup, tshark and iproute2; without them the test fails
 //! when `NBNS_INTEROP=1` is set, and does not run when it is not.
 
-mod programs;
 mod support;
 
 use core::net::Ipv4Addr;
@@ -26,8 +25,8 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use programs::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
 use serde_json::Value;
+use support::programs::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
 use support::tshark::{self, TsharkPacket};
 use support::{NmbdWins, RecordState};
 
@@ -39,7 +38,7 @@ fn run(server: &NmbdWins, args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn nbtstat");
-    programs::wait_bounded(child, Duration::from_secs(120))
+    support::programs::wait_bounded(child, Duration::from_secs(120))
 }
 
 fn command(server: &NmbdWins, args: &[&str]) -> Command {

@@ -375,7 +375,9 @@ impl Drop for SmallFs {
 
 #[test]
 fn a_full_disk_stops_acknowledgements_not_queries_and_the_server_recovers() {
-    if !support::interop_enabled("a_full_disk_stops_acknowledgements_not_queries_and_the_server_recovers") {
+    if !support::interop_enabled(
+        "a_full_disk_stops_acknowledgements_not_queries_and_the_server_recovers",
+    ) {
         return;
     }
     let (net, bins) = setup();

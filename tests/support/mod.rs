@@ -8,6 +8,8 @@
 //!   `wins_server` example).
 //! * [`examples`]: the crate's example programs, built and run as
 //!   processes under test.
+//! * [`programs`]: the example programs by name, and `nbtstat`'s JSON
+//!   output.
 //! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams and TCP/IPv4
 //!   conversations.
 //! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
@@ -30,6 +32,7 @@ pub(crate) mod examples;
 pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;
+pub(crate) mod programs;
 pub(crate) mod tshark;
 
 use std::io::Write;

@@ -1,9 +1,7 @@
 //! Finding (and building) the example programs for the tests that run
 //! them, and reading `nbtstat`'s `--json` output.
-#![allow(dead_code)]
 
-#[path = "../support/examples.rs"]
-mod examples;
+use super::examples;
 
 use core::time::Duration;
 use std::path::PathBuf;

@@ -8,6 +8,8 @@
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
 //! * [`server`]: a sans-IO WINS server whose records carry version IDs.
+//! * [`ids`]: where both draw transaction IDs from: the operating system's
+//!   random number generator by default.
 //!
 //! The wire layer needs neither `std` nor `alloc`: with
 //! `default-features = false` the crate is `no_std` and holds it alone; the
@@ -29,13 +31,14 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 //! use std::time::{Duration, Instant};
-//! use nbns::client::{ClientConfig, NameClient, NameSpec, SeededIds};
+//! use nbns::client::{ClientConfig, NameClient, NameSpec};
+//! use nbns::ids::OsRandomIds;
 //! use nbns::wire::{Name, NetbiosName};
 //!
 //! let me = Ipv4Addr::new(10, 0, 0, 7);
 //! let socket = UdpSocket::bind((me, 137))?;
 //! let config = ClientConfig::with_servers(["10.0.0.1:137".parse()?]);
-//! let mut client = NameClient::new(config, SeededIds::new(0x5eed));
+//! let mut client = NameClient::new(config, OsRandomIds::new());
 //! client.add_name(Instant::now(), NameSpec::unique(Name::unscoped(NetbiosName::new("MYHOST", 0x20)?), &[me]))?;
 //! let mut buf = [0u8; 1500];
 //! loop {
@@ -79,6 +82,8 @@
 pub mod client;
 #[cfg(feature = "std")]
 mod hash;
+#[cfg(feature = "std")]
+pub mod ids;
 #[cfg(feature = "std")]
 pub mod server;
 pub mod wire;

@@ -7,8 +7,8 @@ use core::time::Duration;
 use std::time::Instant;
 
 use nbns::server::{
-    EventKind, MAX_RECORD_ADDRS, OwnName, RecordKind, RecordState, ServerConfig, ServerEvent,
-    Transmit, WinsServer,
+    DeterministicIds, EventKind, MAX_RECORD_ADDRS, OwnName, RecordKind, RecordState, ServerConfig,
+    ServerEvent, Transmit, WinsServer,
 };
 use nbns::wire::{
     Labels, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode, Packet, PacketKind,
@@ -65,7 +65,7 @@ impl Sim {
     fn new(c: ServerConfig) -> Self {
         let now = Instant::now();
         Self {
-            s: WinsServer::new(c, now),
+            s: WinsServer::with_ids(c, now, DeterministicIds::new(1)),
             now,
             next_id: 100,
         }
@@ -491,9 +491,9 @@ fn normal_groups() {
     let r = sim.release(7, g, true);
     assert_eq!(parse(&r).kind(), PacketKind::PositiveReleaseResponse);
     assert_eq!(sim.rec(g).1, RecordState::Active);
-    // A unique registration over a group is refused.
+    // A unique registration over a group is refused with ACT_ERR.
     let r = sim.register(5, g, false, 300);
-    assert_eq!(parse(&r).rcode(), Rcode::Refused);
+    assert_eq!(parse(&r).rcode(), Rcode::Active);
     assert_eq!(sim.rec(g).0, v);
 }
 
@@ -982,4 +982,209 @@ fn loading_counts_the_downtime() {
     // a bad stamp is an error
     let bad = text.replace("saved-at 1700000000", "saved-at soon");
     assert!(WinsServer::load_from_at(bad.as_bytes(), config(), later, back).is_err());
+}
+
+/// Reference (d.3): Samba4 and Windows answer a unique registration of a
+/// name held as a normal group with ACT_ERR (6), not RFS_ERR (5).
+#[test]
+fn unique_over_normal_group_is_act_err() {
+    let mut sim = Sim::new(config());
+    let g = nb("TEAM", 0x00);
+    sim.register(7, g, true, 300);
+    for op_f in [false, true] {
+        let id = sim.id();
+        let p = if op_f {
+            Packet::multihomed_registration_request(id, Name::unscoped(g), 300, entry(5, false))
+        } else {
+            Packet::registration_request(id, Name::unscoped(g), 300, entry(5, false), false)
+        };
+        let r = sim.ask(5, &p);
+        let p = parse(&r);
+        assert_eq!(p.kind(), PacketKind::NegativeRegistrationResponse);
+        assert_eq!(p.rcode(), Rcode::Active);
+    }
+    assert_eq!(sim.rec(g).2, RecordKind::NormalGroup);
+}
+
+/// The first hijack: `.2` holds the name, `.3` registers it, and a forger
+/// on `.2`'s address but another port denies the name with the challenge's
+/// ID. The forgery is dropped; the owner's real answer from port 137
+/// decides.
+#[test]
+fn forged_negative_challenge_answer_from_another_port_is_dropped() {
+    let mut sim = Sim::new(config());
+    let name = nb("OWNED", 0x20);
+    let (qid, _) = start_conflict(&mut sim, name, false);
+    let before = sim.rec(name);
+    let forged = Packet::negative_name_query_response(qid, Name::unscoped(name), Rcode::NameError);
+    assert!(sim.send(2, 40000, &forged).is_empty());
+    assert_eq!(sim.rec(name), before);
+    assert_eq!(sim.s.pending_challenges(), 1);
+    // Nor from port 137 of another address, nor for another name.
+    assert!(sim.send(66, 137, &forged).is_empty());
+    let other = Packet::negative_name_query_response(
+        qid,
+        Name::unscoped(nb("OTHER", 0x20)),
+        Rcode::NameError,
+    );
+    assert!(sim.send(2, 137, &other).is_empty());
+    assert_eq!(sim.s.pending_challenges(), 1);
+    // The owner answers from 137: the registration is refused.
+    let real = Packet::positive_name_query_response(
+        qid,
+        Name::unscoped(name),
+        300,
+        NbAddrs::one(entry(2, false)),
+    );
+    let t = sim.send(2, 137, &real);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].destination, SocketAddrV4::new(ip(3), 40000));
+    assert_eq!(parse(&t[0].contents).rcode(), Rcode::Active);
+    assert_eq!(sim.rec(name), before);
+}
+
+/// The second hijack: a forged positive answer from another port listing
+/// both addresses would make the record multi-homed with the stranger's
+/// address. It is dropped; a silent owner then loses the name only after
+/// every challenge query went unanswered.
+#[test]
+fn forged_positive_challenge_answer_from_another_port_is_dropped() {
+    let mut sim = Sim::new(config());
+    let name = nb("OWNED", 0x20);
+    let (qid, _) = start_conflict(&mut sim, name, false);
+    let before = sim.rec(name);
+    let both = [entry(2, false), entry(3, false)];
+    let forged = Packet::positive_name_query_response(
+        qid,
+        Name::unscoped(name),
+        300,
+        NbAddrs::from_slice(&both),
+    );
+    assert!(sim.send(2, 40000, &forged).is_empty());
+    assert_eq!(sim.rec(name), before);
+    assert_eq!(sim.rec(name).2, RecordKind::Unique);
+    // The owner is alive and says so from port 137.
+    let real = Packet::positive_name_query_response(
+        qid,
+        Name::unscoped(name),
+        300,
+        NbAddrs::one(entry(2, false)),
+    );
+    let t = sim.send(2, 137, &real);
+    assert_eq!(parse(&t[0].contents).rcode(), Rcode::Active);
+    assert_eq!(
+        sim.rec(name),
+        (
+            before.0,
+            RecordState::Active,
+            RecordKind::Unique,
+            vec![ip(2)]
+        )
+    );
+}
+
+/// A burst that fills the table with registrations of the longest TTL and
+/// releases them must not lock new names out: released records make room,
+/// tombstones first, oldest first; active records never do.
+#[test]
+fn full_table_of_released_records_admits_new_names() {
+    let mut c = config();
+    c.max_records = 8;
+    let mut sim = Sim::new(c);
+    for i in 0..8 {
+        let r = sim.register(2, nb(&format!("BURST{i}"), 0), false, u32::MAX);
+        assert_eq!(parse(&r).rcode(), Rcode::NoError);
+    }
+    // Full of active records: refused.
+    let r = sim.register(4, nb("LATE", 0), false, 300);
+    assert_eq!(parse(&r).rcode(), Rcode::ServerFailure);
+    for i in 0..8 {
+        sim.release(2, nb(&format!("BURST{i}"), 0), false);
+    }
+    // All eight are tombstones after the extinction interval (100 s);
+    // BURST4..7 are then registered and released again: four tombstones
+    // and four released records, and the tombstones go first.
+    sim.advance(Duration::from_secs(101));
+    for i in 4..8 {
+        sim.register(2, nb(&format!("BURST{i}"), 0), false, 3600);
+        sim.release(2, nb(&format!("BURST{i}"), 0), false);
+    }
+    sim.events();
+    for (k, expect_gone) in [(0, "BURST0"), (1, "BURST1")] {
+        let n = nb(&format!("NEW{k}"), 0);
+        let r = sim.register(5, n, false, 300);
+        assert_eq!(parse(&r).rcode(), Rcode::NoError, "NEW{k}");
+        assert!(sim.s.record(nb(expect_gone, 0), b"").is_none());
+        let ev = sim.events();
+        assert_eq!(
+            ev.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            [EventKind::Removed, EventKind::Added]
+        );
+        assert_eq!(ev[0].name, nb(expect_gone, 0));
+        assert_eq!(sim.s.len(), 8);
+    }
+    // Four more new names: the other two tombstones, then the oldest
+    // released records (BURST4, BURST5).
+    for k in 2..6 {
+        let r = sim.register(5, nb(&format!("NEW{k}"), 0), false, 300);
+        assert_eq!(parse(&r).rcode(), Rcode::NoError, "NEW{k}");
+    }
+    for gone in ["BURST2", "BURST3", "BURST4", "BURST5"] {
+        assert!(sim.s.record(nb(gone, 0), b"").is_none(), "{gone}");
+    }
+    for kept in ["BURST6", "BURST7"] {
+        assert_eq!(sim.rec(nb(kept, 0)).1, RecordState::Released, "{kept}");
+    }
+    // Now six active and two released: two more fit, a third does not.
+    for k in 6..8 {
+        let r = sim.register(5, nb(&format!("NEW{k}"), 0), false, 300);
+        assert_eq!(parse(&r).rcode(), Rcode::NoError, "NEW{k}");
+    }
+    let r = sim.register(5, nb("NEW8", 0), false, 300);
+    assert_eq!(parse(&r).rcode(), Rcode::ServerFailure);
+    assert_eq!(sim.s.len(), 8);
+}
+
+/// Registering and releasing names in more distinct scopes than
+/// `max_scopes` must not make new scopes fail: a scope is forgotten with
+/// its last record, and released records make room for a new scope.
+#[test]
+fn scopes_are_freed_and_reused() {
+    let mut sim = Sim::new(config());
+    let n = nb("SCOPED", 0);
+    for i in 0..1100u32 {
+        let dotted = format!("s{i}.example");
+        let scope = Labels::from_dotted(dotted.as_bytes()).unwrap();
+        let id = sim.id();
+        let p = Packet::registration_request(id, Name::new(n, scope), 300, entry(2, false), false);
+        let r = sim.ask(2, &p);
+        assert_eq!(parse(&r).rcode(), Rcode::NoError, "scope {i}");
+        let id = sim.id();
+        let p = Packet::release_request(id, Name::new(n, scope), entry(2, false), false);
+        sim.ask(2, &p);
+    }
+    // At most max_scopes records (one per remembered scope) remain.
+    assert!(sim.s.len() <= 1024, "{}", sim.s.len());
+    assert!(sim.s.record(n, b"s1099.example").is_some());
+    assert!(sim.s.record(n, b"s0.example").is_none());
+    // Once everything is removed, all scopes are forgotten: 1024 new ones
+    // fit while their records stay active.
+    sim.advance(Duration::from_secs(200));
+    assert!(sim.s.is_empty());
+    for i in 0..1024u32 {
+        let dotted = format!("t{i}.example");
+        let scope = Labels::from_dotted(dotted.as_bytes()).unwrap();
+        let id = sim.id();
+        let p = Packet::registration_request(id, Name::new(n, scope), 300, entry(2, false), false);
+        assert_eq!(parse(&sim.ask(2, &p)).rcode(), Rcode::NoError, "scope t{i}");
+    }
+    // All active: scope 1025 is refused, and the refusal remembers nothing.
+    let scope = Labels::from_dotted(b"full.example").unwrap();
+    let p = Packet::registration_request(9, Name::new(n, scope), 300, entry(2, false), false);
+    assert_eq!(parse(&sim.ask(2, &p)).rcode(), Rcode::ServerFailure);
+    // Unscoped names are not affected.
+    assert_eq!(
+        parse(&sim.register(3, nb("PLAIN", 0), false, 300)).rcode(),
+        Rcode::NoError
+    );
 }

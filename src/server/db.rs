@@ -268,6 +268,7 @@ impl WinsServer {
             set_deadline(&mut server.heap, key, &mut rec, d);
             server.records.insert(key, rec);
         }
+        server.reindex();
         server.next_version = next_version;
         Ok(server)
     }

@@ -6,7 +6,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::time::Instant;
 
-use crate::server::{ServerConfig, WinsServer};
+use crate::server::{DeterministicIds, ServerConfig, WinsServer};
 use crate::wire::Packet;
 
 /// Small limits so that the fuzzer reaches the caps.
@@ -40,7 +40,7 @@ pub fn fuzz_drive(data: &[u8]) {
     let start = Instant::now();
     let mut now = start;
     let config = fuzz_config();
-    let mut server = WinsServer::new(config.clone(), now);
+    let mut server = WinsServer::with_ids(config.clone(), now, DeterministicIds::new(1));
     let mut last_query: Option<(u16, [u8; 34])> = None;
     let mut max_version = 0;
     let mut i = 0;

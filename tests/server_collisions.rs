@@ -11,7 +11,8 @@
 //! hundreds of times slower here and fails within the first round).
 
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::time::{Duration, Instant};
+use core::time::Duration;
+use std::time::Instant;
 
 use nbns::server::{DeterministicIds, ServerConfig, WinsServer};
 use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};

@@ -707,12 +707,14 @@ impl WinsServer {
             return;
         };
         *refs = refs.saturating_sub(1);
-        if *refs == 0 && key.scope != 0 && !self.pending.keys().any(|k| k.scope == key.scope) {
-            if let Some(s) = self.scopes.get_mut(key.scope as usize) {
-                let dotted = core::mem::take(s);
-                self.scope_ids.remove(&dotted);
-                self.free_scopes.push(key.scope);
-            }
+        if *refs == 0
+            && key.scope != 0
+            && !self.pending.keys().any(|k| k.scope == key.scope)
+            && let Some(s) = self.scopes.get_mut(key.scope as usize)
+        {
+            let dotted = core::mem::take(s);
+            self.scope_ids.remove(&dotted);
+            self.free_scopes.push(key.scope);
         }
     }
 

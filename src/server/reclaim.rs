@@ -41,10 +41,12 @@ pub(crate) struct Reclaim {
 impl Reclaim {
     /// Notes that the record `key` entered `state` with this deadline.
     pub(crate) fn push(&mut self, state: RecordState, deadline: u32, key: Key) {
-        if let Some(q) = rank(state).and_then(|r| self.queues.get_mut(r)) {
-            if let Some(q) = q.get_mut(usize::from(key.scope != 0)) {
-                q.push_back((deadline, key));
-            }
+        let scoped = usize::from(key.scope != 0);
+        if let Some(q) = rank(state)
+            .and_then(|r| self.queues.get_mut(r))
+            .and_then(|q| q.get_mut(scoped))
+        {
+            q.push_back((deadline, key));
         }
     }
 

@@ -11,11 +11,12 @@
 //! table draws its own 64-bit per-table seed. Collisions found for one key,
 //! or for another table, say nothing about this one.
 //!
-//! foldhash rather than std's SipHash-1-3: it hashes a 20-byte record key
-//! in a few multiplies instead of a SipHash pass, which the server's
-//! request mix notices (see the `hashflood` and `server` benchmarks); its
-//! seeding is replaced here because its own `RandomState` derives seeds
-//! from stack addresses, not from the operating system.
+//! foldhash rather than std's SipHash-1-3: it hashes a 20-byte key in a
+//! few multiplies instead of a SipHash pass. In the `client` benchmark
+//! (re-register 10,000 names) SipHash took 1.4–1.6× as long as the former
+//! unkeyed hash and foldhash the same; in the server's request mix the two
+//! were within noise. foldhash's own `RandomState` is not used because it
+//! derives its seeds from stack addresses, not from the operating system.
 
 use core::hash::BuildHasher;
 use std::sync::OnceLock;

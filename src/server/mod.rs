@@ -938,7 +938,12 @@ impl WinsServer {
         };
         let deadline = self.secs_ceil(now).saturating_add(ttl);
         let me = self.config.address;
-        let Some(key) = key.filter(|k| self.records.contains_key(k)) else {
+        let keep = match key {
+            Some(k) if want == RecordKind::SpecialGroup => self.domain_master_addrs(k),
+            _ => Vec::new(),
+        };
+        let found = key.and_then(|k| self.records.get_mut(&k).map(|r| (k, r)));
+        let Some((key, rec)) = found else {
             let rec = Record {
                 version: 0,
                 addrs: Addrs::One(stored),
@@ -952,14 +957,6 @@ impl WinsServer {
                 Ok(()) => self.out.send(from, &positive),
                 Err(rcode) => self.out.send(from, &negative(rcode)),
             }
-            return;
-        };
-        let keep = if want == RecordKind::SpecialGroup {
-            self.domain_master_addrs(key)
-        } else {
-            Vec::new()
-        };
-        let Some(rec) = self.records.get_mut(&key) else {
             return;
         };
         if rec.state != RecordState::Active {

@@ -8,7 +8,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nbns::client::{ClientConfig, NameClient, NameSpec, NameState};
+use nbns::client::{ClientConfig, DeterministicIds, NameClient, NameSpec, NameState};
 use nbns::wire::{Name, NetbiosName, Packet, PacketKind};
 
 const SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 137);
@@ -33,7 +33,7 @@ fn answer(req: &[u8], out: &mut Vec<u8>) {
 
 /// Delivers every queued request to the server and its answer back, until
 /// the client has nothing more to send.
-fn exchange(c: &mut NameClient, now: Instant, buf: &mut Vec<u8>) -> usize {
+fn exchange(c: &mut NameClient<DeterministicIds>, now: Instant, buf: &mut Vec<u8>) -> usize {
     let mut n = 0;
     while let Some(t) = c.poll_transmit() {
         answer(&t.contents, buf);
@@ -49,10 +49,10 @@ fn name(i: usize) -> Name<'static> {
     Name::unscoped(NetbiosName::new(&text, 0x20).unwrap())
 }
 
-fn setup() -> (NameClient, Instant) {
+fn setup() -> (NameClient<DeterministicIds>, Instant) {
     let mut config = ClientConfig::with_servers([SERVER]);
     config.reregister_cooldown = Duration::ZERO;
-    let mut c = NameClient::with_seed(config, 1);
+    let mut c = NameClient::with_deterministic_ids(config, 1);
     let now = Instant::now();
     let me = [Ipv4Addr::new(10, 0, 0, 7)];
     let mut buf = Vec::new();

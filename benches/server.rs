@@ -1,8 +1,10 @@
 //! WINS server throughput: 20 % registrations, 75 % queries and 5 %
 //! releases over 100,000 names, through `handle_datagram` and the transmit
-//! each produces.
+//! each produces; and (`hashflood`) refreshes and queries over a table of
+//! 60,000 names chosen to collide under a fixed hash key, beside the same
+//! over 60,000 random names.
 //!
-//! Twice in the same run: `mix_...` with `Durability::Volatile` (no
+//! The mix twice in the same run: `mix_...` with `Durability::Volatile` (no
 //! durable changes: the in-memory server), and `durable_mix_...` with the
 //! default `Durability::Durable`, the changes drained after every
 //! datagram and persisted (as by a store that commits instantly) every 64
@@ -130,5 +132,111 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Multiplier and fold of the unkeyed table hash the server once used.
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Names stored as unique records (0x1C..0x1E would skip the table).
+fn stored(raw: &[u8; 16]) -> bool {
+    !matches!(raw[15], 0x1C..=0x1E)
+}
+
+/// Names whose keys all hash alike under the fixed fold hash: the second
+/// word is `fold(first · K) ^ C` (see tests/server_collisions.rs).
+fn colliding(n: usize) -> Vec<NetbiosName> {
+    (0u64..)
+        .map(|i| {
+            let lo = i.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ 0x4E41_4D45;
+            let hi = fold_mul(lo, K) ^ 0x0123_4567_89AB_CDEF;
+            let mut raw = [0u8; 16];
+            raw[..8].copy_from_slice(&lo.to_le_bytes());
+            raw[8..].copy_from_slice(&hi.to_le_bytes());
+            raw
+        })
+        .filter(stored)
+        .take(n)
+        .map(NetbiosName::from_raw)
+        .collect()
+}
+
+fn random(n: usize) -> Vec<NetbiosName> {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    core::iter::repeat_with(|| {
+        let mut raw = [0u8; 16];
+        raw[..8].copy_from_slice(&next().to_le_bytes());
+        raw[8..].copy_from_slice(&next().to_le_bytes());
+        raw
+    })
+    .filter(stored)
+    .take(n)
+    .map(NetbiosName::from_raw)
+    .collect()
+}
+
+const FLOOD: usize = 60_000;
+const FLOOD_BATCH: usize = 1_000;
+
+fn hashflood(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hashflood");
+    g.throughput(Throughput::Elements(FLOOD_BATCH as u64));
+    for (label, names) in [
+        ("random_60k", random(FLOOD)),
+        ("colliding_60k", colliding(FLOOD)),
+    ] {
+        // Refresh (same address) and query of each name, alternating.
+        let reqs: Vec<(SocketAddrV4, Vec<u8>)> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &name)| {
+                let ip = Ipv4Addr::from(0x0A00_0000 | i as u32);
+                let e = NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip);
+                let n = Name::unscoped(name);
+                let from = SocketAddrV4::new(ip, 137);
+                [
+                    (
+                        from,
+                        emit(&Packet::registration_request(
+                            i as u16, n, 300_000, e, false,
+                        )),
+                    ),
+                    (from, emit(&Packet::name_query_request(i as u16, n, false))),
+                ]
+            })
+            .collect();
+        let now = Instant::now();
+        let mut server = WinsServer::new(ServerConfig::default(), now);
+        for (from, d) in reqs.iter().step_by(2) {
+            server.handle_datagram(now, *from, d);
+            while server.poll_transmit().is_some() {}
+            while server.poll_event().is_some() {}
+        }
+        assert_eq!(server.len(), FLOOD);
+        let mut at = 0;
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                for _ in 0..FLOOD_BATCH {
+                    let (from, d) = &reqs[at];
+                    at = (at + 7919) % reqs.len();
+                    server.handle_datagram(now, *from, d);
+                    while let Some(t) = server.poll_transmit() {
+                        black_box(t);
+                    }
+                }
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, hashflood);
 criterion_main!(benches);

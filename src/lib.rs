@@ -13,6 +13,8 @@
 //! * `store` (feature `redb`): that database, in a redb file.
 //! * [`winsrepl`]: the wire format of WINS replication (MS-WINSRA, TCP
 //!   port 42) between WINS servers, with a framer for the TCP stream.
+//! * [`ids`]: where both draw transaction IDs from: the operating system's
+//!   random number generator by default.
 //!
 //! The wire layers need neither `std` nor `alloc`: with
 //! `default-features = false` the crate is `no_std` and holds [`wire`] and
@@ -36,13 +38,14 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 //! use std::time::{Duration, Instant};
-//! use nbns::client::{ClientConfig, NameClient, NameSpec, SeededIds};
+//! use nbns::client::{ClientConfig, NameClient, NameSpec};
+//! use nbns::ids::OsRandomIds;
 //! use nbns::wire::{Name, NetbiosName};
 //!
 //! let me = Ipv4Addr::new(10, 0, 0, 7);
 //! let socket = UdpSocket::bind((me, 137))?;
 //! let config = ClientConfig::with_servers(["10.0.0.1:137".parse()?]);
-//! let mut client = NameClient::new(config, SeededIds::new(0x5eed));
+//! let mut client = NameClient::new(config, OsRandomIds::new());
 //! client.add_name(Instant::now(), NameSpec::unique(Name::unscoped(NetbiosName::new("MYHOST", 0x20)?), &[me]))?;
 //! let mut buf = [0u8; 1500];
 //! loop {
@@ -86,6 +89,8 @@
 pub mod client;
 #[cfg(feature = "std")]
 mod hash;
+#[cfg(feature = "std")]
+pub mod ids;
 #[cfg(feature = "std")]
 pub mod server;
 #[cfg(feature = "redb")]

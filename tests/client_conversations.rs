@@ -6,8 +6,8 @@ use core::time::Duration;
 use std::time::Instant;
 
 use nbns::client::{
-    ClientConfig, ClientEvent, ConflictCause, NameClient, NameSpec, NameState, OwnedName,
-    ReleaseOutcome, Transmit,
+    ClientConfig, ClientEvent, ConflictCause, DeterministicIds, NameClient, NameSpec, NameState,
+    OwnedName, ReleaseOutcome, Transmit,
 };
 use nbns::wire::{
     Flags, Labels, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode, Packet,
@@ -30,7 +30,7 @@ fn bytes(p: &Packet<'_>) -> Vec<u8> {
 }
 
 struct Sim {
-    c: NameClient,
+    c: NameClient<DeterministicIds>,
     now: Instant,
     start: Instant,
 }
@@ -43,7 +43,7 @@ impl Sim {
     fn with_config(config: ClientConfig) -> Self {
         let now = Instant::now();
         Self {
-            c: NameClient::with_seed(config, 42),
+            c: NameClient::with_deterministic_ids(config, 42),
             now,
             start: now,
         }
@@ -880,4 +880,40 @@ fn adopted_names_send_nothing_then_reregister_releases_them_at_the_primary() {
         assert_eq!(t.destination, PRIMARY);
         assert!(parse(t).opcode().is_registration_like());
     }
+}
+
+/// A node status answer is up to eleven times its request: a burst of
+/// requests from one (forged) source gets a bounded number of answers,
+/// one more per second after that, and another source is still answered.
+#[test]
+fn node_status_answers_are_rate_limited_per_source() {
+    let mut s = Sim::new(&[]);
+    s.add(name("HOST"));
+    s.tx();
+    let victim = SocketAddrV4::new(OTHER, 137);
+    let star = Name::unscoped(NetbiosName::wildcard());
+    let request = |id| bytes(&Packet::node_status_request(id, star));
+    let mut answered = 0;
+    for id in 0..100 {
+        s.feed(victim, &request(id));
+        answered += s.tx().len();
+    }
+    let burst = s.c.config().status_burst as usize;
+    assert!((1..=8).contains(&burst), "{burst}");
+    assert_eq!(answered, burst);
+    assert_eq!(s.c.stats().dropped_rate_limited, 100 - burst as u64);
+    // Another source: answered.
+    let other = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 99), 137);
+    s.feed(other, &request(200));
+    assert_eq!(s.tx().len(), 1);
+    // The same source from another port shares its bucket.
+    s.feed(SocketAddrV4::new(OTHER, 5000), &request(201));
+    assert!(s.tx().is_empty());
+    // One more answer per second.
+    s.now += Duration::from_secs(1);
+    for id in 300..310 {
+        s.feed(victim, &request(id));
+    }
+    assert_eq!(s.tx().len(), 1);
+    assert_eq!(s.c.stats().node_status_answers as usize, burst + 2);
 }

@@ -65,7 +65,7 @@ proptest! {
 
     #[test]
     fn arbitrary_inputs_keep_the_invariants(inputs in proptest::collection::vec(input(), 0..80)) {
-        let mut c = NameClient::with_seed(ClientConfig::with_servers(SERVERS), 3);
+        let mut c = NameClient::with_deterministic_ids(ClientConfig::with_servers(SERVERS), 3);
         let mut now = Instant::now();
         let me = [Ipv4Addr::new(10, 0, 0, 7)];
         for i in inputs {
@@ -107,7 +107,7 @@ proptest! {
 /// Without draining, answers to a flood of queries stay capped.
 #[test]
 fn answer_backlog_is_bounded() {
-    let mut c = NameClient::with_seed(ClientConfig::default(), 1);
+    let mut c = NameClient::with_deterministic_ids(ClientConfig::default(), 1);
     let now = Instant::now();
     c.add_name(
         now,

@@ -12,7 +12,9 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::time::Instant;
 
-use nbns::client::{ClientConfig, ClientEvent, NameClient, NameSpec, NameState, ReleaseOutcome};
+use nbns::client::{
+    ClientConfig, ClientEvent, DeterministicIds, NameClient, NameSpec, NameState, ReleaseOutcome,
+};
 use nbns::server::{EventKind, RecordKind, RecordState, ServerConfig, ServerEvent, WinsServer};
 use nbns::wire::{Name, NetbiosName, Packet, PacketKind, Rcode};
 
@@ -48,7 +50,7 @@ struct Wire {
 
 struct Node {
     ip: Ipv4Addr,
-    client: NameClient,
+    client: NameClient<DeterministicIds>,
     events: Vec<ClientEvent>,
     up: bool,
 }
@@ -82,7 +84,7 @@ impl Net {
         Self {
             start: now,
             now,
-            server: WinsServer::new(config, now),
+            server: WinsServer::with_ids(config, now, DeterministicIds::new(1)),
             server_events: Vec::new(),
             nodes: Vec::new(),
             wire: Vec::new(),
@@ -94,14 +96,14 @@ impl Net {
         let seed = u64::from(u32::from(addr));
         self.nodes.push(Node {
             ip: addr,
-            client: NameClient::with_seed(config, seed),
+            client: NameClient::with_deterministic_ids(config, seed),
             events: Vec::new(),
             up: true,
         });
         self.nodes.len() - 1
     }
 
-    fn client(&mut self, i: usize) -> &mut NameClient {
+    fn client(&mut self, i: usize) -> &mut NameClient<DeterministicIds> {
         &mut self.nodes[i].client
     }
 
@@ -545,7 +547,7 @@ fn groups_normal_and_special() {
     assert!(dom_v2 > dom_v1);
     assert_eq!(net.query(ip(9), dom).2, vec![ip(2), ip(3)]);
 
-    // a unique registration over the group is refused (RFS_ERR)
+    // a unique registration over the group is refused (ACT_ERR)
     net.add(c, NameSpec::unique(wg, &[ip(4)]));
     net.run_for(Duration::from_secs(1));
     let ev = net.take_events(c);
@@ -553,7 +555,7 @@ fn groups_normal_and_special() {
         matches!(
             &ev[..],
             [ClientEvent::RegistrationRefused {
-                rcode: Rcode::Refused,
+                rcode: Rcode::Active,
                 ..
             }]
         ),

@@ -154,3 +154,55 @@ fn unreachable_server_times_out_with_exit_1() {
         describe(&out)
     );
 }
+
+/// `-A` against a node on loopback that first sends three forged answers
+/// (from another port; for another name; with another ID), then the real
+/// one: only the real table is shown.
+#[test]
+fn node_status_takes_only_the_answer_to_its_request() {
+    use nbns::wire::{
+        Name, NameFlags, NetbiosName, NodeName, NodeNames, NodeStatus, NodeType, Packet, Statistics,
+    };
+    let node = UdpSocket::bind("127.0.0.1:0").expect("bind node");
+    let other = UdpSocket::bind("127.0.0.1:0").expect("bind forger");
+    let addr = node.local_addr().unwrap().to_string();
+    let responder = std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        node.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (n, asker) = node.recv_from(&mut buf).expect("status request");
+        let req = Packet::parse(&buf[..n]).expect("parse request");
+        let asked = req.question().expect("question").name;
+        let stats = Statistics::block_with_unit_id([2, 0, 0, 0, 0, 1]);
+        let answer = |id: u16, name: Name<'_>, table: &str| {
+            let names = [NodeName {
+                name: NetbiosName::new(table, 0x20).unwrap(),
+                flags: NameFlags::active(false, NodeType::H),
+            }];
+            let status = NodeStatus {
+                names: NodeNames::from_slice(&names),
+                statistics: Statistics(&stats),
+            };
+            let p = Packet::node_status_response(id, name, status);
+            let mut v = vec![0; p.buffer_len()];
+            p.emit(&mut v).unwrap();
+            v
+        };
+        let elsewhere = Name::unscoped(NetbiosName::new("ELSEWHERE", 0).unwrap());
+        other
+            .send_to(&answer(req.id, asked, "FORGEDPORT"), asker)
+            .unwrap();
+        node.send_to(&answer(req.id, elsewhere, "FORGEDNAME"), asker)
+            .unwrap();
+        node.send_to(&answer(req.id ^ 1, asked, "FORGEDID"), asker)
+            .unwrap();
+        node.send_to(&answer(req.id, asked, "GENUINE"), asker)
+            .unwrap();
+    });
+    let out = nbtstat(&["-A", &addr, "--timeout", "5"]);
+    responder.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(text.contains("GENUINE"), "{}", describe(&out));
+    assert!(!text.contains("FORGED"), "{}", describe(&out));
+}

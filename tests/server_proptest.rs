@@ -7,8 +7,8 @@ use core::time::Duration;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use nbns::server::WinsServer;
 use nbns::server::fuzz::{fuzz_config, fuzz_drive};
+use nbns::server::{DeterministicIds, WinsServer};
 use nbns::wire::{Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, Rcode};
 use proptest::prelude::*;
 
@@ -76,7 +76,7 @@ proptest! {
     fn structured_sequences_keep_invariants(ops in proptest::collection::vec(op(), 1..60)) {
         let config = fuzz_config();
         let mut now = Instant::now();
-        let mut s = WinsServer::new(config.clone(), now);
+        let mut s = WinsServer::with_ids(config.clone(), now, DeterministicIds::new(1));
         let mut last_challenge: Option<(u16, SocketAddrV4, NetbiosName)> = None;
         let mut versions: HashMap<NetbiosName, u64> = HashMap::new();
         let mut counter = 0;

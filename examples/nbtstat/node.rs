@@ -6,7 +6,7 @@ use core::time::Duration;
 use std::collections::HashMap;
 use std::io;
 use std::net::UdpSocket;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use nbns::client::{ClientConfig, ClientEvent, NameClient, NameSpec, NameState};
 use nbns::wire::{Name, NetbiosName};
@@ -14,14 +14,6 @@ use nbns::wire::{Name, NetbiosName};
 use crate::Failure;
 use crate::args::NameArg;
 use crate::report::{Reporter, TableRow};
-
-/// A transaction-ID seed that differs between runs.
-pub(crate) fn seed() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15
-}
 
 /// Binds `addr:port`, with errors that say what to do.
 pub(crate) fn bind(addr: Ipv4Addr, port: u16) -> Result<UdpSocket, Failure> {
@@ -79,7 +71,7 @@ impl Node {
         Ok(Self {
             sock,
             local,
-            client: NameClient::with_seed(config, seed()),
+            client: NameClient::with_os_ids(config),
             out,
             outcome: HashMap::new(),
             released: Vec::new(),

@@ -7,6 +7,7 @@ use std::io;
 use std::net::UdpSocket;
 use std::time::Instant;
 
+use nbns::ids::{IdSource, OsRandomIds};
 use nbns::wire::{Name, NetbiosName, Packet, PacketKind, RData, Rcode};
 
 use crate::Failure;
@@ -19,10 +20,11 @@ const RETRY: Duration = Duration::from_millis(1500);
 /// A node status answer: the name table and the unit ID (MAC address).
 pub(crate) type NameTable = (Vec<TableRow>, Option<[u8; 6]>);
 
-/// A socket for one-shot requests, with a transaction-ID counter.
+/// A socket for one-shot requests, with transaction IDs from the operating
+/// system's random number generator.
 pub(crate) struct Asker {
     pub(crate) sock: UdpSocket,
-    next_id: u16,
+    ids: OsRandomIds,
     buf: Vec<u8>,
 }
 
@@ -30,7 +32,7 @@ impl Asker {
     pub(crate) fn new(sock: UdpSocket) -> Self {
         Self {
             sock,
-            next_id: (crate::node::seed() >> 17) as u16,
+            ids: OsRandomIds::new(),
             buf: vec![0; 2048],
         }
     }
@@ -42,18 +44,20 @@ impl Asker {
         }
     }
 
-    /// Sends `build(id)` to `to` up to [`TRIES`] times and calls `accept` on
-    /// every response from `to`'s address with that ID until it returns
+    /// Sends `build(id, name)` to `to` up to [`TRIES`] times and calls
+    /// `accept` on every response that comes from exactly `to` (address and
+    /// port), carries the request's ID and answers for `name` (name and
+    /// scope), as the name client checks its answers, until it returns
     /// `Some`. `None` when nothing acceptable came.
     fn ask<T>(
         &mut self,
         to: SocketAddrV4,
-        build: impl Fn(u16) -> Packet<'static>,
+        name: Name<'static>,
+        build: impl Fn(u16, Name<'static>) -> Packet<'static>,
         mut accept: impl FnMut(&Packet<'_>) -> Option<T>,
     ) -> Result<Option<T>, Failure> {
-        self.next_id = self.next_id.wrapping_add(1);
-        let id = self.next_id;
-        let packet = build(id);
+        let id = self.ids.next_id();
+        let packet = build(id, name);
         let mut bytes = Vec::with_capacity(packet.buffer_len());
         packet
             .emit_buf(&mut bytes)
@@ -70,11 +74,14 @@ impl Asker {
                 }
                 let _ = self.sock.set_read_timeout(Some(left));
                 match self.sock.recv_from(&mut self.buf) {
-                    Ok((n, SocketAddr::V4(from))) if from.ip() == to.ip() => {
+                    Ok((n, SocketAddr::V4(from))) if from == to => {
                         let Ok(p) = Packet::parse(self.buf.get(..n).unwrap_or_default()) else {
                             continue;
                         };
                         if p.id != id || !p.is_response() {
+                            continue;
+                        }
+                        if p.answer().map(|a| a.name) != Some(name) {
                             continue;
                         }
                         if let Some(v) = accept(&p) {
@@ -106,7 +113,8 @@ impl Asker {
     pub(crate) fn node_status(&mut self, to: SocketAddrV4) -> Result<Option<NameTable>, Failure> {
         self.ask(
             to,
-            |id| Packet::node_status_request(id, Name::unscoped(NetbiosName::wildcard())),
+            Name::unscoped(NetbiosName::wildcard()),
+            Packet::node_status_request,
             |p| {
                 if p.kind() != PacketKind::NodeStatusResponse {
                     return None;
@@ -133,7 +141,8 @@ impl Asker {
     ) -> Result<Option<Result<Vec<Ipv4Addr>, Rcode>>, Failure> {
         self.ask(
             server,
-            move |id| Packet::name_query_request(id, Name::unscoped(name), false),
+            Name::unscoped(name),
+            |id, name| Packet::name_query_request(id, name, false),
             |p| match p.kind() {
                 PacketKind::PositiveNameQueryResponse => {
                     let addrs = p

@@ -116,6 +116,16 @@ pub struct ClientConfig {
     /// in the transmit queue; more are dropped and counted, so a flood of
     /// queries cannot grow the queue without bound. Default 256.
     pub max_queued_answers: usize,
+    /// Node status answers a source address gets at once before it is
+    /// limited to one per [`status_interval`](Self::status_interval): a
+    /// token bucket per source, so the client cannot be used as a
+    /// reflector (a 50-byte request draws up to 576 bytes). Refused
+    /// requests are counted in
+    /// [`ClientStats::dropped_rate_limited`](super::ClientStats::dropped_rate_limited).
+    /// 0 answers no node status request. Default 4.
+    pub status_burst: u32,
+    /// Time in which a source earns one more node status answer. Default 1 s.
+    pub status_interval: Duration,
 }
 
 impl ClientConfig {
@@ -186,6 +196,8 @@ impl Default for ClientConfig {
             node_type: NodeType::H,
             unit_id: [0; 6],
             max_queued_answers: 256,
+            status_burst: 4,
+            status_interval: Duration::from_secs(1),
         }
     }
 }

@@ -30,7 +30,7 @@ pub fn fuzz_drive(data: &[u8]) {
     let mut next = move || input.next();
     let config = ClientConfig::with_servers(SERVERS);
     let seed = u64::from(next().unwrap_or(0));
-    let mut c = NameClient::with_seed(config, seed);
+    let mut c = NameClient::with_deterministic_ids(config, seed);
     let start = Instant::now();
     let mut now = start;
     let mut last: Vec<Vec<u8>> = Vec::new();

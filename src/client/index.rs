@@ -1,8 +1,12 @@
 //! A compact open-addressing index from (NetBIOS name, scope) to a slot of
 //! the name table: 4 bytes per bucket, the keys live in the entries
 //! themselves, so the index costs about 8 bytes per name instead of a hash
-//! map's copy of every key.
+//! map's copy of every key. Hashed with a random key (the crate's keyed
+//! hasher), as names in requests come from the network.
 
+use core::hash::BuildHasher;
+
+use crate::hash::KeyedState;
 use crate::wire::NetbiosName;
 
 const EMPTY: u32 = u32::MAX;
@@ -12,26 +16,17 @@ const EMPTY: u32 = u32::MAX;
 pub(crate) struct NameIndex {
     table: Vec<u32>,
     len: usize,
-}
-
-pub(crate) fn hash(netbios: &NetbiosName, scope: u16) -> usize {
-    let b = netbios.as_bytes();
-    let mut lo = [0u8; 8];
-    let mut hi = [0u8; 8];
-    lo.copy_from_slice(b.get(..8).unwrap_or(&[0; 8]));
-    hi.copy_from_slice(b.get(8..).unwrap_or(&[0; 8]));
-    let mut h = 0x243F_6A88_85A3_08D3u64;
-    for w in [
-        u64::from_le_bytes(lo),
-        u64::from_le_bytes(hi),
-        u64::from(scope),
-    ] {
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
-    }
-    (h ^ (h >> 29)) as usize
+    state: KeyedState,
 }
 
 impl NameIndex {
+    fn hash(&self, netbios: &NetbiosName, scope: u16) -> usize {
+        // Truncation on 32-bit targets is fine for a bucket index.
+        #[allow(clippy::cast_possible_truncation)]
+        let h = self.state.hash_one((netbios.as_bytes(), scope)) as usize;
+        h
+    }
+
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.table.capacity() * size_of::<u32>()
@@ -48,7 +43,7 @@ impl NameIndex {
             return None;
         }
         let mask = self.table.len() - 1;
-        let mut i = hash(netbios, scope) & mask;
+        let mut i = self.hash(netbios, scope) & mask;
         loop {
             let s = *self.table.get(i)?;
             if s == EMPTY {
@@ -77,7 +72,7 @@ impl NameIndex {
     fn place(&mut self, slot: u32, key_of: &impl Fn(u32) -> Option<(NetbiosName, u16)>) {
         let Some((n, sc)) = key_of(slot) else { return };
         let mask = self.table.len() - 1;
-        let mut i = hash(&n, sc) & mask;
+        let mut i = self.hash(&n, sc) & mask;
         while let Some(cell) = self.table.get_mut(i) {
             if *cell == EMPTY {
                 *cell = slot;
@@ -100,7 +95,7 @@ impl NameIndex {
             return;
         }
         let mask = self.table.len() - 1;
-        let mut i = hash(netbios, scope) & mask;
+        let mut i = self.hash(netbios, scope) & mask;
         loop {
             match self.table.get(i) {
                 Some(&s) if s == slot => break,
@@ -118,7 +113,7 @@ impl NameIndex {
                 break;
             }
             let Some((n, sc)) = key_of(s) else { break };
-            let home = hash(&n, sc) & mask;
+            let home = self.hash(&n, sc) & mask;
             let stays = if i <= j {
                 i < home && home <= j
             } else {

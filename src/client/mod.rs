@@ -6,7 +6,8 @@
 //! [`NameClient`] never touches a socket, never reads a clock and never draws
 //! randomness: the application passes datagrams and the current [`Instant`]
 //! in, takes datagrams, a deadline and events out, and injects the source of
-//! transaction IDs ([`IdSource`]).
+//! transaction IDs ([`IdSource`]; in production [`OsRandomIds`], the
+//! operating system's random number generator).
 //!
 //! # Polling order
 //!
@@ -37,15 +38,14 @@
 //! ```no_run
 //! use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 //! use std::time::{Duration, Instant};
-//! use nbns::client::{ClientConfig, NameClient, NameSpec, SeededIds};
+//! use nbns::client::{ClientConfig, NameClient, NameSpec, OsRandomIds};
 //! use nbns::wire::{Name, NetbiosName};
 //!
 //! let local = Ipv4Addr::new(10, 0, 0, 7);
 //! let socket = UdpSocket::bind((local, 137))?;
 //! let config = ClientConfig::with_servers(["10.0.0.1:137".parse()?]);
-//! // Seed from a real random source in production (getrandom, rand, …).
-//! let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64;
-//! let mut client = NameClient::new(config, SeededIds::new(seed));
+//! // Transaction IDs from the operating system's random number generator.
+//! let mut client = NameClient::new(config, OsRandomIds::new());
 //!
 //! let name = Name::unscoped(NetbiosName::new("MYHOST", 0x00)?);
 //! client.add_name(Instant::now(), NameSpec::unique(name, &[local]))?;
@@ -110,7 +110,11 @@
 //!   positive answer with every address (a WINS server challenges an owner
 //!   this way). A unicast query for a name not held gets a negative answer
 //!   (NAM_ERR); a broadcast query never does. Node status requests for `*`
-//!   or a held name get the names in the requester's scope. Another node's
+//!   or a held name get the names in the requester's scope, at most
+//!   [`status_burst`](ClientConfig::status_burst) at once and one per
+//!   [`status_interval`](ClientConfig::status_interval) for each source
+//!   address (a token bucket: a node status answer is up to eleven times
+//!   its request; the other answers are about their request's size). Another node's
 //!   registration, overwrite or refresh request for a held unique name gets
 //!   a negative registration response with ACT_ERR, whatever its B and RD
 //!   bits (RFC 1002 §5.1.1.5, Samba4 `defense.c`); names starting with `*`
@@ -142,8 +146,8 @@
 
 mod config;
 mod fuzz;
-mod ids;
 mod index;
+mod limiter;
 mod types;
 
 use core::cmp::Reverse;
@@ -151,13 +155,13 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use crate::hash::BuildFold;
+use crate::hash::KeyedState;
 use std::time::Instant;
 
+pub use crate::ids::{DeterministicIds, IdSource, OsRandomIds};
 pub use config::{ClientConfig, RefreshOpcode, RegistrationOpcode};
 #[doc(hidden)]
 pub use fuzz::fuzz_drive;
-pub use ids::{IdSource, SeededIds};
 pub use types::{
     AddNameError, ClientEvent, ClientStats, ConflictCause, Cooldown, NameInfo, NameSpec, NameState,
     OwnedName, ReleaseOutcome, Transmit,
@@ -290,7 +294,7 @@ struct Queued {
 /// use nbns::wire::{Name, NetbiosName, Packet, PacketKind};
 ///
 /// let server = "10.0.0.1:137".parse().unwrap();
-/// let mut client = NameClient::with_seed(ClientConfig::with_servers([server]), 1);
+/// let mut client = NameClient::with_os_ids(ClientConfig::with_servers([server]));
 /// let now = Instant::now();
 /// let name = Name::unscoped(NetbiosName::new("HOST", 0x00).unwrap());
 /// client.add_name(now, NameSpec::unique(name, &[Ipv4Addr::new(10, 0, 0, 7)])).unwrap();
@@ -311,7 +315,7 @@ struct Queued {
 /// // The refresh is due at half the granted TTL.
 /// assert_eq!(client.poll_timeout(), Some(now + core::time::Duration::from_secs(300)));
 /// ```
-pub struct NameClient<I = SeededIds> {
+pub struct NameClient<I = OsRandomIds> {
     config: ClientConfig,
     ids: I,
     slots: Vec<Option<Entry>>,
@@ -319,7 +323,8 @@ pub struct NameClient<I = SeededIds> {
     live: usize,
     scopes: Vec<Box<[u8]>>,
     by_name: index::NameIndex,
-    by_id: HashMap<u16, u32, BuildFold>,
+    by_id: HashMap<u16, u32, KeyedState>,
+    status_limiter: limiter::StatusLimiter,
     /// (deadline in ticks since `epoch`, slot, stamp); stale items are
     /// skipped and compacted away.
     timers: BinaryHeap<Reverse<(u64, u32, u32)>>,
@@ -350,12 +355,22 @@ impl<I> core::fmt::Debug for NameClient<I> {
     }
 }
 
-impl NameClient<SeededIds> {
-    /// A client whose transaction IDs come from [`SeededIds`] with this
-    /// seed: deterministic, for tests and simulations.
+impl NameClient<OsRandomIds> {
+    /// A client whose transaction IDs come from the operating system's
+    /// random number generator ([`OsRandomIds`]): what a client facing a
+    /// network wants.
     #[must_use]
-    pub fn with_seed(config: ClientConfig, seed: u64) -> Self {
-        Self::new(config, SeededIds::new(seed))
+    pub fn with_os_ids(config: ClientConfig) -> Self {
+        Self::new(config, OsRandomIds::new())
+    }
+}
+
+impl NameClient<DeterministicIds> {
+    /// A client whose transaction IDs come from [`DeterministicIds`] with
+    /// this seed: predictable, for tests and simulations only.
+    #[must_use]
+    pub fn with_deterministic_ids(config: ClientConfig, seed: u64) -> Self {
+        Self::new(config, DeterministicIds::new(seed))
     }
 }
 
@@ -376,6 +391,7 @@ impl<I: IdSource> NameClient<I> {
             scopes: Vec::new(),
             by_name: index::NameIndex::default(),
             by_id: HashMap::default(),
+            status_limiter: limiter::StatusLimiter::default(),
             timers: BinaryHeap::new(),
             next_stamp: 1,
             epoch: None,
@@ -449,6 +465,7 @@ impl<I: IdSource> NameClient<I> {
             + self.scopes.iter().map(|s| s.len()).sum::<usize>()
             + self.by_name.heap_bytes()
             + table::<u16, u32>(self.by_id.capacity())
+            + self.status_limiter.heap_bytes()
             + self.timers.capacity() * size_of::<Reverse<(u64, u32, u32)>>()
             + self.transmits.capacity() * size_of::<Queued>()
             + self.events.capacity() * size_of::<ClientEvent>()
@@ -537,7 +554,7 @@ impl<I: IdSource> NameClient<I> {
         if p.is_response() {
             self.handle_response(now, from, &p);
         } else {
-            self.handle_request(from, &p);
+            self.handle_request(now, from, &p);
         }
     }
 
@@ -1560,7 +1577,7 @@ impl<I: IdSource> NameClient<I> {
         true
     }
 
-    fn handle_request(&mut self, from: SocketAddrV4, p: &Packet<'_>) {
+    fn handle_request(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
         let Some(q) = p.question() else {
             self.stats.ignored_requests += 1;
             return;
@@ -1602,7 +1619,18 @@ impl<I: IdSource> NameClient<I> {
                 let scope = self.find_scope(&q.name.scope);
                 match scope {
                     Some(scope) if ours || q.name.netbios.is_wildcard() => {
-                        self.answer_node_status(from, p.id, q.name, scope);
+                        let c = &self.config;
+                        let now = self.ticks(now);
+                        if self.status_limiter.allow(
+                            *from.ip(),
+                            now,
+                            c.status_burst,
+                            c.status_interval,
+                        ) {
+                            self.answer_node_status(from, p.id, q.name, scope);
+                        } else {
+                            self.stats.dropped_rate_limited += 1;
+                        }
                     }
                     _ => self.stats.ignored_requests += 1,
                 }
@@ -1688,7 +1716,7 @@ mod tests {
         let server = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 137);
         let mut config = ClientConfig::with_servers([server]);
         config.reregister_cooldown = Duration::ZERO;
-        let mut c = NameClient::with_seed(config, 5);
+        let mut c = NameClient::with_deterministic_ids(config, 5);
         let now = Instant::now();
         let me = [Ipv4Addr::new(10, 0, 0, 7)];
         const N: usize = 10_000;
@@ -1697,7 +1725,7 @@ mod tests {
             c.add_name(now, NameSpec::unique(Name::unscoped(n), &me))
                 .unwrap();
         }
-        let exchange = |c: &mut NameClient| {
+        let exchange = |c: &mut NameClient<DeterministicIds>| {
             let mut buf = Vec::new();
             while let Some(t) = c.poll_transmit() {
                 let p = Packet::parse(&t.contents).unwrap();
@@ -1750,7 +1778,7 @@ mod tests {
 
     #[test]
     fn add_name_errors() {
-        let mut c = NameClient::with_seed(ClientConfig::default(), 1);
+        let mut c = NameClient::with_deterministic_ids(ClientConfig::default(), 1);
         let now = Instant::now();
         let n = Name::unscoped(NetbiosName::new("X", 0).unwrap());
         assert_eq!(

@@ -370,6 +370,9 @@ pub struct ClientStats {
     pub negative_query_answers: u64,
     /// Node status responses sent.
     pub node_status_answers: u64,
+    /// Node status requests not answered because their source had used up
+    /// its [`status_burst`](super::ClientConfig::status_burst).
+    pub dropped_rate_limited: u64,
     /// Negative registration responses (ACT_ERR) sent to defend a name.
     pub defences: u64,
     /// Requests sent (first transmissions and retransmissions).

@@ -49,14 +49,19 @@ pub struct ServerConfig {
     /// Seconds added to the longest possible challenge time to form the
     /// WACK TTL. Default 5 (Samba4 sends `5 + 4·n`; Windows 2003 sends 5).
     pub wack_ttl_base: u32,
-    /// Most records kept, in every state. A registration of a new name
-    /// beyond it is refused with SRV_ERR. Default 262 144 (about 30 MiB).
+    /// Most records kept, in every state. A new name beyond it first
+    /// reclaims the oldest tombstone, then the oldest released record; only
+    /// when every record is active is it refused with SRV_ERR (see the
+    /// [server docs](crate::server#bounds)). Default 262 144 (about 40 MiB).
     pub max_records: usize,
     /// Most challenges in progress. A conflict beyond it is refused with
     /// SRV_ERR. Default 256.
     pub max_pending: usize,
-    /// Most distinct non-empty scope IDs remembered. A registration in a new
-    /// scope beyond it is refused with SRV_ERR. Default 1024.
+    /// Most distinct non-empty scope IDs remembered; a scope ID is
+    /// forgotten with its last record. A new scope beyond it first reclaims
+    /// inactive records with a scope ID (oldest first) until one is free;
+    /// when none is left, the registration is refused with SRV_ERR.
+    /// Default 1024.
     pub max_scopes: usize,
     /// Most datagrams queued for [`poll_transmit`] and events queued for
     /// [`poll_event`]; more are dropped and counted in
@@ -73,10 +78,6 @@ pub struct ServerConfig {
     pub node_type: NodeType,
     /// Unit ID (MAC) in the node status statistics. Default all zero.
     pub unit_id: [u8; 6],
-    /// Seed of the generator of challenge transaction IDs. Default 1. Use
-    /// [`WinsServer::set_id_source`](crate::server::WinsServer::set_id_source)
-    /// to supply IDs from elsewhere.
-    pub id_seed: u64,
     /// When an answer that acknowledges a change may be sent. Default
     /// [`Durability::Durable`]: only after the embedder has persisted the
     /// change and called
@@ -110,7 +111,6 @@ impl Default for ServerConfig {
             own_names: Vec::new(),
             node_type: NodeType::H,
             unit_id: [0; 6],
-            id_seed: 1,
             durability: Durability::Durable,
             max_unpersisted: 65_536,
         }

@@ -7,7 +7,7 @@ use core::time::Duration;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::server::{Change, ChangeItem, ServerConfig, StoredRecord, WinsServer};
+use crate::server::{Change, ChangeItem, DeterministicIds, ServerConfig, StoredRecord, WinsServer};
 use crate::wire::{NetbiosName, Packet};
 
 /// Small limits so that the fuzzer reaches the caps.
@@ -76,7 +76,7 @@ pub fn fuzz_drive(data: &[u8]) {
     let start = Instant::now();
     let mut now = start;
     let config = fuzz_config();
-    let mut server = WinsServer::new(config.clone(), now);
+    let mut server = WinsServer::with_ids(config.clone(), now, DeterministicIds::new(1));
     let mut last_query: Option<(u16, [u8; 34])> = None;
     let mut max_version = 0;
     let mut store = SimStore::default();

@@ -30,7 +30,7 @@ use core::net::Ipv4Addr;
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::hash::BuildFold;
+use crate::hash::KeyedState;
 use crate::server::record::Key;
 use crate::server::{EventKind, RecordKind, RecordState, Transmit};
 use crate::wire::{NbAddrEntry, NetbiosName};
@@ -151,7 +151,7 @@ pub(crate) struct Journal {
     /// Records whose last change an answer must wait for (every change but
     /// a renewed TTL) is not persisted yet: its sequence number. At most
     /// one entry per change waiting, so bounded with them.
-    dirty: HashMap<Key, u64, BuildFold>,
+    dirty: HashMap<Key, u64, KeyedState>,
     /// The entries of `dirty` in sequence order, to drop them once
     /// persisted.
     dirty_order: VecDeque<(u64, Key)>,

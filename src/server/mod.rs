@@ -29,6 +29,7 @@
 //! }
 //!
 //! let sock = UdpSocket::bind("0.0.0.0:137")?;
+//! // Challenge IDs come from the operating system's random number generator.
 //! let mut server = WinsServer::new(ServerConfig::default(), Instant::now());
 //! let mut buf = [0u8; 2048];
 //! loop {
@@ -72,7 +73,25 @@
 //! Memory is bounded by [`ServerConfig::max_records`],
 //! [`ServerConfig::max_pending`], [`ServerConfig::max_scopes`],
 //! [`ServerConfig::max_queued`] and [`ServerConfig::max_unpersisted`]; a record costs about 100 bytes including
-//! its share of the hash table and the timer heap. No input panics.
+//! its share of the hash table and the timer heap, plus up to about 48
+//! bytes in the queues of inactive records. No input panics.
+//!
+//! A full table does not lock new names out: when a new record would
+//! exceed `max_records`, or a new scope ID `max_scopes`, the oldest
+//! tombstone goes first, then the oldest released record, and only when
+//! every record is active is the registration refused with SRV_ERR (so an
+//! attacker must keep `max_records` names registered and refreshed to fill
+//! it). A scope ID is forgotten when its last record goes.
+//!
+//! # Tables and challenges
+//!
+//! Every table keyed by bytes from the network hashes with a key drawn from
+//! the operating system's random number generator, so chosen names cannot
+//! collide on purpose. Challenge queries carry transaction IDs from
+//! [`OsRandomIds`] by default, and an answer counts only if it comes from
+//! the address *and* port the query went to (port 137), before the
+//! challenge's deadline, with the query's transaction ID and the
+//! challenged name and scope.
 //!
 //! # Dropped input
 //!
@@ -88,12 +107,14 @@
 
 mod config;
 mod journal;
+mod reclaim;
 mod record;
 mod restore;
 
 #[doc(hidden)]
 pub mod fuzz;
 
+pub use crate::ids::{DeterministicIds, IdSource, OsRandomIds};
 pub use config::{OwnName, ServerConfig};
 pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
@@ -106,12 +127,13 @@ use core::time::Duration;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::hash::BuildFold;
+use crate::hash::KeyedState;
 use crate::wire::{
     Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
     NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
 };
 use journal::Journal;
+use reclaim::Reclaim;
 use record::{Addrs, Key, Record};
 
 /// Longest scope ID, in dotted characters, that the server accepts; longer
@@ -400,15 +422,21 @@ fn name_request<'p>(p: &Packet<'p>) -> Option<(Name<'p>, u32, NbAddrEntry)> {
 pub struct WinsServer {
     config: ServerConfig,
     epoch: Instant,
-    records: HashMap<Key, Record, BuildFold>,
+    records: HashMap<Key, Record, KeyedState>,
     heap: BinaryHeap<Reverse<(u32, Key)>>,
-    /// Interned scopes; index 0 is the empty scope.
+    /// Released and tombstoned records, oldest first.
+    reclaim: Reclaim,
+    /// Interned scopes; index 0 is the empty scope, freed ones are empty.
     scopes: Vec<Box<[u8]>>,
-    scope_ids: HashMap<Box<[u8]>, u32, BuildFold>,
-    pending: HashMap<Key, Pending, BuildFold>,
+    /// Records per interned scope (same index as `scopes`).
+    scope_refs: Vec<u32>,
+    /// Indexes of freed scopes, for reuse.
+    free_scopes: Vec<u32>,
+    scope_ids: HashMap<Box<[u8]>, u32, KeyedState>,
+    pending: HashMap<Key, Pending, KeyedState>,
     pending_min: Option<Instant>,
     out: Outbox,
-    ids: Box<dyn FnMut() -> u16 + Send>,
+    ids: Box<dyn IdSource + Send>,
     own: Vec<NodeName>,
     statistics: [u8; 46],
 }
@@ -424,23 +452,24 @@ impl fmt::Debug for WinsServer {
     }
 }
 
-/// xorshift64* seeded generator for challenge transaction IDs.
-fn seeded_ids(seed: u64) -> impl FnMut() -> u16 + Send {
-    let mut s = seed | 1;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        let x = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        (x >> 48) as u16
-    }
-}
-
 impl WinsServer {
-    /// A server with an empty database. `now` is the server's epoch: record
-    /// timers count whole seconds from it.
+    /// A server with an empty database, drawing challenge transaction IDs
+    /// from the operating system ([`OsRandomIds`]). `now` is the server's
+    /// epoch: record timers count whole seconds from it.
     #[must_use]
     pub fn new(config: ServerConfig, now: Instant) -> Self {
+        Self::with_ids(config, now, OsRandomIds::new())
+    }
+
+    /// A server with an empty database and this source of challenge
+    /// transaction IDs (for tests and simulations, a
+    /// [`DeterministicIds`]).
+    #[must_use]
+    pub fn with_ids(
+        config: ServerConfig,
+        now: Instant,
+        ids: impl IdSource + Send + 'static,
+    ) -> Self {
         let own = config
             .own_names
             .iter()
@@ -450,7 +479,6 @@ impl WinsServer {
             })
             .collect();
         let statistics = Statistics::block_with_unit_id(config.unit_id);
-        let ids = Box::new(seeded_ids(config.id_seed));
         Self {
             out: Outbox {
                 transmits: VecDeque::new(),
@@ -464,19 +492,22 @@ impl WinsServer {
             epoch: now,
             records: HashMap::default(),
             heap: BinaryHeap::new(),
+            reclaim: Reclaim::default(),
             scopes: vec![Box::default()],
+            scope_refs: vec![0],
+            free_scopes: Vec::new(),
             scope_ids: HashMap::default(),
             pending: HashMap::default(),
             pending_min: None,
-            ids,
+            ids: Box::new(ids),
             own,
             statistics,
         }
     }
 
-    /// Replaces the source of challenge transaction IDs (by default a
-    /// generator seeded with [`ServerConfig::id_seed`]).
-    pub fn set_id_source(&mut self, ids: impl FnMut() -> u16 + Send + 'static) {
+    /// Replaces the source of challenge transaction IDs (by default
+    /// [`OsRandomIds`]).
+    pub fn set_id_source(&mut self, ids: impl IdSource + Send + 'static) {
         self.ids = Box::new(ids);
     }
 
@@ -597,13 +628,6 @@ impl WinsServer {
         }
     }
 
-    /// Removes the record `key` and reports it.
-    fn remove_record(&mut self, key: Key) -> Option<Record> {
-        let rec = self.records.remove(&key)?;
-        self.out.note(EventKind::Removed, key, &self.scopes, &rec);
-        Some(rec)
-    }
-
     /// When [`WinsServer::handle_timeout`] should next be called. After
     /// `handle_timeout(now)` this is always later than `now`.
     #[must_use]
@@ -675,6 +699,7 @@ impl WinsServer {
                         rec,
                         now_s.saturating_add(c.extinction_interval),
                     );
+                    self.reclaim.push(rec.state, rec.deadline, key);
                     self.note_change(key, EventKind::Expired);
                 }
                 RecordState::Released => {
@@ -686,6 +711,7 @@ impl WinsServer {
                         rec,
                         now_s.saturating_add(c.extinction_timeout),
                     );
+                    self.reclaim.push(rec.state, rec.deadline, key);
                     self.note_change(key, EventKind::Tombstoned);
                 }
                 RecordState::Tombstoned => {
@@ -694,6 +720,7 @@ impl WinsServer {
             }
         }
         self.compact_heap();
+        self.reclaim.compact(&self.records, false);
     }
 
     /// Rebuilds the timer heap when superseded entries dominate it.
@@ -759,6 +786,9 @@ impl WinsServer {
         self.intern_dotted(s).ok_or(Rcode::ServerFailure)
     }
 
+    /// The number of the scope `s` (dotted form), interned if new. At
+    /// [`ServerConfig::max_scopes`], inactive records with a scope make room
+    /// (oldest first, see the module docs); `None` when none is left.
     fn intern_dotted(&mut self, s: &[u8]) -> Option<u32> {
         if s.is_empty() {
             return Some(0);
@@ -766,13 +796,90 @@ impl WinsServer {
         if let Some(&id) = self.scope_ids.get(s) {
             return Some(id);
         }
-        if self.scopes.len() > self.config.max_scopes {
-            return None;
+        while self.scopes.len() - self.free_scopes.len() > self.config.max_scopes {
+            let key = self.reclaim.pop(&self.records, true)?;
+            self.remove_record(key);
         }
-        let id = u32::try_from(self.scopes.len()).ok()?;
-        self.scopes.push(s.into());
+        let id = match self.free_scopes.pop() {
+            Some(id) => {
+                *self.scopes.get_mut(id as usize)? = s.into();
+                id
+            }
+            None => {
+                let id = u32::try_from(self.scopes.len()).ok()?;
+                self.scopes.push(s.into());
+                self.scope_refs.push(0);
+                id
+            }
+        };
         self.scope_ids.insert(s.into(), id);
         Some(id)
+    }
+
+    /// Removes a record from the table (the one place records leave it),
+    /// reporting it as a [`EventKind::Removed`] change, and forgets its
+    /// scope ID if it was the scope's last record.
+    fn remove_record(&mut self, key: Key) -> Option<Record> {
+        let rec = self.records.remove(&key)?;
+        self.out.note(EventKind::Removed, key, &self.scopes, &rec);
+        let Some(refs) = self.scope_refs.get_mut(key.scope as usize) else {
+            return Some(rec);
+        };
+        *refs = refs.saturating_sub(1);
+        if *refs == 0
+            && key.scope != 0
+            && !self.pending.keys().any(|k| k.scope == key.scope)
+            && let Some(s) = self.scopes.get_mut(key.scope as usize)
+        {
+            let dotted = core::mem::take(s);
+            self.scope_ids.remove(&dotted);
+            self.free_scopes.push(key.scope);
+        }
+        Some(rec)
+    }
+
+    /// Adds a record for a name nobody holds, in the scope `labels` (which
+    /// may be new), with a new version ID, and reports it. At
+    /// [`ServerConfig::max_records`], the oldest inactive record makes room
+    /// (see the module docs).
+    fn add_record(
+        &mut self,
+        name: NetbiosName,
+        labels: &Labels<'_>,
+        mut rec: Record,
+    ) -> Result<Key, Rcode> {
+        while self.records.len() >= self.config.max_records {
+            let key = self
+                .reclaim
+                .pop(&self.records, false)
+                .ok_or(Rcode::ServerFailure)?;
+            self.remove_record(key);
+        }
+        // Interned after making room: that may have freed the scope.
+        let scope = self.intern_scope(labels)?;
+        let key = Key { name, scope };
+        if let Some(refs) = self.scope_refs.get_mut(scope as usize) {
+            *refs += 1;
+        }
+        rec.version = self.out.journal.bump();
+        let at = rec.deadline;
+        set_deadline(&mut self.heap, key, &mut rec, at);
+        self.records.insert(key, rec);
+        self.note_change(key, EventKind::Added);
+        Ok(key)
+    }
+
+    /// Rebuilds the scope reference counts and the queues of inactive
+    /// records after records were put into the table directly (loading).
+    pub(crate) fn reindex(&mut self) {
+        self.scope_refs = vec![0; self.scopes.len()];
+        for k in self.records.keys() {
+            if let Some(r) = self.scope_refs.get_mut(k.scope as usize) {
+                *r += 1;
+            }
+        }
+        self.free_scopes.clear();
+        self.reclaim.compact(&self.records, true);
     }
 
     fn own_name(&self, name: &NetbiosName) -> Option<&OwnName> {
@@ -907,14 +1014,15 @@ impl WinsServer {
             self.out.send(from, &negative(Rcode::Refused));
             return;
         }
-        let scope = match self.intern_scope(&name.scope) {
+        // `None`: a scope no record uses, interned only if a record is added.
+        let scope = match self.find_scope(&name.scope) {
             Ok(s) => s,
             Err(rcode) => {
                 self.out.send(from, &negative(rcode));
                 return;
             }
         };
-        if scope == 0
+        if scope == Some(0)
             && let Some(own) = self.own_name(&nb)
         {
             if own.group == group && entry.address == self.config.address {
@@ -924,8 +1032,11 @@ impl WinsServer {
             }
             return;
         }
-        let key = Key { name: nb, scope };
-        if !self.pending.is_empty() && self.pending.contains_key(&key) {
+        let key = scope.map(|scope| Key { name: nb, scope });
+        if let Some(key) = key
+            && !self.pending.is_empty()
+            && self.pending.contains_key(&key)
+        {
             // A duplicate of the request being challenged, or a rival for
             // the same name: its retry gets the answer.
             self.out.stats.dropped += 1;
@@ -949,18 +1060,14 @@ impl WinsServer {
         };
         let deadline = self.secs_ceil(now).saturating_add(ttl);
         let me = self.config.address;
-        let keep = if want == RecordKind::SpecialGroup {
-            self.domain_master_addrs(key)
-        } else {
-            Vec::new()
+        let keep = match key {
+            Some(k) if want == RecordKind::SpecialGroup => self.domain_master_addrs(k),
+            _ => Vec::new(),
         };
-        let Some(rec) = self.records.get_mut(&key) else {
-            if self.records.len() >= self.config.max_records {
-                self.out.send(from, &negative(Rcode::ServerFailure));
-                return;
-            }
-            let mut rec = Record {
-                version: self.out.journal.bump(),
+        let found = key.and_then(|k| self.records.get_mut(&k).map(|r| (k, r)));
+        let Some((key, rec)) = found else {
+            let rec = Record {
+                version: 0,
                 addrs: Addrs::One(stored),
                 deadline,
                 heap_at: u32::MAX,
@@ -968,10 +1075,10 @@ impl WinsServer {
                 kind: want,
                 state: RecordState::Active,
             };
-            set_deadline(&mut self.heap, key, &mut rec, deadline);
-            self.records.insert(key, rec);
-            self.note_change(key, EventKind::Added);
-            self.out.ack(from, &positive, Some(key));
+            match self.add_record(nb, &name.scope, rec) {
+                Ok(key) => self.out.ack(from, &positive, Some(key)),
+                Err(rcode) => self.out.send(from, &negative(rcode)),
+            }
             return;
         };
         if rec.state != RecordState::Active {
@@ -995,8 +1102,10 @@ impl WinsServer {
                     event = EventKind::Changed;
                 }
             }
+            // Another kind over a group: ACT_ERR, as Samba4 and Windows
+            // answer (reference (d.3); nmbd sends RFS_ERR).
             (RecordKind::NormalGroup | RecordKind::SpecialGroup, _) => {
-                self.out.send(from, &negative(Rcode::Refused));
+                self.out.send(from, &negative(Rcode::Active));
                 return;
             }
             (RecordKind::Unique | RecordKind::Multihomed, _)
@@ -1089,7 +1198,7 @@ impl WinsServer {
         );
         let wack = Packet::wack(p.id, name, wack_ttl, p.flags, RrType::Nb);
         self.out.send(from, &wack);
-        let challenge_id = (self.ids)();
+        let challenge_id = self.ids.next_id();
         self.pending.insert(
             key,
             Pending {
@@ -1156,7 +1265,7 @@ impl WinsServer {
     fn next_target(&mut self, now: Instant, key: Key) {
         let sends = self.config.challenge_sends.max(1);
         let interval = self.config.challenge_interval;
-        let id = (self.ids)();
+        let id = self.ids.next_id();
         let Some(pd) = self.pending.get_mut(&key) else {
             return;
         };
@@ -1236,13 +1345,22 @@ impl WinsServer {
         self.out.ack(pd.requester, &positive, Some(key));
     }
 
-    /// Responses are accepted only as answers to a pending challenge: same
-    /// transaction ID, from the address being challenged.
+    /// Responses are accepted only as answers to a pending challenge: from
+    /// exactly the address and port the challenge query went to, before
+    /// its deadline, with its transaction ID, naming the challenged name in
+    /// its scope.
     fn on_response(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
         let found = self
             .pending
             .iter()
-            .find(|(_, pd)| pd.challenge_id == p.id && pd.targets.get(pd.index) == Some(from.ip()))
+            .find(|(_, pd)| {
+                pd.challenge_id == p.id
+                    && now <= pd.deadline
+                    && pd
+                        .targets
+                        .get(pd.index)
+                        .is_some_and(|&t| from == SocketAddrV4::new(t, NAME_SERVICE_PORT))
+            })
             .map(|(k, _)| *k);
         let Some(key) = found else {
             self.out.stats.dropped += 1;
@@ -1252,7 +1370,9 @@ impl WinsServer {
             self.out.stats.dropped += 1;
             return;
         };
-        if answer.name.netbios != key.name {
+        if answer.name.netbios != key.name
+            || answer.name.scope != Self::scope_labels(&self.scopes, key.scope)
+        {
             self.out.stats.dropped += 1;
             return;
         }
@@ -1318,6 +1438,7 @@ impl WinsServer {
                     _ => {
                         rec.state = RecordState::Released;
                         set_deadline(&mut self.heap, key, rec, extinct);
+                        self.reclaim.push(rec.state, rec.deadline, key);
                         self.note_change(key, EventKind::Released);
                     }
                 }

@@ -109,6 +109,8 @@ impl WinsServer {
         j.next_version = top.saturating_add(1);
         // The first version handed out reserves a new block first.
         j.mark = top;
+        // Scope reference counts and the queues of inactive records.
+        server.reindex();
         Ok(server)
     }
 }

@@ -80,6 +80,13 @@ pub enum ParseError {
         /// Where it points.
         target: usize,
     },
+    /// A label sequence follows more than
+    /// [`MAX_POINTERS`](crate::wire::MAX_POINTERS) compression pointers.
+    #[error("compression pointer at offset {offset} makes the chain too long")]
+    TooManyPointers {
+        /// Offset of the first pointer past the limit.
+        offset: usize,
+    },
     /// The first label of a NetBIOS name is not 32 bytes long
     /// (RFC 1001 §14.1 first-level encoding).
     #[error("first label of a NetBIOS name is {len} bytes at offset {offset}, not 32")]
@@ -135,6 +142,7 @@ impl ParseError {
             | Self::UnsupportedCount { offset, .. }
             | Self::BadLabelType { offset, .. }
             | Self::PointerNotPrior { offset, .. }
+            | Self::TooManyPointers { offset }
             | Self::BadNameLength { offset, .. }
             | Self::BadNameEncoding { offset, .. }
             | Self::NameTooLong { offset }

@@ -65,7 +65,9 @@ mod record;
 
 pub use error::{EmitError, Field, NameError, ParseError, Section};
 pub use header::{Flags, Header, Opcode, Rcode};
-pub use name::{LabelIter, Labels, MAX_LABEL_LEN, MAX_LABELS, MAX_SCOPE_LEN, Name, NetbiosName};
+pub use name::{
+    LabelIter, Labels, MAX_LABEL_LEN, MAX_LABELS, MAX_POINTERS, MAX_SCOPE_LEN, Name, NetbiosName,
+};
 pub use nb::{NbAddrEntry, NbAddrIter, NbAddrs, NbFlags, NodeType};
 pub use node_status::{NameFlags, NodeName, NodeNameIter, NodeNames, NodeStatus, Statistics};
 pub use packet::{Packet, PacketKind, Sections};

@@ -18,6 +18,14 @@ pub const MAX_SCOPE_LEN: usize = 255;
 /// Most labels a scope ID (or domain name) may have.
 pub const MAX_LABELS: usize = 128;
 
+/// Most compression pointers (RFC 1035 §4.1.4) followed while reading one
+/// label sequence: the leading pointers of a name, or the pointers of its
+/// scope. Real datagrams use one; the backwards-only rule already ends every
+/// walk, and this bound keeps it short. A longer chain is
+/// [`ParseError::TooManyPointers`], and [`LabelIter`] stops at the same
+/// bound, so validation and iteration agree.
+pub const MAX_POINTERS: usize = 32;
+
 /// Most bytes of a single label (RFC 1035 §2.3.4).
 pub const MAX_LABEL_LEN: usize = 63;
 
@@ -558,8 +566,10 @@ impl<'a> Iterator for LabelIter<'a> {
             } => loop {
                 // The sequence was validated when parsed; these checks only
                 // keep iteration total should that ever not hold.
+                // At most MAX_LABELS labels, MAX_POINTERS pointers and the
+                // root: the bounds `walk_labels` enforced.
                 *count += 1;
-                if *count > 2 * MAX_LABELS + 2 {
+                if *count > MAX_LABELS + MAX_POINTERS + 1 {
                     return None;
                 }
                 let len = *msg.get(*at)?;
@@ -680,6 +690,7 @@ fn walk_labels(msg: &[u8], start: usize) -> Result<usize, ParseError> {
     let mut limit = usize::MAX;
     let mut labels = 0usize;
     let mut chars = 0usize;
+    let mut pointers = 0usize;
     loop {
         let len = *msg.get(pos).ok_or(ParseError::Truncated {
             offset: pos,
@@ -703,6 +714,10 @@ fn walk_labels(msg: &[u8], start: usize) -> Result<usize, ParseError> {
                 pos += 1 + l;
             }
             0b11 => {
+                pointers += 1;
+                if pointers > MAX_POINTERS {
+                    return Err(ParseError::TooManyPointers { offset: pos });
+                }
                 let target = follow_pointer(msg, pos, len, limit)?;
                 end.get_or_insert(pos + 2);
                 limit = target;
@@ -750,6 +765,7 @@ fn parse_name_slow(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), ParseE
     let mut pos = start;
     let mut end: Option<usize> = None;
     let mut limit = usize::MAX;
+    let mut pointers = 0usize;
     loop {
         let len = *msg.get(pos).ok_or(ParseError::Truncated {
             offset: pos,
@@ -763,6 +779,10 @@ fn parse_name_slow(msg: &[u8], start: usize) -> Result<(Name<'_>, usize), ParseE
                 break;
             }
             0b11 => {
+                pointers += 1;
+                if pointers > MAX_POINTERS {
+                    return Err(ParseError::TooManyPointers { offset: pos });
+                }
                 let target = follow_pointer(msg, pos, len, limit)?;
                 end.get_or_insert(pos + 2);
                 limit = target;
@@ -882,6 +902,65 @@ mod tests {
                 what: Field::Name
             })
         );
+    }
+
+    /// `x` at offset 0, then `hops` pointers, each to the one before; the
+    /// last one is at the returned offset.
+    fn pointer_chain(hops: usize) -> (Vec<u8>, usize) {
+        let mut msg = vec![1, b'x', 0];
+        let mut prev = 0usize;
+        for _ in 0..hops {
+            let at = msg.len();
+            msg.extend_from_slice(&(0xC000 | prev as u16).to_be_bytes());
+            prev = at;
+        }
+        (msg, prev)
+    }
+
+    #[test]
+    fn pointer_chains_are_bounded() {
+        // The longest chain allowed parses and iterates to its label.
+        let (msg, last) = pointer_chain(MAX_POINTERS);
+        let (labels, end) = parse_labels(&msg, last).unwrap();
+        assert_eq!(end, last + 2);
+        assert_eq!(labels.iter().collect::<Vec<_>>(), [&b"x"[..]]);
+        // One hop more is refused where the extra pointer sits (the walk
+        // meets the pointers from the last one down).
+        let (msg, last) = pointer_chain(MAX_POINTERS + 1);
+        assert_eq!(
+            parse_labels(&msg, last).map(|(_, e)| e),
+            Err(ParseError::TooManyPointers { offset: 3 })
+        );
+        // 300 hops: refused, not an empty scope.
+        let (msg, last) = pointer_chain(300);
+        assert!(matches!(
+            parse_labels(&msg, last),
+            Err(ParseError::TooManyPointers { .. })
+        ));
+        // The same chain as the scope of a name.
+        let mut msg = msg;
+        let name_at = msg.len();
+        msg.push(32);
+        msg.extend_from_slice(&NetbiosName::new("HOST", 0x20).unwrap().encode());
+        msg.extend_from_slice(&(0xC000 | last as u16).to_be_bytes());
+        assert!(matches!(
+            parse_name(&msg, name_at),
+            Err(ParseError::TooManyPointers { .. })
+        ));
+        // Leading pointers of a name count too: 33 pointers to a name.
+        let mut msg = vec![32];
+        msg.extend_from_slice(&NetbiosName::new("HOST", 0x20).unwrap().encode());
+        msg.push(0);
+        let mut prev = 0usize;
+        for _ in 0..=MAX_POINTERS {
+            let at = msg.len();
+            msg.extend_from_slice(&(0xC000 | prev as u16).to_be_bytes());
+            prev = at;
+        }
+        assert!(matches!(
+            parse_name(&msg, prev),
+            Err(ParseError::TooManyPointers { .. })
+        ));
     }
 
     #[test]

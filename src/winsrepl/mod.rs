@@ -63,6 +63,18 @@
 
 #[cfg(feature = "std")]
 mod association;
+#[cfg(feature = "std")]
+mod conflict;
+#[cfg(feature = "std")]
+mod db;
+#[cfg(feature = "std")]
+mod memory_db;
+#[cfg(feature = "std")]
+mod partner;
+#[cfg(feature = "std")]
+mod partner_config;
+#[cfg(feature = "std")]
+mod replica;
 mod error;
 mod frame;
 mod grammar;
@@ -80,6 +92,21 @@ mod vectors;
 pub use association::{
     Association, AssociationConfig, AssociationError, Event, Received, SendError,
 };
+#[cfg(feature = "std")]
+pub use conflict::{
+    ChallengeAnswer, ChallengeOutcome, Decision, RecordSide, SpecialGroupMerge, after_challenge,
+    decide, merge_multihomed, merge_special_group,
+};
+#[cfg(feature = "std")]
+pub use db::{ApplyOutcome, ReplicationDb};
+#[cfg(feature = "std")]
+pub use memory_db::{DbAction, MemoryDb};
+#[cfg(feature = "std")]
+pub use partner::{ApplyCounts, ConnectionId, Down, Partner, PartnerEvent, Refusal};
+#[cfg(feature = "std")]
+pub use partner_config::{PartnerConfig, PullConfig, PushConfig, ReplicationConfig};
+#[cfg(feature = "std")]
+pub use replica::{MAX_MEMBERS, MAX_REPLICA_SCOPE_LEN, Replica, ReplicaAddresses, ReplicaError};
 pub use error::{EmitError, Field, FrameError, ParseError};
 pub use frame::frame_len;
 #[cfg(feature = "std")]

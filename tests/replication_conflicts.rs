@@ -143,14 +143,23 @@ fn same_owner_replaces_whatever_it_holds() {
 #[test]
 fn static_local_record_is_kept_and_ours_propagates() {
     let replica_static = rec(B, "U-A", &[2]).fixed();
-    assert_eq!(d(Some(&rec(A, "U-T", &[1]).fixed()), &rec(B, "U-A", &[2])), Decision::Keep);
-    assert_eq!(d(Some(&rec(A, "U-A", &[1]).fixed()), &replica_static), Decision::Keep);
+    assert_eq!(
+        d(Some(&rec(A, "U-T", &[1]).fixed()), &rec(B, "U-A", &[2])),
+        Decision::Keep
+    );
+    assert_eq!(
+        d(Some(&rec(A, "U-A", &[1]).fixed()), &replica_static),
+        Decision::Keep
+    );
     // Ours and static against a dynamic replica: a new version (Samba).
     assert_eq!(
         d(Some(&rec(US, "U-A", &[1]).fixed()), &rec(B, "U-A", &[2])),
         Decision::Propagate
     );
-    assert_eq!(d(Some(&rec(US, "U-A", &[1]).fixed()), &replica_static), Decision::Keep);
+    assert_eq!(
+        d(Some(&rec(US, "U-A", &[1]).fixed()), &replica_static),
+        Decision::Keep
+    );
 }
 
 #[test]
@@ -162,7 +171,10 @@ fn static_replica_replaces_dynamic_record() {
 
 #[test]
 fn replica_claiming_to_be_ours_is_kept() {
-    assert_eq!(d(Some(&rec(A, "U-T", &[1])), &rec(US, "U-A", &[2])), Decision::Keep);
+    assert_eq!(
+        d(Some(&rec(A, "U-T", &[1])), &rec(US, "U-A", &[2])),
+        Decision::Keep
+    );
 }
 
 // ---- Replica vs replica (reference e.2) -------------------------------------
@@ -286,21 +298,39 @@ fn owned_unique_or_mhomed_active_vs_group_active_demands_release() {
 #[test]
 fn owned_unique_or_mhomed_active_vs_covering_unique_or_mhomed_replaces() {
     // Same address (SI), and a replica holding all of ours (SP, SM).
-    assert_eq!(d(Some(&rec(US, "U-A", &[1])), &rec(B, "U-A", &[1])), Decision::Replace);
-    assert_eq!(d(Some(&rec(US, "U-A", &[1])), &rec(B, "M-A", &[1, 2])), Decision::Replace);
-    assert_eq!(d(Some(&rec(US, "M-A", &[1, 2])), &rec(B, "M-A", &[2, 1])), Decision::Replace);
+    assert_eq!(
+        d(Some(&rec(US, "U-A", &[1])), &rec(B, "U-A", &[1])),
+        Decision::Replace
+    );
+    assert_eq!(
+        d(Some(&rec(US, "U-A", &[1])), &rec(B, "M-A", &[1, 2])),
+        Decision::Replace
+    );
+    assert_eq!(
+        d(Some(&rec(US, "M-A", &[1, 2])), &rec(B, "M-A", &[2, 1])),
+        Decision::Replace
+    );
 }
 
 #[test]
 fn owned_unique_or_mhomed_active_vs_other_addresses_challenges() {
-    assert_eq!(d(Some(&rec(US, "U-A", &[1])), &rec(B, "U-A", &[2])), Decision::Challenge);
+    assert_eq!(
+        d(Some(&rec(US, "U-A", &[1])), &rec(B, "U-A", &[2])),
+        Decision::Challenge
+    );
     // The replica holds only one of our two (SB).
-    assert_eq!(d(Some(&rec(US, "M-A", &[1, 2])), &rec(B, "M-A", &[1])), Decision::Challenge);
+    assert_eq!(
+        d(Some(&rec(US, "M-A", &[1, 2])), &rec(B, "M-A", &[1])),
+        Decision::Challenge
+    );
 }
 
 #[test]
 fn owned_group_active_vs_group_active_replaces() {
-    assert_eq!(d(Some(&rec(US, "G-A", &[1])), &rec(B, "G-A", &[2])), Decision::Replace);
+    assert_eq!(
+        d(Some(&rec(US, "G-A", &[1])), &rec(B, "G-A", &[2])),
+        Decision::Replace
+    );
 }
 
 #[test]
@@ -317,7 +347,10 @@ fn owned_group_active_vs_anything_else_propagates() {
 #[test]
 fn owned_group_released_vs_group_replaces() {
     for replica in ["G-A", "G-T"] {
-        assert_eq!(d(Some(&rec(US, "G-R", &[1])), &rec(B, replica, &[2])), Decision::Replace);
+        assert_eq!(
+            d(Some(&rec(US, "G-R", &[1])), &rec(B, replica, &[2])),
+            Decision::Replace
+        );
     }
 }
 
@@ -335,7 +368,10 @@ fn owned_group_released_vs_anything_else_propagates() {
 #[test]
 fn owned_sgroup_released_vs_anything_replaces() {
     for replica in COLUMNS {
-        assert_eq!(d(Some(&rec(US, "S-R", &[1])), &rec(B, replica, &[2])), Decision::Replace);
+        assert_eq!(
+            d(Some(&rec(US, "S-R", &[1])), &rec(B, replica, &[2])),
+            Decision::Replace
+        );
     }
 }
 
@@ -420,8 +456,14 @@ fn challenge_positive_with_both_merges_multihomed() {
     assert_eq!(
         members,
         [
-            Member { owner: B, address: ip(1) },
-            Member { owner: US, address: ip(2) }
+            Member {
+                owner: B,
+                address: ip(1)
+            },
+            Member {
+                owner: US,
+                address: ip(2)
+            }
         ]
     );
 }
@@ -439,7 +481,16 @@ fn sgroup_merge_drops_members_the_owner_no_longer_lists_and_keeps_its_owner() {
     assert!(!m.take_ownership);
     assert_eq!(
         m.members,
-        [Member { owner: A, address: ip(1) }, Member { owner: B, address: ip(3) }]
+        [
+            Member {
+                owner: A,
+                address: ip(1)
+            },
+            Member {
+                owner: B,
+                address: ip(3)
+            }
+        ]
     );
 }
 

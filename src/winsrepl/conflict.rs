@@ -329,7 +329,11 @@ pub fn after_challenge(
 /// owner, at most `cap`. The merged record takes the replica's owner,
 /// version, state, node type and static flag.
 #[must_use]
-pub fn merge_multihomed(local: &RecordSide<'_>, replica: &RecordSide<'_>, cap: usize) -> Vec<Member> {
+pub fn merge_multihomed(
+    local: &RecordSide<'_>,
+    replica: &RecordSide<'_>,
+    cap: usize,
+) -> Vec<Member> {
     let mut out: Vec<Member> = replica.members().take(cap).collect();
     for m in local.members() {
         if out.len() >= cap {

@@ -42,8 +42,12 @@ pub trait ReplicationDb {
 
     /// Applies one replica pulled from `from_partner`, under the conflict
     /// rules ([`decide`](crate::winsrepl::decide)), and says what it did.
-    fn apply_replica(&mut self, record: &Replica, from_partner: Ipv4Addr, now: Instant)
-    -> ApplyOutcome;
+    fn apply_replica(
+        &mut self,
+        record: &Replica,
+        from_partner: Ipv4Addr,
+        now: Instant,
+    ) -> ApplyOutcome;
 
     /// A pull of `owner`'s records up to `max_version` is complete: raise
     /// the owner's map entry to it (the requested max, not the highest

@@ -21,8 +21,7 @@ use crate::winsrepl::conflict::{
 };
 use crate::winsrepl::replica::{MAX_MEMBERS, ReplicaAddresses};
 use crate::winsrepl::{
-    ApplyOutcome, Member, OwnerRecord, RecordFlags, RecordState, RecordType, Replica,
-    ReplicationDb,
+    ApplyOutcome, Member, OwnerRecord, RecordFlags, RecordState, RecordType, Replica, ReplicationDb,
 };
 use crate::wire::{NetbiosName, NodeType};
 
@@ -232,7 +231,8 @@ impl MemoryDb {
         if let Some(old) = self.records.get(&key) {
             self.index.remove(&(old.owner, old.version));
         }
-        self.index.insert((record.owner, record.version), key.clone());
+        self.index
+            .insert((record.owner, record.version), key.clone());
         if record.owner != self.us {
             let max = self.map.entry(record.owner).or_default();
             *max = (*max).max(record.version);
@@ -289,8 +289,7 @@ impl MemoryDb {
             ChallengeOutcome::MergeMultihomed => {
                 let members = merge_multihomed(&local.side(), &replica.side(), MAX_MEMBERS);
                 let flags = RecordFlags(
-                    replica.flags.bits() & !RecordFlags::TYPE_MASK
-                        | RecordType::Multihomed.bits(),
+                    replica.flags.bits() & !RecordFlags::TYPE_MASK | RecordType::Multihomed.bits(),
                 );
                 let merged = Replica {
                     flags,
@@ -353,7 +352,11 @@ impl ReplicationDb for MemoryDb {
     fn apply_replica(&mut self, record: &Replica, _from: Ipv4Addr, _now: Instant) -> ApplyOutcome {
         let key = (record.name, record.scope.clone());
         let local = self.records.get(&key).cloned();
-        let decision = decide(local.as_ref().map(Replica::side).as_ref(), &record.side(), self.us);
+        let decision = decide(
+            local.as_ref().map(Replica::side).as_ref(),
+            &record.side(),
+            self.us,
+        );
         let Some(local) = local else {
             if self.records.len() >= self.max_records {
                 return ApplyOutcome::Refused;
@@ -401,7 +404,8 @@ impl ReplicationDb for MemoryDb {
                 ApplyOutcome::ReleaseDemanded
             }
             Decision::MergeSpecialGroup => {
-                let merge = merge_special_group(&local.side(), &record.side(), self.us, MAX_MEMBERS);
+                let merge =
+                    merge_special_group(&local.side(), &record.side(), self.us, MAX_MEMBERS);
                 let mut merged = Replica {
                     addresses: ReplicaAddresses::List(merge.members),
                     ..record.clone()

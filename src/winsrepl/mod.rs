@@ -67,22 +67,22 @@ mod association;
 mod conflict;
 #[cfg(feature = "std")]
 mod db;
-#[cfg(feature = "std")]
-mod memory_db;
-#[cfg(feature = "std")]
-mod partner;
-#[cfg(feature = "std")]
-mod partner_config;
-#[cfg(feature = "std")]
-mod replica;
 mod error;
 mod frame;
 mod grammar;
 mod header;
 mod macros;
+#[cfg(feature = "std")]
+mod memory_db;
 mod message;
 mod owner;
+#[cfg(feature = "std")]
+mod partner;
+#[cfg(feature = "std")]
+mod partner_config;
 mod record;
+#[cfg(feature = "std")]
+mod replica;
 mod repr;
 
 #[cfg(all(test, feature = "std"))]
@@ -99,14 +99,6 @@ pub use conflict::{
 };
 #[cfg(feature = "std")]
 pub use db::{ApplyOutcome, ReplicationDb};
-#[cfg(feature = "std")]
-pub use memory_db::{DbAction, MemoryDb};
-#[cfg(feature = "std")]
-pub use partner::{ApplyCounts, ConnectionId, Down, Partner, PartnerEvent, Refusal};
-#[cfg(feature = "std")]
-pub use partner_config::{PartnerConfig, PullConfig, PushConfig, ReplicationConfig};
-#[cfg(feature = "std")]
-pub use replica::{MAX_MEMBERS, MAX_REPLICA_SCOPE_LEN, Replica, ReplicaAddresses, ReplicaError};
 pub use error::{EmitError, Field, FrameError, ParseError};
 pub use frame::frame_len;
 #[cfg(feature = "std")]
@@ -114,12 +106,20 @@ pub use frame::{Fed, Framer};
 pub use header::{
     Header, MessageType, OPCODE_BITS, ReplCommand, Start, Stop, StopReason, UpdateKind,
 };
+#[cfg(feature = "std")]
+pub use memory_db::{DbAction, MemoryDb};
 pub use message::{Body, Message};
 pub use owner::{OwnerIter, OwnerRecord, OwnerTable, OwnerTableRepr, Owners};
+#[cfg(feature = "std")]
+pub use partner::{ApplyCounts, ConnectionId, Down, Partner, PartnerEvent, Refusal};
+#[cfg(feature = "std")]
+pub use partner_config::{PartnerConfig, PullConfig, PushConfig, ReplicationConfig};
 pub use record::{
     Addresses, AddressesRepr, MAX_SCOPE_LEN, Member, MemberIter, Members, NameRecord,
     NameRecordIter, NameRecordRepr, NameRecords, RecordFlags, RecordName, RecordState, RecordType,
 };
+#[cfg(feature = "std")]
+pub use replica::{MAX_MEMBERS, MAX_REPLICA_SCOPE_LEN, Replica, ReplicaAddresses, ReplicaError};
 pub use repr::{BodyRepr, MessageRepr};
 
 /// TCP port of WINS replication (MS-WINSRA 2.1).

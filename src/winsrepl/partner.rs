@@ -47,8 +47,8 @@ use std::time::Instant;
 
 use crate::winsrepl::{
     ApplyOutcome, Association, AssociationError, Body, BodyRepr, Event, NameRecordRepr,
-    NameRecords, OwnerRecord, OwnerTableRepr, Received, Replica, ReplicationConfig,
-    ReplicationDb, StopReason, UpdateKind,
+    NameRecords, OwnerRecord, OwnerTableRepr, Received, Replica, ReplicationConfig, ReplicationDb,
+    StopReason, UpdateKind,
 };
 
 /// The embedder's name for one TCP connection.
@@ -735,8 +735,7 @@ impl Partner {
                     owners: &owners,
                     initiator: self.config.owner,
                 };
-                if c
-                    .assoc
+                if c.assoc
                     .send(now, BodyRepr::UpdateNotification(kind, table))
                     .is_ok()
                 {

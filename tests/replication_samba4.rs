@@ -1,0 +1,384 @@
+//! The crate's replication `Partner` with Samba 4's AD DC WINS server, over
+//! real TCP inside network namespaces (needs root and Samba; runs only with
+//! `NBNS_INTEROP=1`).
+//!
+//! The test starts Samba (partner entry: our address, push and pull, no
+//! periodic pull), a capture of TCP 42, and then runs itself again inside
+//! the client namespace as the driver: a small std-thread loop around a
+//! `Partner` and a `MemoryDb` holding three names of ours. There it checks,
+//! reading Samba's `wins.ldb` with `ldbsearch`:
+//!
+//! 1. we push (UPDATE, Samba pulls on our stream): our records appear in
+//!    Samba's database with our address as owner and our version IDs;
+//! 2. we pull: Samba's names (registered by its own WINS client) appear in
+//!    ours with Samba as owner and Samba's version IDs;
+//! 3. a `-RR` of one name and a tombstone of another, one notification:
+//!    Samba holds the new version and the tombstone.
+//!
+//! Back outside, tshark must read every captured TCP 42 packet as
+//! `winsrepl` without a malformed flag.
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nbns::winsrepl::{
+    ConnectionId, MemoryDb, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig,
+    REPLICATION_PORT, RecordState, RecordType, ReplicationConfig,
+};
+use nbns::wire::NetbiosName;
+use support::samba4::{LdbRecord, Samba4Wins, ldb_records};
+
+const TEST: &str = "samba4_replicates_with_our_partner";
+/// Set in the environment of the driver run inside the namespace.
+const CHILD: &str = "NBNS_SAMBA4_DRIVER";
+
+#[test]
+fn samba4_replicates_with_our_partner() {
+    if std::env::var_os(CHILD).is_some() {
+        return driver();
+    }
+    if !support::interop_enabled(TEST) {
+        return;
+    }
+    let started = Instant::now();
+    let samba = Samba4Wins::start("2:3:0:0").unwrap_or_else(|e| panic!("{e}"));
+    let pcap = std::env::temp_dir().join("nbns-samba4-replication.pcap");
+    let capture = support::tshark::capture(
+        Some(samba.client_netns()),
+        samba.client_interface(),
+        "tcp port 42",
+        &pcap,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let exe = std::env::current_exe().unwrap();
+    let mut child = samba
+        .client_command(exe)
+        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("S4_SERVER", samba.server_ip().to_string())
+        .env("S4_CLIENT", samba.client_ip().to_string())
+        .env("S4_LDB", samba.wins_ldb())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the driver did not finish in 45 s\n{}", samba.log());
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let pcap = capture.stop().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "the driver failed ({status})\nSamba's log:\n{}",
+        samba.log()
+    );
+
+    let packets = support::tshark::dissect_fields(&pcap, &[], &["winsrepl.", "tcp.len"]).unwrap();
+    let mut messages = 0;
+    for p in &packets {
+        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
+        let payload = p.field("tcp.len").is_some_and(|l| l != "0");
+        let winsrepl = p.protocols.iter().any(|x| x == "winsrepl");
+        assert_eq!(payload, winsrepl, "frame {}: {:?}", p.number, p.protocols);
+        messages += p.fields_named("winsrepl.size").len();
+    }
+    // Three associations: a pull (7 messages: start, its response, map
+    // request and response, name records request and response, stop) and
+    // two notifications (6 each: start, response, UPDATE, Samba's request,
+    // our response, Samba's stop).
+    assert!(
+        messages >= 19,
+        "tshark read only {messages} replication messages"
+    );
+    eprintln!(
+        "{TEST}: {} frames, {messages} winsrepl messages, none malformed; {:.1} s in all",
+        packets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    samba.stop().unwrap();
+}
+
+// ---- The driver, inside the client namespace --------------------------------
+
+fn name(s: &str, suffix: u8) -> NetbiosName {
+    NetbiosName::new(s, suffix).unwrap()
+}
+
+/// A std driver for a `Partner`: non-blocking sockets polled every few ms.
+struct Driver {
+    partner: Partner,
+    db: MemoryDb,
+    listener: TcpListener,
+    streams: HashMap<ConnectionId, TcpStream>,
+    next: u64,
+    events: Vec<PartnerEvent>,
+}
+
+impl Driver {
+    fn step(&mut self) {
+        let now = Instant::now();
+        while let Ok((s, SocketAddr::V4(peer))) = self.listener.accept() {
+            s.set_nonblocking(true).unwrap();
+            let id = self.id();
+            self.streams.insert(id, s);
+            self.partner.handle_connected(id, peer, now);
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        let ids: Vec<ConnectionId> = self.streams.keys().copied().collect();
+        for id in ids {
+            loop {
+                let Some(s) = self.streams.get_mut(&id) else {
+                    break;
+                };
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        self.streams.remove(&id);
+                        self.partner.handle_closed(id, Instant::now());
+                        break;
+                    }
+                    Ok(n) => {
+                        self.partner
+                            .handle_received(&mut self.db, id, &buf[..n], Instant::now());
+                        self.flush();
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        self.streams.remove(&id);
+                        self.partner.handle_closed(id, Instant::now());
+                        break;
+                    }
+                }
+            }
+        }
+        if self
+            .partner
+            .poll_timeout()
+            .is_some_and(|t| t <= Instant::now())
+        {
+            self.partner.handle_timeout(Instant::now());
+        }
+        self.flush();
+    }
+
+    fn id(&mut self) -> ConnectionId {
+        self.next += 1;
+        ConnectionId(self.next)
+    }
+
+    fn flush(&mut self) {
+        while let Some(to) = self.partner.poll_connect() {
+            match TcpStream::connect_timeout(&to.into(), Duration::from_secs(5)) {
+                Ok(s) => {
+                    s.set_nonblocking(true).unwrap();
+                    let id = self.id();
+                    self.streams.insert(id, s);
+                    self.partner.handle_connected(id, to, Instant::now());
+                }
+                Err(_) => self.partner.handle_connect_failed(to, Instant::now()),
+            }
+        }
+        while let Some((id, bytes)) = self.partner.poll_send() {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.set_nonblocking(false).unwrap();
+                let _ = s.write_all(&bytes);
+                s.set_nonblocking(true).unwrap();
+            }
+        }
+        while let Some(id) = self.partner.poll_close() {
+            if let Some(s) = self.streams.remove(&id) {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+        while let Some(e) = self.partner.poll_event() {
+            eprintln!("driver: {e:?}");
+            self.events.push(e);
+        }
+    }
+
+    /// Runs until `done` holds for the events so far, for at most `limit`.
+    fn run_until(&mut self, limit: Duration, done: impl Fn(&[PartnerEvent]) -> bool) {
+        let deadline = Instant::now() + limit;
+        while !done(&self.events) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out; events: {:#?}",
+                self.events
+            );
+            self.step();
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn served(events: &[PartnerEvent], owner: Ipv4Addr) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, PartnerEvent::Served { owner: o, records, .. } if *o == owner && *records > 0))
+        .count()
+}
+
+fn one(records: &[LdbRecord], suffix: u8) -> LdbRecord {
+    records
+        .iter()
+        .find(|r| r.suffix == suffix)
+        .cloned()
+        .unwrap_or_else(|| panic!("no <{suffix:02x}> record in {records:?}"))
+}
+
+fn driver() {
+    let var = |k: &str| std::env::var(k).unwrap();
+    let server: Ipv4Addr = var("S4_SERVER").parse().unwrap();
+    let us: Ipv4Addr = var("S4_CLIENT").parse().unwrap();
+    let ldb = var("S4_LDB");
+    let ldb = std::path::Path::new(&ldb);
+    let other = Ipv4Addr::from(u32::from(us) + 1);
+
+    let mut db = MemoryDb::new(us, 1000);
+    db.register(name("RUSTUNIQ", 0), RecordType::Unique, &[us])
+        .unwrap();
+    db.register(
+        name("RUSTDOM", 0x1C),
+        RecordType::SpecialGroup,
+        &[us, other],
+    )
+    .unwrap();
+    db.register(name("RUSTMULTI", 0), RecordType::Multihomed, &[us, other])
+        .unwrap();
+    let partner = PartnerConfig {
+        address: SocketAddrV4::new(server, REPLICATION_PORT),
+        pull: Some(PullConfig {
+            interval: None,
+            retry: Duration::from_secs(2),
+        }),
+        push: Some(PushConfig {
+            change_count: 1,
+            use_inform: false,
+        }),
+    };
+    let config = ReplicationConfig::new(us, vec![partner]);
+    let listener = TcpListener::bind((us, REPLICATION_PORT)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut seed = 0x5eed_0001u32;
+    let handles = move || {
+        seed = seed.wrapping_add(0x9E37_79B9);
+        seed
+    };
+    let partner = Partner::new(config, &db, Instant::now(), handles);
+    let mut d = Driver {
+        partner,
+        db,
+        listener,
+        streams: HashMap::new(),
+        next: 0,
+        events: Vec::new(),
+    };
+
+    // 1 and 2: the pull at start and the notification at start.
+    d.run_until(Duration::from_secs(15), |e| {
+        served(e, us) >= 1
+            && e.iter().any(|e| matches!(e, PartnerEvent::PullDone { .. }))
+            && !e.is_empty()
+    });
+    d.run_until(Duration::from_secs(5), |_| true);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ldb_records(ldb, "(name=RUSTMULTI)").is_empty() && Instant::now() < deadline {
+        d.step();
+        thread::sleep(Duration::from_millis(20));
+    }
+    for (n, suffix, version, record_type) in [
+        ("RUSTUNIQ", 0x00, 1, 0),
+        ("RUSTDOM", 0x1C, 2, 2),
+        ("RUSTMULTI", 0x00, 3, 3),
+    ] {
+        let r = one(&ldb_records(ldb, &format!("(name={n})")), suffix);
+        assert_eq!(
+            (r.owner, r.version, r.state, r.record_type),
+            (us, version, 0, record_type),
+            "{n}"
+        );
+    }
+    eprintln!("driver: Samba holds our three records with our owner and versions");
+
+    let samba_own: Vec<LdbRecord> = ldb_records(ldb, "(objectClass=winsRecord)")
+        .into_iter()
+        .filter(|r| r.owner == server && r.state == 0)
+        .collect();
+    assert!(samba_own.len() >= 5, "Samba's own names: {samba_own:?}");
+    for r in &samba_own {
+        let got =
+            d.db.record(name(&r.name, r.suffix))
+                .unwrap_or_else(|| panic!("{}<{:02x}> not pulled", r.name, r.suffix));
+        assert_eq!(
+            (got.owner, got.version),
+            (server, r.version),
+            "{}<{:02x}>",
+            r.name,
+            r.suffix
+        );
+    }
+    eprintln!(
+        "driver: we hold Samba's {} names with Samba as owner",
+        samba_own.len()
+    );
+
+    // 3: -RR of RUSTMULTI and a tombstone of RUSTUNIQ, then one notification.
+    let before = served(&d.events, us);
+    assert!(d.db.release(name("RUSTMULTI", 0)));
+    let rr =
+        d.db.register(name("RUSTMULTI", 0), RecordType::Multihomed, &[us, other])
+            .unwrap();
+    assert!(d.db.tombstone(name("RUSTUNIQ", 0)));
+    assert_eq!(
+        d.db.record(name("RUSTUNIQ", 0)).unwrap().state(),
+        RecordState::Tombstone
+    );
+    d.partner.handle_db_changed(&d.db, Instant::now());
+    d.run_until(Duration::from_secs(10), |e| served(e, us) > before);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let multi = one(&ldb_records(ldb, "(name=RUSTMULTI)"), 0);
+        let uniq = one(&ldb_records(ldb, "(name=RUSTUNIQ)"), 0);
+        if multi.version == rr && uniq.state == 2 {
+            assert_eq!((uniq.owner, uniq.version), (us, 5));
+            assert_eq!(multi.owner, us);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Samba holds {multi:?} and {uniq:?}"
+        );
+        d.step();
+        thread::sleep(Duration::from_millis(20));
+    }
+    let notifications = d
+        .events
+        .iter()
+        .filter(|e| matches!(e, PartnerEvent::NotificationSent { .. }))
+        .count();
+    assert_eq!(
+        notifications, 2,
+        "one at start, one for the -RR and the tombstone"
+    );
+    eprintln!("driver: -RR version {rr} and the tombstone reached Samba");
+    // Let the last association end cleanly before the capture stops.
+    d.run_until(Duration::from_secs(5), |_| true);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while d.partner.connections() > 0 && Instant::now() < deadline {
+        d.step();
+        thread::sleep(Duration::from_millis(10));
+    }
+}

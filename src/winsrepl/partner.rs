@@ -667,7 +667,10 @@ impl Partner {
                     }
                 }
                 Event::Replication(r) => {
-                    if let Some(db) = db.as_deref_mut() {
+                    // Nothing more is answered once the association is over.
+                    if let Some(db) = db.as_deref_mut()
+                        && !c.assoc.is_closed()
+                    {
                         self.on_message(db, id, &mut c, &r, now);
                     }
                 }
@@ -681,18 +684,24 @@ impl Partner {
                     c.why.get_or_insert(Down::Closed { clean });
                 }
             }
+            self.take_output(id, &mut c);
             if c.queued > self.config.max_queued_bytes && !c.assoc.is_closed() {
                 self.refuse(id, &mut c, Refusal::Overloaded);
             }
         }
-        while let Some(bytes) = c.assoc.poll_send() {
-            c.queued += bytes.len();
-            self.sends.push_back((id, bytes));
-        }
+        self.take_output(id, &mut c);
         if c.assoc.is_closed() {
             self.retire(id, c, now);
         } else {
             self.conns.insert(id, c);
+        }
+    }
+
+    /// Moves what the association queued to the send queue.
+    fn take_output(&mut self, id: ConnectionId, c: &mut Conn) {
+        while let Some(bytes) = c.assoc.poll_send() {
+            c.queued += bytes.len();
+            self.sends.push_back((id, bytes));
         }
     }
 

@@ -4,7 +4,7 @@
 //! `nbt.winsreplication`): replica vs replica, owned vs replica, the
 //! challenge answers and the special-group merge.
 
-use std::net::Ipv4Addr;
+use core::net::Ipv4Addr;
 
 use nbns::winsrepl::{
     ChallengeAnswer, ChallengeOutcome, Decision, Member, RecordSide, RecordState, RecordType,

@@ -4,8 +4,9 @@
 //! configured partner and from a non-partner, never make it panic, and
 //! never make it hold more than its caps allow.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::{Duration, Instant};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::time::Duration;
+use std::time::Instant;
 
 use nbns::winsrepl::{
     AssociationConfig, Body, ConnectionId, Member, MemoryDb, Message, MessageRepr, NameRecordRepr,

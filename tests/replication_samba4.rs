@@ -20,12 +20,14 @@
 
 mod support;
 
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::time::Duration;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Stdio;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nbns::winsrepl::{
     ConnectionId, MemoryDb, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig,
@@ -140,10 +142,7 @@ impl Driver {
         let mut buf = vec![0u8; 64 * 1024];
         let ids: Vec<ConnectionId> = self.streams.keys().copied().collect();
         for id in ids {
-            loop {
-                let Some(s) = self.streams.get_mut(&id) else {
-                    break;
-                };
+            while let Some(s) = self.streams.get_mut(&id) {
                 match s.read(&mut buf) {
                     Ok(0) => {
                         self.streams.remove(&id);

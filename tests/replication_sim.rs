@@ -2,9 +2,10 @@
 //! simulated network and clock: every TCP connection is a pair of in-order
 //! byte pipes, the clock jumps to the next deadline, nothing sleeps.
 
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nbns::winsrepl::{
     Body, ConnectionId, Down, MemoryDb, Message, OwnerRecord, Partner, PartnerConfig, PartnerEvent,

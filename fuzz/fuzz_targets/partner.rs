@@ -6,8 +6,9 @@
 //! held bytes within the caps.
 #![no_main]
 
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::{Duration, Instant};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::time::Duration;
+use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use nbns::winsrepl::{

@@ -47,8 +47,8 @@ use std::time::Instant;
 
 use crate::winsrepl::{
     ApplyOutcome, Association, AssociationError, Body, BodyRepr, Event, NameRecordRepr,
-    NameRecords, OwnerRecord, OwnerTableRepr, Received, Replica, ReplicationConfig, ReplicationDb,
-    StopReason, UpdateKind,
+    NameRecords, OwnerRecord, OwnerTableRepr, PartnerConfig, Received, Replica, ReplicationConfig,
+    ReplicationDb, StopReason, UpdateKind,
 };
 
 /// The embedder's name for one TCP connection.
@@ -355,8 +355,7 @@ impl Partner {
             handles: Box::new(handles),
             scratch: Vec::new(),
         };
-        for i in 0..p.config.partners.len() {
-            let partner = p.config.partners[i];
+        for (i, partner) in p.config.partners.clone().into_iter().enumerate() {
             if partner.pull.is_some() {
                 p.start_pull(i);
             }
@@ -409,9 +408,10 @@ impl Partner {
         }
         let partner = self.config.partner_index(*peer.ip());
         let ours = partner.filter(|&i| {
-            self.config.partners[i].address == peer && !self.states[i].awaiting.is_empty()
+            self.partner_config(i).is_some_and(|p| p.address == peer)
+                && self.states.get(i).is_some_and(|s| !s.awaiting.is_empty())
         });
-        let purpose = ours.and_then(|i| self.states[i].awaiting.pop_front());
+        let purpose = ours.and_then(|i| self.states.get_mut(i)?.awaiting.pop_front());
         if self.conns.len() >= self.config.max_connections {
             self.closes.push_back(conn);
             self.event(PartnerEvent::Refused {
@@ -432,7 +432,7 @@ impl Partner {
                 Job::Pull(Pull::new(true)),
             ),
             Some(Purpose::Notify) => {
-                let kind = match partner.and_then(|i| self.config.partners[i].push) {
+                let kind = match partner.and_then(|i| self.partner_config(i)?.push) {
                     Some(p) if p.use_inform => UpdateKind::Inform,
                     _ => UpdateKind::Update,
                 };
@@ -460,7 +460,7 @@ impl Partner {
         let Some(i) = self.config.partners.iter().position(|p| p.address == peer) else {
             return;
         };
-        if let Some(purpose) = self.states[i].awaiting.pop_front() {
+        if let Some(purpose) = self.states.get_mut(i).and_then(|s| s.awaiting.pop_front()) {
             self.event(PartnerEvent::ConnectFailed { peer });
             self.purpose_failed(i, purpose, now);
         }
@@ -515,14 +515,15 @@ impl Partner {
             self.drive(None, id, now);
         }
         for i in 0..self.states.len() {
-            let st = &mut self.states[i];
-            if st.next_pull.is_some_and(|t| now >= t) {
-                st.next_pull = None;
+            let Some(st) = self.states.get_mut(i) else {
+                continue;
+            };
+            let pull = st.next_pull.take_if(|t| now >= *t).is_some();
+            let notify = st.notify_at.take_if(|t| now >= *t).is_some();
+            if pull {
                 self.start_pull(i);
             }
-            let st = &mut self.states[i];
-            if st.notify_at.is_some_and(|t| now >= t) {
-                st.notify_at = None;
+            if notify {
                 self.start_notify(i);
             }
         }
@@ -592,33 +593,50 @@ impl Partner {
         h
     }
 
+    /// The configuration of partner `i`.
+    fn partner_config(&self, i: usize) -> Option<PartnerConfig> {
+        self.config.partners.get(i).copied()
+    }
+
     fn start_pull(&mut self, i: usize) {
-        let st = &mut self.states[i];
+        let (Some(address), Some(st)) = (
+            self.config.partners.get(i).map(|p| p.address),
+            self.states.get_mut(i),
+        ) else {
+            return;
+        };
         if st.pulling {
             st.pull_again = true;
             return;
         }
         st.pulling = true;
         st.awaiting.push_back(Purpose::Pull);
-        self.connects.push_back(self.config.partners[i].address);
+        self.connects.push_back(address);
     }
 
     fn start_notify(&mut self, i: usize) {
-        let st = &mut self.states[i];
+        let (Some(address), Some(st)) = (
+            self.config.partners.get(i).map(|p| p.address),
+            self.states.get_mut(i),
+        ) else {
+            return;
+        };
         if st.notifying {
             return;
         }
         st.notifying = true;
         st.notified = self.own_version;
         st.awaiting.push_back(Purpose::Notify);
-        self.connects.push_back(self.config.partners[i].address);
+        self.connects.push_back(address);
     }
 
     fn schedule_notify(&mut self, i: usize, now: Instant) {
         let Some(push) = self.config.partners.get(i).and_then(|p| p.push) else {
             return;
         };
-        let st = &mut self.states[i];
+        let Some(st) = self.states.get_mut(i) else {
+            return;
+        };
         if push.change_count > 0
             && self.own_version.saturating_sub(st.notified) >= push.change_count
             && st.notify_at.is_none()
@@ -631,8 +649,13 @@ impl Partner {
     fn purpose_failed(&mut self, i: usize, purpose: Purpose, now: Instant) {
         match purpose {
             Purpose::Pull => {
-                let pull = self.config.partners[i].pull.unwrap_or_default();
-                let st = &mut self.states[i];
+                let pull = self
+                    .partner_config(i)
+                    .and_then(|p| p.pull)
+                    .unwrap_or_default();
+                let Some(st) = self.states.get_mut(i) else {
+                    return;
+                };
                 st.pulling = false;
                 st.failures = st.failures.saturating_add(1);
                 let mut wait = pull.retry.saturating_mul(st.failures);
@@ -642,7 +665,9 @@ impl Partner {
                 st.next_pull = Some(now + wait);
             }
             Purpose::Notify => {
-                self.states[i].notifying = false;
+                if let Some(st) = self.states.get_mut(i) {
+                    st.notifying = false;
+                }
                 self.schedule_notify(i, now);
             }
         }
@@ -726,7 +751,8 @@ impl Partner {
             Job::Pull(ref mut pull) if pull.awaiting_map && pull.requests == 0 => {
                 let seed = c
                     .partner
-                    .map(|i| core::mem::take(&mut self.states[i].seed))
+                    .and_then(|i| self.states.get_mut(i))
+                    .map(|s| core::mem::take(&mut s.seed))
                     .unwrap_or_default();
                 if seed.is_empty() {
                     let _ = c.assoc.send(now, BodyRepr::TableQuery);
@@ -789,7 +815,9 @@ impl Partner {
         let Some(i) = c.partner else {
             return self.refuse(id, c, Refusal::NonPartner);
         };
-        let partner = self.config.partners[i];
+        let Some(partner) = self.partner_config(i) else {
+            return;
+        };
         match m.body {
             Body::TableQuery | Body::SendRequest(_) if partner.push.is_none() => {
                 self.refuse(id, c, Refusal::NotPushPartner);
@@ -814,8 +842,9 @@ impl Partner {
                     kind,
                 });
                 if kind.persistent() {
-                    let st = &mut self.states[i];
-                    st.seed = table.owners.iter().take(self.config.max_owners).collect();
+                    if let Some(st) = self.states.get_mut(i) {
+                        st.seed = table.owners.iter().take(self.config.max_owners).collect();
+                    }
                     self.start_pull(i);
                 } else if matches!(c.job, Job::Serve) {
                     // The role reversal: pull on this stream at once.
@@ -918,8 +947,13 @@ impl Partner {
         if c.purpose == Some(Purpose::Pull)
             && let Some(i) = c.partner
         {
-            let interval = self.config.partners[i].pull.and_then(|p| p.interval);
-            let st = &mut self.states[i];
+            let interval = self
+                .partner_config(i)
+                .and_then(|p| p.pull)
+                .and_then(|p| p.interval);
+            let Some(st) = self.states.get_mut(i) else {
+                return;
+            };
             st.pulling = false;
             st.failures = 0;
             st.next_pull = interval.map(|d| now + d);

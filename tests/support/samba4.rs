@@ -7,9 +7,9 @@
 //! One instance at a time (fixed namespace names and state directory; the
 //! provisioned domain is cached there between runs).
 
+use core::net::Ipv4Addr;
 use std::collections::HashMap;
 use std::fs;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -184,7 +184,7 @@ impl Harness {
         config.max_requests_per_pull = 32;
         let now = Instant::now();
         let mut h = 0u32;
-        let partner = Partner::new(config, &db, now, move || {
+        let partner = Partner::new(config, &db, move || {
             h = h.wrapping_add(0x1357_9bdf);
             h
         });

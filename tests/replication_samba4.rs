@@ -276,7 +276,7 @@ fn driver() {
         seed = seed.wrapping_add(0x9E37_79B9);
         seed
     };
-    let partner = Partner::new(config, &db, Instant::now(), handles);
+    let partner = Partner::new(config, &db, handles);
     let mut d = Driver {
         partner,
         db,

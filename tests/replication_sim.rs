@@ -103,7 +103,7 @@ impl Net {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             seed
         };
-        let partner = Partner::new(Self::config(ip, partners), &db, self.now, handles);
+        let partner = Partner::new(Self::config(ip, partners), &db, handles);
         self.nodes.push(Node {
             ip,
             partner,
@@ -123,7 +123,7 @@ impl Net {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             seed
         };
-        node.partner = Partner::new(config, &node.db, self.now, handles);
+        node.partner = Partner::new(config, &node.db, handles);
         node.events.clear();
     }
 
@@ -345,12 +345,7 @@ fn three_partners_replicate_through_the_middle_one() {
     );
     net.run_for(Duration::from_secs(1));
     // C pulled before B had A's records; its next pull gets them.
-    net.nodes[c].partner.handle_timeout(net.now);
-    let now = net.now;
-    net.nodes[c].partner = {
-        let n = &net.nodes[c];
-        Partner::new(n.partner.config().clone(), &n.db, now, || 99)
-    };
+    net.restart(c);
     net.run_for(Duration::from_secs(1));
 
     let bdb = &net.nodes[b].db;

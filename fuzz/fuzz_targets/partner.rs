@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     config.max_requests_per_pull = 16;
     let mut now = Instant::now();
     let mut handle = 0u32;
-    let mut partner = Partner::new(config, &db, now, move || {
+    let mut partner = Partner::new(config, &db, move || {
         handle += 1;
         handle
     });

@@ -334,7 +334,6 @@ impl Partner {
     pub fn new(
         config: ReplicationConfig,
         db: &dyn ReplicationDb,
-        now: Instant,
         handles: impl FnMut() -> u32 + Send + 'static,
     ) -> Self {
         let states = config
@@ -366,7 +365,6 @@ impl Partner {
                 p.start_notify(i);
             }
         }
-        let _ = now;
         p
     }
 
@@ -759,7 +757,7 @@ impl Partner {
                 } else {
                     pull.awaiting_map = false;
                     plan(&self.config, db, pull, seed.iter().copied());
-                    self.next_request(db, c, now);
+                    self.next_request(c, now);
                 }
             }
             Job::Notify(kind) => {
@@ -851,7 +849,7 @@ impl Partner {
                     let mut pull = Pull::new(false);
                     plan(&self.config, db, &mut pull, table.owners.iter());
                     c.job = Job::Pull(pull);
-                    self.next_request(db, c, now);
+                    self.next_request(c, now);
                 }
             }
             Body::TableReply(table) => {
@@ -860,7 +858,7 @@ impl Partner {
                 {
                     pull.awaiting_map = false;
                     plan(&self.config, db, pull, table.owners.iter());
-                    self.next_request(db, c, now);
+                    self.next_request(c, now);
                 }
             }
             Body::SendReply(records) => {
@@ -871,7 +869,7 @@ impl Partner {
                     let (event, received) = apply(db, peer, range, records, pull, now);
                     pull.records += received as u64;
                     self.event(event);
-                    self.next_request(db, c, now);
+                    self.next_request(c, now);
                 }
             }
             Body::UnknownCommand { .. } => self.refuse(id, c, Refusal::UnknownCommand),
@@ -924,7 +922,7 @@ impl Partner {
     }
 
     /// Sends the pull's next request, or ends the pull.
-    fn next_request(&mut self, db: &mut dyn ReplicationDb, c: &mut Conn, now: Instant) {
+    fn next_request(&mut self, c: &mut Conn, now: Instant) {
         let Job::Pull(pull) = &mut c.job else { return };
         let next = if pull.requests < self.config.max_requests_per_pull {
             pull.todo.pop_front()
@@ -943,7 +941,6 @@ impl Partner {
         c.assoc.stop(StopReason::Normal);
         let partner = *c.peer.ip();
         self.event(PartnerEvent::PullDone { partner, records });
-        let _ = db;
         if c.purpose == Some(Purpose::Pull)
             && let Some(i) = c.partner
         {

@@ -428,3 +428,185 @@ impl ReplicationDb for MemoryDb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+    fn n(s: &str) -> NetbiosName {
+        NetbiosName::new(s, 0).unwrap()
+    }
+
+    fn ip(last: u8) -> Ipv4Addr {
+        Ipv4Addr::new(10, 9, 0, last)
+    }
+
+    fn replica(name: &str, t: RecordType, s: RecordState, version: u64, addrs: &[u8]) -> Replica {
+        let addresses = if t.has_list() {
+            ReplicaAddresses::List(
+                addrs
+                    .iter()
+                    .map(|&a| Member {
+                        owner: B,
+                        address: ip(a),
+                    })
+                    .collect(),
+            )
+        } else {
+            ReplicaAddresses::Single(ip(addrs[0]))
+        };
+        Replica {
+            name: n(name),
+            scope: Vec::new(),
+            flags: RecordFlags::new(t, s, NodeType::H),
+            version,
+            owner: B,
+            addresses,
+        }
+    }
+
+    fn now() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn versions_of_our_own_changes() {
+        let mut db = MemoryDb::new(US, 10);
+        assert_eq!(db.register(n("A"), RecordType::Unique, &[ip(1)]), Some(1));
+        // Same address again: a refresh, no new version.
+        assert_eq!(db.register(n("A"), RecordType::Unique, &[ip(1)]), Some(1));
+        assert!(db.release(n("A")));
+        assert!(!db.release(n("A")));
+        assert_eq!(db.version_counter(), 1, "a release keeps the version");
+        assert_eq!(db.register(n("A"), RecordType::Unique, &[ip(1)]), Some(2));
+        assert!(db.tombstone(n("A")));
+        assert_eq!(db.record(n("A")).unwrap().version, 3);
+        assert_eq!(db.max_version(US), 3);
+    }
+
+    #[test]
+    fn records_replicate_active_and_tombstones_in_range_and_limit() {
+        let mut db = MemoryDb::new(US, 10);
+        for name in ["A", "B", "C", "D"] {
+            db.register(n(name), RecordType::Unique, &[ip(1)]);
+        }
+        db.release(n("B"));
+        db.tombstone(n("C")); // version 5
+        let mut out = Vec::new();
+        assert_eq!(db.records(US, 1, 10, 10, &mut out), 3);
+        let versions: Vec<u64> = out.iter().map(|r| r.version).collect();
+        assert_eq!(versions, [1, 4, 5]);
+        out.clear();
+        assert_eq!(db.records(US, 2, 4, 10, &mut out), 1);
+        out.clear();
+        assert_eq!(db.records(US, 1, 10, 2, &mut out), 2);
+        assert_eq!(db.records(B, 1, 10, 2, &mut out), 0);
+        assert_eq!(db.records(US, 5, 4, 2, &mut out), 0);
+    }
+
+    #[test]
+    fn our_active_record_against_a_tombstone_gets_a_new_version() {
+        let mut db = MemoryDb::new(US, 10);
+        db.register(n("A"), RecordType::Unique, &[ip(1)]);
+        let r = replica("A", RecordType::Unique, RecordState::Tombstone, 9, &[1]);
+        assert_eq!(db.apply_replica(&r, B, now()), ApplyOutcome::Propagated);
+        let got = db.record(n("A")).unwrap();
+        assert_eq!(
+            (got.owner, got.version, got.state()),
+            (US, 2, RecordState::Active)
+        );
+    }
+
+    #[test]
+    fn a_challenge_goes_out_and_its_answer_decides() {
+        let mut db = MemoryDb::new(US, 10);
+        db.register(n("A"), RecordType::Unique, &[ip(1)]);
+        let r = replica("A", RecordType::Unique, RecordState::Active, 9, &[2]);
+        assert_eq!(db.apply_replica(&r, B, now()), ApplyOutcome::Challenging);
+        assert_eq!(
+            db.poll_action(),
+            Some(DbAction::Challenge {
+                name: n("A"),
+                scope: Vec::new(),
+                addresses: vec![ip(1)]
+            })
+        );
+        assert_eq!(
+            db.record(n("A")).unwrap().owner,
+            US,
+            "kept while challenging"
+        );
+        let held = [ip(1)];
+        assert_eq!(
+            db.resolve_challenge(n("A"), &[], ChallengeAnswer::Positive(&held)),
+            ApplyOutcome::Kept
+        );
+        assert_eq!(db.record(n("A")).unwrap().owner, US);
+
+        assert_eq!(db.apply_replica(&r, B, now()), ApplyOutcome::Challenging);
+        assert_eq!(
+            db.resolve_challenge(n("A"), &[], ChallengeAnswer::NoAnswer),
+            ApplyOutcome::Replaced
+        );
+        let got = db.record(n("A")).unwrap();
+        assert_eq!((got.owner, got.version), (B, 9));
+        assert_eq!(db.max_version(B), 9);
+    }
+
+    #[test]
+    fn a_group_replica_over_our_unique_demands_a_release() {
+        let mut db = MemoryDb::new(US, 10);
+        db.register(n("A"), RecordType::Unique, &[ip(1)]);
+        let r = replica("A", RecordType::NormalGroup, RecordState::Active, 4, &[3]);
+        assert_eq!(
+            db.apply_replica(&r, B, now()),
+            ApplyOutcome::ReleaseDemanded
+        );
+        assert_eq!(
+            db.poll_action(),
+            Some(DbAction::ReleaseDemand {
+                name: n("A"),
+                scope: Vec::new(),
+                addresses: vec![ip(1)]
+            })
+        );
+        assert_eq!(db.record(n("A")).unwrap().owner, B);
+    }
+
+    #[test]
+    fn merging_into_our_special_group_keeps_it_ours_with_a_new_version() {
+        let mut db = MemoryDb::new(US, 10);
+        db.register(n("DOM"), RecordType::SpecialGroup, &[ip(1)]);
+        let r = replica(
+            "DOM",
+            RecordType::SpecialGroup,
+            RecordState::Active,
+            7,
+            &[2],
+        );
+        assert_eq!(db.apply_replica(&r, B, now()), ApplyOutcome::Merged);
+        let got = db.record(n("DOM")).unwrap();
+        assert_eq!((got.owner, got.version), (US, 2));
+        assert_eq!(got.members().len(), 2);
+        // The index follows: our version 2 is served, version 1 is gone.
+        let mut out = Vec::new();
+        assert_eq!(db.records(US, 1, 1, 10, &mut out), 0);
+        assert_eq!(db.records(US, 2, 2, 10, &mut out), 1);
+    }
+
+    #[test]
+    fn a_full_database_refuses_new_names() {
+        let mut db = MemoryDb::new(US, 1);
+        db.register(n("A"), RecordType::Unique, &[ip(1)]);
+        assert_eq!(db.register(n("B"), RecordType::Unique, &[ip(1)]), None);
+        let r = replica("C", RecordType::Unique, RecordState::Active, 1, &[2]);
+        assert_eq!(db.apply_replica(&r, B, now()), ApplyOutcome::Refused);
+        db.pulled(B, 5, now());
+        assert_eq!(db.max_version(B), 5);
+        db.pulled(B, 3, now());
+        assert_eq!(db.max_version(B), 5, "never lowered");
+    }
+}

@@ -10,10 +10,12 @@
 //!
 //! 1. we push (UPDATE, Samba pulls on our stream): our records appear in
 //!    Samba's database with our address as owner and our version IDs;
-//! 2. we pull: Samba's names (registered by its own WINS client) appear in
-//!    ours with Samba as owner and Samba's version IDs;
+//! 2. we pull: Samba's names (its own, and one a client registers over
+//!    UDP 137 first) appear in ours with Samba as owner and Samba's
+//!    version IDs;
 //! 3. a `-RR` of one name and a tombstone of another, one notification:
-//!    Samba holds the new version and the tombstone.
+//!    Samba holds the new version and the tombstone;
+//! 4. Samba pulls from us on a connection it opens, and we serve it.
 //!
 //! Back outside, tshark must read every captured TCP 42 packet as
 //! `winsrepl` without a malformed flag.
@@ -49,7 +51,10 @@ fn samba4_replicates_with_our_partner() {
         return;
     }
     let started = Instant::now();
-    let samba = Samba4Wins::start("2:3:0:0").unwrap_or_else(|e| panic!("{e}"));
+    // Our address pulls and pushes, and Samba pulls from it every 3 s on
+    // its own connection (checked every second).
+    let samba = Samba4Wins::start("2:3:3:0", "wreplsrv:periodic_interval = 1")
+        .unwrap_or_else(|e| panic!("{e}"));
     let pcap = std::env::temp_dir().join("nbns-samba4-replication.pcap");
     let capture = support::tshark::capture(
         Some(samba.client_netns()),
@@ -238,6 +243,36 @@ fn one(records: &[LdbRecord], suffix: u8) -> LdbRecord {
         .unwrap_or_else(|| panic!("no <{suffix:02x}> record in {records:?}"))
 }
 
+/// Registers the unique name `name<00>` for `from` at the WINS server
+/// `server` with a hand-built NBNS name registration request (RFC 1002
+/// 4.2.2) from `from:137`; true on a positive response.
+fn nbns_register(from: Ipv4Addr, server: Ipv4Addr, name: &str) -> bool {
+    let mut raw = [b' '; 16];
+    raw[..name.len()].copy_from_slice(name.as_bytes());
+    raw[15] = 0;
+    let mut p = vec![0x4e, 0x42, 0x29, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, 0x20];
+    for b in raw {
+        p.extend([b'A' + (b >> 4), b'A' + (b & 0x0f)]);
+    }
+    p.extend([0, 0, 0x20, 0, 1]);
+    p.extend([0xc0, 0x0c, 0, 0x20, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 0x60, 0]);
+    p.extend(from.octets());
+    let socket = std::net::UdpSocket::bind((from, 137)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    socket.send_to(&p, (server, 137)).unwrap();
+    let mut buf = [0u8; 600];
+    while let Ok((n, _)) = socket.recv_from(&mut buf) {
+        let Some(reply) = buf.get(..n) else { break };
+        // The final answer (not a WACK, opcode 7): a response with rcode 0.
+        if reply.len() > 4 && reply[..2] == [0x4e, 0x42] && reply[2] & 0x78 == 0x28 {
+            return reply[2] & 0x80 != 0 && reply[3] & 0x0f == 0;
+        }
+    }
+    false
+}
+
 fn driver() {
     let var = |k: &str| std::env::var(k).unwrap();
     let server: Ipv4Addr = var("S4_SERVER").parse().unwrap();
@@ -245,6 +280,12 @@ fn driver() {
     let ldb = var("S4_LDB");
     let ldb = std::path::Path::new(&ldb);
     let other = Ipv4Addr::from(u32::from(us) + 1);
+
+    let client = Ipv4Addr::from(u32::from(us) + 2);
+    assert!(
+        nbns_register(client, server, "S4CLIENT"),
+        "registration at Samba"
+    );
 
     let mut db = MemoryDb::new(us, 1000);
     db.register(name("RUSTUNIQ", 0), RecordType::Unique, &[us])
@@ -316,7 +357,11 @@ fn driver() {
         .into_iter()
         .filter(|r| r.owner == server && r.state == 0)
         .collect();
-    assert!(samba_own.len() >= 5, "Samba's own names: {samba_own:?}");
+    assert!(samba_own.len() >= 6, "Samba's names: {samba_own:?}");
+    assert!(
+        samba_own.iter().any(|r| r.name == "S4CLIENT"),
+        "{samba_own:?}"
+    );
     for r in &samba_own {
         let got =
             d.db.record(name(&r.name, r.suffix))
@@ -335,7 +380,6 @@ fn driver() {
     );
 
     // 3: -RR of RUSTMULTI and a tombstone of RUSTUNIQ, then one notification.
-    let before = served(&d.events, us);
     assert!(d.db.release(name("RUSTMULTI", 0)));
     let rr =
         d.db.register(name("RUSTMULTI", 0), RecordType::Multihomed, &[us, other])
@@ -346,38 +390,57 @@ fn driver() {
         RecordState::Tombstone
     );
     d.partner.handle_db_changed(&d.db, Instant::now());
-    d.run_until(Duration::from_secs(10), |e| served(e, us) > before);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let multi = one(&ldb_records(ldb, "(name=RUSTMULTI)"), 0);
-        let uniq = one(&ldb_records(ldb, "(name=RUSTUNIQ)"), 0);
-        if multi.version == rr && uniq.state == 2 {
-            assert_eq!((uniq.owner, uniq.version), (us, 5));
-            assert_eq!(multi.owner, us);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Samba holds {multi:?} and {uniq:?}"
-        );
-        d.step();
-        thread::sleep(Duration::from_millis(20));
-    }
-    let notifications = d
-        .events
-        .iter()
-        .filter(|e| matches!(e, PartnerEvent::NotificationSent { .. }))
-        .count();
+    let notifications = |e: &[PartnerEvent]| {
+        e.iter()
+            .filter(|e| matches!(e, PartnerEvent::NotificationSent { .. }))
+            .count()
+    };
+    d.run_until(Duration::from_secs(10), |e| notifications(e) == 2);
+    wait_for(&mut d, ldb, "RUSTMULTI", |r| {
+        r.version == rr && r.owner == us
+    });
+    wait_for(&mut d, ldb, "RUSTUNIQ", |r| {
+        (r.owner, r.version, r.state) == (us, 5, 2)
+    });
     assert_eq!(
-        notifications, 2,
+        notifications(&d.events),
+        2,
         "one at start, one for the -RR and the tombstone"
     );
     eprintln!("driver: -RR version {rr} and the tombstone reached Samba");
-    // Let the last association end cleanly before the capture stops.
-    d.run_until(Duration::from_secs(5), |_| true);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while d.partner.connections() > 0 && Instant::now() < deadline {
+
+    // 4: a new name, without a notification: Samba's periodic pull (every
+    // 3 s) fetches it on a connection it opens to our port 42.
+    let quiet =
+        d.db.register(name("RUSTQUIET", 0), RecordType::Unique, &[us])
+            .unwrap();
+    let from = d.events.len();
+    d.run_until(Duration::from_secs(15), |e| {
+        let inbound = e.iter().any(|e| {
+            matches!(e, PartnerEvent::AssociationUp { initiator: false, peer, .. } if *peer.ip() == server)
+        });
+        let served = e.get(from..).unwrap_or_default().iter().any(|e| {
+            matches!(e, PartnerEvent::Served { owner, records: 1, .. } if *owner == us)
+        });
+        inbound && served
+    });
+    wait_for(&mut d, ldb, "RUSTQUIET", |r| {
+        (r.owner, r.version) == (us, quiet)
+    });
+    assert_eq!(notifications(&d.events), 2);
+    eprintln!("driver: Samba pulled version {quiet} from us on its own connection");
+}
+
+/// Drives `d` until Samba's record `name<00>` satisfies `ok` (at most 5 s).
+fn wait_for(d: &mut Driver, ldb: &std::path::Path, name: &str, ok: impl Fn(&LdbRecord) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let records = ldb_records(ldb, &format!("(name={name})"));
+        if records.iter().any(|r| r.suffix == 0 && ok(r)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "Samba holds {records:?}");
         d.step();
-        thread::sleep(Duration::from_millis(10));
+        thread::sleep(Duration::from_millis(20));
     }
 }

@@ -29,6 +29,8 @@
 #                   spaces; type 1 pull, 2 push, 3 both (Samba's view)
 #                                                     (default "2:3:0:0")
 #   S4_LOG_LEVEL    samba log level                   (default 1)
+#   S4_EXTRA_CONF   an extra line for [global], such as
+#                   "wreplsrv:periodic_interval = 1" (default 15 s)
 #   S4_READY_TIMEOUT seconds to wait for samba        (default 60)
 set -euo pipefail
 
@@ -37,6 +39,7 @@ S4_NS_PREFIX=${S4_NS_PREFIX:-nbs4}
 S4_SUBNET=${S4_SUBNET:-10.137.41}
 S4_PARTNERS=${S4_PARTNERS-2:3:0:0}
 S4_LOG_LEVEL=${S4_LOG_LEVEL:-1}
+S4_EXTRA_CONF=${S4_EXTRA_CONF:-}
 S4_READY_TIMEOUT=${S4_READY_TIMEOUT:-60}
 
 NAME=S4REPL
@@ -128,6 +131,7 @@ write_config() {
 	panic action =
 	include system krb5 conf = no
 EOF
+    [ -z "$S4_EXTRA_CONF" ] || printf '\t%s\n' "$S4_EXTRA_CONF" >>"$DC/etc/smb.conf"
     # one wreplPartner per entry; `type` in decimal (Samba 4.17 reads base
     # 10 and turns anything else into 3)
     local entry octet type pull push ldif=""

@@ -91,8 +91,9 @@ fn script() -> PathBuf {
 
 impl Samba4Wins {
     /// Starts Samba with these replication partners (the script's
-    /// `S4_PARTNERS`: `octet:type:pullInterval:pushChangeCount` entries).
-    pub(crate) fn start(partners: &str) -> Result<Self, String> {
+    /// `S4_PARTNERS`: `octet:type:pullInterval:pushChangeCount` entries)
+    /// and one extra line for smb.conf's `[global]` (may be empty).
+    pub(crate) fn start(partners: &str, extra_conf: &str) -> Result<Self, String> {
         check_requirements()?;
         let dir = std::env::temp_dir().join("nbns-samba4");
         let out = Command::new("bash")
@@ -100,6 +101,7 @@ impl Samba4Wins {
             .arg("start")
             .env("S4_DIR", &dir)
             .env("S4_PARTNERS", partners)
+            .env("S4_EXTRA_CONF", extra_conf)
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;

@@ -8,8 +8,10 @@
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
 //! * [`server`]: a sans-IO WINS server whose records carry version IDs.
-//! * [`winsrepl`]: the wire format of WINS replication (MS-WINSRA, TCP
-//!   port 42) between WINS servers, with a framer for the TCP stream.
+//! * [`winsrepl`]: WINS replication (MS-WINSRA, TCP port 42) between WINS
+//!   servers: the wire format with a framer for the TCP stream, and (with
+//!   `std`) a sans-IO replication partner, the conflict rules and the
+//!   database interface it replicates through.
 //!
 //! The wire layers need neither `std` nor `alloc`: with
 //! `default-features = false` the crate is `no_std` and holds [`wire`] and

@@ -177,6 +177,7 @@ impl Harness {
             ..AssociationConfig::default()
         };
         config.max_connections = MAX_CONNECTIONS;
+        config.max_non_partner_connections = 2;
         config.max_queued_bytes = MAX_QUEUED;
         config.max_records_per_reply = RECORDS_PER_REPLY;
         config.max_events = MAX_EVENTS;
@@ -341,4 +342,20 @@ fn a_peer_that_does_not_read_is_cut_off() {
         )
     });
     assert!(refused);
+}
+
+/// Strangers get a few connections, never the ones partners need.
+#[test]
+fn strangers_cannot_take_the_partners_connections() {
+    let mut h = Harness::new();
+    for n in 0..3 {
+        h.apply(Op::Connect(false, n));
+    }
+    assert_eq!(h.partner.connections(), 2);
+    let third = h.slot(2).unwrap().0;
+    assert_eq!(h.partner.poll_close(), Some(third));
+    h.apply(Op::Connect(true, 3));
+    h.apply(Op::Connect(true, 4));
+    assert_eq!(h.partner.connections(), 4);
+    assert_eq!(h.partner.poll_close(), None);
 }

@@ -8,6 +8,19 @@
 //! TCP stream into messages. With `std`, [`Association`] runs one
 //! association over a connection the embedder owns, sans-IO.
 //!
+//! Above the messages, with `std`, each in its file:
+//!
+//! * [`Partner`]: a replication partner (MS-WINSRA 3.2, 3.3) over
+//!   connections the embedder owns, pulling and pushing as
+//!   [`ReplicationConfig`] says, sans-IO.
+//! * [`ReplicationDb`]: what the partner needs from the WINS database
+//!   (owner-version map, one owner's records in a version range, applying
+//!   a replica); [`MemoryDb`] is an in-memory one.
+//! * [`decide`] and its helpers: the conflict rules for an incoming replica
+//!   (MS-WINSRA 3.2.5.5 as Samba applies them), as pure functions.
+//! * [`Replica`]: an owned name record with its owner, between the wire and
+//!   the database.
+//!
 //! | MS-WINSRA | Message | View | To emit |
 //! |---|---|---|---|
 //! | 2.2.3 | Association Start Request | [`Body::StartRequest`] | [`MessageRepr::start_request`] |

@@ -65,7 +65,8 @@ pub enum Refusal {
     NotPushPartner,
     /// It notified us, but we do not pull from it.
     NotPullPartner,
-    /// [`ReplicationConfig::max_connections`] are open.
+    /// [`ReplicationConfig::max_connections`] are open, or
+    /// [`ReplicationConfig::max_non_partner_connections`] from non-partners.
     TooManyConnections,
     /// It asked for more than [`ReplicationConfig::max_queued_bytes`]
     /// before reading.
@@ -300,7 +301,34 @@ struct PartnerState {
 }
 
 /// A WINS replication partner over embedder-owned connections (see the
-/// module docs).
+/// module docs for the run loop).
+///
+/// ```
+/// use core::net::{Ipv4Addr, SocketAddrV4};
+/// use std::time::Instant;
+/// use nbns::winsrepl::{
+///     ConnectionId, MemoryDb, Partner, PartnerConfig, PartnerEvent, ReplicationConfig,
+/// };
+///
+/// let us = Ipv4Addr::new(10, 0, 0, 1);
+/// let samba = Ipv4Addr::new(10, 0, 0, 2);
+/// let mut db = MemoryDb::new(us, 10_000);
+/// let config = ReplicationConfig::new(us, vec![PartnerConfig::push_pull(samba)]);
+/// let mut seed = 0x9e37_79b9u32; // use the OS random source in production
+/// let mut partner = Partner::new(config, &db, move || {
+///     seed = seed.rotate_left(5) ^ 0x5bd1_e995;
+///     seed
+/// });
+/// // It pulls at start: open TCP 42 to the partner and say so.
+/// let to = partner.poll_connect().unwrap();
+/// assert_eq!(to, SocketAddrV4::new(samba, 42));
+/// partner.handle_connected(ConnectionId(1), to, Instant::now());
+/// // The association's start request goes out first.
+/// let (conn, start) = partner.poll_send().unwrap();
+/// assert_eq!((conn, start.len()), (ConnectionId(1), 45));
+/// // ... then feed what the socket reads to `handle_received(&mut db, ..)`.
+/// # let _ = &mut db;
+/// ```
 pub struct Partner {
     config: ReplicationConfig,
     states: Vec<PartnerState>,
@@ -410,7 +438,10 @@ impl Partner {
                 && self.states.get(i).is_some_and(|s| !s.awaiting.is_empty())
         });
         let purpose = ours.and_then(|i| self.states.get_mut(i)?.awaiting.pop_front());
-        if self.conns.len() >= self.config.max_connections {
+        let strangers = self.conns.values().filter(|c| c.partner.is_none()).count();
+        let full = self.conns.len() >= self.config.max_connections
+            || (partner.is_none() && strangers >= self.config.max_non_partner_connections);
+        if full {
             self.closes.push_back(conn);
             self.event(PartnerEvent::Refused {
                 conn,

@@ -94,11 +94,19 @@ pub struct ReplicationConfig {
     pub notify_delay: Duration,
     /// Most connections at once; more are closed on arrival.
     pub max_connections: usize,
+    /// Most connections at once from addresses that are not partners
+    /// (which get nothing but a start response and a stop): strangers
+    /// cannot take the connections partners need.
+    pub max_non_partner_connections: usize,
     /// Most bytes queued for one connection and not yet taken by
     /// [`Partner::poll_send`](crate::winsrepl::Partner::poll_send); a peer
     /// that asks for more before reading is cut off.
     pub max_queued_bytes: usize,
-    /// Most name records in one Name Records Response we send.
+    /// Most name records in one Name Records Response we send. A
+    /// requester asking for a range with more gets the lowest versions; a
+    /// partner of this crate asks again for the rest, but Samba marks the
+    /// whole range as pulled, so keep this above the number of records an
+    /// owner holds when Samba pulls from us.
     pub max_records_per_reply: usize,
     /// Most owners taken from one map or notification.
     pub max_owners: usize,
@@ -123,6 +131,7 @@ impl ReplicationConfig {
             idle_timeout: Duration::from_secs(120),
             notify_delay: Duration::from_millis(200),
             max_connections: 64,
+            max_non_partner_connections: 4,
             max_queued_bytes: 16 << 20,
             max_records_per_reply: 50_000,
             max_owners: 1024,

@@ -710,3 +710,57 @@ fn periodic_pulls_follow_the_interval() {
         Some((A, 2, RecordState::Active))
     );
 }
+
+#[test]
+fn a_failed_notification_is_retried_once() {
+    let mut net = Net::new();
+    net.add(
+        A,
+        db_with(A, &["ALPHA"]),
+        vec![partner(B, false, Some(1), false)],
+    );
+    let b = net.add(
+        B,
+        MemoryDb::new(B, 100),
+        vec![partner(A, true, None, false)],
+    );
+    net.run_for(Duration::from_secs(1));
+    let failed = |net: &Net| net.count(0, |e| matches!(e, PartnerEvent::ConnectFailed { .. }));
+
+    // B is down when A's record changes; it is back before the retry.
+    net.nodes[b].up = false;
+    net.nodes[0]
+        .db
+        .register(name("NEWHOST"), RecordType::Unique, &[host(9)]);
+    net.changed(0);
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(failed(&net), 1);
+    net.nodes[b].up = true;
+    net.run_for(Duration::from_secs(30));
+    assert_eq!(
+        version_at(&net.nodes[b].db, "NEWHOST"),
+        Some((A, 2, RecordState::Active))
+    );
+
+    // Down for both tries: dropped until the next change.
+    net.nodes[b].up = false;
+    net.nodes[0]
+        .db
+        .register(name("LATER"), RecordType::Unique, &[host(8)]);
+    net.changed(0);
+    net.run_for(Duration::from_secs(600));
+    assert_eq!(failed(&net), 3);
+    net.nodes[b].up = true;
+    net.run_for(Duration::from_secs(600));
+    assert!(net.nodes[b].db.record(name("LATER")).is_none());
+    net.nodes[0]
+        .db
+        .register(name("LATEST"), RecordType::Unique, &[host(7)]);
+    net.changed(0);
+    net.run_for(Duration::from_secs(1));
+    assert!(
+        net.nodes[b].db.record(name("LATER")).is_some(),
+        "the next notification brings both"
+    );
+    assert!(net.nodes[b].db.record(name("LATEST")).is_some());
+}

@@ -281,6 +281,8 @@ struct Conn {
     /// Bytes in [`Partner::sends`] for this connection.
     queued: usize,
     why: Option<Down>,
+    /// Whether our notification went out on it.
+    notified: bool,
 }
 
 /// Per-partner schedule.
@@ -296,8 +298,14 @@ struct PartnerState {
     failures: u32,
     /// Our version counter at the last notification.
     notified: u64,
+    /// `notified` before the notification under way, restored when it
+    /// fails.
+    notified_before: u64,
     notify_at: Option<Instant>,
     notifying: bool,
+    /// Whether the notification under way is the retry of a failed one
+    /// (a failed notification is retried once, as Samba does).
+    notify_retry: bool,
 }
 
 /// A WINS replication partner over embedder-owned connections (see the
@@ -478,6 +486,7 @@ impl Partner {
             idle_deadline: now + self.config.idle_timeout,
             queued: 0,
             why: None,
+            notified: false,
         };
         self.conns.insert(conn, c);
         self.drive(None, conn, now);
@@ -654,6 +663,7 @@ impl Partner {
             return;
         }
         st.notifying = true;
+        st.notified_before = st.notified;
         st.notified = self.own_version;
         st.awaiting.push_back(Purpose::Notify);
         self.connects.push_back(address);
@@ -694,10 +704,23 @@ impl Partner {
                 st.next_pull = Some(now + wait);
             }
             Purpose::Notify => {
-                if let Some(st) = self.states.get_mut(i) {
-                    st.notifying = false;
+                let retry = self
+                    .partner_config(i)
+                    .and_then(|p| p.pull)
+                    .unwrap_or_default()
+                    .retry;
+                let Some(st) = self.states.get_mut(i) else {
+                    return;
+                };
+                st.notifying = false;
+                if core::mem::take(&mut st.notify_retry) {
+                    // Failed twice: dropped until our records change again.
+                    self.schedule_notify(i, now);
+                } else {
+                    st.notified = st.notified_before;
+                    st.notify_retry = true;
+                    st.notify_at = Some(now + retry);
                 }
-                self.schedule_notify(i, now);
             }
         }
     }
@@ -769,9 +792,15 @@ impl Partner {
         });
         let Some(i) = c.partner else { return };
         match (c.purpose, &c.job) {
-            (Some(Purpose::Pull), Job::Finished) => {}
+            (Some(Purpose::Pull), Job::Finished) | (None, _) => {}
+            (Some(Purpose::Notify), _) if c.notified => {
+                if let Some(st) = self.states.get_mut(i) {
+                    st.notifying = false;
+                    st.notify_retry = false;
+                }
+                self.schedule_notify(i, now);
+            }
             (Some(purpose), _) => self.purpose_failed(i, purpose, now),
-            (None, _) => {}
         }
     }
 
@@ -803,6 +832,7 @@ impl Partner {
                     .send(now, BodyRepr::UpdateNotification(kind, table))
                     .is_ok()
                 {
+                    c.notified = true;
                     self.event(PartnerEvent::NotificationSent {
                         partner: *c.peer.ip(),
                         kind,

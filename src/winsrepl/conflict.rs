@@ -26,6 +26,12 @@
 //! 6. Ours: the owned-record table (Samba `replace_*_owned_vs_X_replica`).
 //!    A replica of another owner: the replica table
 //!    (`replace_*_replica_vs_X_replica`).
+//!
+//! Where Samba and Microsoft differ, Samba's choice is kept (it is the peer
+//! the rules are tested against): an active unique replica survives a
+//! special group and yields to a normal group (KB 136571 keeps the group
+//! entry in both cases); our static record against a dynamic replica
+//! propagates (Windows 2003 keeps it). The one rule of our own is 2.
 
 use core::net::Ipv4Addr;
 

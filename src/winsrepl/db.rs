@@ -16,6 +16,13 @@ use crate::winsrepl::{OwnerRecord, Replica};
 /// Versions: every owner's records carry that owner's version IDs. Our
 /// own entry in the map is our version counter (the last version handed
 /// out); it must never go back, across restarts (MS-WINSRA 3.1.1.2).
+///
+/// Durability: [`ReplicationDb::apply_replica`] and [`ReplicationDb::pulled`]
+/// return once their change is committed to the store, so that a pull that
+/// says a range is done never loses it in a crash; a propagation or a merge
+/// that takes a record over hands out a new version of ours, which is as
+/// durable as any other. Challenges and release demands go out on UDP 137
+/// (the NBNS side); [`ApplyOutcome::Challenging`] says one is under way.
 pub trait ReplicationDb {
     /// Appends the owner-version map to `out`: one entry per owner whose
     /// records are held (ourselves included, with our version counter),

@@ -15,7 +15,10 @@
 //!    version IDs;
 //! 3. a `-RR` of one name and a tombstone of another, one notification:
 //!    Samba holds the new version and the tombstone;
-//! 4. Samba pulls from us on a connection it opens, and we serve it.
+//! 4. Samba pulls from us on a connection it opens, and we serve it;
+//! 5. a conflict (our record against the active one Samba holds for a
+//!    client that is gone) resolves at Samba as `decide` says: a
+//!    challenge nobody answers, then our replica replaces Samba's record.
 //!
 //! Back outside, tshark must read every captured TCP 42 packet as
 //! `winsrepl` without a malformed flag.
@@ -32,8 +35,9 @@ use std::thread;
 use std::time::Instant;
 
 use nbns::winsrepl::{
-    ConnectionId, MemoryDb, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig,
-    REPLICATION_PORT, RecordState, RecordType, ReplicationConfig,
+    ChallengeAnswer, ChallengeOutcome, ConnectionId, Decision, MemoryDb, Partner, PartnerConfig,
+    PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT, RecordState, RecordType,
+    ReplicationConfig, after_challenge, decide,
 };
 use nbns::wire::NetbiosName;
 use support::samba4::{LdbRecord, Samba4Wins, ldb_records};
@@ -59,7 +63,7 @@ fn samba4_replicates_with_our_partner() {
     let capture = support::tshark::capture(
         Some(samba.client_netns()),
         samba.client_interface(),
-        "tcp port 42",
+        "tcp port 42 or udp port 137",
         &pcap,
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -94,7 +98,12 @@ fn samba4_replicates_with_our_partner() {
         samba.log()
     );
 
-    let packets = support::tshark::dissect_fields(&pcap, &[], &["winsrepl.", "tcp.len"]).unwrap();
+    let packets = support::tshark::dissect_fields(
+        &pcap,
+        &[],
+        &["winsrepl.", "tcp.len", "ip.src", "ip.dst", "nbns.flags"],
+    )
+    .unwrap();
     let mut messages = 0;
     for p in &packets {
         assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
@@ -103,6 +112,19 @@ fn samba4_replicates_with_our_partner() {
         assert_eq!(payload, winsrepl, "frame {}: {:?}", p.number, p.protocols);
         messages += p.fields_named("winsrepl.size").len();
     }
+    // Samba's challenge of the gone holder of S4CLIENT<00>: name query
+    // requests (not responses, opcode 0) to <subnet>.4, port 137.
+    let holder = Ipv4Addr::from(u32::from(samba.client_ip()) + 2).to_string();
+    let challenges = packets
+        .iter()
+        .filter(|p| p.protocols.iter().any(|x| x == "nbns"))
+        .filter(|p| p.field("ip.dst") == Some(holder.as_str()))
+        .filter(|p| p.field("ip.src") == Some(samba.server_ip().to_string().as_str()))
+        .filter_map(|p| p.field("nbns.flags"))
+        .filter_map(|f| u16::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+        .filter(|f| f & 0xf800 == 0)
+        .count();
+    assert!(challenges >= 1, "no challenge from Samba to {holder}");
     // Three associations: a pull (7 messages: start, its response, map
     // request and response, name records request and response, stop) and
     // two notifications (6 each: start, response, UPDATE, Samba's request,
@@ -429,11 +451,45 @@ fn driver() {
     });
     assert_eq!(notifications(&d.events), 2);
     eprintln!("driver: Samba pulled version {quiet} from us on its own connection");
+
+    // 5: a conflict. We take over S4CLIENT<00>, which Samba owns (its
+    // client at .4 registered it, and that client is gone): Samba's record
+    // is active with another address, so Samba challenges .4, hears
+    // nothing, and takes our replica, as our rules say it must.
+    let theirs = d.db.record(name("S4CLIENT", 0)).unwrap().clone();
+    assert_eq!(theirs.owner, server);
+    let v =
+        d.db.register(name("S4CLIENT", 0), RecordType::Unique, &[us])
+            .unwrap();
+    let ours = d.db.record(name("S4CLIENT", 0)).unwrap().clone();
+    // Samba's view: its own record (r1) against our replica (r2).
+    let expect = decide(Some(&theirs.side()), &ours.side(), server);
+    assert_eq!(expect, Decision::Challenge);
+    assert_eq!(
+        after_challenge(&theirs.side(), &ours.side(), ChallengeAnswer::NoAnswer),
+        ChallengeOutcome::Replace
+    );
+    d.partner.handle_db_changed(&d.db, Instant::now());
+    wait_for_secs(&mut d, ldb, "S4CLIENT", 20, |r| {
+        (r.owner, r.version) == (us, v)
+    });
+    eprintln!("driver: Samba challenged its silent holder and took our S4CLIENT<00>");
 }
 
 /// Drives `d` until Samba's record `name<00>` satisfies `ok` (at most 5 s).
 fn wait_for(d: &mut Driver, ldb: &std::path::Path, name: &str, ok: impl Fn(&LdbRecord) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    wait_for_secs(d, ldb, name, 5, ok);
+}
+
+/// Drives `d` until Samba's record `name<00>` satisfies `ok`.
+fn wait_for_secs(
+    d: &mut Driver,
+    ldb: &std::path::Path,
+    name: &str,
+    secs: u64,
+    ok: impl Fn(&LdbRecord) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let records = ldb_records(ldb, &format!("(name={name})"));
         if records.iter().any(|r| r.suffix == 0 && ok(r)) {

@@ -359,3 +359,18 @@ fn strangers_cannot_take_the_partners_connections() {
     assert_eq!(h.partner.connections(), 4);
     assert_eq!(h.partner.poll_close(), None);
 }
+
+/// A trickle of bytes that never completes a message does not keep a
+/// connection open past the idle timeout.
+#[test]
+fn a_trickle_of_bytes_does_not_keep_a_connection() {
+    let mut h = Harness::new();
+    h.apply(Op::Connect(false, 0));
+    // A Packet Length of 4000, then one byte every 100 s.
+    h.apply(Op::Raw(0, vec![0, 0, 0x0f, 0xa0]));
+    for _ in 0..3 {
+        h.apply(Op::Wait(100_000));
+        h.apply(Op::Raw(0, vec![0]));
+    }
+    assert_eq!(h.partner.connections(), 0);
+}

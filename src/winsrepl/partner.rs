@@ -512,11 +512,9 @@ impl Partner {
         bytes: &[u8],
         now: Instant,
     ) {
-        let idle = self.config.idle_timeout;
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        c.idle_deadline = now + idle;
         c.assoc.handle_received(now, bytes);
         self.drive(Some(db), conn, now);
     }
@@ -732,6 +730,11 @@ impl Partner {
             return;
         };
         while let Some(e) = c.assoc.poll_event() {
+            if matches!(e, Event::Associated { .. } | Event::Replication(_)) {
+                // Whole messages keep a connection open; a trickle of
+                // bytes does not.
+                c.idle_deadline = now + self.config.idle_timeout;
+            }
             match e {
                 Event::Associated { .. } => {
                     self.event(PartnerEvent::AssociationUp {

@@ -87,7 +87,7 @@ pub struct ReplicationConfig {
     pub partners: Vec<PartnerConfig>,
     /// Association timeouts and the largest message accepted.
     pub association: AssociationConfig,
-    /// A connection with nothing received for this long is closed.
+    /// A connection that brings no whole message for this long is closed.
     pub idle_timeout: Duration,
     /// Changes to our records within this delay go out in one
     /// notification (so a `nbtstat -RR` of a host's names notifies once).

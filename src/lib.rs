@@ -11,8 +11,10 @@
 //!   reports every change for a database to persist, and acknowledges a
 //!   change only once it is durable.
 //! * `store` (feature `redb`): that database, in a redb file.
-//! * [`winsrepl`]: the wire format of WINS replication (MS-WINSRA, TCP
-//!   port 42) between WINS servers, with a framer for the TCP stream.
+//! * [`winsrepl`]: WINS replication (MS-WINSRA, TCP port 42) between WINS
+//!   servers: the wire format with a framer for the TCP stream, and (with
+//!   `std`) a sans-IO replication partner, the conflict rules and the
+//!   database interface it replicates through.
 //! * [`ids`]: where both draw transaction IDs from: the operating system's
 //!   random number generator by default.
 //!

@@ -34,8 +34,8 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::winsrepl::{
-    Body, BodyRepr, EmitError, FrameError, Framer, Message, MessageRepr, OPCODE_BITS, ParseError,
-    ReplCommand, Start, StopReason,
+    Body, BodyRepr, EmitError, FrameError, Framer, MAX_MESSAGE_LEN, Message, MessageRepr,
+    OPCODE_BITS, ParseError, ReplCommand, Start, StopReason,
 };
 
 /// Timeouts of an association.
@@ -46,6 +46,9 @@ pub struct AssociationConfig {
     /// How long a map or name records request waits for its response
     /// (Samba's client: 60 s).
     pub reply_timeout: Duration,
+    /// Largest message accepted, Packet Length included: the most the
+    /// connection's framer buffers.
+    pub max_message_len: usize,
 }
 
 impl Default for AssociationConfig {
@@ -53,6 +56,7 @@ impl Default for AssociationConfig {
         Self {
             start_timeout: Duration::from_secs(60),
             reply_timeout: Duration::from_secs(60),
+            max_message_len: MAX_MESSAGE_LEN,
         }
     }
 }
@@ -208,7 +212,7 @@ impl Association {
             config,
             own_handle,
             phase,
-            framer: Framer::new(),
+            framer: Framer::with_limit(config.max_message_len),
             output: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -227,6 +231,13 @@ impl Association {
             Phase::Associated { peer_handle, .. } => Some(peer_handle),
             _ => None,
         }
+    }
+
+    /// Bytes of memory the connection's input buffer holds: at most
+    /// [`AssociationConfig::max_message_len`] while a message is incomplete.
+    #[must_use]
+    pub fn buffered_capacity(&self) -> usize {
+        self.framer.capacity()
     }
 
     /// Whether the association is over: close the connection once

@@ -8,6 +8,19 @@
 //! TCP stream into messages. With `std`, [`Association`] runs one
 //! association over a connection the embedder owns, sans-IO.
 //!
+//! Above the messages, with `std`, each in its file:
+//!
+//! * [`Partner`]: a replication partner (MS-WINSRA 3.2, 3.3) over
+//!   connections the embedder owns, pulling and pushing as
+//!   [`ReplicationConfig`] says, sans-IO.
+//! * [`ReplicationDb`]: what the partner needs from the WINS database
+//!   (owner-version map, one owner's records in a version range, applying
+//!   a replica); [`MemoryDb`] is an in-memory one.
+//! * [`decide`] and its helpers: the conflict rules for an incoming replica
+//!   (MS-WINSRA 3.2.5.5 as Samba applies them), as pure functions.
+//! * [`Replica`]: an owned name record with its owner, between the wire and
+//!   the database.
+//!
 //! | MS-WINSRA | Message | View | To emit |
 //! |---|---|---|---|
 //! | 2.2.3 | Association Start Request | [`Body::StartRequest`] | [`MessageRepr::start_request`] |
@@ -63,14 +76,26 @@
 
 #[cfg(feature = "std")]
 mod association;
+#[cfg(feature = "std")]
+mod conflict;
+#[cfg(feature = "std")]
+mod db;
 mod error;
 mod frame;
 mod grammar;
 mod header;
 mod macros;
+#[cfg(feature = "std")]
+mod memory_db;
 mod message;
 mod owner;
+#[cfg(feature = "std")]
+mod partner;
+#[cfg(feature = "std")]
+mod partner_config;
 mod record;
+#[cfg(feature = "std")]
+mod replica;
 mod repr;
 
 #[cfg(all(test, feature = "std"))]
@@ -80,6 +105,13 @@ mod vectors;
 pub use association::{
     Association, AssociationConfig, AssociationError, Event, Received, SendError,
 };
+#[cfg(feature = "std")]
+pub use conflict::{
+    ChallengeAnswer, ChallengeOutcome, Decision, RecordSide, SpecialGroupMerge, after_challenge,
+    decide, merge_multihomed, merge_special_group,
+};
+#[cfg(feature = "std")]
+pub use db::{ApplyOutcome, ReplicationDb};
 pub use error::{EmitError, Field, FrameError, ParseError};
 pub use frame::frame_len;
 #[cfg(feature = "std")]
@@ -87,12 +119,20 @@ pub use frame::{Fed, Framer};
 pub use header::{
     Header, MessageType, OPCODE_BITS, ReplCommand, Start, Stop, StopReason, UpdateKind,
 };
+#[cfg(feature = "std")]
+pub use memory_db::{DbAction, MemoryDb};
 pub use message::{Body, Message};
 pub use owner::{OwnerIter, OwnerRecord, OwnerTable, OwnerTableRepr, Owners};
+#[cfg(feature = "std")]
+pub use partner::{ApplyCounts, ConnectionId, Down, Partner, PartnerEvent, Refusal};
+#[cfg(feature = "std")]
+pub use partner_config::{PartnerConfig, PullConfig, PushConfig, ReplicationConfig};
 pub use record::{
     Addresses, AddressesRepr, MAX_SCOPE_LEN, Member, MemberIter, Members, NameRecord,
     NameRecordIter, NameRecordRepr, NameRecords, RecordFlags, RecordName, RecordState, RecordType,
 };
+#[cfg(feature = "std")]
+pub use replica::{MAX_MEMBERS, MAX_REPLICA_SCOPE_LEN, Replica, ReplicaAddresses, ReplicaError};
 pub use repr::{BodyRepr, MessageRepr};
 
 /// TCP port of WINS replication (MS-WINSRA 2.1).

@@ -10,6 +10,9 @@
 //!   processes under test.
 //! * [`programs`]: the example programs by name, and `nbtstat`'s JSON
 //!   output.
+//! * [`samba4::Samba4Wins`]: Samba 4's AD DC WINS server as a replication
+//!   partner in a pair of network namespaces (`tests/peer/samba4-wins.sh`),
+//!   its `wins.ldb` readable through `ldbsearch`.
 //! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams and TCP/IPv4
 //!   conversations.
 //! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
@@ -33,6 +36,7 @@ pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;
 pub(crate) mod programs;
+pub(crate) mod samba4;
 pub(crate) mod tshark;
 
 use std::io::Write;

@@ -1,0 +1,502 @@
+//! The crate's replication `Partner` with Samba 4's AD DC WINS server, over
+//! real TCP inside network namespaces (needs root and Samba; runs only with
+//! `NBNS_INTEROP=1`).
+//!
+//! The test starts Samba (partner entry: our address, push and pull, no
+//! periodic pull), a capture of TCP 42, and then runs itself again inside
+//! the client namespace as the driver: a small std-thread loop around a
+//! `Partner` and a `MemoryDb` holding three names of ours. There it checks,
+//! reading Samba's `wins.ldb` with `ldbsearch`:
+//!
+//! 1. we push (UPDATE, Samba pulls on our stream): our records appear in
+//!    Samba's database with our address as owner and our version IDs;
+//! 2. we pull: Samba's names (its own, and one a client registers over
+//!    UDP 137 first) appear in ours with Samba as owner and Samba's
+//!    version IDs;
+//! 3. a `-RR` of one name and a tombstone of another, one notification:
+//!    Samba holds the new version and the tombstone;
+//! 4. Samba pulls from us on a connection it opens, and we serve it;
+//! 5. a conflict (our record against the active one Samba holds for a
+//!    client that is gone) resolves at Samba as `decide` says: a
+//!    challenge nobody answers, then our replica replaces Samba's record.
+//!
+//! Back outside, tshark must read every captured TCP 42 packet as
+//! `winsrepl` without a malformed flag.
+
+mod support;
+
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::time::Duration;
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::Stdio;
+use std::thread;
+use std::time::Instant;
+
+use nbns::winsrepl::{
+    ChallengeAnswer, ChallengeOutcome, ConnectionId, Decision, MemoryDb, Partner, PartnerConfig,
+    PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT, RecordState, RecordType,
+    ReplicationConfig, after_challenge, decide,
+};
+use nbns::wire::NetbiosName;
+use support::samba4::{LdbRecord, Samba4Wins, ldb_records};
+
+const TEST: &str = "samba4_replicates_with_our_partner";
+/// Set in the environment of the driver run inside the namespace.
+const CHILD: &str = "NBNS_SAMBA4_DRIVER";
+
+#[test]
+fn samba4_replicates_with_our_partner() {
+    if std::env::var_os(CHILD).is_some() {
+        return driver();
+    }
+    if !support::interop_enabled(TEST) {
+        return;
+    }
+    let started = Instant::now();
+    // Our address pulls and pushes, and Samba pulls from it every 3 s on
+    // its own connection (checked every second).
+    let samba = Samba4Wins::start("2:3:3:0", "wreplsrv:periodic_interval = 1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pcap = std::env::temp_dir().join("nbns-samba4-replication.pcap");
+    let capture = support::tshark::capture(
+        Some(samba.client_netns()),
+        samba.client_interface(),
+        "tcp port 42 or udp port 137",
+        &pcap,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let exe = std::env::current_exe().unwrap();
+    let mut child = samba
+        .client_command(exe)
+        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("S4_SERVER", samba.server_ip().to_string())
+        .env("S4_CLIENT", samba.client_ip().to_string())
+        .env("S4_LDB", samba.wins_ldb())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the driver did not finish in 45 s\n{}", samba.log());
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let pcap = capture.stop().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "the driver failed ({status})\nSamba's log:\n{}",
+        samba.log()
+    );
+
+    let packets = support::tshark::dissect_fields(
+        &pcap,
+        &[],
+        &["winsrepl.", "tcp.len", "ip.src", "ip.dst", "nbns.flags"],
+    )
+    .unwrap();
+    let mut messages = 0;
+    for p in &packets {
+        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
+        let payload = p.field("tcp.len").is_some_and(|l| l != "0");
+        let winsrepl = p.protocols.iter().any(|x| x == "winsrepl");
+        assert_eq!(payload, winsrepl, "frame {}: {:?}", p.number, p.protocols);
+        messages += p.fields_named("winsrepl.size").len();
+    }
+    // Samba's challenge of the gone holder of S4CLIENT<00>: name query
+    // requests (not responses, opcode 0) to <subnet>.4, port 137.
+    let holder = Ipv4Addr::from(u32::from(samba.client_ip()) + 2).to_string();
+    let challenges = packets
+        .iter()
+        .filter(|p| p.protocols.iter().any(|x| x == "nbns"))
+        .filter(|p| p.field("ip.dst") == Some(holder.as_str()))
+        .filter(|p| p.field("ip.src") == Some(samba.server_ip().to_string().as_str()))
+        .filter_map(|p| p.field("nbns.flags"))
+        .filter_map(|f| u16::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+        .filter(|f| f & 0xf800 == 0)
+        .count();
+    assert!(challenges >= 1, "no challenge from Samba to {holder}");
+    // Three associations: a pull (7 messages: start, its response, map
+    // request and response, name records request and response, stop) and
+    // two notifications (6 each: start, response, UPDATE, Samba's request,
+    // our response, Samba's stop).
+    assert!(
+        messages >= 19,
+        "tshark read only {messages} replication messages"
+    );
+    eprintln!(
+        "{TEST}: {} frames, {messages} winsrepl messages, none malformed; {:.1} s in all",
+        packets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    samba.stop().unwrap();
+}
+
+// ---- The driver, inside the client namespace --------------------------------
+
+fn name(s: &str, suffix: u8) -> NetbiosName {
+    NetbiosName::new(s, suffix).unwrap()
+}
+
+/// A std driver for a `Partner`: non-blocking sockets polled every few ms.
+struct Driver {
+    partner: Partner,
+    db: MemoryDb,
+    listener: TcpListener,
+    streams: HashMap<ConnectionId, TcpStream>,
+    next: u64,
+    events: Vec<PartnerEvent>,
+}
+
+impl Driver {
+    fn step(&mut self) {
+        let now = Instant::now();
+        while let Ok((s, SocketAddr::V4(peer))) = self.listener.accept() {
+            s.set_nonblocking(true).unwrap();
+            let id = self.id();
+            self.streams.insert(id, s);
+            self.partner.handle_connected(id, peer, now);
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        let ids: Vec<ConnectionId> = self.streams.keys().copied().collect();
+        for id in ids {
+            while let Some(s) = self.streams.get_mut(&id) {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        self.streams.remove(&id);
+                        self.partner.handle_closed(id, Instant::now());
+                        break;
+                    }
+                    Ok(n) => {
+                        self.partner
+                            .handle_received(&mut self.db, id, &buf[..n], Instant::now());
+                        self.flush();
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        self.streams.remove(&id);
+                        self.partner.handle_closed(id, Instant::now());
+                        break;
+                    }
+                }
+            }
+        }
+        if self
+            .partner
+            .poll_timeout()
+            .is_some_and(|t| t <= Instant::now())
+        {
+            self.partner.handle_timeout(Instant::now());
+        }
+        self.flush();
+    }
+
+    fn id(&mut self) -> ConnectionId {
+        self.next += 1;
+        ConnectionId(self.next)
+    }
+
+    fn flush(&mut self) {
+        while let Some(to) = self.partner.poll_connect() {
+            match TcpStream::connect_timeout(&to.into(), Duration::from_secs(5)) {
+                Ok(s) => {
+                    s.set_nonblocking(true).unwrap();
+                    let id = self.id();
+                    self.streams.insert(id, s);
+                    self.partner.handle_connected(id, to, Instant::now());
+                }
+                Err(_) => self.partner.handle_connect_failed(to, Instant::now()),
+            }
+        }
+        while let Some((id, bytes)) = self.partner.poll_send() {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.set_nonblocking(false).unwrap();
+                let _ = s.write_all(&bytes);
+                s.set_nonblocking(true).unwrap();
+            }
+        }
+        while let Some(id) = self.partner.poll_close() {
+            if let Some(s) = self.streams.remove(&id) {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+        while let Some(e) = self.partner.poll_event() {
+            eprintln!("driver: {e:?}");
+            self.events.push(e);
+        }
+    }
+
+    /// Runs until `done` holds for the events so far, for at most `limit`.
+    fn run_until(&mut self, limit: Duration, done: impl Fn(&[PartnerEvent]) -> bool) {
+        let deadline = Instant::now() + limit;
+        while !done(&self.events) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out; events: {:#?}",
+                self.events
+            );
+            self.step();
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn served(events: &[PartnerEvent], owner: Ipv4Addr) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, PartnerEvent::Served { owner: o, records, .. } if *o == owner && *records > 0))
+        .count()
+}
+
+fn one(records: &[LdbRecord], suffix: u8) -> LdbRecord {
+    records
+        .iter()
+        .find(|r| r.suffix == suffix)
+        .cloned()
+        .unwrap_or_else(|| panic!("no <{suffix:02x}> record in {records:?}"))
+}
+
+/// Registers the unique name `name<00>` for `from` at the WINS server
+/// `server` with a hand-built NBNS name registration request (RFC 1002
+/// 4.2.2) from `from:137`; true on a positive response.
+fn nbns_register(from: Ipv4Addr, server: Ipv4Addr, name: &str) -> bool {
+    let mut raw = [b' '; 16];
+    raw[..name.len()].copy_from_slice(name.as_bytes());
+    raw[15] = 0;
+    let mut p = vec![0x4e, 0x42, 0x29, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, 0x20];
+    for b in raw {
+        p.extend([b'A' + (b >> 4), b'A' + (b & 0x0f)]);
+    }
+    p.extend([0, 0, 0x20, 0, 1]);
+    p.extend([0xc0, 0x0c, 0, 0x20, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 0x60, 0]);
+    p.extend(from.octets());
+    let socket = std::net::UdpSocket::bind((from, 137)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    socket.send_to(&p, (server, 137)).unwrap();
+    let mut buf = [0u8; 600];
+    while let Ok((n, _)) = socket.recv_from(&mut buf) {
+        let Some(reply) = buf.get(..n) else { break };
+        // The final answer (not a WACK, opcode 7): a response with rcode 0.
+        if reply.len() > 4 && reply[..2] == [0x4e, 0x42] && reply[2] & 0x78 == 0x28 {
+            return reply[2] & 0x80 != 0 && reply[3] & 0x0f == 0;
+        }
+    }
+    false
+}
+
+fn driver() {
+    let var = |k: &str| std::env::var(k).unwrap();
+    let server: Ipv4Addr = var("S4_SERVER").parse().unwrap();
+    let us: Ipv4Addr = var("S4_CLIENT").parse().unwrap();
+    let ldb = var("S4_LDB");
+    let ldb = std::path::Path::new(&ldb);
+    let other = Ipv4Addr::from(u32::from(us) + 1);
+
+    let client = Ipv4Addr::from(u32::from(us) + 2);
+    assert!(
+        nbns_register(client, server, "S4CLIENT"),
+        "registration at Samba"
+    );
+
+    let mut db = MemoryDb::new(us, 1000);
+    db.register(name("RUSTUNIQ", 0), RecordType::Unique, &[us])
+        .unwrap();
+    db.register(
+        name("RUSTDOM", 0x1C),
+        RecordType::SpecialGroup,
+        &[us, other],
+    )
+    .unwrap();
+    db.register(name("RUSTMULTI", 0), RecordType::Multihomed, &[us, other])
+        .unwrap();
+    let partner = PartnerConfig {
+        address: SocketAddrV4::new(server, REPLICATION_PORT),
+        pull: Some(PullConfig {
+            interval: None,
+            retry: Duration::from_secs(2),
+        }),
+        push: Some(PushConfig {
+            change_count: 1,
+            use_inform: false,
+        }),
+    };
+    let config = ReplicationConfig::new(us, vec![partner]);
+    let listener = TcpListener::bind((us, REPLICATION_PORT)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut seed = 0x5eed_0001u32;
+    let handles = move || {
+        seed = seed.wrapping_add(0x9E37_79B9);
+        seed
+    };
+    let partner = Partner::new(config, &db, handles);
+    let mut d = Driver {
+        partner,
+        db,
+        listener,
+        streams: HashMap::new(),
+        next: 0,
+        events: Vec::new(),
+    };
+
+    // 1 and 2: the pull at start and the notification at start.
+    d.run_until(Duration::from_secs(15), |e| {
+        served(e, us) >= 1
+            && e.iter().any(|e| matches!(e, PartnerEvent::PullDone { .. }))
+            && !e.is_empty()
+    });
+    d.run_until(Duration::from_secs(5), |_| true);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ldb_records(ldb, "(name=RUSTMULTI)").is_empty() && Instant::now() < deadline {
+        d.step();
+        thread::sleep(Duration::from_millis(20));
+    }
+    for (n, suffix, version, record_type) in [
+        ("RUSTUNIQ", 0x00, 1, 0),
+        ("RUSTDOM", 0x1C, 2, 2),
+        ("RUSTMULTI", 0x00, 3, 3),
+    ] {
+        let r = one(&ldb_records(ldb, &format!("(name={n})")), suffix);
+        assert_eq!(
+            (r.owner, r.version, r.state, r.record_type),
+            (us, version, 0, record_type),
+            "{n}"
+        );
+    }
+    eprintln!("driver: Samba holds our three records with our owner and versions");
+
+    let samba_own: Vec<LdbRecord> = ldb_records(ldb, "(objectClass=winsRecord)")
+        .into_iter()
+        .filter(|r| r.owner == server && r.state == 0)
+        .collect();
+    assert!(samba_own.len() >= 6, "Samba's names: {samba_own:?}");
+    assert!(
+        samba_own.iter().any(|r| r.name == "S4CLIENT"),
+        "{samba_own:?}"
+    );
+    for r in &samba_own {
+        let got =
+            d.db.record(name(&r.name, r.suffix))
+                .unwrap_or_else(|| panic!("{}<{:02x}> not pulled", r.name, r.suffix));
+        assert_eq!(
+            (got.owner, got.version),
+            (server, r.version),
+            "{}<{:02x}>",
+            r.name,
+            r.suffix
+        );
+    }
+    eprintln!(
+        "driver: we hold Samba's {} names with Samba as owner",
+        samba_own.len()
+    );
+
+    // 3: -RR of RUSTMULTI and a tombstone of RUSTUNIQ, then one notification.
+    assert!(d.db.release(name("RUSTMULTI", 0)));
+    let rr =
+        d.db.register(name("RUSTMULTI", 0), RecordType::Multihomed, &[us, other])
+            .unwrap();
+    assert!(d.db.tombstone(name("RUSTUNIQ", 0)));
+    assert_eq!(
+        d.db.record(name("RUSTUNIQ", 0)).unwrap().state(),
+        RecordState::Tombstone
+    );
+    d.partner.handle_db_changed(&d.db, Instant::now());
+    let notifications = |e: &[PartnerEvent]| {
+        e.iter()
+            .filter(|e| matches!(e, PartnerEvent::NotificationSent { .. }))
+            .count()
+    };
+    d.run_until(Duration::from_secs(10), |e| notifications(e) == 2);
+    wait_for(&mut d, ldb, "RUSTMULTI", |r| {
+        r.version == rr && r.owner == us
+    });
+    wait_for(&mut d, ldb, "RUSTUNIQ", |r| {
+        (r.owner, r.version, r.state) == (us, 5, 2)
+    });
+    assert_eq!(
+        notifications(&d.events),
+        2,
+        "one at start, one for the -RR and the tombstone"
+    );
+    eprintln!("driver: -RR version {rr} and the tombstone reached Samba");
+
+    // 4: a new name, without a notification: Samba's periodic pull (every
+    // 3 s) fetches it on a connection it opens to our port 42.
+    let quiet =
+        d.db.register(name("RUSTQUIET", 0), RecordType::Unique, &[us])
+            .unwrap();
+    let from = d.events.len();
+    d.run_until(Duration::from_secs(15), |e| {
+        let inbound = e.iter().any(|e| {
+            matches!(e, PartnerEvent::AssociationUp { initiator: false, peer, .. } if *peer.ip() == server)
+        });
+        let served = e.get(from..).unwrap_or_default().iter().any(|e| {
+            matches!(e, PartnerEvent::Served { owner, records: 1, .. } if *owner == us)
+        });
+        inbound && served
+    });
+    wait_for(&mut d, ldb, "RUSTQUIET", |r| {
+        (r.owner, r.version) == (us, quiet)
+    });
+    assert_eq!(notifications(&d.events), 2);
+    eprintln!("driver: Samba pulled version {quiet} from us on its own connection");
+
+    // 5: a conflict. We take over S4CLIENT<00>, which Samba owns (its
+    // client at .4 registered it, and that client is gone): Samba's record
+    // is active with another address, so Samba challenges .4, hears
+    // nothing, and takes our replica, as our rules say it must.
+    let theirs = d.db.record(name("S4CLIENT", 0)).unwrap().clone();
+    assert_eq!(theirs.owner, server);
+    let v =
+        d.db.register(name("S4CLIENT", 0), RecordType::Unique, &[us])
+            .unwrap();
+    let ours = d.db.record(name("S4CLIENT", 0)).unwrap().clone();
+    // Samba's view: its own record (r1) against our replica (r2).
+    let expect = decide(Some(&theirs.side()), &ours.side(), server);
+    assert_eq!(expect, Decision::Challenge);
+    assert_eq!(
+        after_challenge(&theirs.side(), &ours.side(), ChallengeAnswer::NoAnswer),
+        ChallengeOutcome::Replace
+    );
+    d.partner.handle_db_changed(&d.db, Instant::now());
+    wait_for_secs(&mut d, ldb, "S4CLIENT", 20, |r| {
+        (r.owner, r.version) == (us, v)
+    });
+    eprintln!("driver: Samba challenged its silent holder and took our S4CLIENT<00>");
+}
+
+/// Drives `d` until Samba's record `name<00>` satisfies `ok` (at most 5 s).
+fn wait_for(d: &mut Driver, ldb: &std::path::Path, name: &str, ok: impl Fn(&LdbRecord) -> bool) {
+    wait_for_secs(d, ldb, name, 5, ok);
+}
+
+/// Drives `d` until Samba's record `name<00>` satisfies `ok`.
+fn wait_for_secs(
+    d: &mut Driver,
+    ldb: &std::path::Path,
+    name: &str,
+    secs: u64,
+    ok: impl Fn(&LdbRecord) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let records = ldb_records(ldb, &format!("(name={name})"));
+        if records.iter().any(|r| r.suffix == 0 && ok(r)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "Samba holds {records:?}");
+        d.step();
+        thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,250 @@
+//! Samba 4's AD DC WINS server (nbtd + wrepl) as a private replication
+//! peer, run by `tests/peer/samba4-wins.sh` in a pair of network
+//! namespaces: Samba at `<subnet>.1` in the server namespace, partners at
+//! `<subnet>.2`–`.9` in the client namespace.
+//!
+//! Its WINS database is read with `ldbsearch` ([`Samba4Wins::records`]).
+//! One instance at a time (fixed namespace names and state directory; the
+//! provisioned domain is cached there between runs).
+
+use core::net::Ipv4Addr;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The Debian packages the harness needs, for error messages and `.ci/run`.
+pub(crate) const PACKAGES: &str =
+    "samba samba-dsdb-modules samba-ad-provision samba-common-bin ldb-tools iproute2";
+
+/// One record of Samba's `wins.ldb`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LdbRecord {
+    /// The name without suffix.
+    pub(crate) name: String,
+    /// The suffix (`type`).
+    pub(crate) suffix: u8,
+    /// `versionID`.
+    pub(crate) version: u64,
+    /// `winsOwner`.
+    pub(crate) owner: Ipv4Addr,
+    /// `recordState`: 0 active, 1 released, 2 tombstone.
+    pub(crate) state: u8,
+    /// `recordType`: 0 unique, 1 group, 2 special group, 3 multihomed.
+    pub(crate) record_type: u8,
+}
+
+/// A running Samba 4 WINS server; stopped on drop.
+#[derive(Debug)]
+pub(crate) struct Samba4Wins {
+    dir: PathBuf,
+    env: HashMap<String, String>,
+    stopped: bool,
+}
+
+/// Root and the programs the harness runs; one place for the checks.
+pub(crate) fn check_requirements() -> Result<(), String> {
+    let status = fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1));
+    if euid != Some("0") {
+        return Err("the Samba 4 interop tests must run as root (namespaces, ports 42/137)".into());
+    }
+    for tool in [
+        "ip",
+        "samba",
+        "samba-tool",
+        "ldbadd",
+        "ldbsearch",
+        "nmblookup",
+        "tshark",
+    ] {
+        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(tool).is_file());
+        if !found {
+            return Err(format!(
+                "{tool} not found: apt-get install {PACKAGES} tshark"
+            ));
+        }
+    }
+    // samba-tool provision fails late, and obscurely, without these.
+    let dsdb = Command::new("dpkg")
+        .args(["-s", "samba-dsdb-modules", "samba-ad-provision"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !dsdb {
+        return Err(format!(
+            "samba-dsdb-modules or samba-ad-provision missing: apt-get install {PACKAGES}"
+        ));
+    }
+    Ok(())
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/samba4-wins.sh")
+}
+
+impl Samba4Wins {
+    /// Starts Samba with these replication partners (the script's
+    /// `S4_PARTNERS`: `octet:type:pullInterval:pushChangeCount` entries)
+    /// and one extra line for smb.conf's `[global]` (may be empty).
+    pub(crate) fn start(partners: &str, extra_conf: &str) -> Result<Self, String> {
+        check_requirements()?;
+        let dir = std::env::temp_dir().join("nbns-samba4");
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .env("S4_DIR", &dir)
+            .env("S4_PARTNERS", partners)
+            .env("S4_EXTRA_CONF", extra_conf)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "samba4-wins.sh start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let env = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Ok(Self {
+            dir,
+            env,
+            stopped: false,
+        })
+    }
+
+    fn var(&self, key: &str) -> &str {
+        self.env.get(key).map_or("", String::as_str)
+    }
+
+    /// Samba's address (also its owner address).
+    pub(crate) fn server_ip(&self) -> Ipv4Addr {
+        self.var("SRV_IP").parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// The first client address: the configured partner.
+    pub(crate) fn client_ip(&self) -> Ipv4Addr {
+        self.var("CLI_IP").parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// The client namespace.
+    pub(crate) fn client_netns(&self) -> &str {
+        self.var("CLI_NS")
+    }
+
+    /// The client namespace's veth interface.
+    pub(crate) fn client_interface(&self) -> &str {
+        self.var("CLI_IF")
+    }
+
+    /// Samba's WINS database.
+    pub(crate) fn wins_ldb(&self) -> &str {
+        self.var("WINS_LDB")
+    }
+
+    /// Samba's log.
+    pub(crate) fn log(&self) -> String {
+        fs::read_to_string(self.var("SAMBA_LOG")).unwrap_or_default()
+    }
+
+    /// `program` inside the client namespace.
+    pub(crate) fn client_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", self.client_netns()]).arg(program);
+        c
+    }
+
+    /// The records of `wins.ldb` named `name` (all suffixes).
+    pub(crate) fn records(&self, name: &str) -> Vec<LdbRecord> {
+        ldb_records(Path::new(self.wins_ldb()), &format!("(name={name})"))
+    }
+
+    /// Every record of `wins.ldb`.
+    pub(crate) fn all_records(&self) -> Vec<LdbRecord> {
+        ldb_records(Path::new(self.wins_ldb()), "(objectClass=winsRecord)")
+    }
+
+    /// Stops Samba and removes the namespaces.
+    pub(crate) fn stop(mut self) -> Result<(), String> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Result<(), String> {
+        if self.stopped {
+            return Ok(());
+        }
+        self.stopped = true;
+        let status = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .env("S4_DIR", &self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("samba4-wins.sh stop: {status}"))
+        }
+    }
+}
+
+impl Drop for Samba4Wins {
+    fn drop(&mut self) {
+        let _ = self.stop_inner();
+    }
+}
+
+/// `ldbsearch` of `ldb` with `filter`, parsed.
+pub(crate) fn ldb_records(ldb: &Path, filter: &str) -> Vec<LdbRecord> {
+    let Ok(out) = Command::new("ldbsearch")
+        .arg("-H")
+        .arg(ldb)
+        .arg(filter)
+        .args([
+            "name",
+            "type",
+            "versionID",
+            "winsOwner",
+            "recordState",
+            "recordType",
+        ])
+        .stdin(Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split("\n# record ")
+        .filter_map(|block| {
+            let mut fields = HashMap::new();
+            for line in block.lines() {
+                if let Some((k, v)) = line.split_once(": ") {
+                    fields.insert(k.trim(), v.trim());
+                }
+            }
+            let suffix = fields.get("type")?;
+            // Suffixes of 0x80 and above show sign-extended (0xFFFFFFBE).
+            let suffix = u32::from_str_radix(suffix.trim_start_matches("0x"), 16).ok()? as u8;
+            Some(LdbRecord {
+                name: (*fields.get("name")?).to_owned(),
+                suffix,
+                version: fields.get("versionID")?.parse().ok()?,
+                owner: fields.get("winsOwner")?.parse().ok()?,
+                state: fields.get("recordState")?.parse().ok()?,
+                record_type: fields.get("recordType")?.parse().ok()?,
+            })
+        })
+        .collect()
+}

@@ -15,6 +15,10 @@ mod render;
 #[path = "../examples/dissect/stats.rs"]
 mod stats;
 mod support;
+#[path = "../examples/dissect/tcp.rs"]
+mod tcp;
+#[path = "../examples/dissect/wrepl.rs"]
+mod wrepl;
 
 use core::net::{IpAddr, Ipv4Addr};
 use std::collections::{BTreeMap, BTreeSet};
@@ -557,6 +561,16 @@ fn example_binary_exit_status() {
     assert_eq!(String::from_utf8(bad.stdout).unwrap().lines().count(), 36);
 }
 
+/// The NBNS datagram of a decoder's result.
+fn nbns_of(
+    found: Result<decode::Found<'_>, decode::Skip>,
+) -> Result<decode::Datagram<'_>, decode::Skip> {
+    match found? {
+        decode::Found::Nbns(d) => Ok(d),
+        decode::Found::Winsrepl(_) => panic!("a TCP segment where a datagram was expected"),
+    }
+}
+
 /// IPv6 UDP datagrams on Ethernet, raw IPv6 and BSD loopback are found with
 /// their addresses.
 #[test]
@@ -578,7 +592,7 @@ fn ipv6_datagrams_are_read() {
         assert_eq!(d.payload, &packets[0][..]);
         let mut decoder = Decoder::new(&[]);
         assert_eq!(
-            decoder.decode(lt, &frame, 0).unwrap().payload,
+            nbns_of(decoder.decode(lt, &frame, 0)).unwrap().payload,
             &packets[0][..]
         );
     }
@@ -601,7 +615,7 @@ fn ipv4_fragments_are_reassembled() {
         sequence.extend(3..frags.len());
         let mut found = Vec::new();
         for (n, &i) in sequence.iter().enumerate() {
-            match decoder.decode(linktype::RAW, &frags[i], n as i128) {
+            match nbns_of(decoder.decode(linktype::RAW, &frags[i], n as i128)) {
                 Ok(d) => {
                     assert!(d.reassembled);
                     found.push(d.payload.to_vec());
@@ -615,7 +629,7 @@ fn ipv4_fragments_are_reassembled() {
     // A fragment alone is held, never shown, and expires.
     let mut decoder = Decoder::new(&[]);
     assert_eq!(
-        decoder.decode(linktype::RAW, &frags[1], 0).unwrap_err(),
+        nbns_of(decoder.decode(linktype::RAW, &frags[1], 0)).unwrap_err(),
         decode::Skip::FragmentHeld
     );
     let later = decode::REASSEMBLY_TIMEOUT_NS + 1;
@@ -649,11 +663,45 @@ fn decode_as_ports() {
     let ip = pcap_write::ipv4_udp(a, b, 40000, 1137, &packets[0]);
     let mut plain = Decoder::new(&[]);
     assert_eq!(
-        plain.decode(linktype::RAW, &ip, 0).unwrap_err(),
+        nbns_of(plain.decode(linktype::RAW, &ip, 0)).unwrap_err(),
         decode::Skip::OtherPort
     );
     let mut extra = Decoder::new(&[1137]);
     assert_eq!(extra.ports(), &[137, 1137]);
-    let d = extra.decode(linktype::RAW, &ip, 0).unwrap();
+    let d = nbns_of(extra.decode(linktype::RAW, &ip, 0)).unwrap();
     assert_eq!((d.src_port, d.dst_port), (40000, 1137));
+}
+
+/// However many connections a capture opens, at most the cap of streams
+/// is followed, and each holds a bounded number of early segments.
+#[test]
+fn tcp_streams_are_bounded() {
+    let mut streams = tcp::Streams::default();
+    let src: IpAddr = Ipv4Addr::new(10, 0, 0, 2).into();
+    let dst: IpAddr = Ipv4Addr::new(10, 0, 0, 1).into();
+    let mut messages = 0;
+    for port in 0..5000u16 {
+        // A message's first bytes, then segments far ahead of it.
+        for (seq, payload) in [(0u32, &[0u8, 0, 0, 16][..]), (1_000_000, &[1u8; 100][..])] {
+            let seg = decode::Segment {
+                src,
+                dst,
+                src_port: port,
+                dst_port: 42,
+                seq: seq + u32::from(port),
+                syn: false,
+                fin: false,
+                rst: false,
+                payload,
+            };
+            streams.segment(&seg, |e| {
+                if matches!(e, tcp::StreamEvent::Message(_)) {
+                    messages += 1;
+                }
+            });
+        }
+        assert!(streams.len() <= tcp::MAX_STREAMS);
+    }
+    assert_eq!(streams.len(), tcp::MAX_STREAMS);
+    assert_eq!(messages, 0);
 }

@@ -101,7 +101,7 @@ fn help_and_usage_errors() {
     for bad in [
         &["--frobnicate", "x.pcap"][..],
         &[][..],
-        &["-d", "tcp.port==42,winsrepl", "x.pcap"][..],
+        &["-d", "tcp.port==42,http", "x.pcap"][..],
         &["-t", "q", "x.pcap"][..],
         &["--kind", "no such kind", "x.pcap"][..],
         &["--rcode", "99", "x.pcap"][..],
@@ -360,6 +360,103 @@ fn tree_and_hex_dump() {
     assert!(
         hex.contains("0000  01 02 01 00 00 01 00 00  00 00 00 00 20 46 48 45"),
         "{hex}"
+    );
+    let _ = std::fs::remove_file(pcap);
+}
+
+/// The replication messages of a Samba capture, each shown once at the
+/// frame that completed it.
+#[test]
+fn winsrepl_streams_of_a_samba_capture() {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/winsrepl/samba-pull.pcap");
+    let text = stdout(&dissect(&[pcap.to_str().unwrap()]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 14, "{text}");
+    assert!(
+        lines.iter().all(|l| l.contains("WINS replication")),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "10.137.9.1 → 10.137.9.2:40559 WINS replication name records reply, 13 records"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("versions 7 to 9"), "{text}");
+    let tree = stdout(&dissect(&["-V", pcap.to_str().unwrap()]));
+    assert_eq!(tree.matches("    Record: ").count(), 13 + 3, "{tree}");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&dissect(&[
+        "--stats",
+        "--json",
+        pcap.to_str().unwrap(),
+    ])))
+    .unwrap();
+    assert_eq!(v["winsrepl"]["messages"]["name records reply"], 2);
+    assert_eq!(v["winsrepl"]["malformed"], 0);
+}
+
+/// A replication stream cut into 3-byte segments, sent out of order and
+/// with a retransmission, on a port given with `-d`: every message once,
+/// in order.
+#[test]
+fn winsrepl_segments_out_of_order_and_decode_as() {
+    use nbns::winsrepl::{MessageRepr, StopReason};
+    let mut stream = Vec::new();
+    for m in [
+        MessageRepr::start_request(0x1111),
+        MessageRepr::table_query(0x2222),
+        MessageRepr::stop(0x2222, StopReason::Normal),
+    ] {
+        let mut buf = vec![0u8; m.buffer_len()];
+        let n = m.emit(&mut buf).unwrap();
+        stream.extend_from_slice(&buf[..n]);
+    }
+    let tcp = |seq: u32, syn: bool, payload: &[u8]| {
+        let b = etherparse::PacketBuilder::ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
+            .tcp(40000, 4242, seq, 65535);
+        let b = if syn { b.syn() } else { b.ack(1) };
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    };
+    let isn = 1000u32;
+    let mut frames = vec![(1, 0, tcp(isn, true, &[]))];
+    let chunks: Vec<(u32, &[u8])> = stream
+        .chunks(3)
+        .enumerate()
+        .map(|(i, c)| (isn + 1 + 3 * i as u32, c))
+        .collect();
+    // Swap each pair of segments, and send the third one twice.
+    let mut order: Vec<usize> = (0..chunks.len()).collect();
+    for pair in order.chunks_mut(2) {
+        pair.reverse();
+    }
+    order.insert(3, order[2]);
+    for (n, &i) in order.iter().enumerate() {
+        let (seq, bytes) = chunks[i];
+        frames.push((1, 1 + n as u32, tcp(seq, false, bytes)));
+    }
+    let pcap = scratch("wrepl.pcap");
+    raw_pcap(&pcap, &frames);
+    let p = pcap.to_str().unwrap();
+    assert_eq!(
+        stdout(&dissect(&[p])),
+        "",
+        "port 4242 is not replication by default"
+    );
+    let text = stdout(&dissect(&["-d", "tcp.port==4242,winsrepl", p]));
+    let summaries: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(" WINS replication ").nth(1).unwrap_or(l))
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "association start request, handle 0x00001111, version 2.5",
+            "owner-version map request",
+            "association stop, reason Normal",
+        ],
+        "{text}"
     );
     let _ = std::fs::remove_file(pcap);
 }

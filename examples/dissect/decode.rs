@@ -1,7 +1,8 @@
-//! From a captured frame down to a UDP datagram of the name service: link
-//! layers (sliced with `etherparse`), IPv4 and IPv6, IP fragments put back
-//! together with bounded memory, and the choice of the UDP ports read as
-//! NBNS (137, plus any given with `--port` or tshark's `-d`).
+//! From a captured frame down to a UDP datagram of the name service or a
+//! TCP segment of WINS replication: link layers (sliced with `etherparse`),
+//! IPv4 and IPv6, IP fragments put back together with bounded memory, and
+//! the choice of ports (UDP 137 and TCP 42, plus any given with `--port`
+//! or tshark's `-d`).
 //!
 //! Shared with `tests/dissect.rs`, which uses a different subset.
 #![allow(dead_code)]
@@ -12,11 +13,13 @@ use std::collections::VecDeque;
 use etherparse::defrag::{IpDefragBuf, MAX_IP_DEFRAG_LEN};
 use etherparse::{
     EtherType, Ethernet2Header, Ethernet2HeaderSlice, IpFragOffset, IpNumber, Ipv6ExtensionSlice,
-    LaxIpSlice, UdpSlice,
+    LaxIpSlice, TcpSlice, UdpSlice,
 };
 
 /// UDP port of the name service.
 pub(crate) const NBNS_PORT: u16 = 137;
+/// TCP port of WINS replication (MS-WINSRA 2.1).
+pub(crate) const WINSREPL_PORT: u16 = nbns::winsrepl::REPLICATION_PORT;
 
 /// IP datagrams being put back together at once; the oldest is dropped
 /// when one more starts.
@@ -52,6 +55,38 @@ impl Datagram<'_> {
     }
 }
 
+/// A TCP segment to or from one of the WINS replication ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Segment<'a> {
+    /// IP source.
+    pub(crate) src: IpAddr,
+    /// IP destination.
+    pub(crate) dst: IpAddr,
+    /// TCP source port.
+    pub(crate) src_port: u16,
+    /// TCP destination port.
+    pub(crate) dst_port: u16,
+    /// Sequence number of the first payload byte (of the SYN, with SYN).
+    pub(crate) seq: u32,
+    /// SYN: the stream starts after this segment's sequence number.
+    pub(crate) syn: bool,
+    /// FIN: the sender's stream ends after this payload.
+    pub(crate) fin: bool,
+    /// RST: the connection is gone.
+    pub(crate) rst: bool,
+    /// The payload as captured.
+    pub(crate) payload: &'a [u8],
+}
+
+/// What a frame holds that the dissector reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found<'a> {
+    /// A UDP datagram of the name service.
+    Nbns(Datagram<'a>),
+    /// A TCP segment of WINS replication.
+    Winsrepl(Segment<'a>),
+}
+
 /// Why a frame gave no NBNS datagram (counted by `--stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Skip {
@@ -60,10 +95,12 @@ pub(crate) enum Skip {
     /// Not IPv4 or IPv6 (ARP, other EtherTypes, a frame cut inside the IP
     /// header).
     NotIp,
-    /// IP, but not UDP.
+    /// IP, but neither UDP nor TCP.
     NotUdp,
-    /// UDP, but no NBNS port at either end.
+    /// UDP or TCP, but no NBNS or replication port at either end.
     OtherPort,
+    /// TCP cut before the end of its header.
+    CutTcpHeader,
     /// UDP cut before the end of its header.
     CutUdpHeader,
     /// A fragment kept until the rest of its datagram comes.
@@ -75,12 +112,13 @@ pub(crate) enum Skip {
 
 impl Skip {
     /// Every reason, in the order `--stats` lists them.
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::LinkType,
         Self::NotIp,
         Self::NotUdp,
         Self::OtherPort,
         Self::CutUdpHeader,
+        Self::CutTcpHeader,
         Self::FragmentHeld,
         Self::FragmentBad,
     ];
@@ -90,9 +128,10 @@ impl Skip {
         match self {
             Self::LinkType => "unknown link type",
             Self::NotIp => "not IPv4 or IPv6",
-            Self::NotUdp => "IP but not UDP",
-            Self::OtherPort => "UDP on other ports",
+            Self::NotUdp => "IP but neither UDP nor TCP",
+            Self::OtherPort => "UDP or TCP on other ports",
             Self::CutUdpHeader => "UDP header cut by the capture",
+            Self::CutTcpHeader => "TCP header cut by the capture",
             Self::FragmentHeld => "IP fragment (datagram reassembled later)",
             Self::FragmentBad => "IP fragment not usable",
         }
@@ -106,6 +145,7 @@ impl Skip {
             Self::NotUdp => "not_udp",
             Self::OtherPort => "other_port",
             Self::CutUdpHeader => "cut_udp_header",
+            Self::CutTcpHeader => "cut_tcp_header",
             Self::FragmentHeld => "fragment_held",
             Self::FragmentBad => "fragment_bad",
         }
@@ -232,6 +272,7 @@ struct Fragment<'a> {
 #[derive(Debug)]
 pub(crate) struct Decoder {
     ports: Vec<u16>,
+    tcp_ports: Vec<u16>,
     pending: VecDeque<Reassembly>,
     /// The last datagram put back together (its buffer is reused).
     done: Vec<u8>,
@@ -239,14 +280,24 @@ pub(crate) struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder for UDP port 137 and `extra_ports`.
+    /// A decoder for UDP port 137 and `extra_ports`, and TCP port 42.
     pub(crate) fn new(extra_ports: &[u16]) -> Self {
-        let mut ports = vec![NBNS_PORT];
-        ports.extend_from_slice(extra_ports);
-        ports.sort_unstable();
-        ports.dedup();
+        Self::with_tcp_ports(extra_ports, &[])
+    }
+
+    /// A decoder for UDP port 137 and `extra_ports`, and TCP port 42 and
+    /// `extra_tcp_ports`.
+    pub(crate) fn with_tcp_ports(extra_ports: &[u16], extra_tcp_ports: &[u16]) -> Self {
+        let set = |first: u16, extra: &[u16]| {
+            let mut ports = vec![first];
+            ports.extend_from_slice(extra);
+            ports.sort_unstable();
+            ports.dedup();
+            ports
+        };
         Self {
-            ports,
+            ports: set(NBNS_PORT, extra_ports),
+            tcp_ports: set(WINSREPL_PORT, extra_tcp_ports),
             pending: VecDeque::new(),
             done: Vec::new(),
             spare: Vec::new(),
@@ -263,15 +314,15 @@ impl Decoder {
         self.pending.len()
     }
 
-    /// The NBNS datagram in a frame captured at `time_ns`, or why there is
-    /// none. A frame that completes a fragmented datagram gives that
-    /// datagram.
+    /// The NBNS datagram or replication segment in a frame captured at
+    /// `time_ns`, or why there is none. A frame that completes a
+    /// fragmented datagram gives that datagram.
     pub(crate) fn decode<'a>(
         &'a mut self,
         linktype: i32,
         data: &'a [u8],
         time_ns: i128,
-    ) -> Result<Datagram<'a>, Skip> {
+    ) -> Result<Found<'a>, Skip> {
         let ip = ip_packet(linktype, data)?;
         let (ip, _) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::NotIp)?;
         let (src, dst) = match &ip {
@@ -285,11 +336,14 @@ impl Decoder {
             ),
         };
         let payload = ip.payload();
+        if payload.ip_number == IpNumber::TCP && !payload.fragmented {
+            return tcp_segment(&self.tcp_ports, src, dst, payload.payload).map(Found::Winsrepl);
+        }
         if payload.ip_number != IpNumber::UDP {
             return Err(Skip::NotUdp);
         }
         if !payload.fragmented {
-            return udp_datagram(&self.ports, src, dst, payload.payload, false);
+            return udp_datagram(&self.ports, src, dst, payload.payload, false).map(Found::Nbns);
         }
         let Some(fragment) = fragment_of(&ip, src, dst) else {
             return Err(Skip::FragmentBad);
@@ -301,7 +355,7 @@ impl Decoder {
         if !self.reassemble(fragment, time_ns)? {
             return Err(Skip::FragmentHeld);
         }
-        udp_datagram(&self.ports, src, dst, &self.done, true)
+        udp_datagram(&self.ports, src, dst, &self.done, true).map(Found::Nbns)
     }
 
     /// Drops the datagrams whose first fragment is older than the timeout.
@@ -418,6 +472,31 @@ fn udp_datagram<'a>(
         payload: udp.payload(),
         udp_payload_len: usize::from(udp.length()).saturating_sub(8),
         reassembled,
+    })
+}
+
+/// The TCP segment in `bytes` when one of its ports is in `ports`.
+fn tcp_segment<'a>(
+    ports: &[u16],
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: &'a [u8],
+) -> Result<Segment<'a>, Skip> {
+    let tcp = TcpSlice::from_slice(bytes).map_err(|_| Skip::CutTcpHeader)?;
+    let (src_port, dst_port) = (tcp.source_port(), tcp.destination_port());
+    if !ports.contains(&src_port) && !ports.contains(&dst_port) {
+        return Err(Skip::OtherPort);
+    }
+    Ok(Segment {
+        src,
+        dst,
+        src_port,
+        dst_port,
+        seq: tcp.sequence_number(),
+        syn: tcp.syn(),
+        fin: tcp.fin(),
+        rst: tcp.rst(),
+        payload: tcp.payload(),
     })
 }
 

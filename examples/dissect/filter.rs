@@ -122,6 +122,18 @@ impl Filter {
             && self.addrs.is_empty()
     }
 
+    /// Whether a replication segment between `src` and `dst` is selected:
+    /// only `--addr` applies; the options that look inside NBNS packets
+    /// select no replication traffic.
+    pub(crate) fn selects_addresses(&self, src: IpAddr, dst: IpAddr) -> bool {
+        let looks_inside = !(self.kinds.is_empty()
+            && self.opcodes.is_empty()
+            && self.rcodes.is_empty()
+            && self.names.is_empty());
+        !looks_inside
+            && (self.addrs.is_empty() || self.addrs.iter().any(|a| *a == src || *a == dst))
+    }
+
     /// Whether the packet `parsed` of datagram `d` is selected.
     pub(crate) fn selects(
         &self,

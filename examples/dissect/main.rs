@@ -16,9 +16,14 @@
 //! * `--kind`, `--opcode`, `--rcode`, `--name GLOB`, `--addr IP`: select
 //!   packets; `-w FILE`: write the selected frames to a pcap file.
 //!
+//! WINS replication (MS-WINSRA) on TCP port 42 is read too: each
+//! direction of a connection is put back in order, cut into messages, and
+//! each message is shown like an NBNS packet, at the frame that completed
+//! it.
+//!
 //! Link types: Ethernet (VLAN tags included), Linux cooked (SLL, SLL2), raw
-//! IPv4 and IPv6, BSD loopback. UDP over IPv4 and IPv6, either direction, IP
-//! fragments put back together. Files may be gzip-compressed. Frames cut
+//! IPv4 and IPv6, BSD loopback. UDP and TCP over IPv4 and IPv6, either
+//! direction, IP fragments put back together. Files may be gzip-compressed. Frames cut
 //! short by the snap length are parsed as far as they go. A malformed packet
 //! is reported with the parser's error and byte offset and the run goes on;
 //! a file that is not a capture, or is damaged, is reported and makes the
@@ -31,6 +36,8 @@ mod filter;
 mod pcap_write;
 mod render;
 mod stats;
+mod tcp;
+mod wrepl;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -38,13 +45,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use core::net::IpAddr;
+use nbns::winsrepl::Message;
 use nbns::wire::Packet;
 
-use crate::capture::{CaptureError, read_frames};
-use crate::decode::Decoder;
+use crate::capture::{CaptureError, Frame, read_frames};
+use crate::decode::{Datagram, Decoder, Found, Segment};
 use crate::filter::Filter;
 use crate::render::{Origin, TimeFormat};
 use crate::stats::Stats;
+use crate::tcp::{StreamEvent, Streams};
 
 /// Reads NBNS (NetBIOS Name Service) packets out of pcap and pcapng files.
 #[derive(Debug, Parser)]
@@ -66,9 +76,10 @@ struct Args {
     /// Also read UDP port N as NBNS (repeatable).
     #[arg(long = "port", value_name = "N")]
     ports: Vec<u16>,
-    /// tshark's decode-as: udp.port==N,nbns (repeatable).
+    /// tshark's decode-as: udp.port==N,nbns or tcp.port==N,winsrepl
+    /// (repeatable).
     #[arg(short = 'd', value_name = "udp.port==N,nbns", value_parser = decode_as)]
-    decode_as: Vec<u16>,
+    decode_as: Vec<DecodeAs>,
     /// Time format, as tshark's -t: r relative to the first frame, a/u time
     /// of day, ad/ud date and time, d delta to the previous frame, dd delta
     /// to the previous packet shown, e seconds since the epoch (all UTC).
@@ -93,7 +104,7 @@ struct Args {
     name: Vec<String>,
     /// Only packets from or to this address.
     #[arg(long, value_name = "IP")]
-    addr: Vec<core::net::IpAddr>,
+    addr: Vec<IpAddr>,
     /// Write the selected frames to FILE (classic pcap).
     #[arg(short = 'w', value_name = "FILE")]
     write: Option<PathBuf>,
@@ -132,15 +143,37 @@ impl From<TimeArg> for TimeFormat {
     }
 }
 
-/// Parses tshark's `udp.port==N,nbns`.
-fn decode_as(s: &str) -> Result<u16, String> {
+/// A `-d` rule: a port read as one of the two protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodeAs {
+    /// `udp.port==N,nbns`.
+    Nbns(u16),
+    /// `tcp.port==N,winsrepl`.
+    Winsrepl(u16),
+}
+
+/// Parses tshark's `udp.port==N,nbns` and `tcp.port==N,winsrepl`.
+fn decode_as(s: &str) -> Result<DecodeAs, String> {
     let rule = s.replace(' ', "");
-    let port = rule
+    let (port, make): (&str, fn(u16) -> DecodeAs) = if let Some(p) = rule
         .strip_prefix("udp.port==")
         .and_then(|r| r.strip_suffix(",nbns"))
-        .ok_or_else(|| format!("{s:?}: only udp.port==N,nbns is understood"))?;
-    port.parse()
-        .map_err(|_| format!("{s:?}: {port:?} is not a UDP port"))
+    {
+        (p, DecodeAs::Nbns)
+    } else if let Some(p) = rule
+        .strip_prefix("tcp.port==")
+        .and_then(|r| r.strip_suffix(",winsrepl"))
+    {
+        (p, DecodeAs::Winsrepl)
+    } else {
+        return Err(format!(
+            "{s:?}: only udp.port==N,nbns and tcp.port==N,winsrepl are understood"
+        ));
+    };
+    let port = port
+        .parse()
+        .map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
+    Ok(make(port))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +191,8 @@ struct Run<'o, W: Write> {
     time: TimeFormat,
     show_file: bool,
     filter: Filter,
-    decoder: Decoder,
+    udp_ports: Vec<u16>,
+    tcp_ports: Vec<u16>,
     out: &'o mut W,
     json_buf: String,
     stats: Stats,
@@ -166,72 +200,68 @@ struct Run<'o, W: Write> {
     write_error: Option<io::Error>,
 }
 
+/// The times of one file: its first frame, the previous frame, and the
+/// previous packet shown.
+#[derive(Default)]
+struct Clock {
+    first_ns: Option<i128>,
+    prev_ns: Option<i128>,
+    prev_shown_ns: Option<i128>,
+}
+
+/// A frame's times, from the [`Clock`] of its file.
+#[derive(Clone, Copy)]
+struct Times {
+    rel_ns: i128,
+    delta_ns: i128,
+}
+
+impl Clock {
+    fn frame(&mut self, t: i128) -> Times {
+        let t0 = *self.first_ns.get_or_insert(t);
+        let delta_ns = t - self.prev_ns.unwrap_or(t);
+        self.prev_ns = Some(t);
+        Times {
+            rel_ns: t - t0,
+            delta_ns,
+        }
+    }
+
+    fn shown(&mut self, t: i128) -> i128 {
+        let d = t - self.prev_shown_ns.unwrap_or(t);
+        self.prev_shown_ns = Some(t);
+        d
+    }
+}
+
 impl<W: Write> Run<'_, W> {
     /// Reads one capture, writing per-packet output and counting.
     fn file(&mut self, name: &str, input: impl io::Read + Send) -> Result<(), CaptureError> {
-        let mut first_ns: Option<i128> = None;
-        let mut prev_ns: Option<i128> = None;
-        let mut prev_shown_ns: Option<i128> = None;
+        let mut decoder = Decoder::with_tcp_ports(&self.udp_ports, &self.tcp_ports);
+        let mut streams = Streams::default();
+        let mut clock = Clock::default();
         self.stats.start_file(name);
         let frames = read_frames(input, |frame| {
-            let t0 = *first_ns.get_or_insert(frame.time_ns);
-            let delta_ns = frame.time_ns - prev_ns.unwrap_or(frame.time_ns);
-            prev_ns = Some(frame.time_ns);
-            let d = match self
-                .decoder
-                .decode(frame.linktype, frame.data, frame.time_ns)
-            {
-                Ok(d) => d,
-                Err(skip) => {
-                    self.stats.skip(skip);
-                    return;
+            let times = clock.frame(frame.time_ns);
+            match decoder.decode(frame.linktype, frame.data, frame.time_ns) {
+                Err(skip) => self.stats.skip(skip),
+                Ok(Found::Nbns(d)) => self.nbns(name, frame, &d, times, &mut clock),
+                Ok(Found::Winsrepl(seg)) => {
+                    if !self.filter.selects_addresses(seg.src, seg.dst) {
+                        self.stats.filtered += 1;
+                        return;
+                    }
+                    self.stats.segments += 1;
+                    if let Some(w) = &mut self.writer {
+                        w.frame(frame.linktype, frame.time_ns, frame.data, frame.orig_len);
+                    }
+                    streams.segment(&seg, |event| match event {
+                        StreamEvent::Message(m) => {
+                            self.winsrepl(name, frame, &seg, m, times, &mut clock);
+                        }
+                        StreamEvent::Note(note) => self.stats.stream_note(note),
+                    });
                 }
-            };
-            let parsed = Packet::parse(d.payload);
-            if !self.filter.selects(&d, &parsed) {
-                self.stats.filtered += 1;
-                return;
-            }
-            self.stats.count(&d, &parsed, frame.time_ns);
-            if let Some(w) = &mut self.writer {
-                w.frame(frame.linktype, frame.time_ns, frame.data, frame.orig_len);
-            }
-            if self.mode == Mode::StatsOnly || self.write_error.is_some() {
-                return;
-            }
-            let shown_delta = frame.time_ns - prev_shown_ns.unwrap_or(frame.time_ns);
-            prev_shown_ns = Some(frame.time_ns);
-            let origin = Origin {
-                file: name,
-                show_file: self.show_file,
-                frame: frame.number,
-                time: self.time,
-                epoch_ns: frame.time_ns,
-                rel_ns: frame.time_ns - t0,
-                delta_ns,
-                shown_delta_ns: shown_delta,
-                src: (d.src, d.src_port),
-                dst: (d.dst, d.dst_port),
-                len: d.payload.len(),
-                udp_len: d.udp_payload_len,
-                reassembled: d.reassembled,
-            };
-            let out = &mut *self.out;
-            let r = match self.mode {
-                Mode::Lines => render::line(out, &origin, &parsed),
-                Mode::Tree => render::tree(out, &origin, frame.data, d.payload, &parsed),
-                Mode::Json => render::json(out, &mut self.json_buf, &origin, &parsed),
-                Mode::StatsOnly => Ok(()),
-            };
-            let r = r.and_then(|()| {
-                if self.hex {
-                    render::hex_dump(out, d.payload)
-                } else {
-                    Ok(())
-                }
-            });
-            if let Err(e) = r {
-                self.write_error = Some(e);
             }
         });
         if let Some(e) = self.write_error.take() {
@@ -245,6 +275,125 @@ impl<W: Write> Run<'_, W> {
         let frames = frames?;
         self.stats.end_file(frames);
         Ok(())
+    }
+
+    fn origin<'n>(
+        &self,
+        name: &'n str,
+        frame: &Frame<'_>,
+        times: Times,
+        shown_delta_ns: i128,
+        ends: ((IpAddr, u16), (IpAddr, u16)),
+        lens: (usize, usize),
+    ) -> Origin<'n> {
+        Origin {
+            file: name,
+            show_file: self.show_file,
+            frame: frame.number,
+            time: self.time,
+            epoch_ns: frame.time_ns,
+            rel_ns: times.rel_ns,
+            delta_ns: times.delta_ns,
+            shown_delta_ns,
+            src: ends.0,
+            dst: ends.1,
+            len: lens.0,
+            udp_len: lens.1,
+            reassembled: false,
+        }
+    }
+
+    /// One NBNS datagram: select, count, write, show.
+    fn nbns(
+        &mut self,
+        name: &str,
+        frame: &Frame<'_>,
+        d: &Datagram<'_>,
+        times: Times,
+        clock: &mut Clock,
+    ) {
+        let parsed = Packet::parse(d.payload);
+        if !self.filter.selects(d, &parsed) {
+            self.stats.filtered += 1;
+            return;
+        }
+        self.stats.count(d, &parsed, frame.time_ns);
+        if let Some(w) = &mut self.writer {
+            w.frame(frame.linktype, frame.time_ns, frame.data, frame.orig_len);
+        }
+        if self.mode == Mode::StatsOnly || self.write_error.is_some() {
+            return;
+        }
+        let shown = clock.shown(frame.time_ns);
+        let mut origin = self.origin(
+            name,
+            frame,
+            times,
+            shown,
+            ((d.src, d.src_port), (d.dst, d.dst_port)),
+            (d.payload.len(), d.udp_payload_len),
+        );
+        origin.reassembled = d.reassembled;
+        let out = &mut *self.out;
+        let r = match self.mode {
+            Mode::Lines => render::line(out, &origin, &parsed),
+            Mode::Tree => render::tree(out, &origin, frame.data, d.payload, &parsed),
+            Mode::Json => render::json(out, &mut self.json_buf, &origin, &parsed),
+            Mode::StatsOnly => Ok(()),
+        };
+        let r = r.and_then(|()| {
+            if self.hex {
+                render::hex_dump(out, d.payload)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = r {
+            self.write_error = Some(e);
+        }
+    }
+
+    /// One replication message, completed by the segment `seg` of `frame`.
+    fn winsrepl(
+        &mut self,
+        name: &str,
+        frame: &Frame<'_>,
+        seg: &Segment<'_>,
+        message: &[u8],
+        times: Times,
+        clock: &mut Clock,
+    ) {
+        let parsed = Message::parse(message);
+        self.stats.winsrepl(&parsed);
+        if self.mode == Mode::StatsOnly || self.write_error.is_some() {
+            return;
+        }
+        let shown = clock.shown(frame.time_ns);
+        let origin = self.origin(
+            name,
+            frame,
+            times,
+            shown,
+            ((seg.src, seg.src_port), (seg.dst, seg.dst_port)),
+            (message.len(), message.len()),
+        );
+        let out = &mut *self.out;
+        let r = match self.mode {
+            Mode::Lines => wrepl::line(out, &origin, &parsed),
+            Mode::Tree => wrepl::tree(out, &origin, &parsed),
+            Mode::Json => wrepl::json(out, &mut self.json_buf, &origin, &parsed),
+            Mode::StatsOnly => Ok(()),
+        };
+        let r = r.and_then(|()| {
+            if self.hex {
+                render::hex_dump(out, message)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = r {
+            self.write_error = Some(e);
+        }
     }
 }
 
@@ -286,8 +435,14 @@ fn main() -> ExitCode {
         (false, _, true) => Mode::StatsOnly,
         (false, false, false) => Mode::Lines,
     };
-    let mut extra_ports = args.ports.clone();
-    extra_ports.extend(&args.decode_as);
+    let mut udp_ports = args.ports.clone();
+    let mut tcp_ports = Vec::new();
+    for d in &args.decode_as {
+        match *d {
+            DecodeAs::Nbns(p) => udp_ports.push(p),
+            DecodeAs::Winsrepl(p) => tcp_ports.push(p),
+        }
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut run = Run {
@@ -296,7 +451,8 @@ fn main() -> ExitCode {
         time: args.time.into(),
         show_file: args.files.len() > 1,
         filter,
-        decoder: Decoder::new(&extra_ports),
+        udp_ports,
+        tcp_ports,
         out: &mut out,
         json_buf: String::new(),
         stats: Stats::default(),

@@ -134,10 +134,35 @@ fn write_time(out: &mut impl Write, o: &Origin<'_>) -> io::Result<()> {
     }
 }
 
+/// Writes the start of a line: the file (with several files), the frame
+/// number and the time, each followed by a space.
+///
+/// # Errors
+/// Write errors of `out`.
+pub(crate) fn write_prefix(out: &mut impl Write, o: &Origin<'_>) -> io::Result<()> {
+    if o.show_file {
+        write!(out, "{} ", o.file)?;
+    }
+    write!(out, "{:>6} ", o.frame)?;
+    write_time(out, o)?;
+    out.write_all(b" ")
+}
+
+/// Writes `source → destination` (the port where it is not the
+/// protocol's own: 137 for NBNS, 42 for replication).
+///
+/// # Errors
+/// Write errors of `out`.
+pub(crate) fn write_endpoints(out: &mut impl Write, o: &Origin<'_>) -> io::Result<()> {
+    endpoint(out, o.src)?;
+    out.write_all(" → ".as_bytes())?;
+    endpoint(out, o.dst)
+}
+
 fn endpoint(out: &mut impl Write, (a, p): (IpAddr, u16)) -> io::Result<()> {
     match (a, p) {
-        (IpAddr::V4(a), 137) => write!(out, "{a}"),
-        (IpAddr::V6(a), 137) => write!(out, "{a}"),
+        (IpAddr::V4(a), 137 | 42) => write!(out, "{a}"),
+        (IpAddr::V6(a), 137 | 42) => write!(out, "{a}"),
         (IpAddr::V4(a), p) => write!(out, "{a}:{p}"),
         (IpAddr::V6(a), p) => write!(out, "[{a}]:{p}"),
     }
@@ -153,15 +178,8 @@ pub(crate) fn line(
     o: &Origin<'_>,
     parsed: &Result<Packet<'_>, ParseError>,
 ) -> io::Result<()> {
-    if o.show_file {
-        write!(out, "{} ", o.file)?;
-    }
-    write!(out, "{:>6} ", o.frame)?;
-    write_time(out, o)?;
-    out.write_all(b" ")?;
-    endpoint(out, o.src)?;
-    out.write_all(" → ".as_bytes())?;
-    endpoint(out, o.dst)?;
+    write_prefix(out, o)?;
+    write_endpoints(out, o)?;
     match parsed {
         Ok(p) => write!(out, " {p}")?,
         Err(e) => write!(out, " Malformed NBNS packet at byte {}: {e}", e.offset())?,

@@ -18,11 +18,14 @@ use std::collections::HashMap;
 use foldhash::fast::RandomState;
 use std::io::{self, Write};
 
+use nbns::winsrepl::{Message, ParseError as WreplError};
 use nbns::wire::{NetbiosName, Opcode, Packet, PacketKind, ParseError, Rcode};
 
 use crate::decode::{Datagram, Skip};
 use crate::filter::KINDS;
 use crate::render::json_str;
+use crate::tcp::StreamNote;
+use crate::wrepl;
 
 /// Distinct names, senders or open requests kept at the most.
 pub(crate) const MAX_TRACKED: usize = 100_000;
@@ -61,7 +64,7 @@ pub(crate) struct Stats {
     /// Datagrams the selection options left out.
     pub(crate) filtered: u64,
     /// Frames with no NBNS datagram, by reason (indexed as `Skip::ALL`).
-    pub(crate) skipped: [u64; 7],
+    pub(crate) skipped: [u64; 8],
     /// Per kind, indexed as `KINDS`.
     pub(crate) kinds: [u64; 19],
     /// Per opcode value.
@@ -83,6 +86,15 @@ pub(crate) struct Stats {
     /// Responses that matched no request seen.
     pub(crate) unmatched_responses: u64,
     response_ns: Vec<i128>,
+    /// TCP segments of WINS replication read.
+    pub(crate) segments: u64,
+    /// Replication messages by what they are (`wrepl::kind`), in the order
+    /// first seen.
+    pub(crate) winsrepl: Vec<(&'static str, u64)>,
+    /// Replication messages that did not parse.
+    pub(crate) winsrepl_malformed: u64,
+    /// Stream troubles: gaps, bad lengths, cut messages.
+    pub(crate) stream_notes: [u64; 3],
 }
 
 impl Stats {
@@ -103,6 +115,29 @@ impl Stats {
         if let Some(f) = self.files.last_mut() {
             f.frames = frames;
         }
+    }
+
+    /// Counts one replication message.
+    pub(crate) fn winsrepl(&mut self, parsed: &Result<Message<'_>, WreplError>) {
+        let Ok(m) = parsed else {
+            self.winsrepl_malformed += 1;
+            return;
+        };
+        let kind = wrepl::kind(m);
+        match self.winsrepl.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => self.winsrepl.push((kind, 1)),
+        }
+    }
+
+    /// Counts a stream trouble.
+    pub(crate) fn stream_note(&mut self, note: StreamNote) {
+        let i = match note {
+            StreamNote::Gap => 0,
+            StreamNote::BadLength => 1,
+            StreamNote::Cut => 2,
+        };
+        self.stream_notes[i] += 1;
     }
 
     /// Counts a frame that gave no datagram.
@@ -274,6 +309,21 @@ impl Stats {
             )?,
             None => writeln!(out)?,
         }
+        if self.segments > 0 {
+            let messages: u64 = self.winsrepl.iter().map(|(_, n)| n).sum();
+            writeln!(
+                out,
+                "WINS replication: {messages} messages ({} malformed) in {} TCP segments; {} gaps, {} bad lengths, {} cut",
+                self.winsrepl_malformed,
+                self.segments,
+                self.stream_notes[0],
+                self.stream_notes[1],
+                self.stream_notes[2]
+            )?;
+            for (k, n) in &self.winsrepl {
+                writeln!(out, "  {k:<42} {n:>10}")?;
+            }
+        }
         if self.skipped.iter().any(|&n| n > 0) {
             writeln!(out, "Frames without NBNS:")?;
             for (s, &n) in Skip::ALL.iter().zip(&self.skipped) {
@@ -363,6 +413,23 @@ impl Stats {
                 ",\"response_time_median_us\":{median:.1},\"response_time_max_us\":{max:.1}"
             );
         }
+        let _ = write!(
+            s,
+            ",\"winsrepl\":{{\"segments\":{},\"malformed\":{},\"gaps\":{},\"bad_lengths\":{},\"cut\":{},\"messages\":{{",
+            self.segments,
+            self.winsrepl_malformed,
+            self.stream_notes[0],
+            self.stream_notes[1],
+            self.stream_notes[2]
+        );
+        for (i, (k, n)) in self.winsrepl.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            json_str(&mut s, k);
+            let _ = write!(s, ":{n}");
+        }
+        s.push_str("}}");
         s.push_str(",\"skipped\":{");
         for (i, (why, &n)) in Skip::ALL.iter().zip(&self.skipped).enumerate() {
             if i > 0 {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use nbns::client::{
     ClientConfig, ClientEvent, ConflictCause, DeterministicIds, NameClient, NameSpec, NameState,
-    OwnedName, ReleaseOutcome, Transmit,
+    OwnedName, RegistrationOutcome, ReleaseOutcome, ReregisterOutcome, Transmit,
 };
 use nbns::wire::{
     Flags, Labels, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode, Packet,
@@ -490,10 +490,17 @@ fn reregister_all_releases_everything_before_registering() {
             ReleaseOutcome::Unconfirmed
         ]
     );
-    assert!(matches!(
-        ev.last(),
-        Some(ClientEvent::ReregistrationStarted { names: 3 })
-    ));
+    let started = ev
+        .iter()
+        .position(|e| matches!(e, ClientEvent::ReregistrationStarted { names: 3 }))
+        .expect("ReregistrationStarted");
+    assert!(
+        ev[started + 1..]
+            .iter()
+            .all(|e| matches!(e, ClientEvent::Reregistering { .. })),
+        "{ev:?}"
+    );
+    assert_eq!(ev.len() - started - 1, 3);
     for t in &regs {
         s.feed(PRIMARY, &positive(&parse(t), 600));
     }
@@ -916,4 +923,253 @@ fn node_status_answers_are_rate_limited_per_source() {
     }
     assert_eq!(s.tx().len(), 1);
     assert_eq!(s.c.stats().node_status_answers as usize, burst + 2);
+}
+
+/// The outcome of each name, in a map by name, from the one
+/// `ReregistrationDone` among `ev` (panics if there is none or several).
+fn round_outcomes(ev: &[ClientEvent]) -> std::collections::BTreeMap<String, ReregisterOutcome> {
+    let mut done = ev.iter().filter_map(|e| match e {
+        ClientEvent::ReregistrationDone { outcomes } => Some(outcomes),
+        _ => None,
+    });
+    let outcomes = done.next().expect("a ReregistrationDone event");
+    assert!(done.next().is_none(), "one ReregistrationDone");
+    outcomes
+        .iter()
+        .map(|o| (o.name.to_string(), o.clone()))
+        .collect()
+}
+
+#[test]
+fn reregister_all_reports_every_names_outcome_once_all_have_ended() {
+    let mut s = Sim::new(&[PRIMARY]);
+    s.register(name("A"), 600);
+    s.register(name("B"), 600);
+    // C was refused: registered again without a release.
+    s.add(name("C"));
+    let t = s.one();
+    s.feed(PRIMARY, &negative(&parse(&t), Rcode::Active));
+    s.ev();
+
+    s.c.reregister_all(s.now).unwrap();
+    let releases = s.tx();
+    assert_eq!(releases.len(), 2);
+    let by_name = |ts: &[Transmit], n: &str| {
+        ts.iter()
+            .find(|t| parse(t).question().unwrap().name == name(n))
+            .cloned()
+            .unwrap()
+    };
+    // A's release is confirmed; B's stays silent through the retries.
+    s.feed(
+        PRIMARY,
+        &release_reply(&parse(&by_name(&releases, "A")), Rcode::NoError),
+    );
+    let mut regs = Vec::new();
+    while regs.is_empty() {
+        s.tick();
+        regs = s
+            .tx()
+            .into_iter()
+            .filter(|t| parse(t).kind() == PacketKind::NameRegistrationRequest)
+            .collect();
+    }
+    assert_eq!(regs.len(), 3);
+    let ev = s.ev();
+    let reregistering: Vec<String> = ev
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Reregistering { name } => Some(name.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reregistering.len(), 3, "{ev:?}");
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, ClientEvent::ReregistrationDone { .. }))
+    );
+
+    // A is granted, B refused; no Done until C has its outcome.
+    s.feed(PRIMARY, &positive(&parse(&by_name(&regs, "A")), 900));
+    s.feed(
+        PRIMARY,
+        &negative(&parse(&by_name(&regs, "B")), Rcode::Active),
+    );
+    assert!(
+        !s.ev()
+            .iter()
+            .any(|e| matches!(e, ClientEvent::ReregistrationDone { .. }))
+    );
+    // C's registration goes unanswered.
+    let mut ev = Vec::new();
+    while !ev
+        .iter()
+        .any(|e| matches!(e, ClientEvent::NoServerAnswered { .. }))
+    {
+        s.tick();
+        s.tx();
+        ev.extend(s.ev());
+    }
+    let o = round_outcomes(&ev);
+    assert_eq!(o.len(), 3);
+    assert_eq!(o["A<00>"].release, Some(ReleaseOutcome::Confirmed));
+    assert_eq!(
+        o["A<00>"].registration,
+        RegistrationOutcome::Registered {
+            server: PRIMARY,
+            ttl: 900
+        }
+    );
+    assert_eq!(o["B<00>"].release, Some(ReleaseOutcome::Unconfirmed));
+    assert_eq!(
+        o["B<00>"].registration,
+        RegistrationOutcome::Refused {
+            server: PRIMARY,
+            rcode: Rcode::Active
+        }
+    );
+    assert_eq!(o["C<00>"].release, None);
+    assert_eq!(
+        o["C<00>"].registration,
+        RegistrationOutcome::NoServerAnswered
+    );
+    // A later refresh or registration of the names reports no second round.
+    s.now += Duration::from_secs(3600);
+    s.c.handle_timeout(s.now);
+    s.tx();
+    assert!(
+        !s.ev()
+            .iter()
+            .any(|e| matches!(e, ClientEvent::ReregistrationDone { .. }))
+    );
+}
+
+#[test]
+fn reregister_all_of_no_names_and_a_name_released_midway() {
+    let mut s = Sim::new(&[PRIMARY]);
+    // Nothing to re-register: done at once, with no outcome.
+    s.c.reregister_all(s.now).unwrap();
+    assert_eq!(round_outcomes(&s.ev()).len(), 0);
+
+    s.register(name("A"), 600);
+    s.register(name("B"), 600);
+    s.now += Duration::from_secs(200);
+    s.c.reregister_all(s.now).unwrap();
+    for t in s.tx() {
+        s.feed(PRIMARY, &release_reply(&parse(&t), Rcode::NoError));
+    }
+    let regs = s.tx();
+    assert_eq!(regs.len(), 2);
+    s.ev();
+    // B is released while its registration is in flight: abandoned.
+    assert!(s.c.release(s.now, name("B")));
+    for t in s.tx() {
+        s.feed(PRIMARY, &release_reply(&parse(&t), Rcode::NoError));
+    }
+    let a = regs
+        .iter()
+        .find(|t| parse(t).question().unwrap().name == name("A"))
+        .unwrap();
+    s.feed(PRIMARY, &positive(&parse(a), 600));
+    let o = round_outcomes(&s.ev());
+    assert_eq!(o.len(), 2);
+    assert!(matches!(
+        o["A<00>"].registration,
+        RegistrationOutcome::Registered { ttl: 600, .. }
+    ));
+    assert_eq!(o["B<00>"].release, Some(ReleaseOutcome::Confirmed));
+    assert_eq!(o["B<00>"].registration, RegistrationOutcome::Abandoned);
+}
+
+#[test]
+fn release_all_reports_names_never_registered_as_such() {
+    let mut s = Sim::new(&[PRIMARY]);
+    s.register(name("HELD"), 600);
+    s.add(name("REFUSED"));
+    let t = s.one();
+    s.feed(PRIMARY, &negative(&parse(&t), Rcode::Active));
+    s.ev();
+    s.c.release_all(s.now);
+    let releases = s.tx();
+    assert_eq!(
+        releases.len(),
+        1,
+        "only the registered name is released at the server"
+    );
+    s.feed(
+        PRIMARY,
+        &release_reply(&parse(&releases[0]), Rcode::NoError),
+    );
+    let mut outcomes: Vec<(String, ReleaseOutcome)> = s
+        .ev()
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::Released { name, outcome } => Some((name.to_string(), outcome)),
+            _ => None,
+        })
+        .collect();
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        outcomes,
+        [
+            ("HELD<00>".to_string(), ReleaseOutcome::Confirmed),
+            ("REFUSED<00>".to_string(), ReleaseOutcome::NotRegistered),
+        ]
+    );
+    assert!(s.c.is_empty());
+}
+
+#[test]
+fn events_and_outcomes_display_as_sentences() {
+    let n = OwnedName::new(NetbiosName::new("HOST", 0x20).unwrap(), b"");
+    let registered = ClientEvent::Registered {
+        name: n.clone(),
+        server: PRIMARY,
+        ttl: 600,
+    };
+    assert_eq!(
+        registered.to_string(),
+        "HOST<20>: registered, TTL 600 s (WINS 10.0.0.1:137)"
+    );
+    let released = ClientEvent::Released {
+        name: n.clone(),
+        outcome: ReleaseOutcome::NotRegistered,
+    };
+    assert_eq!(
+        released.to_string(),
+        "HOST<20>: dropped (was not registered)"
+    );
+    let conflict = ClientEvent::Conflict {
+        name: n.clone(),
+        cause: ConflictCause::ConflictDemand,
+    };
+    assert_eq!(
+        conflict.to_string(),
+        "HOST<20>: in conflict (name conflict demand from the WINS server)"
+    );
+    let done = ClientEvent::ReregistrationDone {
+        outcomes: vec![ReregisterOutcome {
+            name: n.clone(),
+            release: Some(ReleaseOutcome::Unconfirmed),
+            registration: RegistrationOutcome::Refused {
+                server: PRIMARY,
+                rcode: Rcode::Active,
+            },
+        }],
+    };
+    assert_eq!(
+        done.to_string(),
+        format!(
+            "re-register all done (1 name(s)); HOST<20>: released (unconfirmed: no answer), then refused with {} by WINS 10.0.0.1:137",
+            Rcode::Active
+        )
+    );
+    assert_eq!(
+        ReleaseOutcome::Confirmed.to_string(),
+        "released (confirmed)"
+    );
+    assert_eq!(
+        RegistrationOutcome::NoServerAnswered.to_string(),
+        "timed out: no WINS server answered"
+    );
 }

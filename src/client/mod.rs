@@ -148,6 +148,7 @@ mod config;
 mod fuzz;
 mod index;
 mod limiter;
+mod reregister;
 mod types;
 
 use core::cmp::Reverse;
@@ -164,7 +165,7 @@ pub use config::{ClientConfig, RefreshOpcode, RegistrationOpcode};
 pub use fuzz::fuzz_drive;
 pub use types::{
     AddNameError, ClientEvent, ClientStats, ConflictCause, Cooldown, NameInfo, NameSpec, NameState,
-    OwnedName, ReleaseOutcome, Transmit,
+    OwnedName, RegistrationOutcome, ReleaseOutcome, ReregisterOutcome, Transmit,
 };
 
 use crate::wire::{
@@ -243,6 +244,8 @@ struct Entry {
     state: NameState,
     release_rank: u8,
     release_rcode: Rcode,
+    /// Index in the open re-register-all round, or [`reregister::NO_ROUND`].
+    round: u32,
     txn: Txn,
 }
 
@@ -341,6 +344,8 @@ pub struct NameClient<I = OsRandomIds> {
     rr_waiting: Vec<u32>,
     /// Set while a re-register-all sends its releases.
     rr_starting: bool,
+    /// The outcomes of the open re-register-all.
+    round: reregister::Round,
 }
 
 impl<I> core::fmt::Debug for NameClient<I> {
@@ -403,6 +408,7 @@ impl<I: IdSource> NameClient<I> {
             rr_pending: 0,
             rr_waiting: Vec::new(),
             rr_starting: false,
+            round: reregister::Round::default(),
         }
     }
 
@@ -643,6 +649,7 @@ impl<I: IdSource> NameClient<I> {
             },
             release_rank: OUT_CONFIRMED,
             release_rcode: Rcode::NoError,
+            round: reregister::NO_ROUND,
             txn: Txn::IDLE,
         };
         let slot = match self.free.pop() {
@@ -725,6 +732,7 @@ impl<I: IdSource> NameClient<I> {
             }
         }
         self.last_reregister = Some(now);
+        self.close_round();
         // No registration may start before every release has been sent.
         self.rr_starting = true;
         for slot in self.live_slots() {
@@ -735,6 +743,7 @@ impl<I: IdSource> NameClient<I> {
             ) {
                 continue;
             }
+            self.join_round(slot);
             self.begin_release(slot, now, true);
         }
         self.rr_starting = false;
@@ -858,6 +867,9 @@ impl<I: IdSource> NameClient<I> {
         self.live -= 1;
         if e.rr {
             self.rr_release_done();
+        }
+        if e.round != reregister::NO_ROUND {
+            self.round_result(e.round, RegistrationOutcome::Abandoned);
         }
     }
 
@@ -1123,6 +1135,7 @@ impl<I: IdSource> NameClient<I> {
                     let name = self.owned_name(slot);
                     self.events
                         .push_back(ClientEvent::NoServerAnswered { name });
+                    self.round_registered(slot, RegistrationOutcome::NoServerAnswered);
                     let wait = self.config.registration_retry.max(Duration::from_millis(1));
                     self.arm(slot, now, wait);
                 }
@@ -1286,12 +1299,20 @@ impl<I: IdSource> NameClient<I> {
             OUT_SILENT => ReleaseOutcome::Unconfirmed,
             _ => ReleaseOutcome::Refused(e.release_rcode),
         };
+        let outcome = if sent {
+            outcome
+        } else {
+            ReleaseOutcome::NotRegistered
+        };
         let rr = e.rr;
         // A re-register-all reports only the releases it sent.
         if sent || !rr {
             let name = self.owned_name(slot);
             self.events
                 .push_back(ClientEvent::Released { name, outcome });
+        }
+        if rr && sent {
+            self.round_released(slot, outcome);
         }
         if rr {
             if let Some(e) = self.entry_mut(slot) {
@@ -1318,17 +1339,25 @@ impl<I: IdSource> NameClient<I> {
     fn start_reregistrations(&mut self, now: Instant) {
         let waiting = core::mem::take(&mut self.rr_waiting);
         let mut count = 0;
+        let mut started = Vec::with_capacity(waiting.len());
         for slot in waiting {
             if self
                 .entry(slot)
                 .is_some_and(|e| e.state == NameState::AwaitingReregister)
             {
                 count += 1;
-                self.start_registration(slot, now);
+                started.push(slot);
             }
         }
         self.events
             .push_back(ClientEvent::ReregistrationStarted { names: count });
+        for slot in started {
+            let name = self.owned_name(slot);
+            self.events.push_back(ClientEvent::Reregistering { name });
+            self.round_registering(slot);
+            self.start_registration(slot, now);
+        }
+        self.finish_round_if_done();
     }
 
     // ----- responses -----------------------------------------------------
@@ -1448,6 +1477,10 @@ impl<I: IdSource> NameClient<I> {
                         name,
                         owner: txn.owner,
                     });
+                    self.round_registered(
+                        slot,
+                        RegistrationOutcome::OwnerDefended { owner: txn.owner },
+                    );
                 } else {
                     self.take_over(slot, now, &txn);
                 }
@@ -1494,6 +1527,9 @@ impl<I: IdSource> NameClient<I> {
         } else {
             ClientEvent::Registered { name, server, ttl }
         });
+        if !refresh {
+            self.round_registered(slot, RegistrationOutcome::Registered { server, ttl });
+        }
         if let Some(after) = self.config.refresh_interval(ttl) {
             self.arm(slot, now, after);
         }
@@ -1510,6 +1546,7 @@ impl<I: IdSource> NameClient<I> {
             server,
             rcode,
         });
+        self.round_registered(slot, RegistrationOutcome::Refused { server, rcode });
     }
 
     fn conflict(&mut self, slot: u32, cause: ConflictCause) {
@@ -1519,6 +1556,7 @@ impl<I: IdSource> NameClient<I> {
         }
         let name = self.owned_name(slot);
         self.events.push_back(ClientEvent::Conflict { name, cause });
+        self.round_registered(slot, RegistrationOutcome::Conflict(cause));
     }
 
     /// A NAME CONFLICT DEMAND from a configured WINS server for a name in

@@ -181,8 +181,8 @@ pub struct NameInfo<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ReleaseOutcome {
-    /// Every server answered with a positive release response (or the name
-    /// was never at a server).
+    /// Every server holding the name answered with a positive release
+    /// response.
     Confirmed,
     /// At least one server answered NAM_ERR, "name not found" (nmbd's
     /// answer for an unknown name or a second release); the others
@@ -195,6 +195,23 @@ pub enum ReleaseOutcome {
     /// At least one server answered a negative release response with this
     /// rcode (RFC 1002 §4.2.11). The name is released locally all the same.
     Refused(Rcode),
+    /// Nothing was sent: no server held the name. It was never registered
+    /// (still registering with no request sent yet, refused, defended by
+    /// its owner, no server answered), is in conflict (RFC 1001 §15.1.3.2:
+    /// not released at the server), or was held locally only.
+    NotRegistered,
+}
+
+impl fmt::Display for ReleaseOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Confirmed => f.write_str("released (confirmed)"),
+            Self::NotFound => f.write_str("released (the server did not know it)"),
+            Self::Unconfirmed => f.write_str("released (unconfirmed: no answer)"),
+            Self::Refused(rcode) => write!(f, "released locally (the server refused: {rcode})"),
+            Self::NotRegistered => f.write_str("dropped (was not registered)"),
+        }
+    }
 }
 
 /// Why a name is in conflict.
@@ -205,6 +222,89 @@ pub enum ConflictCause {
     NegativeRefresh(Rcode),
     /// A WINS server sent a NAME CONFLICT DEMAND (RFC 1002 §4.2.8).
     ConflictDemand,
+}
+
+impl fmt::Display for ConflictCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NegativeRefresh(rcode) => write!(f, "refresh refused with {rcode}"),
+            Self::ConflictDemand => f.write_str("name conflict demand from the WINS server"),
+        }
+    }
+}
+
+/// How the registration of one name of a re-register-all ended (in
+/// [`ReregisterOutcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RegistrationOutcome {
+    /// Registered with this TTL (seconds) by this server.
+    Registered {
+        /// The server that granted it.
+        server: SocketAddrV4,
+        /// The granted TTL in seconds.
+        ttl: u32,
+    },
+    /// A server refused it with this rcode (RFC 1002 §4.2.6).
+    Refused {
+        /// The server that refused.
+        server: SocketAddrV4,
+        /// Its rcode.
+        rcode: Rcode,
+    },
+    /// The presumed owner answered the end-node challenge: the name is
+    /// theirs (RFC 1002 §5.1.2.1).
+    OwnerDefended {
+        /// The owner that answered.
+        owner: Ipv4Addr,
+    },
+    /// A WINS server sent a name conflict demand during the registration.
+    Conflict(ConflictCause),
+    /// No server answered; the client tries again after
+    /// [`registration_retry`](super::ClientConfig::registration_retry).
+    NoServerAnswered,
+    /// The name was released, or another re-register-all began, before its
+    /// registration ended.
+    Abandoned,
+}
+
+impl fmt::Display for RegistrationOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Registered { server, ttl } => {
+                write!(f, "registered, TTL {ttl} s (WINS {server})")
+            }
+            Self::Refused { server, rcode } => write!(f, "refused with {rcode} by WINS {server}"),
+            Self::OwnerDefended { owner } => write!(f, "defended by its owner {owner}"),
+            Self::Conflict(cause) => write!(f, "in conflict: {cause}"),
+            Self::NoServerAnswered => f.write_str("timed out: no WINS server answered"),
+            Self::Abandoned => f.write_str("abandoned before it ended"),
+        }
+    }
+}
+
+/// One name's part of a re-register-all (`nbtstat -RR`), in
+/// [`ClientEvent::ReregistrationDone`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReregisterOutcome {
+    /// The name.
+    pub name: OwnedName,
+    /// How its release ended; `None` when nothing was sent because no
+    /// server held it (a refused or conflicting name is registered again
+    /// without a release).
+    pub release: Option<ReleaseOutcome>,
+    /// How its registration ended.
+    pub registration: RegistrationOutcome,
+}
+
+impl fmt::Display for ReregisterOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.name)?;
+        if let Some(release) = self.release {
+            write!(f, "{release}, then ")?;
+        }
+        self.registration.fmt(f)
+    }
 }
 
 /// Something the application should know about (from
@@ -283,6 +383,63 @@ pub enum ClientEvent {
         /// How many names are being registered again.
         names: usize,
     },
+    /// A re-register-all starts registering this name again (after
+    /// [`ReregistrationStarted`](Self::ReregistrationStarted)); its
+    /// `Registered`, `RegistrationRefused`, … event follows.
+    Reregistering {
+        /// The name.
+        name: OwnedName,
+    },
+    /// Every name of a re-register-all has its outcome: one entry per name
+    /// the re-register-all released or registered again, in no particular
+    /// order.
+    ReregistrationDone {
+        /// Each name's release and registration outcome.
+        outcomes: Vec<ReregisterOutcome>,
+    },
+}
+
+impl fmt::Display for ClientEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Registered { name, server, ttl } => {
+                write!(f, "{name}: registered, TTL {ttl} s (WINS {server})")
+            }
+            Self::RegistrationRefused {
+                name,
+                server,
+                rcode,
+            } => write!(
+                f,
+                "{name}: registration refused with {rcode} by WINS {server}"
+            ),
+            Self::OwnerDefended { name, owner } => {
+                write!(f, "{name}: the owner {owner} defended it")
+            }
+            Self::NoServerAnswered { name } => {
+                write!(f, "{name}: no WINS server answered the registration")
+            }
+            Self::Refreshed { name, server, ttl } => {
+                write!(f, "{name}: refreshed, TTL {ttl} s (WINS {server})")
+            }
+            Self::RefreshTimedOut { name } => {
+                write!(f, "{name}: refresh unanswered; registering again")
+            }
+            Self::Conflict { name, cause } => write!(f, "{name}: in conflict ({cause})"),
+            Self::Released { name, outcome } => write!(f, "{name}: {outcome}"),
+            Self::ReregistrationStarted { names } => {
+                write!(f, "re-register all: registering {names} name(s) again")
+            }
+            Self::Reregistering { name } => write!(f, "{name}: registering again"),
+            Self::ReregistrationDone { outcomes } => {
+                write!(f, "re-register all done ({} name(s))", outcomes.len())?;
+                for o in outcomes {
+                    write!(f, "; {o}")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A datagram to send.

@@ -96,7 +96,11 @@ pub mod ids;
 #[cfg(feature = "std")]
 pub mod server;
 #[cfg(feature = "redb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 pub mod store;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod winsrepl;
 pub mod wire;
 

@@ -132,6 +132,19 @@ impl OwnedName {
         Self { netbios, scope }
     }
 
+    /// The owned form of a wire name.
+    #[must_use]
+    pub fn from_name(name: Name<'_>) -> Self {
+        let mut scope = Vec::with_capacity(name.scope.dotted_len());
+        for (i, label) in name.scope.iter().enumerate() {
+            if i > 0 {
+                scope.push(b'.');
+            }
+            scope.extend_from_slice(label);
+        }
+        Self::new(name.netbios, &scope)
+    }
+
     /// The scope in dotted form.
     #[must_use]
     pub fn scope(&self) -> &[u8] {

@@ -1,1 +1,304 @@
+//! The tokio driver against the crate's own WINS server on loopback
+//! (ephemeral ports, no root), and on tokio's paused clock where timing
+//! matters.
 #![cfg(feature = "tokio")]
+
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::time::Duration;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use nbns::client::{ClientConfig, ClientEvent, NameSpec, RegistrationOutcome, ReleaseOutcome};
+use nbns::server::{Durability, RecordState, ServerConfig, WinsServer};
+use nbns::tokio::{NameNode, RegisterError, ReleaseError, ReregisterError, ServerRunner};
+use nbns::wire::{Name, NetbiosName};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+#[allow(dead_code)]
+#[path = "support/examples.rs"]
+mod examples;
+
+const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+fn name(s: &str) -> Name<'static> {
+    Name::unscoped(NetbiosName::new(s, 0x20).unwrap())
+}
+
+fn v4(a: SocketAddr) -> SocketAddrV4 {
+    match a {
+        SocketAddr::V4(a) => a,
+        SocketAddr::V6(_) => panic!("IPv4 expected"),
+    }
+}
+
+/// A volatile WINS server on 127.0.0.1, on an ephemeral port.
+async fn wins() -> ServerRunner {
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let mut config = ServerConfig::default();
+    config.durability = Durability::Volatile;
+    let server = WinsServer::new(config, Instant::now().into_std());
+    ServerRunner::spawn(socket, server, None).unwrap()
+}
+
+fn config(servers: &[SocketAddrV4]) -> ClientConfig {
+    let mut c = ClientConfig::with_servers(servers.iter().copied());
+    c.retry_interval = Duration::from_millis(100);
+    c.retries_per_server = 2;
+    c
+}
+
+async fn node(servers: &[SocketAddrV4]) -> NameNode {
+    NameNode::bind(SocketAddrV4::new(LOCALHOST, 0), config(servers))
+        .await
+        .unwrap()
+}
+
+/// A UDP port with nothing bound to it (the kernel answers ICMP port
+/// unreachable).
+fn dead_port() -> SocketAddrV4 {
+    let s = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    v4(s.local_addr().unwrap())
+}
+
+fn spec<'a>(n: Name<'a>, me: &'a [Ipv4Addr; 1]) -> NameSpec<'a> {
+    NameSpec::unique(n, me)
+}
+
+#[tokio::test]
+async fn register_reregister_release_and_shutdown_against_the_crates_server() {
+    let server = wins().await;
+    let node = node(&[v4(server.local_addr())]).await;
+    let me = [LOCALHOST];
+    let mut events = node.events();
+
+    for n in ["ALPHA", "BETA"] {
+        let r = node.register(spec(name(n), &me)).await.unwrap();
+        assert_eq!(r.server, v4(server.local_addr()));
+        assert!(r.ttl > 0);
+    }
+    assert_eq!(node.names().await.len(), 2);
+    assert!(matches!(
+        node.register(spec(name("ALPHA"), &me)).await,
+        Err(RegisterError::Invalid(_))
+    ));
+
+    // -RR: both released at the server and registered again.
+    let t0 = Instant::now();
+    let outcomes = node.reregister_all().await.unwrap();
+    let rr_time = t0.elapsed();
+    assert_eq!(outcomes.len(), 2);
+    for o in &outcomes {
+        assert_eq!(o.release, Some(ReleaseOutcome::Confirmed), "{o}");
+        assert!(
+            matches!(o.registration, RegistrationOutcome::Registered { ttl, .. } if ttl > 0),
+            "{o}"
+        );
+    }
+    eprintln!("-RR of 2 names through the driver: {rr_time:?}");
+    // The second within the cooldown is refused with the time left.
+    match node.reregister_all().await {
+        Err(ReregisterError::Cooldown(c)) => {
+            assert!(
+                c.remaining > Duration::from_secs(100) && c.remaining <= Duration::from_secs(120)
+            );
+        }
+        other => panic!("expected the cooldown, got {other:?}"),
+    }
+    // The stream saw the registrations the -RR started.
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(e, ClientEvent::Reregistering { .. }))
+            .count(),
+        2
+    );
+
+    assert_eq!(
+        node.release(name("ALPHA")).await,
+        Ok(ReleaseOutcome::Confirmed)
+    );
+    assert_eq!(
+        node.release(name("ALPHA")).await,
+        Err(ReleaseError::NotHeld)
+    );
+    let held = node.names().await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].name.to_string(), "BETA<20>");
+
+    // Shutdown releases the rest and waits for the answer.
+    let released = node.shutdown().await;
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].1, ReleaseOutcome::Confirmed);
+    assert!(node.names().await.is_empty());
+    assert_eq!(
+        node.register(spec(name("GAMMA"), &me)).await,
+        Err(RegisterError::Closed)
+    );
+
+    let server = server.shutdown().await.unwrap();
+    for n in ["ALPHA", "BETA"] {
+        let rec = server.record(name(n).netbios, b"").expect("record kept");
+        assert_ne!(
+            rec.state(),
+            RecordState::Active,
+            "{n} released at the server"
+        );
+    }
+}
+
+#[tokio::test]
+async fn icmp_port_unreachable_does_not_end_the_node() {
+    let server = wins().await;
+    let dead = dead_port();
+    let me = [LOCALHOST];
+    // Nobody listens: the kernel answers ICMP port unreachable (an error
+    // on the next recv where the system reports it to an unconnected
+    // socket); the node gives a typed error and goes on.
+    let lonely = node(&[dead]).await;
+    assert_eq!(
+        lonely.register(spec(name("LONELY"), &me)).await,
+        Err(RegisterError::NoServerAnswered)
+    );
+    assert!(
+        lonely.names().await.is_empty(),
+        "a failed registration holds nothing"
+    );
+    // The same node goes on: the name registers again (and fails again).
+    assert_eq!(
+        lonely.register(spec(name("LONELY"), &me)).await,
+        Err(RegisterError::NoServerAnswered)
+    );
+    // A dead primary, then the real server as secondary.
+    let node = node(&[dead, v4(server.local_addr())]).await;
+    let r = node.register(spec(name("FAILOVER"), &me)).await.unwrap();
+    assert_eq!(r.server, v4(server.local_addr()));
+    assert_eq!(node.shutdown().await.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn silent_server_gives_a_typed_error_after_the_configured_retries() {
+    // Bound but never answering: no ICMP either.
+    let silent = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    silent.set_nonblocking(true).unwrap();
+    let mut c = ClientConfig::with_servers([v4(silent.local_addr().unwrap())]);
+    c.retries_per_server = 3; // every 1.5 s, the default interval
+    let node = NameNode::bind(SocketAddrV4::new(LOCALHOST, 0), c)
+        .await
+        .unwrap();
+    let me = [LOCALHOST];
+    let wall = std::time::Instant::now();
+    let t0 = Instant::now();
+    assert_eq!(
+        node.register(spec(name("SILENT"), &me)).await,
+        Err(RegisterError::NoServerAnswered)
+    );
+    assert_eq!(t0.elapsed(), Duration::from_millis(4500));
+    assert!(wall.elapsed() < Duration::from_secs(2), "no real waiting");
+    let mut buf = [0u8; 1500];
+    let mut requests = 0;
+    while silent.recv_from(&mut buf).is_ok() {
+        requests += 1;
+    }
+    assert_eq!(requests, 3);
+    // Idle: nothing armed, the node does not wake (the clock would jump).
+    assert!(node.names().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_dropped_register_future_leaves_the_node_consistent() {
+    let server = wins().await;
+    let node = node(&[v4(server.local_addr())]).await;
+    let me = [LOCALHOST];
+    let mut events = node.events();
+    // Dropped after the command was sent, before the answer.
+    let _ = tokio::time::timeout(Duration::ZERO, node.register(spec(name("DROPPED"), &me))).await;
+    loop {
+        match events.recv().await.unwrap() {
+            ClientEvent::Registered { name: n, .. } => {
+                assert_eq!(n.to_string(), "DROPPED<20>");
+                break;
+            }
+            _ => continue,
+        }
+    }
+    assert_eq!(node.names().await.len(), 1);
+    assert_eq!(
+        node.release(name("DROPPED")).await,
+        Ok(ReleaseOutcome::Confirmed)
+    );
+}
+
+#[cfg(feature = "redb")]
+#[tokio::test]
+async fn the_runner_commits_before_it_answers_and_on_shutdown() {
+    let dir = std::env::temp_dir().join(format!("nbns-tokio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wins.redb");
+    let _ = std::fs::remove_file(&path);
+    let store = nbns::store::Store::open(&path).unwrap();
+    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let runner = ServerRunner::spawn(socket, server, Some(Box::new(store))).unwrap();
+    let node = node(&[v4(runner.local_addr())]).await;
+    let me = [LOCALHOST];
+    node.register(spec(name("DURABLE"), &me)).await.unwrap();
+    let server = runner.shutdown().await.unwrap();
+    assert_eq!(server.unpersisted(), 0);
+    drop(server);
+    let store = nbns::store::Store::open(&path).unwrap();
+    let loaded = store
+        .load(
+            ServerConfig::default(),
+            std::time::Instant::now(),
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+    let rec = loaded.record(name("DURABLE").netbios, b"").expect("stored");
+    assert_eq!(rec.state(), RecordState::Active);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_embedding_example_runs_against_the_embedded_server() {
+    let server = wins().await;
+    let bin = tokio::task::spawn_blocking(|| examples::example_binary("embed_tokio", &["tokio"]))
+        .await
+        .unwrap();
+    let wins_addr = server.local_addr().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(bin)
+            .args(["--wins", &wins_addr, "--bind", "127.0.0.1:0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // One -RR, a second refused by the cooldown, then the end of stdin.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"rr\nrr\n").unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count = |p: &str| stdout.lines().filter(|l| l.starts_with(p)).count();
+    assert_eq!(count("registered EMBEDDED"), 2, "{stdout}");
+    assert_eq!(count("re-registered EMBEDDED"), 2, "{stdout}");
+    assert_eq!(count("re-register refused"), 1, "{stdout}");
+    assert_eq!(count("released EMBEDDED"), 2, "{stdout}");
+    let server = server.shutdown().await.unwrap();
+    assert!(
+        server.records().all(|r| r.state() != RecordState::Active),
+        "{stdout}"
+    );
+}

@@ -35,7 +35,6 @@ mod node;
 mod server;
 
 pub use node::{
-    EVENT_CAPACITY, HeldName, NameNode, RegisterError, Registration, ReleaseError,
-    ReregisterError,
+    EVENT_CAPACITY, HeldName, NameNode, RegisterError, Registration, ReleaseError, ReregisterError,
 };
 pub use server::{Persist, RunnerError, ServerRunner};

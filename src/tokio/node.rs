@@ -578,3 +578,26 @@ impl Driver {
         let _ = self.events.send(event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the kernel reports after a datagram to a port nobody listens
+    /// on (seen on a connected socket; Linux reports it to an unconnected
+    /// one only with `IP_RECVERR`, other systems do) is skipped, not fatal.
+    #[::tokio::test]
+    async fn icmp_port_unreachable_is_transient() {
+        let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dead_addr = dead.local_addr().unwrap();
+        drop(dead);
+        let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        s.connect(dead_addr).await.unwrap();
+        s.send(b"x").await.unwrap();
+        let mut buf = [0u8; 16];
+        let e = s.recv(&mut buf).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+        assert!(is_transient(&e));
+        assert!(!is_transient(&io::Error::from(io::ErrorKind::InvalidInput)));
+    }
+}

@@ -131,7 +131,11 @@ impl Drop for ServerRunner {
     }
 }
 
-type Commit = JoinHandle<(Sink, u64, Result<(), Box<dyn std::error::Error + Send + Sync>>)>;
+type Commit = JoinHandle<(
+    Sink,
+    u64,
+    Result<(), Box<dyn std::error::Error + Send + Sync>>,
+)>;
 
 fn now() -> std::time::Instant {
     TokioInstant::now().into_std()
@@ -160,7 +164,9 @@ async fn run(
     loop {
         // Outputs: transmits, events, changes; then start a commit.
         while let Some(t) = server.poll_transmit() {
-            let _ = socket.send_to(&t.contents, SocketAddr::V4(t.destination)).await;
+            let _ = socket
+                .send_to(&t.contents, SocketAddr::V4(t.destination))
+                .await;
         }
         while let Some(e) = server.poll_event() {
             let _ = events.send(e);

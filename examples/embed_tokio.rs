@@ -11,7 +11,7 @@ use nbns::wire::{Name, NetbiosName};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn core::error::Error>> {
     let (mut wins, mut bind) = (None, SocketAddrV4::new(Ipv4Addr::LOCALHOST, 137));
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -15,6 +15,8 @@
 //!   servers: the wire format with a framer for the TCP stream, and (with
 //!   `std`) a sans-IO replication partner, the conflict rules and the
 //!   database interface it replicates through.
+//! * `tokio` (feature `tokio`): drivers for the tokio runtime, a name
+//!   node and a WINS server runner, over UDP sockets.
 //! * [`ids`]: where both draw transaction IDs from: the operating system's
 //!   random number generator by default.
 //!
@@ -26,46 +28,100 @@
 //!
 //! The state machines know packets and [`Instant`](std::time::Instant)s,
 //! never sockets or clocks: the application feeds them datagrams and
-//! timeouts with an explicit `now` and sends what they hand back. The
-//! [`client`] module shows the run loop over a `std::net::UdpSocket`; the
-//! `examples/` folder wires both machines to real sockets (`nbtstat`,
-//! `wins_server`) and reads captures (`dissect`).
+//! timeouts with an explicit `now` and sends what they hand back. With
+//! the `tokio` feature, `nbns::tokio` does that for you (a name node and
+//! a WINS server runner); otherwise the run loop below is the one to
+//! copy. The `examples/` folder wires both machines to real sockets
+//! (`nbtstat`, `wins_server`, `embed_tokio`) and reads captures
+//! (`dissect`).
 //!
-//! The run loop of a program that holds a name, over a `std` UDP socket:
-//! after every input, drain the transmits and events, then wait for a
-//! datagram or the next deadline.
+//! # The run loop
+//!
+//! One rule: **after every input** (a datagram, a timeout, a command such
+//! as `add_name`), **drain the outputs** (transmits, then events) before
+//! waiting again; then wait for a datagram until the next deadline, and
+//! without a deadline wait for a datagram only. A deadline already
+//! passed means "call `handle_timeout` now". A read timeout is a timeout;
+//! an ICMP report for an earlier datagram (`ECONNREFUSED`,
+//! `ECONNRESET`) is neither a timeout nor fatal; any other error is an
+//! error. Over a `std` UDP socket, for a program that holds a name:
 //!
 //! ```no_run
 //! # #[cfg(feature = "std")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::io::ErrorKind;
 //! use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-//! use std::time::{Duration, Instant};
+//! use std::time::Instant;
 //! use nbns::client::{ClientConfig, NameClient, NameSpec};
 //! use nbns::ids::OsRandomIds;
 //! use nbns::wire::{Name, NetbiosName};
 //!
 //! let me = Ipv4Addr::new(10, 0, 0, 7);
-//! let socket = UdpSocket::bind((me, 137))?;
+//! let socket = UdpSocket::bind((me, 137))?; // WINS challenges arrive at <me>:137
 //! let config = ClientConfig::with_servers(["10.0.0.1:137".parse()?]);
 //! let mut client = NameClient::new(config, OsRandomIds::new());
-//! client.add_name(Instant::now(), NameSpec::unique(Name::unscoped(NetbiosName::new("MYHOST", 0x20)?), &[me]))?;
+//! let name = Name::unscoped(NetbiosName::new("MYHOST", 0x20)?);
+//! client.add_name(Instant::now(), NameSpec::unique(name, &[me]))?;
 //! let mut buf = [0u8; 1500];
 //! loop {
+//!     // 1. Drain the outputs.
 //!     while let Some(t) = client.poll_transmit() {
-//!         socket.send_to(&t.contents, t.destination)?;
+//!         // A failed send is a lost datagram: requests are retransmitted.
+//!         let _ = socket.send_to(&t.contents, t.destination);
 //!     }
 //!     while let Some(event) = client.poll_event() {
-//!         println!("{event:?}");
+//!         println!("{event}");
 //!     }
-//!     let wait = client.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
-//!     socket.set_read_timeout(wait.filter(|w| !w.is_zero()).or(Some(Duration::from_millis(1))))?;
+//!     // 2. Wait for a datagram until the next deadline; none: just wait.
+//!     let now = Instant::now();
+//!     let wait = match client.poll_timeout() {
+//!         Some(deadline) if deadline <= now => {
+//!             client.handle_timeout(now);
+//!             continue;
+//!         }
+//!         Some(deadline) => Some(deadline - now),
+//!         None => None,
+//!     };
+//!     socket.set_read_timeout(wait)?;
+//!     // 3. One input.
 //!     match socket.recv_from(&mut buf) {
 //!         Ok((n, SocketAddr::V4(from))) => client.handle_datagram(Instant::now(), from, &buf[..n]),
-//!         _ => client.handle_timeout(Instant::now()),
+//!         Ok(_) => {} // IPv6: not name service traffic
+//!         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+//!             client.handle_timeout(Instant::now());
+//!         }
+//!         Err(e) if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset) => {}
+//!         Err(e) => return Err(e.into()),
 //!     }
 //! }
 //! # }
 //! # #[cfg(not(feature = "std"))]
+//! # fn main() {}
+//! ```
+//!
+//! A [`WinsServer`](server::WinsServer) runs the same loop with one more
+//! output, drained first: its durable changes. Persist them, report the
+//! last one persisted, and only then send: the answers that acknowledge a
+//! change are released by `handle_persisted` (a volatile server,
+//! [`Durability::Volatile`](server::Durability::Volatile), has none).
+//!
+//! ```no_run
+//! # #[cfg(feature = "std")]
+//! # fn drain(server: &mut nbns::server::WinsServer, socket: &std::net::UdpSocket,
+//! #     persist: impl Fn(&[nbns::server::Change]) -> std::io::Result<()>) -> std::io::Result<()> {
+//! let batch: Vec<_> = std::iter::from_fn(|| server.poll_change()).collect();
+//! if let Some(last) = batch.last() {
+//!     persist(&batch)?; // one transaction, durable on return (nbns::store::Store::commit)
+//!     server.handle_persisted(last.seq);
+//! }
+//! while let Some(t) = server.poll_transmit() {
+//!     let _ = socket.send_to(&t.contents, t.destination);
+//! }
+//! while let Some(event) = server.poll_event() {
+//!     println!("{event}");
+//! }
+//! # Ok(())
+//! # }
 //! # fn main() {}
 //! ```
 //!

@@ -33,52 +33,11 @@
 //! still answering it positively. On a multi-homed host, bind one socket per
 //! address and send each transmit through the socket of its source.
 //!
-//! # Example: the run loop over a std `UdpSocket`
+//! # Run loop
 //!
-//! ```no_run
-//! use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-//! use std::time::{Duration, Instant};
-//! use nbns::client::{ClientConfig, NameClient, NameSpec, OsRandomIds};
-//! use nbns::wire::{Name, NetbiosName};
-//!
-//! let local = Ipv4Addr::new(10, 0, 0, 7);
-//! let socket = UdpSocket::bind((local, 137))?;
-//! let config = ClientConfig::with_servers(["10.0.0.1:137".parse()?]);
-//! // Transaction IDs from the operating system's random number generator.
-//! let mut client = NameClient::new(config, OsRandomIds::new());
-//!
-//! let name = Name::unscoped(NetbiosName::new("MYHOST", 0x00)?);
-//! client.add_name(Instant::now(), NameSpec::unique(name, &[local]))?;
-//!
-//! let mut buf = [0u8; 1500];
-//! loop {
-//!     // 1. Drain what the machine wants to send, then its events.
-//!     while let Some(t) = client.poll_transmit() {
-//!         socket.send_to(&t.contents, t.destination)?;
-//!     }
-//!     while let Some(event) = client.poll_event() {
-//!         println!("{event:?}");
-//!     }
-//!     // 2. Wait for a datagram or the next deadline, whichever comes first.
-//!     let now = Instant::now();
-//!     let wait = client.poll_timeout().map(|t| t.saturating_duration_since(now));
-//!     if wait == Some(Duration::ZERO) {
-//!         client.handle_timeout(now);
-//!         continue;
-//!     }
-//!     socket.set_read_timeout(wait)?;
-//!     match socket.recv_from(&mut buf) {
-//!         Ok((n, SocketAddr::V4(from))) => client.handle_datagram(Instant::now(), from, &buf[..n]),
-//!         Ok(_) => {}
-//!         Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-//!             client.handle_timeout(Instant::now());
-//!         }
-//!         Err(e) => return Err(e.into()),
-//!     }
-//! }
-//! # #[allow(unreachable_code)]
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The crate docs hold [the run loop](crate#the-run-loop) over a std
+//! `UdpSocket`; with the `tokio` feature, `nbns::tokio::NameNode` runs
+//! it for you.
 //!
 //! # Behaviour
 //!

@@ -8,51 +8,17 @@
 //!
 //! # Run loop
 //!
-//! After every input, drain the outputs; then sleep until the next timeout
-//! or datagram. With a database (the default [`Durability::Durable`]),
-//! persist the [changes](WinsServer::poll_change) and report them with
+//! [The crate's run loop](crate#the-run-loop), with one more output
+//! drained first after every input: with a database (the default
+//! [`Durability::Durable`]), persist the
+//! [changes](WinsServer::poll_change) and report them with
 //! [`WinsServer::handle_persisted`] before sending: answers that
-//! acknowledge a change are released only then (see [`Change`]; the
-//! `redb` feature's `nbns::store` is such a database, and
-//! `examples/wins_server.rs` commits on a thread of its own, so that
-//! queries are answered during a commit).
-//!
-//! ```no_run
-//! use std::net::{SocketAddr, UdpSocket};
-//! use std::time::Instant;
-//! use nbns::server::{Change, ServerConfig, WinsServer};
-//!
-//! /// Stores the batch in one transaction, durable on return.
-//! fn persist(batch: &[Change]) -> std::io::Result<()> {
-//!     # let _ = batch;
-//!     Ok(())
-//! }
-//!
-//! let sock = UdpSocket::bind("0.0.0.0:137")?;
-//! // Challenge IDs come from the operating system's random number generator.
-//! let mut server = WinsServer::new(ServerConfig::default(), Instant::now());
-//! let mut buf = [0u8; 2048];
-//! loop {
-//!     let wait = server.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
-//!     sock.set_read_timeout(wait.filter(|d| !d.is_zero()).or(Some(std::time::Duration::from_millis(1))))?;
-//!     match sock.recv_from(&mut buf) {
-//!         Ok((n, SocketAddr::V4(from))) => server.handle_datagram(Instant::now(), from, &buf[..n]),
-//!         _ => server.handle_timeout(Instant::now()),
-//!     }
-//!     let batch: Vec<Change> = std::iter::from_fn(|| server.poll_change()).collect();
-//!     if let Some(last) = batch.last() {
-//!         persist(&batch)?;
-//!         server.handle_persisted(last.seq);
-//!     }
-//!     while let Some(t) = server.poll_transmit() {
-//!         sock.send_to(&t.contents, t.destination)?;
-//!     }
-//!     while let Some(event) = server.poll_event() {
-//!         println!("{event}");
-//!     }
-//! }
-//! # Ok::<(), std::io::Error>(())
-//! ```
+//! acknowledge a change are released only then (see [`Change`], and the
+//! persist step shown beside the loop). The `redb` feature's
+//! `nbns::store` is such a database; `examples/wins_server.rs` commits
+//! on a thread of its own, so that queries are answered during a commit,
+//! and with the `tokio` feature `nbns::tokio::ServerRunner` does the
+//! same on the tokio runtime.
 //!
 //! # Version IDs
 //!

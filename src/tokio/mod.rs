@@ -37,4 +37,4 @@ mod server;
 pub use node::{
     EVENT_CAPACITY, HeldName, NameNode, RegisterError, Registration, ReleaseError, ReregisterError,
 };
-pub use server::{Persist, RunnerError, ServerRunner};
+pub use server::{Persist, RunnerError, ServerRunner, StoreFailure};

@@ -13,6 +13,9 @@ use crate::server::{Change, ServerEvent, WinsServer};
 
 use super::node::{EVENT_CAPACITY, is_transient};
 
+/// A store's reason for refusing a batch.
+pub type StoreFailure = Box<dyn core::error::Error + Send + Sync>;
+
 /// Where a [`ServerRunner`] commits the server's durable changes
 /// ([`WinsServer::poll_change`]). [`commit`](Self::commit) runs on a
 /// blocking thread ([`spawn_blocking`](::tokio::task::spawn_blocking)),
@@ -24,13 +27,13 @@ pub trait Persist: Send + 'static {
     ///
     /// # Errors
     /// Nothing of the batch may be counted as stored; the runner stops.
-    fn commit(&mut self, batch: &[Change]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    fn commit(&mut self, batch: &[Change]) -> Result<(), StoreFailure>;
 }
 
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 impl Persist for crate::store::Store {
-    fn commit(&mut self, batch: &[Change]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn commit(&mut self, batch: &[Change]) -> Result<(), StoreFailure> {
         Self::commit(self, batch).map_err(Into::into)
     }
 }
@@ -44,7 +47,7 @@ pub enum RunnerError {
     Socket(#[from] io::Error),
     /// The store refused a batch; nothing of it was acknowledged.
     #[error("store: {0}")]
-    Store(Box<dyn std::error::Error + Send + Sync>),
+    Store(StoreFailure),
     /// The runner's task panicked or was cancelled.
     #[error("the runner's task ended abnormally")]
     Task,
@@ -131,11 +134,7 @@ impl Drop for ServerRunner {
     }
 }
 
-type Commit = JoinHandle<(
-    Sink,
-    u64,
-    Result<(), Box<dyn std::error::Error + Send + Sync>>,
-)>;
+type Commit = JoinHandle<(Sink, u64, Result<(), StoreFailure>)>;
 
 fn now() -> std::time::Instant {
     TokioInstant::now().into_std()

@@ -20,7 +20,9 @@ use crate::wire::{Name, Rcode};
 /// for it (it sees [`broadcast::error::RecvError::Lagged`]).
 pub const EVENT_CAPACITY: usize = 256;
 
-/// A granted registration, from [`NameNode::register`].
+/// A granted registration, from [`NameNode::register`]. A name held
+/// without a WINS server (none configured, or a name starting with `*`)
+/// is granted at once, with server `0.0.0.0:0` and TTL 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     /// The name.

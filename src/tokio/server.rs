@@ -63,6 +63,9 @@ pub enum RunnerError {
 /// server's next deadline. With no store the server must be
 /// [`Durability::Volatile`](crate::server::Durability::Volatile).
 ///
+/// Dropping the runner without [`shutdown`](Self::shutdown) aborts its
+/// task: changes not yet committed are lost, and were never acknowledged.
+///
 /// WINS replication (TCP port 42, [`crate::winsrepl`]) is not served
 /// here yet: it joins the same task as another input beside the UDP
 /// socket, sharing the server and the store.

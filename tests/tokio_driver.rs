@@ -302,3 +302,44 @@ async fn the_embedding_example_runs_against_the_embedded_server() {
         "{stdout}"
     );
 }
+
+/// What happens later reaches the event stream: the refresh at half the
+/// granted TTL, then, with the server gone, the refresh that times out.
+/// On the paused clock, hours pass in no time: the node sleeps until
+/// its deadlines.
+#[tokio::test(start_paused = true)]
+async fn refreshes_and_their_failures_reach_the_event_stream() {
+    let server = wins().await;
+    let node = node(&[v4(server.local_addr())]).await;
+    let me = [LOCALHOST];
+    let granted = node.register(spec(name("LATER"), &me)).await.unwrap();
+    let mut events = node.events();
+    let t0 = Instant::now();
+    let wall = std::time::Instant::now();
+    let refreshed = tokio::time::timeout(Duration::from_secs(30 * 86_400), events.recv())
+        .await
+        .expect("a refresh within 30 days")
+        .unwrap();
+    assert!(
+        matches!(refreshed, ClientEvent::Refreshed { .. }),
+        "{refreshed}"
+    );
+    let half = Duration::from_secs(u64::from(granted.ttl).max(300)) / 2;
+    assert_eq!(t0.elapsed(), half);
+
+    server.shutdown().await.unwrap();
+    let failed = loop {
+        let e = tokio::time::timeout(Duration::from_secs(30 * 86_400), events.recv())
+            .await
+            .expect("an event within 30 days")
+            .unwrap();
+        if !matches!(e, ClientEvent::Refreshed { .. }) {
+            break e;
+        }
+    };
+    assert!(
+        matches!(failed, ClientEvent::RefreshTimedOut { .. }),
+        "{failed}"
+    );
+    assert!(wall.elapsed() < Duration::from_secs(5), "no real waiting");
+}

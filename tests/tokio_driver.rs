@@ -235,17 +235,33 @@ async fn a_dropped_register_future_leaves_the_node_consistent() {
 #[cfg(feature = "redb")]
 #[tokio::test]
 async fn the_runner_commits_before_it_answers_and_on_shutdown() {
+    use nbns::tokio::{Persist, StoreFailure};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     let dir = std::env::temp_dir().join(format!("nbns-tokio-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("wins.redb");
     let _ = std::fs::remove_file(&path);
-    let store = nbns::store::Store::open(&path).unwrap();
+    /// The store, counting the changes it committed.
+    struct Counted(nbns::store::Store, Arc<AtomicU64>);
+    impl Persist for Counted {
+        fn commit(&mut self, batch: &[nbns::server::Change]) -> Result<(), StoreFailure> {
+            Persist::commit(&mut self.0, batch)?;
+            self.1.fetch_add(batch.len() as u64, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+    let committed = Arc::new(AtomicU64::new(0));
+    let store = Counted(nbns::store::Store::open(&path).unwrap(), committed.clone());
     let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
     let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
     let runner = ServerRunner::spawn(socket, server, Some(Box::new(store))).unwrap();
     let node = node(&[v4(runner.local_addr())]).await;
     let me = [LOCALHOST];
     node.register(spec(name("DURABLE"), &me)).await.unwrap();
+    // The grant left only after its change was committed.
+    assert!(committed.load(Ordering::SeqCst) >= 1);
     let server = runner.shutdown().await.unwrap();
     assert_eq!(server.unpersisted(), 0);
     drop(server);

@@ -235,9 +235,9 @@ async fn a_dropped_register_future_leaves_the_node_consistent() {
 #[cfg(feature = "redb")]
 #[tokio::test]
 async fn the_runner_commits_before_it_answers_and_on_shutdown() {
+    use core::sync::atomic::{AtomicU64, Ordering};
     use nbns::tokio::{Persist, StoreFailure};
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     let dir = std::env::temp_dir().join(format!("nbns-tokio-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -91,8 +91,9 @@ impl Call {
         let ttl = match action {
             Action::Delete => 0,
             Action::Add | Action::Refresh => {
-                let left = record.deadline.saturating_duration_since(now);
-                left.as_secs() + u64::from(left.subsec_nanos() > 0)
+                // Whole seconds: the granted TTL, or one less when the
+                // commit took longer than the deadline's rounding.
+                record.deadline.saturating_duration_since(now).as_secs()
             }
         };
         Some(Self {
@@ -191,7 +192,11 @@ impl Hook {
         if calls.is_empty() {
             return;
         }
-        let mut q = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut q = self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let before = q.dropped;
         for call in calls {
             if q.calls.len() < self.max_queued {
@@ -314,7 +319,10 @@ fn spawn(program: &std::path::Path, call: Call) -> Option<Running> {
             started: Instant::now(),
         }),
         Err(e) => {
-            eprintln!("wins_server: hook {call}: cannot run {}: {e}", program.display());
+            eprintln!(
+                "wins_server: hook {call}: cannot run {}: {e}",
+                program.display()
+            );
             None
         }
     }

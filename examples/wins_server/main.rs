@@ -212,9 +212,11 @@ fn run(a: Args) -> Result<(), String> {
     };
     let stop = stop_flag()?;
     let sock = UdpSocket::bind(a.listen).map_err(|e| format!("bind {}: {e}", a.listen))?;
+    let local = sock
+        .local_addr()
+        .map_err(|e| format!("bind {}: {e}", a.listen))?;
     eprintln!(
-        "wins_server: serving on {} with {} records, version counter {}, mark {}",
-        a.listen,
+        "wins_server: serving on {local} with {} records, version counter {}, mark {}",
         server.len(),
         server.version_counter(),
         server.version_mark(),

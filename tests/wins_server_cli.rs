@@ -82,6 +82,24 @@ fn start(dir: &Path, args: &[&str]) -> (Proc, SocketAddrV4) {
     (server, addr)
 }
 
+/// The processes whose process group is `pgid` (from /proc).
+fn processes_in_group(pgid: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if rest.split_whitespace().nth(2) == Some(pgid) {
+            found.push(stat);
+        }
+    }
+    found
+}
+
 /// A client on 127.0.0.1 talking to the server.
 struct Client {
     sock: UdpSocket,
@@ -316,7 +334,16 @@ fn slow_hook_is_killed_and_the_server_keeps_answering() {
     let dir = scratch("slow");
     let hook = dir.join("hook.sh");
     let done = dir.join("finished");
-    script(&hook, &format!("sleep 30\ntouch '{}'", done.display()));
+    let group = dir.join("group");
+    // The shell leads a process group of its own; `sleep` is its child.
+    script(
+        &hook,
+        &format!(
+            "echo $$ >> '{}'\nsleep 30\ntouch '{}'",
+            group.display(),
+            done.display()
+        ),
+    );
     let (server, addr) = start(
         &dir,
         &[
@@ -349,6 +376,23 @@ fn slow_hook_is_killed_and_the_server_keeps_answering() {
     );
     assert_eq!(client.query("SLOW2"), Rcode::NoError);
     assert!(!done.exists(), "the hook went on after its time limit");
+    // Nothing of either run is left: not the shell, not its `sleep`.
+    let groups: Vec<String> = fs::read_to_string(&group)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert!(
+        wait_until(Duration::from_secs(2), || groups
+            .iter()
+            .all(|g| processes_in_group(g).is_empty())),
+        "processes left of the killed hooks: {:?}",
+        groups
+            .iter()
+            .map(|g| processes_in_group(g))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// A hook that fails, or cannot be started, is logged; the server goes on.

@@ -208,7 +208,8 @@ impl Hook {
         let dropped = q.dropped;
         drop(q);
         self.shared.wake.notify_one();
-        if dropped > before {
+        // Logged at the first drop and whenever the total doubles.
+        if dropped > before && (before == 0 || dropped.ilog2() > before.ilog2()) {
             eprintln!(
                 "wins_server: hook queue full ({} waiting): {} changes not announced, {dropped} so far",
                 self.max_queued,

@@ -30,11 +30,11 @@ mod args;
 mod hook;
 
 use core::fmt::Write as _;
-use core::net::SocketAddr;
+use core::net::{SocketAddr, SocketAddrV4};
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::io::{self, Write};
-use std::net::{SocketAddrV4, UdpSocket};
+use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

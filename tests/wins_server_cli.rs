@@ -155,6 +155,18 @@ impl Client {
         ))
     }
 
+    fn refresh(&mut self, name: &str, ttl: u32) -> Rcode {
+        let id = self.next_id();
+        let name = NetbiosName::new(name, 0x00).unwrap();
+        self.ask(&Packet::refresh_request(
+            id,
+            Name::unscoped(name),
+            ttl,
+            entry(),
+            false,
+        ))
+    }
+
     fn release(&mut self, name: &str) -> Rcode {
         let id = self.next_id();
         let name = NetbiosName::new(name, 0x00).unwrap();
@@ -325,6 +337,53 @@ fn hook_runs_for_safe_names_only_with_samba_arguments() {
     // Committed first: the change lines were printed.
     assert!(server.stdout.has("added NORMAL<00>"), "{}", server.log());
     assert!(server.stdout.has("released NORMAL<00>"), "{}", server.log());
+}
+
+/// A refresh calls `refresh`; a TTL running out calls `delete`, as a
+/// release does.
+#[test]
+fn refresh_and_expiry_call_refresh_and_delete() {
+    let dir = scratch("expiry");
+    let hook = dir.join("hook.sh");
+    script(&hook, RECORDING_HOOK);
+    let db = dir.join("wins.redb");
+    let (server, addr) = start(
+        &dir,
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--min-ttl",
+            "1",
+            "--hook",
+            hook.to_str().unwrap(),
+        ],
+    );
+    let mut client = Client::new(addr);
+    assert_eq!(client.register("SHORT", 3), Rcode::NoError);
+    // A refresh that moves the expiry (deadlines are whole seconds).
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(client.refresh("SHORT", 3), Rcode::NoError);
+    assert!(
+        wait_until(Duration::from_secs(10), || runs(&dir).len() >= 3),
+        "{:?}\n{}",
+        runs(&dir),
+        server.log()
+    );
+    let got = runs(&dir);
+    assert_eq!(got.len(), 3, "{got:?}");
+    let ttl_ok = |t: &str| t == "3" || t == "2";
+    assert!(
+        got[0][..3] == ["add", "SHORT", "00"] && ttl_ok(&got[0][3]) && got[0][4..] == ["127.0.0.1"],
+        "{got:?}"
+    );
+    assert!(
+        got[1][..3] == ["refresh", "SHORT", "00"]
+            && ttl_ok(&got[1][3])
+            && got[1][4..] == ["127.0.0.1"],
+        "{got:?}"
+    );
+    assert_eq!(got[2], ["delete", "SHORT", "00", "0", "127.0.0.1"]);
+    assert!(server.stdout.has("expired SHORT<00>"), "{}", server.log());
 }
 
 /// A hook that outlives `--hook-timeout` is killed (with what it

@@ -14,7 +14,7 @@
 //! [`WinsServer::handle_persisted`] before sending: answers that
 //! acknowledge a change are released only then (see [`Change`]; the
 //! `redb` feature's `nbns::store` is such a database, and
-//! `examples/wins_server.rs` commits on a thread of its own, so that
+//! `examples/wins_server/` commits on a thread of its own, so that
 //! queries are answered during a commit).
 //!
 //! ```no_run

@@ -11,7 +11,7 @@
 //! above the stored mark, so that a version ID is never handed out twice.
 //! No async runtime is needed: calls block, and belong on a thread of
 //! their own if commits must not stall the server (see
-//! `examples/wins_server.rs`).
+//! `examples/wins_server/`).
 //!
 //! Two tables: `records` (one row per name and scope, laid out as the
 //! `codec` module says) and `meta` (`version-mark`). Deadlines are stored

@@ -62,7 +62,8 @@ Exit status: 0 all done; 1 some names failed or the request failed or was not
 /// at WINS servers (-RR), hold them, list them, ask other nodes for their
 /// name tables.
 #[derive(Debug, Parser)]
-#[command(name = "nbtstat", after_help = AFTER_HELP)]
+// A repeated option is not an error: the last one counts (lists collect).
+#[command(name = "nbtstat", after_help = AFTER_HELP, args_override_self = true)]
 #[command(group(ArgGroup::new("mode").args(
     ["release_refresh", "register", "hold", "local_names", "adapter_status", "adapter_address"]
 )))]

@@ -201,7 +201,11 @@ fn samba_configuration_names_the_wins_server() {
     args.extend(LOCAL);
     let out = run(&root, &args);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(stderr(&out).contains("WINS servers from"), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("WINS servers from"),
+        "{}",
+        describe(&out)
+    );
     assert!(stderr(&out).contains("include = /nowhere/else.conf"));
     assert_eq!(wins.state("SAMBACONF", 0), Some(RecordState::Active));
 
@@ -239,7 +243,10 @@ fn dhcp_leases_name_the_wins_servers() {
     let wins = Wins::start();
     let (_quiet, quiet) = silent();
     let root = dir("dhcp");
-    write(&root.join("etc/samba/smb.conf"), "[global]\nworkgroup = W\n");
+    write(
+        &root.join("etc/samba/smb.conf"),
+        "[global]\nworkgroup = W\n",
+    );
     write(
         &root.join("var/lib/dhcp/dhclient.eth0.leases"),
         &format!(
@@ -306,7 +313,16 @@ fn cooldown_starts_only_when_a_server_answered() {
     let state = root.join("rr.state");
     let state = state.to_str().unwrap();
     let mut args = vec![
-        "-RR", "--json", "--wins", &quiet, "--state", state, "--timeout", "2", "--name", "Q<00>",
+        "-RR",
+        "--json",
+        "--wins",
+        &quiet,
+        "--state",
+        state,
+        "--timeout",
+        "2",
+        "--name",
+        "Q<00>",
     ];
     args.extend(LOCAL);
     for _ in 0..2 {
@@ -338,7 +354,12 @@ fn cooldown_key_is_the_set_of_servers_and_refusal_has_exit_3() {
     for servers in [&[&tb, &ta][..], &[&ta, &tb], &[&ta, &tb, &tb]] {
         let servers: &[&String] = servers;
         let out = rr(servers);
-        assert_eq!(out.status.code(), Some(3), "{servers:?}: {}", describe(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{servers:?}: {}",
+            describe(&out)
+        );
         assert_eq!(events(&json_lines(&out), "refused").len(), 1);
     }
     assert_eq!((a.received(), b.received()), before, "a refused -RR sent");
@@ -365,9 +386,16 @@ fn an_unwritable_state_file_is_an_error_before_anything_is_sent() {
     args.extend(LOCAL);
     let out = run(&root, &args);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(stderr(&out).contains("cannot write the -RR state"), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("cannot write the -RR state"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(wins.received(), 0, "sent despite the state file");
-    assert!(!missing.parent().unwrap().exists(), "--state created a directory");
+    assert!(
+        !missing.parent().unwrap().exists(),
+        "--state created a directory"
+    );
 }
 
 /// An `nbtstat --hold` in the background: its stdout lines.
@@ -379,7 +407,15 @@ struct Holder {
 impl Holder {
     fn start(root: &Path, wins: &Wins, name: &str, extra: &[&str]) -> Self {
         let server = wins.text();
-        let mut args = vec!["--hold", "--hold-seconds", "60", "--wins", &server, "--name", name];
+        let mut args = vec![
+            "--hold",
+            "--hold-seconds",
+            "60",
+            "--wins",
+            &server,
+            "--name",
+            name,
+        ];
         args.extend(LOCAL);
         args.extend_from_slice(extra);
         let mut child = command(root, &args)
@@ -445,7 +481,9 @@ fn sigterm_releases_the_names_of_hold() {
         .status()
         .expect("kill");
     assert!(kill.success());
-    let status = h.wait_exit(Duration::from_secs(15)).expect("exit after SIGTERM");
+    let status = h
+        .wait_exit(Duration::from_secs(15))
+        .expect("exit after SIGTERM");
     assert!(status.success(), "{status}");
     assert_eq!(wins.state("TERMED", 0), Some(RecordState::Released));
 }
@@ -456,13 +494,18 @@ fn end_of_input_releases_unless_no_stdin() {
     let root = dir("eof");
     let mut h = Holder::start(&root, &wins, "EOFED<00>", &[]);
     drop(h.child.stdin.take());
-    let status = h.wait_exit(Duration::from_secs(15)).expect("exit at end of input");
+    let status = h
+        .wait_exit(Duration::from_secs(15))
+        .expect("exit at end of input");
     assert!(status.success(), "{status}");
     assert_eq!(wins.state("EOFED", 0), Some(RecordState::Released));
 
     let mut h = Holder::start(&root, &wins, "KEPT<00>", &["--no-stdin"]);
     drop(h.child.stdin.take());
-    assert!(h.wait_exit(Duration::from_millis(1500)).is_none(), "--no-stdin quit at EOF");
+    assert!(
+        h.wait_exit(Duration::from_millis(1500)).is_none(),
+        "--no-stdin quit at EOF"
+    );
     assert_eq!(wins.state("KEPT", 0), Some(RecordState::Active));
 }
 
@@ -474,9 +517,17 @@ fn node_status_honours_timeout_and_says_what_failed() {
     // -A of a host that does not answer: within --timeout.
     let start = Instant::now();
     let out = run(&root, &["-A", &quiet, "--timeout", "1"]);
-    assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(stdout(&out).contains("did not answer"), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("did not answer"),
+        "{}",
+        describe(&out)
+    );
 
     // -a: not registered; the WINS server silent; the host silent.
     let server = wins.text();
@@ -488,19 +539,45 @@ fn node_status_honours_timeout_and_says_what_failed() {
     );
     let start = Instant::now();
     let out = run(&root, &["-a", "NOSUCH", "--wins", &quiet, "--timeout", "1"]);
-    assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
-    assert!(stdout(&out).contains("no WINS server answered"), "{}", describe(&out));
+    assert!(
+        start.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        stdout(&out).contains("no WINS server answered"),
+        "{}",
+        describe(&out)
+    );
 
     // A name registered for 127.0.0.77, where nobody answers node status.
     let out = run(
         &root,
         &[
-            "--register", "--wins", &server, "--addr", "127.0.0.77", "--port", "0", "--name",
+            "--register",
+            "--wins",
+            &server,
+            "--addr",
+            "127.0.0.77",
+            "--port",
+            "0",
+            "--name",
             "ABSENT<00>",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    let out = run(&root, &["-a", "absent", "--wins", &server, "--timeout", "1", "--json"]);
+    let out = run(
+        &root,
+        &[
+            "-a",
+            "absent",
+            "--wins",
+            &server,
+            "--timeout",
+            "1",
+            "--json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let lines = json_lines(&out);
     let ev = &events(&lines, "host_not_found")[0];
@@ -518,7 +595,10 @@ fn names_file_reports_every_error_and_upper_cases() {
         "# comment\nGOOD<00>\nBAD<2>\nTRAIL<00> group extra\nSAME<20>\nsame<20> unique\n",
     );
     let f = file.to_str().unwrap();
-    let out = run(&root, &["--register", "--names-file", f, "--wins", "127.0.0.1:9"]);
+    let out = run(
+        &root,
+        &["--register", "--names-file", f, "--wins", "127.0.0.1:9"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let err = stderr(&out);
     for want in [
@@ -531,7 +611,10 @@ fn names_file_reports_every_error_and_upper_cases() {
     assert_eq!(wins.received(), 0);
 
     write(&file, "# only a comment\n\n");
-    let out = run(&root, &["--register", "--names-file", f, "--wins", "127.0.0.1:9"]);
+    let out = run(
+        &root,
+        &["--register", "--names-file", f, "--wins", "127.0.0.1:9"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(stderr(&out).contains("no names"), "{}", describe(&out));
 
@@ -551,7 +634,13 @@ fn register_prints_why_each_name_failed() {
     let (_quiet, quiet) = silent();
     let root = dir("reasons");
     let mut args = vec![
-        "--register", "--wins", &quiet, "--timeout", "5", "--name", "LONELY<00>",
+        "--register",
+        "--wins",
+        &quiet,
+        "--timeout",
+        "5",
+        "--name",
+        "LONELY<00>",
     ];
     args.extend(LOCAL);
     let out = run(&root, &args);

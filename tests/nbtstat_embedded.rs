@@ -65,17 +65,15 @@ fn embedded_rr_bumps_versions_and_keeps_no_cooldown() {
     let lines = json_lines(&out);
     assert!(events(&lines, "refused").is_empty());
     assert_eq!(events(&lines, "version").len(), 2);
-    assert!(!state.exists(), "the demonstration wrote {}", state.display());
+    assert!(
+        !state.exists(),
+        "the demonstration wrote {}",
+        state.display()
+    );
 
     // Text output has the version table, between the two plain-words
     // notices.
-    let out = nbtstat(&[
-        "-RR",
-        "--name",
-        "DEMO<00>",
-        "--group",
-        "DEMOGROUP<00>",
-    ]);
+    let out = nbtstat(&["-RR", "--name", "DEMO<00>", "--group", "DEMOGROUP<00>"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Version ID before"), "{text}");

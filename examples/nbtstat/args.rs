@@ -236,16 +236,20 @@ pub(crate) fn parse(args: Vec<String>) -> Parsed {
         Ok(a) => a,
         Err(e) => return Parsed::Exit(format!("nbtstat: {e}"), exit::USAGE),
     };
-    let cli = match Cli::try_parse_from(std::iter::once("nbtstat".to_owned()).chain(args)) {
+    let cli = match Cli::try_parse_from(core::iter::once("nbtstat".to_owned()).chain(args)) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let text = e.render().to_string();
             // One line saying what is wrong, as the other errors; clap's
             // usage block and tip follow on stderr.
-            let text = text.strip_prefix("error: ").map_or(text.clone(), |t| {
-                format!("nbtstat: {}", t.trim_end())
-            });
+            let text = text
+                .strip_prefix("error: ")
+                .map_or(text.clone(), |t| format!("nbtstat: {}", t.trim_end()));
             return Parsed::Exit(text, code);
         }
     };

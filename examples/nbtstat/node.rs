@@ -8,9 +8,7 @@ use std::io;
 use std::net::UdpSocket;
 use std::time::Instant;
 
-use nbns::client::{
-    ClientConfig, ClientEvent, NameClient, NameSpec, NameState, ReleaseOutcome,
-};
+use nbns::client::{ClientConfig, ClientEvent, NameClient, NameSpec, NameState, ReleaseOutcome};
 use nbns::wire::{Name, NetbiosName};
 
 use crate::Failure;

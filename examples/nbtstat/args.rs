@@ -128,7 +128,7 @@ pub(crate) struct Cli {
     #[arg(long = "no-stdin")]
     pub(crate) no_stdin: bool,
     /// How long to wait for answers, in seconds (registration: 180; -a, -A,
-    /// -n: 5 in all, over 3 tries).
+    /// -n: 4.5 in all, over 3 tries).
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<u64>,
 }

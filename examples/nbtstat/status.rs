@@ -13,9 +13,13 @@ use nbns::wire::{Name, NetbiosName, Packet, PacketKind, RData, Rcode};
 use crate::Failure;
 use crate::report::TableRow;
 
-/// Transmissions of a one-shot request, and the wait after each.
+/// Transmissions of a one-shot request; the `--timeout` is shared among
+/// them.
 const TRIES: u32 = 3;
-const RETRY: Duration = Duration::from_millis(1500);
+
+/// The whole wait for a one-shot request when `--timeout` is not given (3
+/// tries of 1.5 s, as Windows' nbtstat waits).
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(4500);
 
 /// A node status answer: the name table and the unit ID (MAC address).
 pub(crate) type NameTable = (Vec<TableRow>, Option<[u8; 6]>);
@@ -26,14 +30,18 @@ pub(crate) struct Asker {
     pub(crate) sock: UdpSocket,
     ids: OsRandomIds,
     buf: Vec<u8>,
+    /// The wait after each transmission.
+    retry: Duration,
 }
 
 impl Asker {
-    pub(crate) fn new(sock: UdpSocket) -> Self {
+    /// An asker that waits `timeout` in all for each request.
+    pub(crate) fn new(sock: UdpSocket, timeout: Duration) -> Self {
         Self {
             sock,
             ids: OsRandomIds::new(),
             buf: vec![0; 2048],
+            retry: (timeout / TRIES).max(Duration::from_millis(100)),
         }
     }
 
@@ -66,7 +74,7 @@ impl Asker {
             self.sock
                 .send_to(&bytes, to)
                 .map_err(|e| Failure::Error(format!("send to {to} failed: {e}")))?;
-            let deadline = Instant::now() + RETRY;
+            let deadline = Instant::now() + self.retry;
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {

@@ -113,6 +113,32 @@ impl NetbiosName {
         Self::from_bytes(name.as_bytes(), suffix)
     }
 
+    /// A name as Windows makes one from what a user typed (`nbtstat`, the
+    /// computer name, `net name`): [`NetbiosName::new`], then the ASCII
+    /// letters `a`–`z` of the name upper-cased; the suffix is kept.
+    ///
+    /// Windows upper-cases in the OEM code page (MS-NBTE §2.2.1 leaves the
+    /// 15 bytes unrestricted; Windows' NetBIOS interface converts names with
+    /// `RtlUpcaseUnicodeStringToOemString`), so on Windows `müller` becomes
+    /// `MÜLLER` in, say, code page 850. This constructor knows no code page:
+    /// bytes outside ASCII — here the UTF-8 bytes of non-ASCII characters —
+    /// are kept as they are, and the length limit counts those bytes. To
+    /// match a Windows peer on non-ASCII names, encode and upper-case them
+    /// in its code page and use [`NetbiosName::from_bytes`].
+    /// [`NetbiosName::new`] keeps case, as names on the wire do.
+    ///
+    /// ```
+    /// use nbns::wire::NetbiosName;
+    /// let n = NetbiosName::new_uppercase("fileSrv-1", 0x20).unwrap();
+    /// assert_eq!(n.as_bytes(), b"FILESRV-1      \x20");
+    /// ```
+    ///
+    /// # Errors
+    /// [`NameError::Empty`] or [`NameError::TooLong`] (counted in bytes).
+    pub fn new_uppercase(name: &str, suffix: u8) -> Result<Self, NameError> {
+        Self::new(name, suffix).map(|n| n.to_ascii_uppercase())
+    }
+
     /// The 16 raw bytes.
     #[must_use]
     pub const fn as_bytes(&self) -> &[u8; 16] {
@@ -838,6 +864,28 @@ mod tests {
     fn encode_fred() {
         let n = NetbiosName::new("FRED", 0).unwrap();
         assert_eq!(&n.encode()[..], &FRED[1..33]);
+    }
+
+    /// `new_uppercase`: ASCII letters upper-cased, padding, suffix and
+    /// non-ASCII bytes (UTF-8 `ü` is C3 BC) kept; `new` keeps case.
+    #[test]
+    fn new_uppercase_bytes() {
+        let n = NetbiosName::new_uppercase("host-a.b", 0x1c).unwrap();
+        assert_eq!(n.as_bytes(), b"HOST-A.B       \x1c");
+        let n = NetbiosName::new_uppercase("m\u{fc}ller", 0x00).unwrap();
+        assert_eq!(n.as_bytes(), b"M\xc3\xbcLLER        \x00");
+        assert_eq!(
+            NetbiosName::new("host", 0x20).unwrap().as_bytes(),
+            b"host           \x20"
+        );
+        // 13 letters and `ü` are 15 bytes: fits; one more letter does not.
+        let n = NetbiosName::new_uppercase("abcdefghijklm\u{fc}", 0).unwrap();
+        assert_eq!(n.as_bytes(), b"ABCDEFGHIJKLM\xc3\xbc\x00");
+        assert_eq!(
+            NetbiosName::new_uppercase("abcdefghijklmn\u{fc}", 0),
+            Err(NameError::TooLong { len: 16 })
+        );
+        assert_eq!(NetbiosName::new_uppercase("", 0), Err(NameError::Empty));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use core::net::Ipv4Addr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nbns::wire::{
-    Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName, NodeNames, NodeStatus,
-    NodeType, Packet, Statistics,
+    Message, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName, NodeNames,
+    NodeStatus, NodeType, Packet, Statistics,
 };
 
 /// The fields of a registration request, as [`reference_parse`] returns them.
@@ -89,11 +89,11 @@ fn bench(c: &mut Criterion) {
     let packets = [
         (
             "registration_request",
-            Packet::registration_request(0x1234, name, 300_000, entry, false),
+            Message::registration_request(0x1234, name, 300_000, entry, false),
         ),
         (
             "query_response_4",
-            Packet::positive_name_query_response(
+            Message::positive_name_query_response(
                 0x1234,
                 name,
                 300_000,
@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
         ),
         (
             "node_status_response_6",
-            Packet::node_status_response(
+            Message::node_status_response(
                 0x1234,
                 Name::unscoped(NetbiosName::wildcard()),
                 NodeStatus {

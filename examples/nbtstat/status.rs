@@ -7,7 +7,7 @@ use std::io;
 use std::net::UdpSocket;
 use std::time::Instant;
 
-use nbns::wire::{Name, NetbiosName, Packet, PacketKind, RData, Rcode};
+use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind, RData, Rcode};
 
 use crate::Failure;
 use crate::report::TableRow;
@@ -48,7 +48,7 @@ impl Asker {
     fn ask<T>(
         &mut self,
         to: SocketAddrV4,
-        build: impl Fn(u16) -> Packet<'static>,
+        build: impl Fn(u16) -> Message<'static>,
         mut accept: impl FnMut(&Packet<'_>) -> Option<T>,
     ) -> Result<Option<T>, Failure> {
         self.next_id = self.next_id.wrapping_add(1);
@@ -106,7 +106,7 @@ impl Asker {
     pub(crate) fn node_status(&mut self, to: SocketAddrV4) -> Result<Option<NameTable>, Failure> {
         self.ask(
             to,
-            |id| Packet::node_status_request(id, Name::unscoped(NetbiosName::wildcard())),
+            |id| Message::node_status_request(id, Name::unscoped(NetbiosName::wildcard())),
             |p| {
                 if p.kind() != PacketKind::NodeStatusResponse {
                     return None;
@@ -133,7 +133,7 @@ impl Asker {
     ) -> Result<Option<Result<Vec<Ipv4Addr>, Rcode>>, Failure> {
         self.ask(
             server,
-            move |id| Packet::name_query_request(id, Name::unscoped(name), false),
+            move |id| Message::name_query_request(id, Name::unscoped(name), false),
             |p| match p.kind() {
                 PacketKind::PositiveNameQueryResponse => {
                     let addrs = p

@@ -80,6 +80,13 @@ pub enum ParseError {
         /// Where it points.
         target: usize,
     },
+    /// A name follows more than [`MAX_POINTERS`](crate::wire::MAX_POINTERS)
+    /// compression pointers.
+    #[error("name follows more than the allowed compression pointers at offset {offset}")]
+    TooManyPointers {
+        /// Offset of the pointer past the limit.
+        offset: usize,
+    },
     /// The first label of a NetBIOS name is not 32 bytes long
     /// (RFC 1001 §14.1 first-level encoding).
     #[error("first label of a NetBIOS name is {len} bytes at offset {offset}, not 32")]
@@ -138,6 +145,7 @@ impl ParseError {
             | Self::BadNameLength { offset, .. }
             | Self::BadNameEncoding { offset, .. }
             | Self::NameTooLong { offset }
+            | Self::TooManyPointers { offset }
             | Self::BadRdLength { offset, .. }
             | Self::TrailingBytes { offset, .. } => offset,
         }
@@ -148,7 +156,7 @@ impl ParseError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmitError {
-    /// The output buffer is smaller than [`Packet::buffer_len`](crate::wire::Packet::buffer_len).
+    /// The output buffer is smaller than [`Packet::buffer_len`](crate::wire::Message::buffer_len).
     #[error("buffer of {have} bytes is too small, {need} needed")]
     BufferTooSmall {
         /// Bytes needed.

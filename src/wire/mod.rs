@@ -56,7 +56,10 @@
 
 mod display;
 mod error;
+mod grammar;
 mod header;
+pub(crate) mod list;
+mod macros;
 pub(crate) mod name;
 pub(crate) mod nb;
 pub(crate) mod node_status;
@@ -64,11 +67,13 @@ mod packet;
 mod record;
 
 pub use error::{EmitError, Field, NameError, ParseError, Section};
+pub use grammar::MAX_POINTERS;
 pub use header::{Flags, Header, Opcode, Rcode};
+pub use list::{Entry, List};
 pub use name::{LabelIter, Labels, MAX_LABEL_LEN, MAX_LABELS, MAX_SCOPE_LEN, Name, NetbiosName};
 pub use nb::{NbAddrEntry, NbAddrIter, NbAddrs, NbFlags, NodeType};
 pub use node_status::{NameFlags, NodeName, NodeNameIter, NodeNames, NodeStatus, Statistics};
-pub use packet::{Packet, PacketKind, Sections};
+pub use packet::{Message, Packet, PacketKind, Sections};
 pub use record::{Class, NameForm, Question, RData, ResourceRecord, RrType, Wack};
 
 /// UDP port of the name service (RFC 1002 §6).

@@ -122,6 +122,13 @@ pub enum ParseError {
         /// RDLENGTH.
         len: u16,
     },
+    /// The datagram is longer than 65,535 bytes, more than any UDP payload
+    /// or NBNS-over-TCP message holds.
+    #[error("datagram longer than 65535 bytes")]
+    TooLong {
+        /// 65,535: the first byte past the longest datagram.
+        offset: usize,
+    },
     /// [`Packet::parse_exact`](crate::wire::Packet::parse_exact) found bytes
     /// after the last section.
     #[error("{len} trailing bytes at offset {offset}")]
@@ -146,6 +153,7 @@ impl ParseError {
             | Self::BadNameEncoding { offset, .. }
             | Self::NameTooLong { offset }
             | Self::TooManyPointers { offset }
+            | Self::TooLong { offset }
             | Self::BadRdLength { offset, .. }
             | Self::TrailingBytes { offset, .. } => offset,
         }

@@ -14,7 +14,8 @@
 
 use nom::Parser;
 use nom::bytes::complete::take;
-use nom::number::complete::{be_u8, be_u16, be_u32, be_u64};
+use nom::combinator::map_opt;
+use nom::number::complete::be_u8;
 
 use crate::wire::error::{Field, Section};
 use crate::wire::{Flags, Header, MAX_LABELS, MAX_SCOPE_LEN, NetbiosName, ParseError, RrType};
@@ -58,6 +59,7 @@ enum Kind {
     BadNameEncoding(u8),
     NameTooLong,
     BadRdLength(RrType, u16),
+    TooLong,
 }
 
 impl<'a> nom::error::ParseError<In<'a>> for Error {
@@ -98,6 +100,7 @@ impl Error {
                 rr_type,
                 len,
             },
+            Kind::TooLong => ParseError::TooLong { offset },
         }
     }
 }
@@ -120,13 +123,36 @@ fn truncated(what: Field) -> nom::Err<Error> {
     })
 }
 
-/// Runs `p`; if the datagram ends inside it, that is a truncated `what`.
+/// Runs `p` on `i`; if the datagram ends inside it, that is a truncated
+/// `what`.
 #[inline(always)]
 fn whole<'a, O>(
     what: Field,
     mut p: impl Parser<In<'a>, Output = O, Error = Error>,
-) -> impl Parser<In<'a>, Output = O, Error = Error> {
-    move |i: In<'a>| p.parse(i).map_err(|_| truncated(what))
+    i: In<'a>,
+) -> Res<'a, O> {
+    p.parse(i).map_err(|_| truncated(what))
+}
+
+/// `N` bytes as an array: nom's `take` and one load, where nom's `be_u*`
+/// readers assemble a number a byte at a time.
+#[inline(always)]
+fn bytes<const N: usize>(i: In<'_>) -> Res<'_, [u8; N]> {
+    map_opt(take(N), |b: &[u8]| b.first_chunk::<N>().copied()).parse(i)
+}
+
+/// The next `n` bytes (nom's `take`, kept inline: a record's RDATA).
+#[inline(always)]
+fn take_n(n: usize, i: In<'_>) -> Res<'_, In<'_>> {
+    match i.split_at_checked(n) {
+        Some((taken, rest)) => Ok((rest, taken)),
+        None => Err(nom::Err::Error(
+            <Error as nom::error::ParseError<In<'_>>>::from_error_kind(
+                i,
+                nom::error::ErrorKind::Eof,
+            ),
+        )),
+    }
 }
 
 /// Offset of `at` in `msg` (`at` is a tail of `msg`).
@@ -148,12 +174,13 @@ fn tail(msg: &[u8], pos: usize) -> In<'_> {
 /// counts. NBNS packets carry at most one entry per section: a count above
 /// one is refused before any section is read.
 pub(crate) fn header(i: In<'_>) -> Res<'_, Header> {
-    let (rest, (id, flags, counts)) = whole(
-        Field::Header,
-        (be_u16, be_u16, (be_u16, be_u16, be_u16, be_u16)),
-    )
-    .parse(i)?;
-    let (qd, an, ns, ar) = counts;
+    let (rest, b) = whole(Field::Header, bytes::<12>, i)?;
+    let (words, _) = b.as_chunks::<2>();
+    let mut w = [0u16; 6];
+    for (dst, src) in w.iter_mut().zip(words) {
+        *dst = u16::from_be_bytes(*src);
+    }
+    let [id, flags, qd, an, ns, ar] = w;
     if (qd | an | ns | ar) > 1 {
         let sections = [
             (qd, Section::Question),
@@ -200,12 +227,13 @@ enum Head {
 /// `label-length | pointer` (RFC 1035 §4.1.4).
 #[inline(always)]
 fn head(i: In<'_>) -> Res<'_, Head> {
-    let (rest, b) = whole(Field::Name, be_u8).parse(i)?;
+    let (rest, b) = whole(Field::Name, be_u8, i)?;
     match b >> 6 {
         0b00 if b == 0 => Ok((rest, Head::End)),
         0b00 => Ok((rest, Head::Label(b))),
         0b11 => {
-            let (rest, lo) = whole(Field::Name, be_u8).parse(rest)?;
+            let (rest, lo) = whole(Field::Name, be_u8, rest)?;
+            // The 14-bit offset.
             let target = usize::from(u16::from_be_bytes([b & 0x3F, lo]));
             Ok((rest, Head::Pointer(target)))
         }
@@ -278,7 +306,7 @@ fn labels<'a>(walk: &mut Walk<'a>, i: In<'a>) -> Res<'a, ()> {
         match h {
             Head::End => return Ok((walk.finish(rest), ())),
             Head::Label(len) => {
-                let (rest, _) = whole(Field::Name, take(len)).parse(rest)?;
+                let (rest, _) = whole(Field::Name, |i| take_n(usize::from(len), i), rest)?;
                 count += 1;
                 chars += usize::from(len) + usize::from(count > 1);
                 if count > MAX_LABELS || chars > MAX_SCOPE_LEN {
@@ -299,7 +327,7 @@ pub(crate) struct NameAt {
     pub(crate) netbios: NetbiosName,
     /// Offset of the scope's labels; 0 for the empty scope (no name starts
     /// inside the header).
-    pub(crate) scope: u32,
+    pub(crate) scope: u16,
 }
 
 /// A name and whether reading it followed a pointer.
@@ -347,7 +375,7 @@ fn name_general<'a>(msg: &'a [u8], i: In<'a>) -> Res<'a, Named> {
             Head::Pointer(target) => cur = walk.jump(cur, rest, target)?,
         }
     };
-    let (rest, encoded) = whole(Field::Name, take(ENCODED_LEN)).parse(chars)?;
+    let (rest, encoded) = whole(Field::Name, take(ENCODED_LEN), chars)?;
     let encoded: &[u8; ENCODED_LEN] = encoded
         .first_chunk()
         .ok_or_else(|| truncated(Field::Name))?;
@@ -359,7 +387,7 @@ fn name_general<'a>(msg: &'a [u8], i: In<'a>) -> Res<'a, Named> {
     let (rest, scope) = if rest.first() == Some(&0) {
         (tail(rest, 1), 0)
     } else {
-        let at = offset(msg, rest) as u32;
+        let at = offset(msg, rest) as u16;
         let (after, ()) = labels(&mut walk, rest)?;
         (after, at)
     };
@@ -381,12 +409,23 @@ fn name_general<'a>(msg: &'a [u8], i: In<'a>) -> Res<'a, Named> {
 // ---------------------------------------------------------------------------
 // RFC 1002 §4.2.1.2: the question.
 
-/// A question as the view keeps it.
+/// A question as the view keeps it: the decoded name, and where
+/// QUESTION_TYPE and QUESTION_CLASS lie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct QuestionAt {
     pub(crate) name: NameAt,
+    /// QUESTION_TYPE, for classification.
     pub(crate) qtype: u16,
-    pub(crate) qclass: u16,
+    /// Offset of QUESTION_TYPE.
+    pub(crate) at: u16,
+}
+
+impl QuestionAt {
+    const NONE: Self = Self {
+        name: NameAt::NONE,
+        qtype: 0,
+        at: 0,
+    };
 }
 
 /// `QUESTION` (RFC 1002 §4.2.1.2): QUESTION_NAME, QUESTION_TYPE,
@@ -394,11 +433,12 @@ pub(crate) struct QuestionAt {
 #[inline(always)]
 fn question<'a>(msg: &'a [u8], i: In<'a>) -> Res<'a, (QuestionAt, bool)> {
     let (rest, n) = name(msg, i)?;
-    let (rest, tc) = whole(Field::QuestionTail, be_u32).parse(rest)?;
+    let at = offset(msg, rest) as u16;
+    let (rest, [t0, t1, _, _]) = whole(Field::QuestionTail, bytes::<4>, rest)?;
     let q = QuestionAt {
         name: n.name,
-        qtype: (tc >> 16) as u16,
-        qclass: tc as u16,
+        qtype: u16::from_be_bytes([t0, t1]),
+        at,
     };
     Ok((rest, (q, n.compressed)))
 }
@@ -425,19 +465,29 @@ pub(crate) enum Shape {
     Other,
 }
 
-/// A resource record as the view keeps it.
+/// A resource record as the view keeps it: the decoded name, where the
+/// fixed fields lie (RR_TYPE, RR_CLASS, TTL, RDLENGTH, then RDATA), and what
+/// the RDATA rule found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RecordAt {
     pub(crate) name: NameAt,
+    /// RR_TYPE, for classification.
+    pub(crate) rr_type: u16,
+    /// Offset of RR_TYPE.
+    pub(crate) at: u16,
+    pub(crate) shape: Shape,
     /// RR_NAME was the `C0 0C` pointer to the question name.
     pub(crate) question_pointer: bool,
-    pub(crate) rr_type: u16,
-    pub(crate) class: u16,
-    pub(crate) ttl: u32,
-    /// Offset of RDATA.
-    pub(crate) rdata: u32,
-    pub(crate) rdlength: u16,
-    pub(crate) shape: Shape,
+}
+
+impl RecordAt {
+    const NONE: Self = Self {
+        name: NameAt::NONE,
+        rr_type: 0,
+        at: 0,
+        shape: Shape::Null,
+        question_pointer: false,
+    };
 }
 
 /// `RESOURCE RECORD` (RFC 1002 §4.2.1.3): RR_NAME, RR_TYPE, RR_CLASS, TTL,
@@ -464,12 +514,13 @@ fn record<'a>(
     } else {
         Field::Rdata
     };
+    let at = offset(msg, rest);
     let at_rdlength = tail(rest, 8);
-    let (rest, (tct, len)) = whole(what, (be_u64, be_u16)).parse(rest)?;
-    let rdata_at = offset(msg, rest);
-    let (rest, data) = whole(Field::Rdata, take(len)).parse(rest)?;
-    let rr_type = (tct >> 48) as u16;
-    let (shape, ns_compressed) = rdata(msg, rdata_at, data, rr_type, wack).map_err(|e| {
+    let (rest, [t0, t1, _, _, _, _, _, _, l0, l1]) = whole(what, bytes::<10>, rest)?;
+    let len = u16::from_be_bytes([l0, l1]);
+    let (rest, data) = whole(Field::Rdata, |i| take_n(usize::from(len), i), rest)?;
+    let rr_type = u16::from_be_bytes([t0, t1]);
+    let (shape, ns_compressed) = rdata(msg, at + 10, data, rr_type, wack).map_err(|e| {
         e.map_or_else(
             || fail(at_rdlength, Kind::BadRdLength(RrType::from(rr_type), len)),
             nom::Err::Error,
@@ -477,13 +528,10 @@ fn record<'a>(
     })?;
     let rec = RecordAt {
         name,
-        question_pointer,
         rr_type,
-        class: (tct >> 32) as u16,
-        ttl: tct as u32,
-        rdata: rdata_at as u32,
-        rdlength: len,
+        at: at as u16,
         shape,
+        question_pointer,
     };
     Ok((rest, (rec, !compressed && !ns_compressed)))
 }
@@ -548,72 +596,101 @@ fn rdata(
 // ---------------------------------------------------------------------------
 // RFC 1002 §4.2.1: the whole packet.
 
-/// A datagram as the view keeps it.
+/// Longest datagram the view reads: its offsets are 16-bit. A UDP
+/// payload is at most 65,507 bytes, and NBNS over TCP frames a message with
+/// a 16-bit length.
+pub(crate) const MAX_LEN: usize = u16::MAX as usize;
+
+/// A datagram's sections as the view keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PacketAt {
-    pub(crate) header: Header,
-    pub(crate) question: Option<QuestionAt>,
-    /// Answer, authority and additional records.
-    pub(crate) records: [Option<RecordAt>; 3],
-    /// Offset of the bytes after the last section.
-    pub(crate) end: u32,
+    /// Which sections are present: bit 0 the question, bits 1–3 the answer,
+    /// authority and additional records.
+    pub(crate) present: u8,
     /// Whether every name is written in full or as `C0 0C`, so that the
     /// datagram is what emission would write.
     pub(crate) exact: bool,
+    /// Offset of the bytes after the last section.
+    pub(crate) end: u16,
+    /// The question, if bit 0 of `present` is set.
+    pub(crate) question: QuestionAt,
+    /// Answer, authority and additional records, each if its bit is set.
+    pub(crate) records: [RecordAt; 3],
+}
+
+impl PacketAt {
+    /// No sections.
+    pub(crate) const NONE: Self = Self {
+        present: 0,
+        exact: true,
+        end: 0,
+        question: QuestionAt::NONE,
+        records: [RecordAt::NONE; 3],
+    };
 }
 
 /// `PACKET` (RFC 1002 §4.2.1): the header, then as many questions,
 /// answers, authority and additional records as its counts say (each 0 or
-/// 1), then any trailing bytes.
-#[inline(always)]
-pub(crate) fn packet(msg: &[u8]) -> Result<PacketAt, Error> {
-    let run = || -> Res<'_, PacketAt> {
-        let (mut i, h) = header(msg)?;
-        let mut exact = true;
-        let question = if h.qdcount == 1 {
-            let (rest, (q, compressed)) = question(msg, i)?;
-            i = rest;
-            exact &= !compressed;
-            Some(q)
-        } else {
-            None
-        };
-        let qname = question.as_ref().map(|q| &q.name);
-        let wack = h.flags.is_response() && h.flags.opcode() == crate::wire::Opcode::Wack;
-        let mut records = [None; 3];
-        for (n, (slot, count)) in records
-            .iter_mut()
-            .zip([h.ancount, h.nscount, h.arcount])
-            .enumerate()
-        {
-            if count == 1 {
-                let (rest, (r, ok)) = record(msg, i, qname, wack && n == 0)?;
-                i = rest;
-                exact &= ok;
-                *slot = Some(r);
-            }
-        }
-        let end = offset(msg, i) as u32;
-        Ok((
-            i,
-            PacketAt {
-                header: h,
-                question,
-                records,
-                end,
-                exact,
-            },
-        ))
-    };
-    match run() {
-        Ok((_, p)) => Ok(p),
-        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+/// 1), then any trailing bytes. Returns the header and fills in `p` (in
+/// place: the view is written once).
+#[inline(never)]
+pub(crate) fn packet(msg: &[u8], p: &mut PacketAt) -> Result<Header, Error> {
+    if msg.len() > MAX_LEN {
+        return Err(Error {
+            left: msg.len() - MAX_LEN,
+            kind: Kind::TooLong,
+        });
+    }
+    sections(msg, p).map_err(|e| match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e,
         // Complete input never asks for more.
-        Err(nom::Err::Incomplete(_)) => Err(Error {
+        nom::Err::Incomplete(_) => Error {
             left: 0,
             kind: Kind::Truncated(Field::Header),
-        }),
+        },
+    })
+}
+
+/// [`packet`] as nom rules.
+#[inline(always)]
+fn sections(msg: &[u8], p: &mut PacketAt) -> Result<Header, nom::Err<Error>> {
+    let (mut i, h) = header(msg)?;
+    let qname = if h.qdcount == 1 {
+        let (rest, (q, compressed)) = question(msg, i)?;
+        i = rest;
+        p.exact &= !compressed;
+        p.present = 1;
+        p.question = q;
+        Some(q.name)
+    } else {
+        None
+    };
+    let qname = qname.as_ref();
+    // §4.2.16: the answer of a WACK carries a 2-byte payload.
+    let wack = h.flags.0 & 0xF800 == 0xB800;
+    if h.ancount == 1 {
+        let (rest, (r, ok)) = record(msg, i, qname, wack)?;
+        i = rest;
+        p.exact &= ok;
+        p.present |= 2;
+        p.records[0] = r;
     }
+    if h.nscount == 1 {
+        let (rest, (r, ok)) = record(msg, i, qname, false)?;
+        i = rest;
+        p.exact &= ok;
+        p.present |= 4;
+        p.records[1] = r;
+    }
+    if h.arcount == 1 {
+        let (rest, (r, ok)) = record(msg, i, qname, false)?;
+        i = rest;
+        p.exact &= ok;
+        p.present |= 8;
+        p.records[2] = r;
+    }
+    p.end = offset(msg, i) as u16;
+    Ok(h)
 }
 
 /// Reads a name at `start` of `msg`: the name and the offset past it.
@@ -648,6 +725,11 @@ pub(crate) fn parse_labels(msg: &[u8], start: usize) -> Result<usize, ParseError
 }
 
 impl NameAt {
+    const NONE: Self = Self {
+        netbios: NetbiosName::from_raw([0; 16]),
+        scope: 0,
+    };
+
     /// The name, its scope borrowed from `msg`.
     #[inline(always)]
     pub(crate) fn to_name(self, msg: &[u8]) -> crate::wire::Name<'_> {

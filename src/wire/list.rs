@@ -105,8 +105,8 @@ impl<'a, T: Entry> List<'a, T> {
     #[inline]
     pub fn iter(&self) -> Iter<'a, T> {
         Iter {
-            repr: self.0,
-            index: 0,
+            rest: self.0,
+            done: false,
         }
     }
 
@@ -166,13 +166,15 @@ impl<'a, T: Entry> arbitrary::Arbitrary<'a> for List<'a, T> {
 /// Iterator over a [`List`].
 #[derive(Clone)]
 pub struct Iter<'a, T: Entry> {
-    repr: Repr<'a, T>,
-    index: usize,
+    /// What is left: wire bytes, a slice's tail, or the one entry.
+    rest: Repr<'a, T>,
+    /// Whether the one entry of a [`List::one`] was taken.
+    done: bool,
 }
 
 impl<T: Entry> fmt::Debug for Iter<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter").field("index", &self.index).finish()
+        f.debug_struct("Iter").field("left", &self.len()).finish()
     }
 }
 
@@ -181,21 +183,29 @@ impl<T: Entry> Iterator for Iter<'_, T> {
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        let i = self.index;
-        let e = match self.repr {
-            Repr::Wire(b) => b
-                .get(i * T::LEN..)
-                .and_then(|r| r.get(..T::LEN))
-                .map(T::read),
-            Repr::Slice(s) => s.get(i).copied(),
-            Repr::One(e) => (i == 0).then_some(e),
-        };
-        self.index += usize::from(e.is_some());
-        e
+        match &mut self.rest {
+            Repr::Wire(b) => {
+                let (entry, tail) = b.split_at_checked(T::LEN)?;
+                *b = tail;
+                Some(T::read(entry))
+            }
+            Repr::Slice(s) => {
+                let (first, tail) = s.split_first()?;
+                *s = tail;
+                Some(*first)
+            }
+            Repr::One(e) => {
+                let e = *e;
+                (!core::mem::replace(&mut self.done, true)).then_some(e)
+            }
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = List(self.repr).len().saturating_sub(self.index);
+        let left = match self.rest {
+            Repr::One(_) => usize::from(!self.done),
+            r => List(r).len(),
+        };
         (left, Some(left))
     }
 }

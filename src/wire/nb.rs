@@ -141,10 +141,10 @@ impl crate::wire::list::Entry for NbAddrEntry {
 
     #[inline]
     fn read(c: &[u8]) -> Self {
-        let b = |i: usize| c.get(i).copied().unwrap_or(0);
+        let [f0, f1, a, b, c, d] = c.first_chunk::<6>().copied().unwrap_or_default();
         Self {
-            flags: NbFlags(u16::from_be_bytes([b(0), b(1)])),
-            address: Ipv4Addr::new(b(2), b(3), b(4), b(5)),
+            flags: NbFlags(u16::from_be_bytes([f0, f1])),
+            address: Ipv4Addr::new(a, b, c, d),
         }
     }
 }

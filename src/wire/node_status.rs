@@ -87,14 +87,11 @@ impl crate::wire::list::Entry for NodeName {
 
     #[inline]
     fn read(c: &[u8]) -> Self {
-        let mut raw = [0u8; 16];
-        if let Some(n) = c.first_chunk::<16>() {
-            raw = *n;
-        }
-        let b = |i: usize| c.get(i).copied().unwrap_or(0);
+        let c: [u8; 18] = c.first_chunk::<18>().copied().unwrap_or([0; 18]);
+        let (raw, flags) = c.split_at(16);
         Self {
-            name: NetbiosName::from_raw(raw),
-            flags: NameFlags(u16::from_be_bytes([b(16), b(17)])),
+            name: NetbiosName::from_raw(raw.try_into().unwrap_or([0; 16])),
+            flags: NameFlags(u16::from_be_bytes(flags.try_into().unwrap_or([0; 2]))),
         }
     }
 }

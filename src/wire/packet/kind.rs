@@ -1,7 +1,7 @@
 //! What a packet is: [`PacketKind`] and the rules that classify a packet
 //! (RFC 1002 §4.2, MS-NBTE §2.2.2).
 
-use crate::wire::{Flags, Opcode, Rcode, RrType};
+use crate::wire::{Flags, Opcode, Rcode};
 
 /// What a packet is, in the words of RFC 1002 §4.2 and MS-NBTE §2.2.2.
 ///
@@ -102,41 +102,50 @@ impl core::fmt::Display for PacketKind {
 }
 
 /// What classification looks at, taken from a parsed packet's view or a
-/// message's sections without decoding anything else.
+/// message's sections without decoding anything else. Types are their wire
+/// values, so that a type is matched by value however it was spelled.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Facts {
     pub(crate) flags: Flags,
-    /// Question, answer, authority, additional present.
-    pub(crate) present: [bool; 4],
+    /// Question, answer, authority, additional present: bits 0 to 3.
+    pub(crate) present: u8,
     /// QUESTION_TYPE.
-    pub(crate) qtype: Option<RrType>,
-    /// The answer's RR_TYPE, and whether it holds NB entries (at least one).
-    pub(crate) answer: Option<(RrType, bool)>,
+    pub(crate) qtype: u16,
+    /// The answer's RR_TYPE.
+    pub(crate) answer: u16,
+    /// Whether the answer holds NB entries (at least one).
+    pub(crate) entries: bool,
     /// The authority record's RR_TYPE.
-    pub(crate) authority: Option<RrType>,
+    pub(crate) authority: u16,
 }
 
+const NS: u16 = 0x0002;
+const NB: u16 = 0x0020;
+const NBSTAT: u16 = 0x0021;
+
 /// Classifies a packet (see [`PacketKind`] for the rules).
+#[inline]
 pub(crate) fn classify(facts: &Facts) -> PacketKind {
     let f = facts.flags;
-    let [has_q, has_an, has_ns, has_ar] = facts.present;
+    let has = |bit: u8| facts.present & (1 << bit) != 0;
+    let (has_q, has_an, has_ns, has_ar) = (has(0), has(1), has(2), has(3));
     let has_nb_request = has_q && has_ar;
     if !f.is_response() {
-        return match (f.opcode(), facts.qtype) {
-            (Opcode::Query, Some(RrType::NbStat)) => PacketKind::NodeStatusRequest,
-            (Opcode::Query, Some(_)) => PacketKind::NameQueryRequest,
-            (Opcode::Registration, _) if has_nb_request => {
+        return match f.opcode() {
+            Opcode::Query if has_q && facts.qtype == NBSTAT => PacketKind::NodeStatusRequest,
+            Opcode::Query if has_q => PacketKind::NameQueryRequest,
+            Opcode::Registration if has_nb_request => {
                 if f.recursion_desired() {
                     PacketKind::NameRegistrationRequest
                 } else {
                     PacketKind::NameOverwriteRequest
                 }
             }
-            (Opcode::Refresh | Opcode::RefreshAlt, _) if has_nb_request => {
+            Opcode::Refresh | Opcode::RefreshAlt if has_nb_request => {
                 PacketKind::NameRefreshRequest
             }
-            (Opcode::Release, _) if has_nb_request => PacketKind::NameReleaseRequest,
-            (Opcode::MultihomedRegistration, _) if has_nb_request => {
+            Opcode::Release if has_nb_request => PacketKind::NameReleaseRequest,
+            Opcode::MultihomedRegistration if has_nb_request => {
                 PacketKind::MultihomedRegistrationRequest
             }
             _ => PacketKind::Unknown,
@@ -145,15 +154,15 @@ pub(crate) fn classify(facts: &Facts) -> PacketKind {
     let ok = f.rcode() == Rcode::NoError;
     match f.opcode() {
         Opcode::Wack if has_an => PacketKind::Wack,
-        Opcode::Query => match facts.answer {
-            Some((RrType::NbStat, _)) if ok => PacketKind::NodeStatusResponse,
-            Some((RrType::Nb, true)) if ok => PacketKind::PositiveNameQueryResponse,
-            Some(_) if !ok => PacketKind::NegativeNameQueryResponse,
-            None if ok && has_ns && facts.authority == Some(RrType::Ns) => {
-                PacketKind::RedirectNameQueryResponse
-            }
+        Opcode::Query if has_an => match facts.answer {
+            NBSTAT if ok => PacketKind::NodeStatusResponse,
+            NB if ok && facts.entries => PacketKind::PositiveNameQueryResponse,
+            _ if !ok => PacketKind::NegativeNameQueryResponse,
             _ => PacketKind::Unknown,
         },
+        Opcode::Query if ok && has_ns && facts.authority == NS => {
+            PacketKind::RedirectNameQueryResponse
+        }
         op if op.is_registration_like() && has_an => match f.rcode() {
             Rcode::NoError if f.recursion_available() => PacketKind::PositiveRegistrationResponse,
             Rcode::NoError => PacketKind::EndNodeChallengeResponse,

@@ -198,20 +198,22 @@ impl<'a> Message<'a> {
     #[must_use]
     pub fn kind(&self) -> PacketKind {
         let s = &self.sections;
+        let present = [
+            &s.question.is_some(),
+            &s.answer.is_some(),
+            &s.authority.is_some(),
+            &s.additional.is_some(),
+        ]
+        .iter()
+        .enumerate()
+        .fold(0u8, |bits, (i, &&p)| bits | (u8::from(p) << i));
         classify(&Facts {
             flags: self.flags,
-            present: [
-                s.question.is_some(),
-                s.answer.is_some(),
-                s.authority.is_some(),
-                s.additional.is_some(),
-            ],
-            qtype: s.question.map(|q| q.qtype),
-            answer: s.answer.map(|a| {
-                let entries = matches!(a.rdata, RData::Nb(n) if !n.is_empty());
-                (a.rr_type(), entries)
-            }),
-            authority: s.authority.map(|r| r.rr_type()),
+            present,
+            qtype: s.question.map_or(0, |q| q.qtype.into()),
+            answer: s.answer.map_or(0, |a| a.rdata.type_code()),
+            entries: matches!(s.answer.map(|a| a.rdata), Some(RData::Nb(n)) if !n.is_empty()),
+            authority: s.authority.map_or(0, |r| r.rdata.type_code()),
         })
     }
 

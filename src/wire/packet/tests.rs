@@ -799,3 +799,22 @@ fn unknown_opcode_and_types_survive() {
     assert_eq!(p.question().unwrap().qclass, Class::Unknown(7));
     assert_eq!(reemitted(&p), b);
 }
+
+#[test]
+fn kind_reads_types_by_value() {
+    // A caller may spell NBSTAT as `Unknown(0x21)`; it is sent, parsed and
+    // classified as NBSTAT.
+    let mut m = Message::name_query_request(1, fred(), false);
+    m.sections.question.as_mut().unwrap().qtype = RrType::Unknown(0x21);
+    assert_eq!(m.kind(), PacketKind::NodeStatusRequest);
+    let bytes = emitted(&m);
+    assert_eq!(Packet::parse(&bytes).unwrap().kind(), m.kind());
+    let mut r = Message::positive_name_query_response(1, fred(), 0, NbAddrs::one(entry()));
+    r.sections.answer.as_mut().unwrap().rdata = RData::Unknown {
+        rr_type: RrType::Unknown(0x21),
+        data: &[0],
+    };
+    // Raw RDATA labelled with a modelled type does not emit; the kind
+    // still reads the type by value.
+    assert_eq!(r.kind(), PacketKind::NodeStatusResponse);
+}

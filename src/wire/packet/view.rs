@@ -7,7 +7,7 @@ use crate::wire::error::Section;
 use crate::wire::grammar::{self, PacketAt, RecordAt, Shape};
 use crate::wire::packet::kind::{Facts, PacketKind, classify};
 use crate::wire::{
-    Class, EmitError, Flags, Header, Labels, Message, Name, NameForm, NbAddrs, NodeNames,
+    Class, EmitError, Flags, Header, Labels, Message, Name, NameForm, NbAddrs, NodeName, NodeNames,
     NodeStatus, Opcode, ParseError, Question, RData, Rcode, ResourceRecord, RrType, Sections,
     Statistics, Wack,
 };
@@ -22,7 +22,7 @@ use crate::wire::{
 /// then build their values from those fields, and NB entries, node-status
 /// names and scope labels are borrowed iterators over validated bytes:
 /// nothing is decoded or checked twice, and [`Packet::kind`] reads fields
-/// only. The view is 160 bytes on 64-bit targets (`wire_view_size` in the
+/// only. The view is 120 bytes on 64-bit targets (`wire_view_size` in the
 /// tests holds it there), so returning it in a `Result` is a short copy.
 ///
 /// To change a parsed packet or answer it, build a [`Message`]
@@ -49,13 +49,7 @@ pub struct Packet<'a> {
     /// The flags word: R, opcode, NM_FLAGS, rcode.
     pub flags: Flags,
     data: &'a [u8],
-    question: Option<grammar::QuestionAt>,
-    /// Answer, authority, additional.
-    records: [Option<RecordAt>; 3],
-    /// Offset of the trailing bytes.
-    end: u32,
-    /// Whether the datagram is what emission would write.
-    exact: bool,
+    at: PacketAt,
 }
 
 impl<'a> Packet<'a> {
@@ -64,29 +58,25 @@ impl<'a> Packet<'a> {
     ///
     /// Allocation-free and total: any input gives either a packet or a
     /// [`ParseError`] with the offset of the problem. Header counts above one
-    /// are refused before anything else is read. Work is bounded by the
+    /// are refused before anything else is read, and so are datagrams longer
+    /// than 65,535 bytes ([`ParseError::TooLong`]). Work is bounded by the
     /// datagram's length.
     ///
     /// # Errors
     /// A [`ParseError`] saying what is malformed and where.
-    #[inline]
-    pub fn parse(data: &'a [u8]) -> Result<Self, ParseError> {
-        match grammar::packet(data) {
-            Ok(p) => Ok(Self::from_at(data, p)),
-            Err(e) => Err(e.at(data.len())),
-        }
-    }
-
     #[inline(always)]
-    fn from_at(data: &'a [u8], p: PacketAt) -> Self {
-        Self {
-            id: p.header.id,
-            flags: p.header.flags,
-            data,
-            question: p.question,
-            records: p.records,
-            end: p.end,
-            exact: p.exact,
+    pub fn parse(data: &'a [u8]) -> Result<Self, ParseError> {
+        // The grammar writes the sections in place (no copy of the view
+        // on the way out).
+        let mut at = PacketAt::NONE;
+        match grammar::packet(data, &mut at) {
+            Ok(h) => Ok(Self {
+                id: h.id,
+                flags: h.flags,
+                data,
+                at,
+            }),
+            Err(e) => Err(e.at(data.len())),
         }
     }
 
@@ -118,18 +108,31 @@ impl<'a> Packet<'a> {
     #[must_use]
     #[inline]
     pub fn question(&self) -> Option<Question<'a>> {
-        self.question.map(|q| Question {
+        if self.at.present & 1 == 0 {
+            return None;
+        }
+        let q = &self.at.question;
+        let at = usize::from(q.at);
+        let [t0, t1, c0, c1] = self
+            .data
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .copied()
+            .unwrap_or_default();
+        Some(Question {
             name: q.name.to_name(self.data),
-            qtype: RrType::from(q.qtype),
-            qclass: Class::from(q.qclass),
+            qtype: RrType::from(u16::from_be_bytes([t0, t1])),
+            qclass: Class::from(u16::from_be_bytes([c0, c1])),
         })
     }
 
     /// The record of the `i`th record section, read from its fields.
     #[inline]
     fn record(&self, i: usize) -> Option<ResourceRecord<'a>> {
-        let r = self.records.get(i).copied().flatten()?;
-        Some(record(self.data, &r))
+        if self.at.present & (2 << i) == 0 {
+            return None;
+        }
+        Some(record(self.data, self.at.records.get(i)?))
     }
 
     /// The answer record (ANCOUNT 0 or 1).
@@ -156,7 +159,9 @@ impl<'a> Packet<'a> {
     /// Bytes after the last section.
     #[must_use]
     pub fn trailing(&self) -> &'a [u8] {
-        self.data.get(self.end as usize..).unwrap_or_default()
+        self.data
+            .get(usize::from(self.at.end)..)
+            .unwrap_or_default()
     }
 
     /// All sections.
@@ -201,8 +206,7 @@ impl<'a> Packet<'a> {
 
     #[inline]
     fn present(&self) -> [bool; 4] {
-        let [an, ns, ar] = self.records.map(|r| r.is_some());
-        [self.question.is_some(), an, ns, ar]
+        [0, 1, 2, 3].map(|b| self.at.present & (1 << b) != 0)
     }
 
     /// The header, as it was on the wire.
@@ -248,10 +252,11 @@ impl<'a> Packet<'a> {
     /// The name the packet is about: the question's, else the first record's.
     #[must_use]
     pub fn name(&self) -> Option<Name<'a>> {
-        let at = self
-            .question
-            .map(|q| q.name)
-            .or_else(|| self.records.iter().flatten().next().map(|r| r.name))?;
+        let at = match self.at.present.trailing_zeros() {
+            0 => self.at.question.name,
+            n @ 1..=3 => self.at.records.get(n as usize - 1)?.name,
+            _ => return None,
+        };
         Some(at.to_name(self.data))
     }
 
@@ -271,16 +276,14 @@ impl<'a> Packet<'a> {
     #[must_use]
     #[inline]
     pub fn kind(&self) -> PacketKind {
-        let [an, ns, _] = self.records;
+        let [an, ns, _] = &self.at.records;
         classify(&Facts {
             flags: self.flags,
-            present: self.present(),
-            qtype: self.question.map(|q| RrType::from(q.qtype)),
-            answer: an.map(|a| {
-                let entries = a.shape == Shape::Nb && a.rdlength > 0;
-                (RrType::from(a.rr_type), entries)
-            }),
-            authority: ns.map(|r| RrType::from(r.rr_type)),
+            present: self.at.present,
+            qtype: self.at.question.qtype,
+            answer: an.rr_type,
+            entries: an.shape == Shape::Nb && rdlength(self.data, an) > 0,
+            authority: ns.rr_type,
         })
     }
 
@@ -288,13 +291,13 @@ impl<'a> Packet<'a> {
     /// write: every name written in full or as the `C0 0C` pointer.
     #[must_use]
     pub fn is_canonical(&self) -> bool {
-        self.exact
+        self.at.exact
     }
 
     /// Bytes [`Packet::emit`] writes.
     #[must_use]
     pub fn buffer_len(&self) -> usize {
-        if self.exact {
+        if self.at.exact {
             self.data.len()
         } else {
             self.to_message().buffer_len()
@@ -309,7 +312,7 @@ impl<'a> Packet<'a> {
     /// # Errors
     /// [`EmitError::BufferTooSmall`].
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
-        if !self.exact {
+        if !self.at.exact {
             return self.to_message().emit(buf);
         }
         let need = self.data.len();
@@ -326,7 +329,7 @@ impl<'a> Packet<'a> {
     /// # Errors
     /// [`EmitError::BufferTooSmall`].
     pub fn emit_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EmitError> {
-        if !self.exact {
+        if !self.at.exact {
             return self.to_message().emit_buf(buf);
         }
         let need = self.data.len();
@@ -341,18 +344,34 @@ impl<'a> Packet<'a> {
     }
 }
 
-/// A record of `data`, from the fields the grammar filled in.
+/// RDLENGTH of a validated record.
+#[inline(always)]
+fn rdlength(data: &[u8], r: &RecordAt) -> usize {
+    let at = usize::from(r.at) + 8;
+    let len = data.get(at..).and_then(<[u8]>::first_chunk::<2>);
+    usize::from(u16::from_be_bytes(len.copied().unwrap_or_default()))
+}
+
+/// A record of `data`, from the fields the grammar filled in and the fixed
+/// fields it validated.
 #[inline(always)]
 fn record<'a>(data: &'a [u8], r: &RecordAt) -> ResourceRecord<'a> {
-    let at = r.rdata as usize;
-    let end = at + usize::from(r.rdlength);
-    let bytes = data.get(at..end).unwrap_or_default();
+    let at = usize::from(r.at);
+    let fixed = data
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<10>)
+        .copied()
+        .unwrap_or_default();
+    let [_, _, c0, c1, t0, t1, t2, t3, l0, l1] = fixed;
+    let start = at + 10;
+    let end = start + usize::from(u16::from_be_bytes([l0, l1]));
+    let bytes = data.get(start..end).unwrap_or_default();
     let rdata = match r.shape {
         Shape::Nb => RData::Nb(NbAddrs::from_wire(bytes)),
         Shape::NodeStatus => {
             let (&n, rest) = bytes.split_first().unwrap_or((&0, &[]));
             let (names, stats) = rest
-                .split_at_checked(usize::from(n) * 18)
+                .split_at_checked(usize::from(n) * NodeName::LEN)
                 .unwrap_or((&[], rest));
             RData::NodeStatus(NodeStatus {
                 names: NodeNames::from_wire(names),
@@ -364,7 +383,7 @@ fn record<'a>(data: &'a [u8], r: &RecordAt) -> ResourceRecord<'a> {
             let a = bytes.first_chunk::<4>().copied().unwrap_or_default();
             RData::A(Ipv4Addr::from(a))
         }
-        Shape::Ns => RData::Ns(Labels::wire(data.get(..end).unwrap_or_default(), at)),
+        Shape::Ns => RData::Ns(Labels::wire(data.get(..end).unwrap_or_default(), start)),
         Shape::Wack => {
             let w = bytes.first_chunk::<2>().copied().unwrap_or_default();
             RData::Wack(Wack {
@@ -384,8 +403,8 @@ fn record<'a>(data: &'a [u8], r: &RecordAt) -> ResourceRecord<'a> {
         } else {
             NameForm::Full
         },
-        class: Class::from(r.class),
-        ttl: r.ttl,
+        class: Class::from(u16::from_be_bytes([c0, c1])),
+        ttl: u32::from_be_bytes([t0, t1, t2, t3]),
         rdata,
     }
 }
@@ -394,7 +413,7 @@ impl PartialEq for Packet<'_> {
     /// Packets are equal when their contents are, however their names were
     /// compressed.
     fn eq(&self, other: &Self) -> bool {
-        (self.exact && other.exact && self.data == other.data)
+        (self.at.exact && other.at.exact && self.data == other.data)
             || self.to_message() == other.to_message()
     }
 }

@@ -818,3 +818,29 @@ fn kind_reads_types_by_value() {
     // still reads the type by value.
     assert_eq!(r.kind(), PacketKind::NodeStatusResponse);
 }
+
+#[test]
+fn wire_view_size() {
+    // The view is returned in a `Result`: it stays small enough to copy in
+    // a few stores.
+    #[cfg(target_pointer_width = "64")]
+    assert!(core::mem::size_of::<Packet<'_>>() <= 120);
+    assert_eq!(
+        core::mem::size_of::<Result<Packet<'_>, ParseError>>(),
+        core::mem::size_of::<Packet<'_>>()
+    );
+}
+
+#[test]
+fn datagrams_over_64_kib_are_refused() {
+    let mut big = emitted(&Message::name_query_request(1, fred(), false));
+    let fits = big.len();
+    big.resize(65_535, 0);
+    let p = Packet::parse(&big).unwrap();
+    assert_eq!(p.trailing().len(), 65_535 - fits);
+    big.push(0);
+    assert_eq!(
+        Packet::parse(&big),
+        Err(ParseError::TooLong { offset: 65_535 })
+    );
+}

@@ -552,22 +552,23 @@ fn rdata(
     if wack && data.len() == 2 {
         return Ok((Shape::Wack, false));
     }
-    let shape = match RrType::from(rr_type) {
+    let shape = match rr_type {
         // §4.2.13: NB_FLAGS and NB_ADDRESS, 6 bytes per entry.
-        RrType::Nb if data.len().is_multiple_of(6) => Shape::Nb,
+        0x0020 if data.len().is_multiple_of(6) => Shape::Nb,
         // §4.2.18: NUM_NAMES, 18 bytes per name, then statistics.
-        RrType::NbStat => {
+        0x0021 => {
             let (&n, names) = data.split_first().ok_or(None)?;
             if names.len() < usize::from(n) * 18 {
                 return Err(None);
             }
             Shape::NodeStatus
         }
-        RrType::Null => Shape::Null,
+        // NULL: anything (nmbd's WACK, negative query responses).
+        0x000A => Shape::Null,
         // §4.2.15: NSD_IP_ADDR.
-        RrType::A if data.len() == 4 => Shape::A,
+        0x0001 if data.len() == 4 => Shape::A,
         // §4.2.15: NSD_NAME, which must fill RDATA exactly.
-        RrType::Ns => {
+        0x0002 => {
             let view = msg.get(..at + data.len()).unwrap_or_default();
             let mut walk = Walk::new(view);
             // Offsets inside the view are offsets in the datagram.
@@ -587,8 +588,9 @@ fn rdata(
             }
             return Ok((Shape::Ns, walk.hops > 0));
         }
-        RrType::Unknown(_) => Shape::Other,
-        RrType::Nb | RrType::A => return Err(None),
+        // NB and A of the wrong length.
+        0x0020 | 0x0001 => return Err(None),
+        _ => Shape::Other,
     };
     Ok((shape, false))
 }

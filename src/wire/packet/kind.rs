@@ -5,7 +5,7 @@ use crate::wire::{Flags, Opcode, Rcode};
 
 /// What a packet is, in the words of RFC 1002 §4.2 and MS-NBTE §2.2.2.
 ///
-/// [`Packet::kind`] classifies leniently, as real servers require: a WACK is
+/// [`Packet::kind`](crate::wire::Packet::kind) classifies leniently, as real servers require: a WACK is
 /// any opcode-7 response, whatever its record type; responses to refresh and
 /// multi-homed requests carry opcode 5 and classify as registration
 /// responses; a negative query response may use NULL or an empty NB record.

@@ -824,10 +824,10 @@ fn wire_view_size() {
     // The view is returned in a `Result`: it stays small enough to copy in
     // a few stores.
     #[cfg(target_pointer_width = "64")]
-    assert!(core::mem::size_of::<Packet<'_>>() <= 120);
+    assert!(size_of::<Packet<'_>>() <= 120);
     assert_eq!(
-        core::mem::size_of::<Result<Packet<'_>, ParseError>>(),
-        core::mem::size_of::<Packet<'_>>()
+        size_of::<Result<Packet<'_>, ParseError>>(),
+        size_of::<Packet<'_>>()
     );
 }
 

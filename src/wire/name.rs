@@ -193,7 +193,7 @@ fn first_bad_char(encoded: &[u8; 32]) -> usize {
 const LANES_LO: u64 = 0x00FF_00FF_00FF_00FF;
 const NIBBLES: u64 = 0x000F_000F_000F_000F;
 const EACH_41: u64 = 0x4141_4141_4141_4141;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
 
 /// The first-level encoding as four 8-character pieces, each made in a
 /// register, for callers that store them straight into their output.
@@ -221,19 +221,14 @@ fn encode_quad(quad: [u8; 4]) -> [u8; 8] {
 }
 
 /// Eight half-ASCII characters to four bytes, and a word that is non-zero
-/// when some character is outside `'A'..='P'`. The range check works on all
-/// eight bytes at once and without branches: a byte is bad when its top bit
-/// is set, when adding 0x3F does not reach 0x80 (byte < 0x41), or when adding
-/// 0x2F does (byte > 0x50); with the top bits clear, none of these additions
-/// carries into the next byte, and a set top bit is reported anyway.
+/// when some character is outside `'A'..='P'`. Subtracting `'A'` from all
+/// eight bytes at once leaves 0–15 in each valid one and sets a high-nibble
+/// bit in any byte below `'A'` or above `'P'`; a borrow out of such a byte
+/// can only disturb the bytes above it, and the word is non-zero already.
 #[inline]
 fn decode_oct(oct: [u8; 8]) -> ([u8; 4], u64) {
-    let v = u64::from_le_bytes(oct);
-    let low = v & !HIGH_BITS;
-    let bad =
-        (v | !low.wrapping_add(0x3F3F_3F3F_3F3F_3F3F) | low.wrapping_add(0x2F2F_2F2F_2F2F_2F2F))
-            & HIGH_BITS;
-    let n = v.wrapping_sub(EACH_41);
+    let n = u64::from_le_bytes(oct).wrapping_sub(EACH_41);
+    let bad = n & HIGH_NIBBLES;
     let mut t = ((n & LANES_LO) << 4) | ((n >> 8) & LANES_LO);
     t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF;
     t = (t | (t >> 16)) & 0xFFFF_FFFF;

@@ -4,12 +4,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nbns::wire::Packet;
+use nbns::wire::{EmitError, Packet};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(p) = Packet::parse(data) else { return };
     let mut out = vec![0u8; p.buffer_len()];
-    let n = p.emit(&mut out).expect("a parsed packet always emits");
+    let n = match p.emit(&mut out) {
+        Ok(n) => n,
+        // Names written in full can make a datagram near 64 KiB too long.
+        Err(EmitError::TooLong { .. }) if !p.is_canonical() => return,
+        Err(e) => panic!("a parsed packet emits: {e}"),
+    };
     assert_eq!(n, out.len());
     if p.is_canonical() {
         assert_eq!(out, data);

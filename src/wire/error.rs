@@ -172,6 +172,14 @@ pub enum EmitError {
         /// Bytes available.
         have: usize,
     },
+    /// The packet would be longer than 65,535 bytes, more than any UDP
+    /// payload or NBNS-over-TCP message holds (and than
+    /// [`Packet::parse`](crate::wire::Packet::parse) reads).
+    #[error("packet of {len} bytes is longer than 65535")]
+    TooLong {
+        /// The packet's length.
+        len: usize,
+    },
     /// A record's RDATA would be longer than 65535 bytes, or a node status
     /// response would list more than 255 names.
     #[error("RDATA of the {section:?} record is too long")]

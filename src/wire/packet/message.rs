@@ -2,6 +2,7 @@
 //! `Repr` types are to its packet views.
 
 use crate::wire::error::Section;
+use crate::wire::grammar::MAX_LEN;
 use crate::wire::packet::emit::{self, BufSink, Measure, SliceSink};
 use crate::wire::packet::kind::{Facts, PacketKind, classify};
 use crate::wire::{EmitError, Flags, Header, Name, Opcode, Question, RData, Rcode, ResourceRecord};
@@ -246,15 +247,19 @@ impl<'a> Message<'a> {
     /// are the same as the general writer's.
     ///
     /// # Errors
-    /// [`EmitError::BufferTooSmall`], or an [`EmitError`] for a message
-    /// whose parts do not fit together (see [`EmitError`]).
+    /// [`EmitError::BufferTooSmall`], [`EmitError::TooLong`] for a packet
+    /// over 65,535 bytes, or an [`EmitError`] for a message whose parts do
+    /// not fit together (see [`EmitError`]).
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
-        if let Some(done) =
-            emit::emit_common(self.id, self.flags, &self.sections, self.wack_packet(), buf)
-        {
-            return done;
+        let done =
+            match emit::emit_common(self.id, self.flags, &self.sections, self.wack_packet(), buf) {
+                Some(done) => done,
+                None => self.emit_general(buf),
+            };
+        match done {
+            Ok(len) if len > MAX_LEN => Err(EmitError::TooLong { len }),
+            other => other,
         }
-        self.emit_general(buf)
     }
 
     /// [`Message::emit`] without the straight-line paths; out of line, so
@@ -294,6 +299,9 @@ impl<'a> Message<'a> {
         let mut measure = Measure(0);
         emit::emit_to(self.id, self.flags, s, wack, &mut measure)?;
         let need = measure.0;
+        if need > MAX_LEN {
+            return Err(EmitError::TooLong { len: need });
+        }
         if buf.remaining_mut() < need {
             return Err(EmitError::BufferTooSmall {
                 need,

@@ -844,3 +844,19 @@ fn datagrams_over_64_kib_are_refused() {
         Err(ParseError::TooLong { offset: 65_535 })
     );
 }
+
+#[test]
+fn messages_over_64_kib_are_refused() {
+    let pad = vec![0u8; 65_535 - 50];
+    let mut m = Message::name_query_request(1, fred(), false);
+    m.sections.trailing = &pad;
+    assert_eq!(m.buffer_len(), 65_535);
+    assert_eq!(emitted(&m).len(), 65_535);
+    let longer = vec![0u8; 65_535 - 49];
+    m.sections.trailing = &longer;
+    let mut buf = vec![0u8; 70_000];
+    assert_eq!(m.emit(&mut buf), Err(EmitError::TooLong { len: 65_536 }));
+    let mut v = Vec::new();
+    assert_eq!(m.emit_buf(&mut v), Err(EmitError::TooLong { len: 65_536 }));
+    assert!(v.is_empty());
+}

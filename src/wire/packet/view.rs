@@ -310,7 +310,9 @@ impl<'a> Packet<'a> {
     /// packet, its names written in full).
     ///
     /// # Errors
-    /// [`EmitError::BufferTooSmall`].
+    /// [`EmitError::BufferTooSmall`]; [`EmitError::TooLong`] for a
+    /// non-canonical datagram near 64 KiB whose names, written in full,
+    /// would pass 65,535 bytes.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         if !self.at.exact {
             return self.to_message().emit(buf);
@@ -327,7 +329,7 @@ impl<'a> Packet<'a> {
     /// Re-emits the packet into any [`bytes::BufMut`], as [`Packet::emit`].
     ///
     /// # Errors
-    /// [`EmitError::BufferTooSmall`].
+    /// As [`Packet::emit`].
     pub fn emit_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EmitError> {
         if !self.at.exact {
             return self.to_message().emit_buf(buf);

@@ -150,7 +150,8 @@ fn unreachable_server_times_out_with_exit_1() {
 #[test]
 fn node_status_takes_only_the_answer_to_its_request() {
     use nbns::wire::{
-        Name, NameFlags, NetbiosName, NodeName, NodeNames, NodeStatus, NodeType, Packet, Statistics,
+        Message, Name, NameFlags, NetbiosName, NodeName, NodeNames, NodeStatus, NodeType, Packet,
+        Statistics,
     };
     let node = UdpSocket::bind("127.0.0.1:0").expect("bind node");
     let other = UdpSocket::bind("127.0.0.1:0").expect("bind forger");
@@ -172,7 +173,7 @@ fn node_status_takes_only_the_answer_to_its_request() {
                 names: NodeNames::from_slice(&names),
                 statistics: Statistics(&stats),
             };
-            let p = Packet::node_status_response(id, name, status);
+            let p = Message::node_status_response(id, name, status);
             let mut v = vec![0; p.buffer_len()];
             p.emit(&mut v).unwrap();
             v

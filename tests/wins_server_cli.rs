@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind, Rcode};
+use nbns::wire::{
+    Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind, Rcode,
+};
 use support::examples::{Proc, example_binary};
 
 fn server_bin() -> PathBuf {
@@ -120,7 +122,7 @@ impl Client {
     }
 
     /// Sends `p` (retrying) and returns the answer's rcode.
-    fn ask(&mut self, p: &Packet<'_>) -> Rcode {
+    fn ask(&mut self, p: &Message<'_>) -> Rcode {
         let mut out = vec![0; p.buffer_len()];
         p.emit(&mut out).unwrap();
         let mut buf = [0u8; 1024];
@@ -146,7 +148,7 @@ impl Client {
     fn register(&mut self, name: &str, ttl: u32) -> Rcode {
         let id = self.next_id();
         let name = NetbiosName::new(name, 0x00).unwrap();
-        self.ask(&Packet::registration_request(
+        self.ask(&Message::registration_request(
             id,
             Name::unscoped(name),
             ttl,
@@ -158,7 +160,7 @@ impl Client {
     fn refresh(&mut self, name: &str, ttl: u32) -> Rcode {
         let id = self.next_id();
         let name = NetbiosName::new(name, 0x00).unwrap();
-        self.ask(&Packet::refresh_request(
+        self.ask(&Message::refresh_request(
             id,
             Name::unscoped(name),
             ttl,
@@ -170,7 +172,7 @@ impl Client {
     fn release(&mut self, name: &str) -> Rcode {
         let id = self.next_id();
         let name = NetbiosName::new(name, 0x00).unwrap();
-        self.ask(&Packet::release_request(
+        self.ask(&Message::release_request(
             id,
             Name::unscoped(name),
             entry(),
@@ -181,7 +183,11 @@ impl Client {
     fn query(&mut self, name: &str) -> Rcode {
         let id = self.next_id();
         let name = NetbiosName::new(name, 0x00).unwrap();
-        self.ask(&Packet::name_query_request(id, Name::unscoped(name), false))
+        self.ask(&Message::name_query_request(
+            id,
+            Name::unscoped(name),
+            false,
+        ))
     }
 }
 

@@ -8,7 +8,7 @@ use std::net::UdpSocket;
 use std::time::Instant;
 
 use nbns::ids::{IdSource, OsRandomIds};
-use nbns::wire::{Name, NetbiosName, Packet, PacketKind, RData, Rcode};
+use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind, RData, Rcode};
 
 use crate::Failure;
 use crate::report::TableRow;
@@ -61,7 +61,7 @@ impl Asker {
         &mut self,
         to: SocketAddrV4,
         name: Name<'static>,
-        build: impl Fn(u16, Name<'static>) -> Packet<'static>,
+        build: impl Fn(u16, Name<'static>) -> Message<'static>,
         mut accept: impl FnMut(&Packet<'_>) -> Option<T>,
     ) -> Result<Option<T>, Failure> {
         let id = self.ids.next_id();
@@ -122,7 +122,7 @@ impl Asker {
         self.ask(
             to,
             Name::unscoped(NetbiosName::wildcard()),
-            Packet::node_status_request,
+            Message::node_status_request,
             |p| {
                 if p.kind() != PacketKind::NodeStatusResponse {
                     return None;
@@ -150,7 +150,7 @@ impl Asker {
         self.ask(
             server,
             Name::unscoped(name),
-            |id, name| Packet::name_query_request(id, name, false),
+            |id, name| Message::name_query_request(id, name, false),
             |p| match p.kind() {
                 PacketKind::PositiveNameQueryResponse => {
                     let addrs = p

@@ -129,8 +129,8 @@ use std::time::Instant;
 
 use crate::hash::KeyedState;
 use crate::wire::{
-    Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
-    NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
+    Labels, Message, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName,
+    NodeName, NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
 };
 use journal::Journal;
 use reclaim::Reclaim;
@@ -275,7 +275,7 @@ struct Outbox {
 }
 
 impl Outbox {
-    fn send(&mut self, destination: SocketAddrV4, p: &Packet<'_>) {
+    fn send(&mut self, destination: SocketAddrV4, p: &Message<'_>) {
         if self.transmits.len() >= self.cap {
             self.stats.transmits_dropped += 1;
             return;
@@ -293,7 +293,7 @@ impl Outbox {
 
     /// Sends an answer that acknowledges the record `key` as it is now:
     /// held until its last change is durable (see [`Durability`]).
-    fn ack(&mut self, destination: SocketAddrV4, p: &Packet<'_>, key: Option<Key>) {
+    fn ack(&mut self, destination: SocketAddrV4, p: &Message<'_>, key: Option<Key>) {
         let Some(need) = self.journal.must_wait(key) else {
             self.send(destination, p);
             return;
@@ -905,12 +905,12 @@ impl WinsServer {
         let scope = match self.find_scope(&name.scope) {
             Ok(Some(s)) => s,
             Ok(None) => {
-                let r = Packet::negative_name_query_response(p.id, name, Rcode::NameError);
+                let r = Message::negative_name_query_response(p.id, name, Rcode::NameError);
                 self.out.send(from, &r);
                 return;
             }
             Err(rcode) => {
-                let r = Packet::negative_name_query_response(p.id, name, rcode);
+                let r = Message::negative_name_query_response(p.id, name, rcode);
                 self.out.send(from, &r);
                 return;
             }
@@ -922,7 +922,7 @@ impl WinsServer {
                 crate::wire::NbFlags::new(own.group, self.config.node_type),
                 self.config.address,
             );
-            let mut r = Packet::positive_name_query_response(
+            let mut r = Message::positive_name_query_response(
                 p.id,
                 name,
                 self.config.max_ttl,
@@ -940,7 +940,7 @@ impl WinsServer {
         match self.records.get(&key) {
             Some(rec) if rec.state == RecordState::Active => {
                 let ttl = rec.deadline.saturating_sub(now_s);
-                let mut r = Packet::positive_name_query_response(
+                let mut r = Message::positive_name_query_response(
                     p.id,
                     name,
                     ttl,
@@ -950,7 +950,7 @@ impl WinsServer {
                 self.out.send(from, &r);
             }
             _ => {
-                let r = Packet::negative_name_query_response(p.id, name, Rcode::NameError);
+                let r = Message::negative_name_query_response(p.id, name, Rcode::NameError);
                 self.out.send(from, &r);
             }
         }
@@ -975,7 +975,7 @@ impl WinsServer {
             names: NodeNames::from_slice(&self.own),
             statistics: Statistics(&self.statistics),
         };
-        let r = Packet::node_status_response(p.id, q.name, status);
+        let r = Message::node_status_response(p.id, q.name, status);
         self.out.send(from, &r);
     }
 
@@ -998,8 +998,8 @@ impl WinsServer {
         let suffix = nb.suffix();
         let group = entry.flags.group();
         let ttl = self.config.grant_ttl(req_ttl);
-        let positive = Packet::positive_registration_response(id, name, ttl, entry);
-        let negative = |rcode| Packet::negative_registration_response(id, name, rcode, entry);
+        let positive = Message::positive_registration_response(id, name, ttl, entry);
+        let negative = |rcode| Message::negative_registration_response(id, name, rcode, entry);
         if multihomed && group {
             self.out.stats.dropped += 1; // nmbd drops these
             return;
@@ -1181,7 +1181,8 @@ impl WinsServer {
             return;
         };
         if self.pending.len() >= self.config.max_pending {
-            let r = Packet::negative_registration_response(p.id, name, Rcode::ServerFailure, entry);
+            let r =
+                Message::negative_registration_response(p.id, name, Rcode::ServerFailure, entry);
             self.out.send(from, &r);
             return;
         }
@@ -1196,7 +1197,7 @@ impl WinsServer {
             u32::try_from(longest.as_secs() + u64::from(longest.subsec_nanos() > 0))
                 .unwrap_or(u32::MAX),
         );
-        let wack = Packet::wack(p.id, name, wack_ttl, p.flags, RrType::Nb);
+        let wack = Message::wack(p.id, name, wack_ttl, p.flags, RrType::Nb);
         self.out.send(from, &wack);
         let challenge_id = self.ids.next_id();
         self.pending.insert(
@@ -1240,7 +1241,7 @@ impl WinsServer {
             return;
         };
         let scope = Self::scope_labels(&self.scopes, key.scope);
-        let q = Packet::name_query_request(pd.challenge_id, Name::new(key.name, scope), false);
+        let q = Message::name_query_request(pd.challenge_id, Name::new(key.name, scope), false);
         self.out
             .send(SocketAddrV4::new(target, NAME_SERVICE_PORT), &q);
     }
@@ -1297,9 +1298,9 @@ impl WinsServer {
         let scope = Self::scope_labels(&self.scopes, key.scope);
         let name = Name::new(key.name, scope);
         let deny =
-            Packet::negative_registration_response(pd.request_id, name, Rcode::Active, pd.entry);
+            Message::negative_registration_response(pd.request_id, name, Rcode::Active, pd.entry);
         let positive =
-            Packet::positive_registration_response(pd.request_id, name, pd.ttl, pd.entry);
+            Message::positive_registration_response(pd.request_id, name, pd.ttl, pd.entry);
         let deadline = self.secs_ceil(now).saturating_add(pd.ttl);
         let me = self.config.address;
         let stored = if pd.want == RecordKind::NormalGroup {
@@ -1414,7 +1415,7 @@ impl WinsServer {
             return;
         }
         self.out.stats.releases += 1;
-        let reply = Packet::positive_release_response(p.id, name, entry);
+        let reply = Message::positive_release_response(p.id, name, entry);
         let mut about = None;
         if let Ok(Some(scope)) = self.find_scope(&name.scope) {
             let key = Key {

@@ -250,7 +250,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::server::RecordState;
-    use crate::wire::{Labels, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+    use crate::wire::{Labels, Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
     use core::net::{Ipv4Addr, SocketAddrV4};
 
     fn temp(name: &str) -> PathBuf {
@@ -259,7 +259,7 @@ mod tests {
         p
     }
 
-    fn send(s: &mut WinsServer, now: Instant, ip: u8, p: &Packet<'_>) {
+    fn send(s: &mut WinsServer, now: Instant, ip: u8, p: &Message<'_>) {
         let mut v = vec![0; p.buffer_len()];
         p.emit(&mut v).unwrap();
         s.handle_datagram(now, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, ip), 137), &v);
@@ -274,7 +274,7 @@ mod tests {
             s,
             now,
             ip,
-            &Packet::registration_request(u16::from(ip), name, ttl, e, false),
+            &Message::registration_request(u16::from(ip), name, ttl, e, false),
         );
     }
 

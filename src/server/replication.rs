@@ -691,10 +691,10 @@ impl ReplicationDb for WinsServer {
     }
 
     fn pulled(&mut self, owner: Ipv4Addr, max_version: u64, _now: Instant) {
-        if owner == self.config.address || self.max_version(owner) >= max_version {
-            return;
-        }
-        if self.raise_owner(owner, max_version) {
+        // Reported even when the replicas already raised the entry in
+        // memory: the store's map must hold the requested max, gaps
+        // included, after the replicas of the pull.
+        if owner != self.config.address && self.raise_owner(owner, max_version) {
             self.out.journal.push(
                 ChangeItem::OwnerVersion {
                     owner,

@@ -21,6 +21,8 @@
 //!   the listening address).
 //! * `--run-for`, `--max-datagrams`: stop after this long or this many
 //!   datagrams (default: run forever), for bounded test runs.
+//! * `--replication ADDR:PORT`, `--partner IP[:PORT],push,pull,interval=SECS,changes=N`:
+//!   WINS replication on TCP (see `wins_server_repl/replication.rs`).
 //! * `--log-requests`: also print one line per request received
 //!   (`request <kind> opcode <n> <name> from <addr>`), for tests and
 //!   debugging; off by default, as it costs throughput.
@@ -54,6 +56,9 @@ use nbns::server::{Change, Durability, ServerConfig, WinsServer};
 use nbns::store::Store;
 use nbns::wire::Packet;
 
+#[path = "wins_server_repl/replication.rs"]
+mod replication;
+
 struct Args {
     listen: SocketAddrV4,
     db: Option<String>,
@@ -62,12 +67,15 @@ struct Args {
     run_for: Option<Duration>,
     max_datagrams: Option<u64>,
     log_requests: bool,
+    replication: Option<SocketAddrV4>,
+    partners: Vec<nbns::winsrepl::PartnerConfig>,
 }
 
 fn usage() -> String {
     "usage: wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS] \
      [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests] \
-     [--ack-before-persist]\n       wins_server --db FILE --export"
+     [--ack-before-persist] [--replication ADDR:PORT] \
+     [--partner IP[:PORT][,push][,pull][,interval=SECS][,changes=N]]...\n       wins_server --db FILE --export"
         .to_owned()
 }
 
@@ -80,6 +88,8 @@ fn parse_args() -> Result<Args, String> {
         run_for: None,
         max_datagrams: None,
         log_requests: false,
+        replication: None,
+        partners: Vec::new(),
     };
     let mut address = None;
     let mut ack_first = false;
@@ -98,6 +108,8 @@ fn parse_args() -> Result<Args, String> {
                 match flag.as_str() {
                     "--listen" => a.listen = value.parse().map_err(|e| bad(&e))?,
                     "--db" => a.db = Some(value),
+                    "--replication" => a.replication = Some(value.parse().map_err(|e| bad(&e))?),
+                    "--partner" => a.partners.push(replication::parse_partner(&value)?),
                     "--min-ttl" => a.config.min_ttl = value.parse().map_err(|e| bad(&e))?,
                     "--max-ttl" => a.config.max_ttl = value.parse().map_err(|e| bad(&e))?,
                     "--address" => address = Some(value.parse().map_err(|e| bad(&e))?),
@@ -265,6 +277,10 @@ fn run(a: Args) -> Result<(), String> {
         }
         None => (WinsServer::new(a.config.clone(), start), None),
     };
+    let mut repl = match a.replication {
+        Some(at) => Some(replication::Replicator::start(at, a.partners.clone(), &mut server)?),
+        None => None,
+    };
     let stop = stop_flag()?;
     let sock = UdpSocket::bind(a.listen).map_err(|e| format!("bind {}: {e}", a.listen))?;
     eprintln!(
@@ -297,6 +313,9 @@ fn run(a: Args) -> Result<(), String> {
         }
         if let Some(d) = a.run_for {
             wake = wake.min(start + d);
+        }
+        if let Some(r) = &repl {
+            wake = wake.min(r.wake(now));
         }
         let ms = wake
             .saturating_duration_since(now)
@@ -331,6 +350,10 @@ fn run(a: Args) -> Result<(), String> {
             Err(e) => eprintln!("wins_server: recv: {e}"),
         }
         flush(&mut server, committer.as_ref(), &mut batch, &sock);
+        if let Some(r) = &mut repl {
+            r.poll(&mut server);
+            flush(&mut server, committer.as_ref(), &mut batch, &sock);
+        }
         while server.poll_event().is_some() {}
     }
     let mut lost = 0;

@@ -278,7 +278,11 @@ fn run(a: Args) -> Result<(), String> {
         None => (WinsServer::new(a.config.clone(), start), None),
     };
     let mut repl = match a.replication {
-        Some(at) => Some(replication::Replicator::start(at, a.partners.clone(), &mut server)?),
+        Some(at) => Some(replication::Replicator::start(
+            at,
+            a.partners.clone(),
+            &mut server,
+        )?),
         None => None,
     };
     let stop = stop_flag()?;

@@ -120,7 +120,9 @@ impl Replicator {
         let partner = Partner::new(ReplicationConfig::new(owner, partners), &*server, handles);
         eprintln!(
             "wins_server: replication on tcp {} as owner {owner}",
-            listener.local_addr().map_or(listen.to_string(), |a| a.to_string())
+            listener
+                .local_addr()
+                .map_or(listen.to_string(), |a| a.to_string())
         );
         Ok(Self {
             listener: Some(listener),
@@ -203,7 +205,7 @@ impl Replicator {
 
     fn drain(&mut self, server: &WinsServer, now: Instant) {
         while let Some(to) = self.partner.poll_connect() {
-            match TcpStream::connect_timeout(&SocketAddr::V4(to), Duration::from_secs(1)) {
+            match connect_from(server.config().address, to) {
                 Ok(s) => match self.add(s) {
                     Some(id) => self.partner.handle_connected(id, to, now),
                     None => self.partner.handle_connect_failed(to, now),
@@ -253,13 +255,44 @@ impl Replicator {
     }
 }
 
+/// A TCP connection to `to` from our owner address `local` (partners
+/// know us by it; on loopback, where every 127.0.0.x reaches the others,
+/// the kernel would pick 127.0.0.1), or from any address when `local` is
+/// not one of ours. std has no bind-before-connect, hence `nix`.
+fn connect_from(local: Ipv4Addr, to: SocketAddrV4) -> io::Result<TcpStream> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
+    use std::os::fd::AsRawFd;
+    if !local.is_unspecified() {
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
+        if bind(
+            fd.as_raw_fd(),
+            &SockaddrIn::from(SocketAddrV4::new(local, 0)),
+        )
+        .is_ok()
+        {
+            connect(fd.as_raw_fd(), &SockaddrIn::from(to))?;
+            return Ok(TcpStream::from(fd));
+        }
+    }
+    TcpStream::connect_timeout(&SocketAddr::V4(to), Duration::from_secs(1))
+}
+
 fn log(e: &PartnerEvent, server: &WinsServer) {
     match e {
         PartnerEvent::AssociationUp {
             peer, initiator, ..
         } => eprintln!(
             "wins_server: association up with {peer} ({})",
-            if *initiator { "we opened it" } else { "it opened it" }
+            if *initiator {
+                "we opened it"
+            } else {
+                "it opened it"
+            }
         ),
         PartnerEvent::AssociationDown { peer, why, .. } => {
             eprintln!("wins_server: association down with {peer}: {why:?}");

@@ -18,11 +18,11 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use nbns::server::{ServerConfig, WinsServer};
 use nbns::winsrepl::{
     ConnectionId, MemoryDb, MessageRepr, Partner, PartnerConfig, PullConfig, Replica,
     ReplicationConfig, ReplicationDb,
 };
-use nbns::server::{ServerConfig, WinsServer};
 use nbns::winsrepl::{RecordFlags, RecordState, RecordType, ReplicaAddresses};
 use nbns::wire::{NetbiosName, NodeType};
 

@@ -161,3 +161,78 @@ fn versions_reach_the_partner_and_rr_raises_them() {
     let after: Vec<u64> = names.iter().map(|n| version_at(&b, n).unwrap()).collect();
     eprintln!("B before -RR {before:?}, after {after:?}");
 }
+
+/// The figure of a full pull: A holds `NBNS_PULL_RECORDS` names (default
+/// 100,000), registered over UDP; B starts with an empty durable store and
+/// pulls them all over loopback TCP. Prints records/s from B's start to
+/// its `PullDone` with every record committed. Run with `--ignored`.
+#[test]
+#[ignore = "a figure, not a check: cargo test --test replication_tcp -- --ignored"]
+fn full_pull_figure() {
+    let records: u32 = std::env::var("NBNS_PULL_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let bin = example_binary("wins_server", &["redb"]);
+    let (ua, ub, ta, tb) = (free_udp(A), free_udp(B), free_tcp(A), free_tcp(B));
+    let a = start(&bin, A, ua, ta, SocketAddrV4::new(B, tb));
+    assert!(wait_until(Duration::from_secs(10), || a
+        .stderr
+        .has("replication on tcp")));
+    let sock = UdpSocket::bind((HOST, 0)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let to_a = SocketAddrV4::new(A, ua);
+    let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), HOST);
+    let mut answered = std::collections::BTreeSet::new();
+    let mut buf = [0u8; 1024];
+    for _round in 0..20 {
+        let missing: Vec<u32> = (0..records).filter(|k| !answered.contains(k)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        for chunk in missing.chunks(128) {
+            for &k in chunk {
+                let n = NetbiosName::new(&format!("P{k:07}"), 0x20).unwrap();
+                let p =
+                    Packet::registration_request(k as u16, Name::unscoped(n), 3000, entry, false);
+                let mut v = vec![0; p.buffer_len()];
+                p.emit(&mut v).unwrap();
+                sock.send_to(&v, to_a).unwrap();
+            }
+            for _ in 0..chunk.len() {
+                let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                    break;
+                };
+                if let Ok(p) = Packet::parse(&buf[..n])
+                    && p.kind() == PacketKind::PositiveRegistrationResponse
+                    && let Some(q) = p.answer()
+                    && let Ok(k) = core::str::from_utf8(&q.name.netbios.as_bytes()[1..8])
+                        .unwrap_or("x")
+                        .parse::<u32>()
+                {
+                    answered.insert(k);
+                }
+            }
+        }
+    }
+    assert_eq!(answered.len(), records as usize);
+    let t0 = Instant::now();
+    let b = start(&bin, B, ub, tb, SocketAddrV4::new(A, ta));
+    assert!(
+        wait_until(Duration::from_secs(120), || b
+            .stderr
+            .all()
+            .iter()
+            .any(|l| l.contains("PullDone")))
+            && wait_until(Duration::from_secs(120), || b.stdout.count("replicated ")
+                >= records as usize),
+        "{}",
+        b.log()
+    );
+    let took = t0.elapsed();
+    eprintln!(
+        "full pull of {records} records over loopback TCP, durable: {took:?}, {:.0} records/s",
+        f64::from(records) / took.as_secs_f64()
+    );
+}

@@ -36,9 +36,9 @@ fn source() -> MemoryDb {
     for k in 0..RECORDS as u32 {
         let name = NetbiosName::new(&format!("HOST{k:06}"), 0x20).unwrap();
         let kind = if k % 4 == 0 {
-            nbns::winsrepl::RecordType::Multihomed
+            RecordType::Multihomed
         } else {
-            nbns::winsrepl::RecordType::Unique
+            RecordType::Unique
         };
         db.register(name, kind, &[Ipv4Addr::from(0x0a01_0000 + k), B]);
     }

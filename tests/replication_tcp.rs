@@ -207,8 +207,10 @@ fn full_pull_figure() {
                 if let Ok(p) = Packet::parse(&buf[..n])
                     && p.kind() == PacketKind::PositiveRegistrationResponse
                     && let Some(q) = p.answer()
-                    && let Ok(k) = core::str::from_utf8(&q.name.netbios.as_bytes()[1..8])
-                        .unwrap_or("x")
+                    && let Ok(k) = q.name.netbios.as_bytes()[1..8]
+                        .iter()
+                        .map(|&d| char::from(d))
+                        .collect::<String>()
                         .parse::<u32>()
                 {
                     answered.insert(k);

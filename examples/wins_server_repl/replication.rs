@@ -153,10 +153,7 @@ impl Replicator {
         let mut buf = vec![0u8; 64 << 10];
         let ids: Vec<ConnectionId> = self.conns.keys().copied().collect();
         for id in ids {
-            loop {
-                let Some(c) = self.conns.get_mut(&id) else {
-                    break;
-                };
+            while let Some(c) = self.conns.get_mut(&id) {
                 match c.stream.read(&mut buf) {
                     Ok(0) => {
                         self.conns.remove(&id);

@@ -159,7 +159,11 @@ fn versions_reach_the_partner_and_rr_raises_them() {
     );
     assert!(rr.elapsed() < Duration::from_secs(1), "{:?}", rr.elapsed());
     let after: Vec<u64> = names.iter().map(|n| version_at(&b, n).unwrap()).collect();
-    eprintln!("B before -RR {before:?}, after {after:?}\nA:\n{}\nB:\n{}", a.log(), b.log());
+    eprintln!(
+        "B before -RR {before:?}, after {after:?}\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
 }
 
 /// The figure of a full pull: A holds `NBNS_PULL_RECORDS` names (default

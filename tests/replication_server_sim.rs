@@ -625,3 +625,58 @@ fn a_durable_map_entry_never_runs_ahead_of_its_replicas() {
         }
     }
 }
+
+fn replica(
+    name: &str,
+    version: u64,
+    state: nbns::winsrepl::RecordState,
+) -> nbns::winsrepl::Replica {
+    use nbns::winsrepl::{RecordFlags, RecordType, Replica, ReplicaAddresses};
+    Replica {
+        name: nb(name),
+        scope: Vec::new(),
+        flags: RecordFlags::new(RecordType::Unique, state, NodeType::H),
+        version,
+        owner: A,
+        addresses: ReplicaAddresses::Single(host(9)),
+    }
+}
+
+#[test]
+fn a_released_replica_becomes_a_tombstone_with_its_owners_version() {
+    let now = Instant::now();
+    let mut config = server_config(B);
+    config.extinction_interval = 10;
+    let mut s = WinsServer::new(config, now);
+    let r = replica("OLD", 500, nbns::winsrepl::RecordState::Released);
+    assert_eq!(
+        s.apply_replica(&r, A, now),
+        nbns::winsrepl::ApplyOutcome::Added
+    );
+    s.handle_timeout(now + Duration::from_secs(11));
+    let got = s.record(nb("OLD"), b"").unwrap();
+    assert_eq!(
+        (got.owner(), got.version(), got.state()),
+        (A, 500, RecordState::Tombstoned)
+    );
+    assert_eq!(s.version_counter(), 0, "no version of ours for A's record");
+}
+
+#[test]
+fn a_restored_counter_ignores_the_versions_of_other_owners() {
+    let now = Instant::now();
+    let mut s = WinsServer::new(server_config(B), now);
+    let r = replica("FAR", 9_000, nbns::winsrepl::RecordState::Active);
+    s.apply_replica(&r, A, now);
+    s.pulled(A, 9_500, now);
+    let mut store = SimStore::default();
+    while let Some(c) = s.poll_change() {
+        store.apply(&c);
+    }
+    let records: Vec<StoredRecord> = store.records.values().cloned().collect();
+    let mut back = WinsServer::restore(server_config(B), now, store.mark, records).unwrap();
+    assert_eq!(back.version_counter(), 0);
+    assert_eq!(back.max_version(A), 9_000, "from the records");
+    back.restore_owner_map(store.owners.iter().map(|(o, v)| (*o, *v)));
+    assert_eq!(back.max_version(A), 9_500, "the pulled max, gaps included");
+}

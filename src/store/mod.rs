@@ -448,6 +448,37 @@ mod tests {
     }
 
     #[test]
+    fn the_owner_map_is_kept_and_only_grows() {
+        let path = temp("owners");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let other = Ipv4Addr::new(10, 9, 9, 9);
+        let mut store = Store::open(&path).unwrap();
+        let item = |version| ChangeItem::OwnerVersion {
+            owner: other,
+            version,
+        };
+        store
+            .commit(&[
+                Change {
+                    seq: 1,
+                    item: item(40),
+                },
+                Change {
+                    seq: 2,
+                    item: item(30),
+                },
+            ])
+            .unwrap();
+        assert_eq!(store.owner_map().unwrap(), [(other, 40)]);
+        let loaded = store.load(config(), now, wall).unwrap();
+        assert_eq!(loaded.owner_map().collect::<Vec<_>>(), [(other, 40)]);
+        assert_eq!(loaded.version_counter(), 0);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
     fn a_damaged_row_is_an_error() {
         let path = temp("damaged");
         let store = Store::open(&path).unwrap();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use nbns::server::{Durability, ServerConfig};
+use nbns::winsrepl::PartnerConfig;
 
 /// A WINS server on UDP, with its database in a redb file.
 #[derive(Debug, Parser)]
@@ -65,6 +66,15 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     hook_queue: u64,
+    /// Serve WINS replication (MS-WINSRA) on TCP at ADDR:PORT (port 42 for
+    /// real partners); off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    replication: Option<SocketAddrV4>,
+    /// A replication partner (repeatable):
+    /// IP[:PORT][,push][,pull][,interval=SECS][,changes=N][,inform]; port 42
+    /// and both roles by default.
+    #[arg(long = "partner", value_name = "SPEC", value_parser = crate::replication::parse_partner)]
+    partners: Vec<PartnerConfig>,
 }
 
 /// The hook's settings.
@@ -87,6 +97,8 @@ pub(crate) struct Args {
     pub(crate) max_datagrams: Option<u64>,
     pub(crate) log_requests: bool,
     pub(crate) hook: Option<HookArgs>,
+    pub(crate) replication: Option<SocketAddrV4>,
+    pub(crate) partners: Vec<PartnerConfig>,
 }
 
 /// Parses the command line; exits 0 after `--help` or `--version`, 2 on a
@@ -137,5 +149,7 @@ pub(crate) fn parse() -> Args {
             max_running: usize::try_from(cli.hook_max).unwrap_or(4),
             max_queued: usize::try_from(cli.hook_queue).unwrap_or(1024),
         }),
+        replication: cli.replication,
+        partners: cli.partners,
     }
 }

@@ -13,6 +13,8 @@
 //! acknowledges it is sent; the time the server was down counts (a name
 //! whose TTL ran out meanwhile expires at start). Without `--db` the
 //! records live in memory only. `--export` prints the records as text.
+//! With `--replication ADDR:PORT` and `--partner IP[:PORT],push,pull,...`
+//! the server is a WINS replication partner on TCP (`replication.rs`).
 //!
 //! Prints one line per database change on stdout once it is committed,
 //! such as `added HOST<20> unique 10.0.0.7 version 3` (and `version mark
@@ -28,6 +30,7 @@
 
 mod args;
 mod hook;
+mod replication;
 
 use core::fmt::Write as _;
 use core::net::{SocketAddr, SocketAddrV4};
@@ -210,6 +213,14 @@ fn run(a: Args) -> Result<(), String> {
         }
         None => (WinsServer::new(a.config.clone(), start), None),
     };
+    let mut repl = match a.replication {
+        Some(at) => Some(replication::Replicator::start(
+            at,
+            a.partners.clone(),
+            &mut server,
+        )?),
+        None => None,
+    };
     let stop = stop_flag()?;
     let sock = UdpSocket::bind(a.listen).map_err(|e| format!("bind {}: {e}", a.listen))?;
     let local = sock
@@ -244,6 +255,9 @@ fn run(a: Args) -> Result<(), String> {
         }
         if let Some(d) = a.run_for {
             wake = wake.min(start + d);
+        }
+        if let Some(r) = &repl {
+            wake = wake.min(r.wake(now));
         }
         let ms = wake
             .saturating_duration_since(now)
@@ -284,6 +298,16 @@ fn run(a: Args) -> Result<(), String> {
             &mut batch,
             &sock,
         );
+        if let Some(r) = &mut repl {
+            r.poll(&mut server);
+            flush(
+                &mut server,
+                committer.as_ref(),
+                hook.as_ref(),
+                &mut batch,
+                &sock,
+            );
+        }
         while server.poll_event().is_some() {}
     }
     let mut lost = 0;

@@ -109,6 +109,7 @@ mod config;
 mod journal;
 mod reclaim;
 mod record;
+mod replication;
 mod restore;
 
 #[doc(hidden)]
@@ -118,6 +119,7 @@ pub use crate::ids::{DeterministicIds, IdSource, OsRandomIds};
 pub use config::{OwnName, ServerConfig};
 pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
+pub use replication::{MAX_OWNERS, REPLICA_VERIFY_INTERVAL};
 pub use restore::RestoreError;
 
 use core::cmp::Reverse;
@@ -169,6 +171,9 @@ pub enum EventKind {
     /// The TTL was renewed and nothing else changed. Only in a
     /// [`Change`]; [`WinsServer::poll_event`] does not report it.
     Refreshed,
+    /// A replica of another owner's record was stored (added or in place
+    /// of the local record; MS-WINSRA 3.2.5.5).
+    Replicated,
 }
 
 impl fmt::Display for EventKind {
@@ -181,6 +186,7 @@ impl fmt::Display for EventKind {
             Self::Tombstoned => "tombstoned",
             Self::Removed => "removed",
             Self::Refreshed => "refreshed",
+            Self::Replicated => "replicated",
         })
     }
 }
@@ -272,6 +278,8 @@ struct Outbox {
     epoch: Instant,
     stats: ServerStats,
     cap: usize,
+    /// The (owner, version) index, once replication is enabled.
+    index: Option<replication::VersionIndex>,
 }
 
 impl Outbox {
@@ -319,6 +327,13 @@ impl Outbox {
     /// Reports a change of the record `key` (now `rec`): an event (but for
     /// a renewed TTL) and a durable change.
     fn note(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if let Some(ix) = &mut self.index {
+            if kind == EventKind::Removed {
+                ix.remove(key);
+            } else {
+                ix.update(key, rec.owner, rec.version);
+            }
+        }
         if kind != EventKind::Refreshed {
             self.event(kind, key, scopes, rec);
         }
@@ -439,6 +454,7 @@ pub struct WinsServer {
     ids: Box<dyn IdSource + Send>,
     own: Vec<NodeName>,
     statistics: [u8; 46],
+    repl: replication::Replication,
 }
 
 impl fmt::Debug for WinsServer {
@@ -487,6 +503,7 @@ impl WinsServer {
                 epoch: now,
                 stats: ServerStats::default(),
                 cap: config.max_queued,
+                index: None,
             },
             config,
             epoch: now,
@@ -502,6 +519,7 @@ impl WinsServer {
             ids: Box::new(ids),
             own,
             statistics,
+            repl: replication::Replication::default(),
         }
     }
 
@@ -636,10 +654,10 @@ impl WinsServer {
             .heap
             .peek()
             .map(|Reverse((t, _))| self.epoch + Duration::from_secs(u64::from(*t)));
-        match (rec, self.pending_min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [rec, self.pending_min, self.replica_challenge_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn secs_floor(&self, now: Instant) -> u32 {
@@ -657,6 +675,7 @@ impl WinsServer {
     /// [`WinsServer::handle_datagram`].
     pub fn handle_timeout(&mut self, now: Instant) {
         self.run_record_timers(now);
+        self.replica_challenge_timers(now);
         while self.pending_min.is_some_and(|t| t <= now) {
             let due = self
                 .pending
@@ -704,7 +723,11 @@ impl WinsServer {
                 }
                 RecordState::Released => {
                     rec.state = RecordState::Tombstoned;
-                    rec.version = self.out.journal.bump();
+                    // Only our own records get a version of ours; a
+                    // replica keeps its owner's (Samba scavenging).
+                    if rec.owner == c.address {
+                        rec.version = self.out.journal.bump();
+                    }
                     set_deadline(
                         &mut self.heap,
                         key,
@@ -1351,6 +1374,9 @@ impl WinsServer {
     /// its deadline, with its transaction ID, naming the challenged name in
     /// its scope.
     fn on_response(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
+        if self.replica_challenge_response(now, from, p) {
+            return;
+        }
         let found = self
             .pending
             .iter()

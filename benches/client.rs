@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nbns::client::{ClientConfig, DeterministicIds, NameClient, NameSpec, NameState};
-use nbns::wire::{Name, NetbiosName, Packet, PacketKind};
+use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind};
 
 const SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 137);
 const NAMES: usize = 10_000;
@@ -25,8 +25,8 @@ fn answer(req: &[u8], out: &mut Vec<u8>) {
         return;
     };
     let resp = match p.kind() {
-        PacketKind::NameReleaseRequest => Packet::positive_release_response(p.id, q.name, entry),
-        _ => Packet::positive_registration_response(p.id, q.name, 600, entry),
+        PacketKind::NameReleaseRequest => Message::positive_release_response(p.id, q.name, entry),
+        _ => Message::positive_registration_response(p.id, q.name, 600, entry),
     };
     let _ = resp.emit_buf(out);
 }

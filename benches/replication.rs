@@ -4,6 +4,11 @@
 //! request and response, apply, stop); and the apply alone of the same
 //! 10,000 replicas into an empty `MemoryDb`.
 //!
+//! `server_apply/100000`: 100,000 unique replicas applied to an empty
+//! `WinsServer` (durable mode, replication enabled, the changes drained as
+//! the driver hands them to its store; the commit itself is the store
+//! benchmark's).
+//!
 //! `anchor/sum_words` is a yardstick measured in the same run, for the
 //! shared host whose speed drifts between runs: it reads the bytes of the
 //! 10,000-record response as big-endian words and adds them.
@@ -13,13 +18,16 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use nbns::server::{ServerConfig, WinsServer};
 use nbns::winsrepl::{
     ConnectionId, MemoryDb, MessageRepr, Partner, PartnerConfig, PullConfig, Replica,
     ReplicationConfig, ReplicationDb,
 };
-use nbns::wire::NetbiosName;
+use nbns::winsrepl::{RecordFlags, RecordState, RecordType, ReplicaAddresses};
+use nbns::wire::{NetbiosName, NodeType};
 
 const RECORDS: usize = 10_000;
+const SERVER_RECORDS: usize = 100_000;
 const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
@@ -28,9 +36,9 @@ fn source() -> MemoryDb {
     for k in 0..RECORDS as u32 {
         let name = NetbiosName::new(&format!("HOST{k:06}"), 0x20).unwrap();
         let kind = if k % 4 == 0 {
-            nbns::winsrepl::RecordType::Multihomed
+            RecordType::Multihomed
         } else {
-            nbns::winsrepl::RecordType::Unique
+            RecordType::Unique
         };
         db.register(name, kind, &[Ipv4Addr::from(0x0a01_0000 + k), B]);
     }
@@ -117,6 +125,47 @@ fn bench(c: &mut Criterion) {
                     let _ = b_db.apply_replica(black_box::<&Replica>(r), A, now);
                 }
                 b_db.len()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let many: Vec<Replica> = (0..SERVER_RECORDS as u32)
+        .map(|k| Replica {
+            name: NetbiosName::new(&format!("R{k:07}"), 0x20).unwrap(),
+            scope: Vec::new(),
+            flags: RecordFlags::new(RecordType::Unique, RecordState::Active, NodeType::H),
+            version: u64::from(k) + 1,
+            owner: A,
+            addresses: ReplicaAddresses::Single(Ipv4Addr::from(0x0a02_0000 + k)),
+        })
+        .collect();
+    let mut g = c.benchmark_group("replication");
+    g.throughput(Throughput::Elements(SERVER_RECORDS as u64));
+    g.bench_function("server_apply/100000", |bench| {
+        let now = Instant::now();
+        bench.iter_batched(
+            || {
+                let mut config = ServerConfig::default();
+                config.address = B;
+                config.max_records = SERVER_RECORDS + 10;
+                config.max_unpersisted = usize::MAX;
+                let mut s = WinsServer::new(config, now);
+                s.enable_replication();
+                s
+            },
+            |mut s| {
+                let mut changes = 0usize;
+                for r in &many {
+                    let _ = s.apply_replica(black_box(r), A, now);
+                    while s.poll_change().is_some() {
+                        changes += 1;
+                    }
+                }
+                s.pulled(A, SERVER_RECORDS as u64, now);
+                assert_eq!(s.len(), SERVER_RECORDS);
+                (s, changes)
             },
             BatchSize::LargeInput,
         )

@@ -17,13 +17,13 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nbns::server::{Change, Durability, ServerConfig, WinsServer};
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
 
 const NAMES: u32 = 100_000;
 const BATCH: usize = 10_000;
 const MIX: usize = 1 << 16;
 
-fn emit(p: &Packet<'_>) -> Vec<u8> {
+fn emit(p: &Message<'_>) -> Vec<u8> {
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v
@@ -41,9 +41,9 @@ fn request(kind: u32, i: u32, id: u16) -> (SocketAddrV4, Vec<u8>) {
     let e = NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip);
     let n = Name::unscoped(name);
     let p = match kind {
-        0 => Packet::registration_request(id, n, 300_000, e, false),
-        1 => Packet::release_request(id, n, e, false),
-        _ => Packet::name_query_request(id, n, false),
+        0 => Message::registration_request(id, n, 300_000, e, false),
+        1 => Message::release_request(id, n, e, false),
+        _ => Message::name_query_request(id, n, false),
     };
     (SocketAddrV4::new(ip, 137), emit(&p))
 }
@@ -205,11 +205,11 @@ fn hashflood(c: &mut Criterion) {
                 [
                     (
                         from,
-                        emit(&Packet::registration_request(
+                        emit(&Message::registration_request(
                             i as u16, n, 300_000, e, false,
                         )),
                     ),
-                    (from, emit(&Packet::name_query_request(i as u16, n, false))),
+                    (from, emit(&Message::name_query_request(i as u16, n, false))),
                 ]
             })
             .collect();

@@ -18,7 +18,9 @@ use nbns::winsrepl::{
     Addresses, AddressesRepr, Body, Member, Message, MessageRepr, NameRecordRepr, RecordFlags,
     RecordState, RecordType,
 };
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+use nbns::wire::{
+    Message as NbnsMessage, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet,
+};
 
 const RECORDS: usize = 1000;
 
@@ -83,7 +85,7 @@ fn sum_words(bytes: &[u8]) -> u32 {
 fn registration() -> Vec<u8> {
     let name = Name::unscoped(NetbiosName::new("WORKSTATION1", 0x00).unwrap());
     let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), Ipv4Addr::new(10, 0, 0, 5));
-    let p = Packet::registration_request(0x1234, name, 300_000, entry, false);
+    let p = NbnsMessage::registration_request(0x1234, name, 300_000, entry, false);
     let mut out = vec![0; p.buffer_len()];
     p.emit(&mut out).unwrap();
     out

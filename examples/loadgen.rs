@@ -43,7 +43,7 @@ use std::net::UdpSocket;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Opcode, Packet};
+use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Opcode, Packet};
 
 const MAX_REQUESTS: u64 = 10_000_000;
 const MAX_DURATION: u64 = 300;
@@ -240,9 +240,9 @@ impl Generator {
         let n = Name::unscoped(self.names[name as usize]);
         let e = NbAddrEntry::new(NbFlags::new(false, NodeType::H), self.local);
         let p = match kind {
-            Kind::Register => Packet::registration_request(id, n, 300_000, e, false),
-            Kind::Release => Packet::release_request(id, n, e, false),
-            Kind::Query => Packet::name_query_request(id, n, false),
+            Kind::Register => Message::registration_request(id, n, 300_000, e, false),
+            Kind::Release => Message::release_request(id, n, e, false),
+            Kind::Query => Message::name_query_request(id, n, false),
         };
         p.emit(&mut self.buf).unwrap_or(0)
     }

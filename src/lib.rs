@@ -2,8 +2,9 @@
 //!
 //! Layers, lowest first, each in the folder of its name:
 //!
-//! * [`wire`]: a zero-copy, allocation-free parser and serializer for every
-//!   NBNS packet. Knows bytes only.
+//! * [`wire`]: a zero-copy, allocation-free parser (one nom grammar, a
+//!   parsed view read by field access) and a serializer (a message to
+//!   build) for every NBNS packet. Knows bytes only.
 //! * [`client`]: a sans-IO name client that registers, refreshes, releases
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
@@ -125,19 +126,27 @@
 //! # fn main() {}
 //! ```
 //!
-//! A packet round trip:
+//! A packet round trip: a [`wire::Packet`] is a parsed datagram, read by
+//! field access; a [`wire::Message`] is what a program builds and sends.
 //!
 //! ```
-//! use nbns::wire::{Packet, PacketKind};
+//! use nbns::wire::{Message, Packet, PacketKind};
 //! // A broadcast name query for ARBEITSGRUPPE<1b> (tcpdump's eapon1.pcap).
 //! let bytes = b"\x80\x03\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00\
 //!     \x20EBFCECEFEJFEFDEHFCFFFAFAEFCACABL\x00\x00\x20\x00\x01";
 //! let p = Packet::parse(bytes).unwrap();
 //! assert_eq!(p.kind(), PacketKind::NameQueryRequest);
-//! assert_eq!(p.question().unwrap().name.to_string(), "ARBEITSGRUPPE<1b>");
+//! let name = p.question().unwrap().name;
+//! assert_eq!(name.to_string(), "ARBEITSGRUPPE<1b>");
 //! let mut out = [0u8; 50];
-//! assert_eq!(p.emit(&mut out), Ok(50));
+//! assert_eq!(p.emit(&mut out), Ok(50)); // canonical: a copy
 //! assert_eq!(&out[..], &bytes[..]);
+//! // The same query, built.
+//! let mut query = Message::name_query_request(0x8003, name, true);
+//! assert_eq!(p, query);
+//! query.id = 0x8004;
+//! assert_eq!(query.emit(&mut out), Ok(50));
+//! assert_eq!(&out[2..], &bytes[2..]);
 //! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(not(feature = "std"), no_std)]

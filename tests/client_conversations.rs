@@ -10,8 +10,8 @@ use nbns::client::{
     OwnedName, RegistrationOutcome, ReleaseOutcome, ReregisterOutcome, Transmit,
 };
 use nbns::wire::{
-    Flags, Labels, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode, Packet,
-    PacketKind, RData, Rcode, RrType,
+    Flags, Labels, Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode,
+    Packet, PacketKind, RData, Rcode, RrType,
 };
 
 const PRIMARY: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 137);
@@ -23,7 +23,7 @@ fn name(s: &str) -> Name<'static> {
     Name::unscoped(NetbiosName::new(s, 0x00).unwrap())
 }
 
-fn bytes(p: &Packet<'_>) -> Vec<u8> {
+fn bytes(p: &Message<'_>) -> Vec<u8> {
     let mut v = Vec::new();
     p.emit_buf(&mut v).unwrap();
     v
@@ -105,7 +105,7 @@ fn entry_of(req: &Packet<'_>) -> NbAddrEntry {
 }
 
 fn positive(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
-    bytes(&Packet::positive_registration_response(
+    bytes(&Message::positive_registration_response(
         req.id,
         req.question().unwrap().name,
         ttl,
@@ -114,7 +114,7 @@ fn positive(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
 }
 
 fn negative(req: &Packet<'_>, rcode: Rcode) -> Vec<u8> {
-    bytes(&Packet::negative_registration_response(
+    bytes(&Message::negative_registration_response(
         req.id,
         req.question().unwrap().name,
         rcode,
@@ -123,7 +123,7 @@ fn negative(req: &Packet<'_>, rcode: Rcode) -> Vec<u8> {
 }
 
 fn wack(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
-    bytes(&Packet::wack(
+    bytes(&Message::wack(
         req.id,
         req.question().unwrap().name,
         ttl,
@@ -135,9 +135,13 @@ fn wack(req: &Packet<'_>, ttl: u32) -> Vec<u8> {
 fn release_reply(req: &Packet<'_>, rcode: Rcode) -> Vec<u8> {
     let n = req.question().unwrap().name;
     if rcode == Rcode::NoError {
-        bytes(&Packet::positive_release_response(req.id, n, entry_of(req)))
+        bytes(&Message::positive_release_response(
+            req.id,
+            n,
+            entry_of(req),
+        ))
     } else {
-        bytes(&Packet::negative_release_response(
+        bytes(&Message::negative_release_response(
             req.id,
             n,
             rcode,
@@ -306,7 +310,7 @@ fn failover_to_secondary() {
     let req = parse(&t);
     assert_ne!(req.id, first, "a new transaction at the secondary");
     // A late answer from the primary, with the old ID, changes nothing.
-    let late = Packet::positive_registration_response(first, name("HOST"), 600, entry_of(&req));
+    let late = Message::positive_registration_response(first, name("HOST"), 600, entry_of(&req));
     s.feed(PRIMARY, &bytes(&late));
     assert_eq!(s.state(name("HOST")), Some(NameState::Registering));
     s.feed(SECONDARY, &positive(&req, 900));
@@ -393,7 +397,7 @@ fn negative_refresh_is_a_conflict() {
     ));
     assert_eq!(s.c.poll_timeout(), None);
     // A name in conflict is not answered for.
-    let q = Packet::name_query_request(7, name("HOST"), true);
+    let q = Message::name_query_request(7, name("HOST"), true);
     s.feed(SocketAddrV4::new(OTHER, 137), &bytes(&q));
     assert!(s.tx().is_empty());
 }
@@ -528,7 +532,7 @@ fn spoofed_responses_change_nothing() {
     s.feed(stranger, &positive(&req, 600));
     s.feed(SocketAddrV4::new(*PRIMARY.ip(), 138), &positive(&req, 600));
     // Wrong ID.
-    let mut forged = Packet::positive_registration_response(
+    let mut forged = Message::positive_registration_response(
         req.id.wrapping_add(1),
         name("HOST"),
         600,
@@ -537,24 +541,22 @@ fn spoofed_responses_change_nothing() {
     s.feed(PRIMARY, &bytes(&forged));
     // Wrong name, and wrong scope.
     forged.id = req.id;
-    forged.update_sections(|s| s.answer.as_mut().unwrap().name = name("OTHER"));
+    forged.sections.answer.as_mut().unwrap().name = name("OTHER");
     s.feed(PRIMARY, &bytes(&forged));
-    forged.update_sections(|s| {
-        s.answer.as_mut().unwrap().name =
-            Name::new(name("HOST").netbios, Labels::from_dotted(b"evil").unwrap())
-    });
+    forged.sections.answer.as_mut().unwrap().name =
+        Name::new(name("HOST").netbios, Labels::from_dotted(b"evil").unwrap());
     s.feed(PRIMARY, &bytes(&forged));
     // Wrong opcode (a release response).
     s.feed(PRIMARY, &release_reply(&req, Rcode::NoError));
     // Positive with no address.
     let mut empty =
-        Packet::positive_registration_response(req.id, name("HOST"), 600, entry_of(&req));
-    empty.update_sections(|s| s.answer.as_mut().unwrap().rdata = RData::Nb(NbAddrs::EMPTY));
+        Message::positive_registration_response(req.id, name("HOST"), 600, entry_of(&req));
+    empty.sections.answer.as_mut().unwrap().rdata = RData::Nb(NbAddrs::EMPTY);
     s.feed(PRIMARY, &bytes(&empty));
     // Garbage.
     s.feed(PRIMARY, b"\x00\x01garbage");
     // Unsolicited conflict demand from a stranger.
-    let demand = Packet::name_conflict_demand(9, name("HOST"), NodeType::B);
+    let demand = Message::name_conflict_demand(9, name("HOST"), NodeType::B);
     s.feed(stranger, &bytes(&demand));
 
     assert_eq!(s.state(name("HOST")), Some(NameState::Registering));
@@ -581,7 +583,7 @@ fn spoofed_responses_change_nothing() {
 fn conflict_demand_from_the_server() {
     let mut s = Sim::new(&[PRIMARY]);
     s.register(name("HOST"), 600);
-    let demand = Packet::name_conflict_demand(9, name("HOST"), NodeType::B);
+    let demand = Message::name_conflict_demand(9, name("HOST"), NodeType::B);
     s.feed(PRIMARY, &bytes(&demand));
     assert_eq!(s.state(name("HOST")), Some(NameState::Conflict));
     assert!(matches!(
@@ -604,7 +606,7 @@ fn end_node_challenge_then_overwrite() {
     let t = s.one();
     let req = parse(&t);
     let owner = NbAddrEntry::new(NbFlags::new(false, NodeType::H), OTHER);
-    let ch = Packet::end_node_challenge_response(req.id, name("HOST"), 600, owner);
+    let ch = Message::end_node_challenge_response(req.id, name("HOST"), 600, owner);
     s.feed(PRIMARY, &bytes(&ch));
     // The client queries the presumed owner on port 137.
     let q = s.one();
@@ -612,7 +614,7 @@ fn end_node_challenge_then_overwrite() {
     let qp = parse(&q);
     assert_eq!(qp.kind(), PacketKind::NameQueryRequest);
     // The owner answers negatively: overwrite at the server.
-    let neg = Packet::negative_name_query_response(qp.id, name("HOST"), Rcode::NameError);
+    let neg = Message::negative_name_query_response(qp.id, name("HOST"), Rcode::NameError);
     s.feed(SocketAddrV4::new(OTHER, 137), &bytes(&neg));
     let o = s.one();
     assert_eq!(o.destination, PRIMARY);
@@ -632,7 +634,7 @@ fn end_node_challenge_silent_owner_and_live_owner() {
     let owner = NbAddrEntry::new(NbFlags::new(false, NodeType::H), OTHER);
     for t in &ts {
         let r = parse(t);
-        let ch = Packet::end_node_challenge_response(r.id, r.question().unwrap().name, 600, owner);
+        let ch = Message::end_node_challenge_response(r.id, r.question().unwrap().name, 600, owner);
         s.feed(PRIMARY, &bytes(&ch));
     }
     let qs = s.tx();
@@ -643,7 +645,7 @@ fn end_node_challenge_silent_owner_and_live_owner() {
         .map(parse)
         .find(|p| p.question().unwrap().name == name("B"))
         .unwrap();
-    let pos = Packet::positive_name_query_response(qb.id, name("B"), 600, NbAddrs::one(owner));
+    let pos = Message::positive_name_query_response(qb.id, name("B"), 600, NbAddrs::one(owner));
     s.feed(SocketAddrV4::new(OTHER, 137), &bytes(&pos));
     assert_eq!(s.state(name("B")), Some(NameState::Refused(Rcode::Active)));
     assert!(matches!(
@@ -674,11 +676,11 @@ fn defence_and_answers() {
     // Registration by another node, broadcast or not, RD or not, and a
     // refresh: ACT_ERR each time, echoing the requester's data.
     let reqs = [
-        Packet::registration_request(0x100, name("HOST"), 0, theirs, true),
-        Packet::registration_request(0x101, name("HOST"), 0, theirs, false),
-        Packet::overwrite_request(0x102, name("HOST"), 0, theirs, true),
-        Packet::refresh_request(0x103, name("HOST"), 0, theirs, false),
-        Packet::multihomed_registration_request(0x104, name("HOST"), 0, theirs),
+        Message::registration_request(0x100, name("HOST"), 0, theirs, true),
+        Message::registration_request(0x101, name("HOST"), 0, theirs, false),
+        Message::overwrite_request(0x102, name("HOST"), 0, theirs, true),
+        Message::refresh_request(0x103, name("HOST"), 0, theirs, false),
+        Message::multihomed_registration_request(0x104, name("HOST"), 0, theirs),
     ];
     for r in &reqs {
         s.feed(peer, &bytes(r));
@@ -694,12 +696,12 @@ fn defence_and_answers() {
     // Group names and our own address are not defended.
     s.feed(
         peer,
-        &bytes(&Packet::registration_request(1, g, 0, theirs, true)),
+        &bytes(&Message::registration_request(1, g, 0, theirs, true)),
     );
     let ours = NbAddrEntry::new(NbFlags::new(false, NodeType::H), ME);
     s.feed(
         peer,
-        &bytes(&Packet::registration_request(
+        &bytes(&Message::registration_request(
             2,
             name("HOST"),
             0,
@@ -713,7 +715,7 @@ fn defence_and_answers() {
     // others only when unicast.
     s.feed(
         PRIMARY,
-        &bytes(&Packet::name_query_request(3, name("HOST"), false)),
+        &bytes(&Message::name_query_request(3, name("HOST"), false)),
     );
     let p_t = s.one();
     let p = parse(&p_t);
@@ -721,7 +723,7 @@ fn defence_and_answers() {
     assert_eq!(p.answer().unwrap().nb().unwrap().first(), Some(ours));
     s.feed(
         peer,
-        &bytes(&Packet::name_query_request(4, name("NOBODY"), true)),
+        &bytes(&Message::name_query_request(4, name("NOBODY"), true)),
     );
     assert!(
         s.tx().is_empty(),
@@ -729,14 +731,14 @@ fn defence_and_answers() {
     );
     s.feed(
         peer,
-        &bytes(&Packet::name_query_request(5, name("NOBODY"), false)),
+        &bytes(&Message::name_query_request(5, name("NOBODY"), false)),
     );
     let n_t = s.one();
     assert_eq!(parse(&n_t).kind(), PacketKind::NegativeNameQueryResponse);
 
     // Node status for `*`: both names, active, with the group bit.
     let star = Name::unscoped(NetbiosName::wildcard());
-    s.feed(peer, &bytes(&Packet::node_status_request(6, star)));
+    s.feed(peer, &bytes(&Message::node_status_request(6, star)));
     let st_t = s.one();
     let st = parse(&st_t);
     assert_eq!(st.kind(), PacketKind::NodeStatusResponse);
@@ -751,7 +753,7 @@ fn defence_and_answers() {
     // Node status for a name we do not hold: no answer.
     s.feed(
         peer,
-        &bytes(&Packet::node_status_request(7, name("NOBODY"))),
+        &bytes(&Message::node_status_request(7, name("NOBODY"))),
     );
     assert!(s.tx().is_empty());
     assert_eq!(s.c.stats().node_status_answers, 1);
@@ -810,7 +812,7 @@ fn multihomed_names_register_every_address_with_opcode_f() {
     // The node answers queries with both addresses.
     s.feed(
         PRIMARY,
-        &bytes(&Packet::name_query_request(3, name("HOST"), false)),
+        &bytes(&Message::name_query_request(3, name("HOST"), false)),
     );
     let a = s.one();
     assert_eq!(parse(&a).answer().unwrap().nb().unwrap().len(), 2);
@@ -853,7 +855,7 @@ fn names_held_locally_without_servers() {
     assert!(s.tx().is_empty());
     s.feed(
         SocketAddrV4::new(OTHER, 137),
-        &bytes(&Packet::name_query_request(3, name("HOST"), true)),
+        &bytes(&Message::name_query_request(3, name("HOST"), true)),
     );
     assert_eq!(s.tx().len(), 1);
 }
@@ -899,7 +901,7 @@ fn node_status_answers_are_rate_limited_per_source() {
     s.tx();
     let victim = SocketAddrV4::new(OTHER, 137);
     let star = Name::unscoped(NetbiosName::wildcard());
-    let request = |id| bytes(&Packet::node_status_request(id, star));
+    let request = |id| bytes(&Message::node_status_request(id, star));
     let mut answered = 0;
     for id in 0..100 {
         s.feed(victim, &request(id));

@@ -114,7 +114,7 @@ fn answer_backlog_is_bounded() {
         NameSpec::unique(name(1), &[Ipv4Addr::new(10, 0, 0, 7)]),
     )
     .unwrap();
-    let q = nbns::wire::Packet::name_query_request(1, name(1), false);
+    let q = nbns::wire::Message::name_query_request(1, name(1), false);
     let mut b = Vec::new();
     q.emit_buf(&mut b).unwrap();
     for _ in 0..10_000 {

@@ -16,7 +16,7 @@ use nbns::client::{
     ClientConfig, ClientEvent, DeterministicIds, NameClient, NameSpec, NameState, ReleaseOutcome,
 };
 use nbns::server::{EventKind, RecordKind, RecordState, ServerConfig, ServerEvent, WinsServer};
-use nbns::wire::{Name, NetbiosName, Packet, PacketKind, Rcode};
+use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind, Rcode};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PORT: u16 = 137;
@@ -243,7 +243,7 @@ impl Net {
     /// A one-off name query sent to the server from `from`; returns the
     /// answer's kind, rcode and addresses.
     fn query(&mut self, from: Ipv4Addr, n: Name<'_>) -> (PacketKind, Rcode, Vec<Ipv4Addr>) {
-        let q = Packet::name_query_request(0x4242, n, false);
+        let q = Message::name_query_request(0x4242, n, false);
         let mut buf = vec![0; q.buffer_len()];
         q.emit(&mut buf).unwrap();
         let src = SocketAddrV4::new(from, 50_000);

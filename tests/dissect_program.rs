@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use nbns::wire::{Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, Rcode};
+use nbns::wire::{Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Rcode};
 
 /// A scratch file unique to this process and test.
 fn scratch(name: &str) -> PathBuf {
@@ -30,7 +30,7 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn emitted(p: &Packet<'_>) -> Vec<u8> {
+fn emitted(p: &Message<'_>) -> Vec<u8> {
     let mut buf = vec![0u8; p.buffer_len()];
     let n = p.emit(&mut buf).unwrap();
     buf.truncate(n);
@@ -40,9 +40,9 @@ fn emitted(p: &Packet<'_>) -> Vec<u8> {
 /// A query for `WORKSTATION1<00>` with `id`, and the positive answer.
 fn query_and_answer(id: u16) -> (Vec<u8>, Vec<u8>) {
     let name = Name::unscoped(NetbiosName::new("WORKSTATION1", 0x00).unwrap());
-    let q = Packet::name_query_request(id, name, false);
+    let q = Message::name_query_request(id, name, false);
     let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), Ipv4Addr::new(10, 0, 0, 5));
-    let a = Packet::positive_name_query_response(
+    let a = Message::positive_name_query_response(
         id,
         name,
         300_000,
@@ -203,7 +203,7 @@ fn decode_as_ipv6_and_fragments() {
         let members: Vec<NbAddrEntry> = (1..=200u8)
             .map(|i| NbAddrEntry::new(NbFlags::new(true, NodeType::H), Ipv4Addr::new(10, 1, 0, i)))
             .collect();
-        emitted(&Packet::positive_name_query_response(
+        emitted(&Message::positive_name_query_response(
             9,
             name,
             300,
@@ -284,7 +284,7 @@ fn selection_and_write() {
     let (q, a) = query_and_answer(1);
     let other = {
         let name = Name::unscoped(NetbiosName::new("FILESRV", 0x20).unwrap());
-        emitted(&Packet::negative_name_query_response(
+        emitted(&Message::negative_name_query_response(
             2,
             name,
             Rcode::NameError,

@@ -5,7 +5,8 @@
 //!    version ID (read from nmbd's `wins.tdb`);
 //! 2. a plain refresh (op 8) leaves the version ID unchanged;
 //! 3. a second `-RR` within 2 minutes is refused, sending nothing;
-//! 4. `-A` and `-a` print nmbd's names;
+//! 4. `-A` and `-a` print nmbd's names, and `-a` of a name nmbd does not
+//!    hold says so;
 //! 5. a unique name held by another live node ends in ACT_ERR after nmbd's
 //!    WACK and its challenge of the owner;
 //! 6. in `--hold` mode, nmblookup finds the names through nmbd, and node
@@ -245,7 +246,7 @@ fn rr_refresh_cooldown_and_node_status_against_nmbd() {
     )
     .expect("start capture");
     let out = run(&server, &with("-RR"));
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let lines = json_lines(&out);
     let refused = events(&lines, "refused");
     assert_eq!(refused.len(), 1, "{}", describe(&out));
@@ -383,7 +384,11 @@ fn rr_refresh_cooldown_and_node_status_against_nmbd() {
     }
     let out = run(&server, &["-a", "NOSUCHHOST", "--wins", wins.as_str()]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Host not found."));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Host not found: NOSUCHHOST<00> is not registered at the WINS server"),
+        "{text}"
+    );
 
     for p in [&pcap, &quiet_pcap, &hold_pcap] {
         let _ = std::fs::remove_file(p);

@@ -15,7 +15,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use nbns::server::{DeterministicIds, ServerConfig, WinsServer};
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
 
 const NAMES: usize = 60_000;
 const ROUNDS: usize = 5;
@@ -74,7 +74,7 @@ fn random(n: usize) -> Vec<NetbiosName> {
     .collect()
 }
 
-fn emit(p: &Packet<'_>) -> Vec<u8> {
+fn emit(p: &Message<'_>) -> Vec<u8> {
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v
@@ -91,8 +91,8 @@ fn requests(names: &[NetbiosName]) -> Vec<(SocketAddrV4, Vec<u8>, Vec<u8>)> {
             let n = Name::unscoped(name);
             (
                 SocketAddrV4::new(ip, 137),
-                emit(&Packet::registration_request(i as u16, n, 3600, e, false)),
-                emit(&Packet::name_query_request(i as u16, n, false)),
+                emit(&Message::registration_request(i as u16, n, 3600, e, false)),
+                emit(&Message::name_query_request(i as u16, n, false)),
             )
         })
         .collect()

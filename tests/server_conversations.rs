@@ -11,8 +11,8 @@ use nbns::server::{
     ServerEvent, Transmit, WinsServer,
 };
 use nbns::wire::{
-    Labels, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode, Packet, PacketKind,
-    RData, Rcode,
+    Labels, Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Opcode, Packet,
+    PacketKind, RData, Rcode,
 };
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -29,7 +29,7 @@ fn entry(n: u8, group: bool) -> NbAddrEntry {
     NbAddrEntry::new(NbFlags::new(group, NodeType::H), ip(n))
 }
 
-fn bytes(p: &Packet<'_>) -> Vec<u8> {
+fn bytes(p: &Message<'_>) -> Vec<u8> {
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v
@@ -94,12 +94,12 @@ impl Sim {
     }
 
     /// Sends `p` from `10.0.0.n:port`.
-    fn send(&mut self, n: u8, port: u16, p: &Packet<'_>) -> Vec<Transmit> {
+    fn send(&mut self, n: u8, port: u16, p: &Message<'_>) -> Vec<Transmit> {
         self.raw(SocketAddrV4::new(ip(n), port), &bytes(p))
     }
 
     /// Sends `p` and expects exactly one answer, to the sender.
-    fn ask(&mut self, n: u8, p: &Packet<'_>) -> Vec<u8> {
+    fn ask(&mut self, n: u8, p: &Message<'_>) -> Vec<u8> {
         let mut t = self.send(n, 40000, p);
         assert_eq!(t.len(), 1, "expected one answer, got {t:?}");
         let t = t.pop().unwrap();
@@ -109,7 +109,8 @@ impl Sim {
 
     fn register(&mut self, n: u8, name: NetbiosName, group: bool, ttl: u32) -> Vec<u8> {
         let id = self.id();
-        let p = Packet::registration_request(id, Name::unscoped(name), ttl, entry(n, group), false);
+        let p =
+            Message::registration_request(id, Name::unscoped(name), ttl, entry(n, group), false);
         self.ask(n, &p)
     }
 
@@ -117,13 +118,13 @@ impl Sim {
         let id = self.id();
         self.ask(
             n,
-            &Packet::name_query_request(id, Name::unscoped(name), false),
+            &Message::name_query_request(id, Name::unscoped(name), false),
         )
     }
 
     fn release(&mut self, n: u8, name: NetbiosName, group: bool) -> Vec<u8> {
         let id = self.id();
-        let p = Packet::release_request(id, Name::unscoped(name), entry(n, group), false);
+        let p = Message::release_request(id, Name::unscoped(name), entry(n, group), false);
         self.ask(n, &p)
     }
 
@@ -195,7 +196,7 @@ fn register_refresh_release_reregister_versions() {
     // Refresh with opcode 8 and 9: answered with opcode 5, version kept.
     for alt in [false, true] {
         let id = sim.id();
-        let p = Packet::refresh_request(id, Name::unscoped(name), 300, entry(2, false), alt);
+        let p = Message::refresh_request(id, Name::unscoped(name), 300, entry(2, false), alt);
         let r = sim.ask(2, &p);
         let p = parse(&r);
         assert_eq!(p.opcode(), Opcode::Registration);
@@ -206,7 +207,8 @@ fn register_refresh_release_reregister_versions() {
     // Same-address re-registration, and opcode 0xF from the same address.
     sim.register(2, name, false, 300);
     let id = sim.id();
-    let p = Packet::multihomed_registration_request(id, Name::unscoped(name), 300, entry(2, false));
+    let p =
+        Message::multihomed_registration_request(id, Name::unscoped(name), 300, entry(2, false));
     let r = sim.ask(2, &p);
     assert_eq!(parse(&r).opcode(), Opcode::Registration);
     assert_eq!(sim.rec(name).0, v1);
@@ -275,8 +277,12 @@ fn query_answers_all_addresses_and_remaining_ttl() {
 fn start_conflict(sim: &mut Sim, name: NetbiosName, op_f: bool) -> (u16, Vec<u8>) {
     if op_f {
         let id = sim.id();
-        let p =
-            Packet::multihomed_registration_request(id, Name::unscoped(name), 300, entry(2, false));
+        let p = Message::multihomed_registration_request(
+            id,
+            Name::unscoped(name),
+            300,
+            entry(2, false),
+        );
         sim.ask(2, &p);
     } else {
         sim.register(2, name, false, 300);
@@ -284,9 +290,9 @@ fn start_conflict(sim: &mut Sim, name: NetbiosName, op_f: bool) -> (u16, Vec<u8>
     sim.events();
     let id = sim.id();
     let p = if op_f {
-        Packet::multihomed_registration_request(id, Name::unscoped(name), 300, entry(3, false))
+        Message::multihomed_registration_request(id, Name::unscoped(name), 300, entry(3, false))
     } else {
-        Packet::registration_request(id, Name::unscoped(name), 300, entry(3, false), false)
+        Message::registration_request(id, Name::unscoped(name), 300, entry(3, false), false)
     };
     let req = bytes(&p);
     let t = sim.raw(SocketAddrV4::new(ip(3), 40000), &req);
@@ -342,7 +348,7 @@ fn conflict_with_dead_owner_takes_over() {
     );
     assert_eq!(sim.s.pending_challenges(), 0);
     // A late answer from the old owner is dropped.
-    let late = Packet::positive_name_query_response(
+    let late = Message::positive_name_query_response(
         qid,
         Name::unscoped(name),
         300,
@@ -359,14 +365,14 @@ fn conflict_with_live_owner_is_refused() {
     let (qid, _) = start_conflict(&mut sim, name, false);
     let v1 = sim.rec(name).0;
     // An answer from the wrong address or with the wrong ID is ignored.
-    let ans = Packet::positive_name_query_response(
+    let ans = Message::positive_name_query_response(
         qid,
         Name::unscoped(name),
         300,
         NbAddrs::one(entry(2, false)),
     );
     assert!(sim.send(7, 137, &ans).is_empty());
-    let wrong = Packet::positive_name_query_response(
+    let wrong = Message::positive_name_query_response(
         qid.wrapping_add(1),
         Name::unscoped(name),
         300,
@@ -393,7 +399,7 @@ fn conflict_owner_denies_name() {
     let name = nb("CONTESTED", 0);
     let (qid, _) = start_conflict(&mut sim, name, false);
     let v1 = sim.rec(name).0;
-    let neg = Packet::negative_name_query_response(qid, Name::unscoped(name), Rcode::NameError);
+    let neg = Message::negative_name_query_response(qid, Name::unscoped(name), Rcode::NameError);
     let t = sim.send(2, 137, &neg);
     assert_eq!(t.len(), 1);
     assert_eq!(
@@ -411,13 +417,13 @@ fn refresh_from_another_address_is_a_registration() {
     let name = nb("MOVER", 0);
     sim.register(2, name, false, 300);
     let id = sim.id();
-    let p = Packet::refresh_request(id, Name::unscoped(name), 300, entry(3, false), false);
+    let p = Message::refresh_request(id, Name::unscoped(name), 300, entry(3, false), false);
     let t = sim.send(3, 40000, &p);
     assert_eq!(t.len(), 2);
     assert_eq!(parse(&t[0].contents).kind(), PacketKind::Wack);
     // Refresh of an unknown name: a new record.
     let id = sim.id();
-    let p = Packet::refresh_request(
+    let p = Message::refresh_request(
         id,
         Name::unscoped(nb("FRESH", 0)),
         300,
@@ -436,7 +442,7 @@ fn multihomed_owner_confirms_and_records_merge() {
     let (qid, _) = start_conflict(&mut sim, name, true);
     let v1 = sim.rec(name).0;
     let both = [entry(2, false), entry(3, false)];
-    let ans = Packet::positive_name_query_response(
+    let ans = Message::positive_name_query_response(
         qid,
         Name::unscoped(name),
         300,
@@ -572,13 +578,13 @@ fn group_over_unique_is_challenged() {
     let t = sim.send(
         3,
         40000,
-        &Packet::registration_request(1, Name::unscoped(name), 300, entry(3, true), false),
+        &Message::registration_request(1, Name::unscoped(name), 300, entry(3, true), false),
     );
     assert_eq!(t.len(), 2);
     let qid = parse(&t[1].contents).id;
     // Owner alive: ACT_ERR even though it lists the address.
     let both = [entry(2, false), entry(3, false)];
-    let ans = Packet::positive_name_query_response(
+    let ans = Message::positive_name_query_response(
         qid,
         Name::unscoped(name),
         300,
@@ -607,7 +613,7 @@ fn release_from_a_non_owner_changes_nothing() {
     let before = sim.rec(name);
     // The request claims the owner's address but comes from elsewhere.
     let id = sim.id();
-    let p = Packet::release_request(id, Name::unscoped(name), entry(2, false), false);
+    let p = Message::release_request(id, Name::unscoped(name), entry(2, false), false);
     let t = sim.send(6, 40000, &p);
     assert_eq!(
         parse(&t[0].contents).kind(),
@@ -641,7 +647,7 @@ fn expiry_release_tombstone_removal() {
     let id = sim.id();
     sim.ask(
         4,
-        &Packet::refresh_request(id, Name::unscoped(other), 60, entry(4, false), false),
+        &Message::refresh_request(id, Name::unscoped(other), 60, entry(4, false), false),
     );
     sim.advance(Duration::from_secs(50));
     assert_eq!(sim.rec(other).1, RecordState::Active);
@@ -693,7 +699,7 @@ fn own_names_and_node_status() {
     // Node status for `*`: the own-name table.
     let r = sim.ask(
         9,
-        &Packet::node_status_request(7, Name::unscoped(NetbiosName::wildcard())),
+        &Message::node_status_request(7, Name::unscoped(NetbiosName::wildcard())),
     );
     let p = parse(&r);
     assert_eq!(p.kind(), PacketKind::NodeStatusResponse);
@@ -707,7 +713,7 @@ fn own_names_and_node_status() {
     let t = sim.send(
         9,
         40000,
-        &Packet::node_status_request(8, Name::unscoped(nb("OTHER", 0))),
+        &Message::node_status_request(8, Name::unscoped(nb("OTHER", 0))),
     );
     assert!(t.is_empty());
 }
@@ -717,13 +723,16 @@ fn scopes_are_separate_namespaces() {
     let mut sim = Sim::new(config());
     let n = nb("SCOPED", 0);
     let corp = Labels::from_dotted(b"corp.example").unwrap();
-    let p = Packet::registration_request(1, Name::new(n, corp), 300, entry(2, false), false);
+    let p = Message::registration_request(1, Name::new(n, corp), 300, entry(2, false), false);
     let r = sim.ask(2, &p);
     assert_eq!(parse(&r).kind(), PacketKind::PositiveRegistrationResponse);
     assert!(sim.s.record(n, b"corp.example").is_some());
     assert!(sim.s.record(n, b"").is_none());
     assert_eq!(parse(&sim.query(3, n)).rcode(), Rcode::NameError);
-    let r = sim.ask(3, &Packet::name_query_request(2, Name::new(n, corp), false));
+    let r = sim.ask(
+        3,
+        &Message::name_query_request(2, Name::new(n, corp), false),
+    );
     let p = parse(&r);
     assert_eq!(addrs_of(&p), vec![ip(2)]);
     assert_eq!(p.answer().unwrap().name.scope, corp);
@@ -741,12 +750,12 @@ fn long_scope_gets_srv_err() {
     assert_eq!(long.len(), 239);
     let scope = Labels::from_dotted(&long).unwrap();
     let p =
-        Packet::registration_request(1, Name::new(nb("X", 0), scope), 300, entry(2, false), false);
+        Message::registration_request(1, Name::new(nb("X", 0), scope), 300, entry(2, false), false);
     let r = sim.ask(2, &p);
     assert_eq!(parse(&r).rcode(), Rcode::ServerFailure);
     let r = sim.ask(
         2,
-        &Packet::name_query_request(2, Name::new(nb("X", 0), scope), false),
+        &Message::name_query_request(2, Name::new(nb("X", 0), scope), false),
     );
     assert_eq!(parse(&r).rcode(), Rcode::ServerFailure);
     assert!(sim.s.is_empty());
@@ -754,7 +763,7 @@ fn long_scope_gets_srv_err() {
     let ok = &long[..237];
     let scope = Labels::from_dotted(ok).unwrap();
     let p =
-        Packet::registration_request(3, Name::new(nb("X", 0), scope), 300, entry(2, false), false);
+        Message::registration_request(3, Name::new(nb("X", 0), scope), 300, entry(2, false), false);
     assert_eq!(parse(&sim.ask(2, &p)).rcode(), Rcode::NoError);
 }
 
@@ -762,7 +771,7 @@ fn long_scope_gets_srv_err() {
 fn malformed_inputs_are_dropped() {
     let mut sim = Sim::new(config());
     let from = SocketAddrV4::new(ip(2), 137);
-    let good = bytes(&Packet::registration_request(
+    let good = bytes(&Message::registration_request(
         1,
         Name::unscoped(nb("GOOD", 0)),
         300,
@@ -777,31 +786,31 @@ fn malformed_inputs_are_dropped() {
     }
     // Registration without its additional record (ARCOUNT 0), and without
     // its question (QDCOUNT 0): the requests that crashed Samba4.
-    let mut no_ar = Packet::parse(&good).unwrap();
-    no_ar.update_sections(|s| s.additional = None);
+    let mut no_ar = Packet::parse(&good).unwrap().to_message();
+    no_ar.sections.additional = None;
     assert!(sim.raw(from, &bytes(&no_ar)).is_empty());
     let mut no_q = good.clone();
     no_q[4..6].copy_from_slice(&[0, 0]);
     assert!(sim.raw(from, &no_q).is_empty());
     // NB RDLENGTH 0 and 12 in a request.
-    let mut empty = Packet::parse(&good).unwrap();
+    let mut empty = Packet::parse(&good).unwrap().to_message();
     let mut rr = empty.additional().unwrap();
     rr.rdata = RData::Nb(NbAddrs::EMPTY);
-    empty.update_sections(|s| s.additional = Some(rr));
+    empty.sections.additional = Some(rr);
     assert!(sim.raw(from, &bytes(&empty)).is_empty());
     let two = [entry(2, false), entry(3, false)];
     rr.rdata = RData::Nb(NbAddrs::from_slice(&two));
-    empty.update_sections(|s| s.additional = Some(rr));
+    empty.sections.additional = Some(rr);
     assert!(sim.raw(from, &bytes(&empty)).is_empty());
     // A query with an extra record; a broadcast registration.
-    let mut q = Packet::name_query_request(3, Name::unscoped(nb("GOOD", 0)), false);
-    q.update_sections(|s| s.additional = Some(rr));
+    let mut q = Message::name_query_request(3, Name::unscoped(nb("GOOD", 0)), false);
+    q.sections.additional = Some(rr);
     assert!(sim.raw(from, &bytes(&q)).is_empty());
     let b =
-        Packet::registration_request(4, Name::unscoped(nb("GOOD", 0)), 300, entry(2, false), true);
+        Message::registration_request(4, Name::unscoped(nb("GOOD", 0)), 300, entry(2, false), true);
     assert!(sim.raw(from, &bytes(&b)).is_empty());
     // Responses arriving at the server port.
-    let resp = Packet::positive_registration_response(
+    let resp = Message::positive_registration_response(
         5,
         Name::unscoped(nb("GOOD", 0)),
         300,
@@ -835,7 +844,7 @@ fn record_and_challenge_caps() {
     let t = sim.send(
         3,
         40000,
-        &Packet::registration_request(1, Name::unscoped(nb("N0", 0)), 300, entry(3, false), false),
+        &Message::registration_request(1, Name::unscoped(nb("N0", 0)), 300, entry(3, false), false),
     );
     assert_eq!(t.len(), 2);
     let r = sim.register(3, nb("N1", 0), false, 300);
@@ -849,7 +858,7 @@ fn challenge_walks_every_old_address() {
     let d = nb("MH", 0);
     let (qid, _) = start_conflict(&mut sim, d, true);
     let both = [entry(2, false), entry(3, false)];
-    let ans = Packet::positive_name_query_response(
+    let ans = Message::positive_name_query_response(
         qid,
         Name::unscoped(d),
         300,
@@ -858,7 +867,7 @@ fn challenge_walks_every_old_address() {
     sim.send(2, 137, &ans);
     // Now .4 registers: both .2 and .3 are challenged in turn.
     let id = sim.id();
-    let p = Packet::multihomed_registration_request(id, Name::unscoped(d), 300, entry(4, false));
+    let p = Message::multihomed_registration_request(id, Name::unscoped(d), 300, entry(4, false));
     let t = sim.send(4, 40000, &p);
     assert_eq!(parse(&t[0].contents).answer().unwrap().ttl, 5 + 3);
     assert_eq!(t[1].destination, SocketAddrV4::new(ip(2), 137));
@@ -866,7 +875,7 @@ fn challenge_walks_every_old_address() {
     let dests: Vec<_> = t.iter().map(|t| *t.destination.ip()).collect();
     assert_eq!(dests, vec![ip(2), ip(2), ip(3)]);
     let qid3 = parse(&t[2].contents).id;
-    let neg = Packet::negative_name_query_response(qid3, Name::unscoped(d), Rcode::NameError);
+    let neg = Message::negative_name_query_response(qid3, Name::unscoped(d), Rcode::NameError);
     let t = sim.send(3, 137, &neg);
     assert_eq!(
         parse(&t[0].contents).kind(),

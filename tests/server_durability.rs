@@ -14,7 +14,9 @@ use nbns::server::{
     Change, ChangeItem, Durability, EventKind, RecordKind, RecordState, RestoreError, ServerConfig,
     StoredRecord, Transmit, VERSION_BLOCK, WinsServer,
 };
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind, Rcode};
+use nbns::wire::{
+    Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind, Rcode,
+};
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
@@ -30,7 +32,7 @@ fn entry(n: u8) -> NbAddrEntry {
     NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip(n))
 }
 
-fn bytes(p: &Packet<'_>) -> Vec<u8> {
+fn bytes(p: &Message<'_>) -> Vec<u8> {
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v
@@ -109,7 +111,7 @@ impl Sim {
 
     /// Sends `p` from `10.0.0.n:40000`; returns what the server sends at
     /// once, without committing anything.
-    fn send(&mut self, n: u8, p: &Packet<'_>) -> Vec<Transmit> {
+    fn send(&mut self, n: u8, p: &Message<'_>) -> Vec<Transmit> {
         let from = SocketAddrV4::new(ip(n), 40000);
         self.s.handle_datagram(self.now, from, &bytes(p));
         self.unsaved
@@ -123,7 +125,7 @@ impl Sim {
 
     fn register(&mut self, n: u8, name: &str) -> Vec<Transmit> {
         let id = self.id();
-        let p = Packet::registration_request(id, Name::unscoped(nb(name)), 300, entry(n), false);
+        let p = Message::registration_request(id, Name::unscoped(nb(name)), 300, entry(n), false);
         self.send(n, &p)
     }
 
@@ -131,13 +133,13 @@ impl Sim {
         let id = self.id();
         self.send(
             n,
-            &Packet::name_query_request(id, Name::unscoped(nb(name)), false),
+            &Message::name_query_request(id, Name::unscoped(nb(name)), false),
         )
     }
 
     fn release(&mut self, n: u8, name: &str) -> Vec<Transmit> {
         let id = self.id();
-        let p = Packet::release_request(id, Name::unscoped(nb(name)), entry(n), false);
+        let p = Message::release_request(id, Name::unscoped(nb(name)), entry(n), false);
         self.send(n, &p)
     }
 
@@ -246,7 +248,7 @@ fn queries_and_negative_answers_are_not_held() {
     let group = NbAddrEntry::new(NbFlags::new(true, NodeType::H), ip(4));
     let dom = NetbiosName::new("DOM", 0x1B).unwrap();
     // DOM<1B> as a group: refused
-    let p = Packet::registration_request(id, Name::unscoped(dom), 300, group, false);
+    let p = Message::registration_request(id, Name::unscoped(dom), 300, group, false);
     sim.s
         .handle_datagram(sim.now, SocketAddrV4::new(ip(4), 40000), &bytes(&p));
     let t = sim.out();
@@ -469,7 +471,7 @@ fn restore_keeps_records_and_counts_the_time_down() {
     let mut sim = Sim::new(config());
     sim.register(2, "SHORT");
     let id = sim.id();
-    let p = Packet::registration_request(id, Name::unscoped(nb("LONG")), 1000, entry(3), false);
+    let p = Message::registration_request(id, Name::unscoped(nb("LONG")), 1000, entry(3), false);
     sim.send(3, &p);
     sim.register(4, "GONE");
     sim.release(4, "GONE");

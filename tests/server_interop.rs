@@ -1,4 +1,4 @@
-//! The crate's UDP WINS server (`examples/wins_server.rs`) against real
+//! The crate's UDP WINS server (`examples/wins_server/`) against real
 //! peers: Samba's nmbd as its WINS client registers, refreshes and releases
 //! its names; `nmblookup` queries it; tshark reads every packet it sends.
 //!

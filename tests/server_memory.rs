@@ -11,7 +11,7 @@ use std::alloc::System;
 use std::time::Instant;
 
 use nbns::server::{ServerConfig, WinsServer};
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
 
 /// Counts the bytes currently allocated through it.
 struct Counting;
@@ -54,7 +54,7 @@ fn at_most_128_bytes_per_record_beyond_the_name() {
             let name = NetbiosName::new(&format!("HOST{i:07}"), 0x20).unwrap();
             let ip = Ipv4Addr::from(0x0A00_0000 | i);
             let e = NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip);
-            let p = Packet::registration_request(i as u16, Name::unscoped(name), 300, e, false);
+            let p = Message::registration_request(i as u16, Name::unscoped(name), 300, e, false);
             let mut v = vec![0; p.buffer_len()];
             p.emit(&mut v).unwrap();
             (SocketAddrV4::new(ip, 137), v)

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use nbns::server::fuzz::{fuzz_config, fuzz_drive};
 use nbns::server::{DeterministicIds, WinsServer};
-use nbns::wire::{Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, Rcode};
+use nbns::wire::{
+    Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, Rcode,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -63,7 +65,7 @@ fn ip(h: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 0, 2 + h)
 }
 
-fn emit(p: &Packet<'_>) -> Vec<u8> {
+fn emit(p: &Message<'_>) -> Vec<u8> {
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v
@@ -93,20 +95,20 @@ proptest! {
                     let e = NbAddrEntry::new(NbFlags::new(group, NodeType::H), ip(host));
                     let nm = Name::unscoped(name(n));
                     let p = match op {
-                        0 => Packet::registration_request(id, nm, ttl, e, false),
-                        1 => Packet::refresh_request(id, nm, ttl, e, false),
-                        2 => Packet::refresh_request(id, nm, ttl, e, true),
-                        _ => Packet::multihomed_registration_request(id, nm, ttl, e),
+                        0 => Message::registration_request(id, nm, ttl, e, false),
+                        1 => Message::refresh_request(id, nm, ttl, e, false),
+                        2 => Message::refresh_request(id, nm, ttl, e, true),
+                        _ => Message::multihomed_registration_request(id, nm, ttl, e),
                     };
                     s.handle_datagram(now, SocketAddrV4::new(ip(host), 137), &emit(&p));
                 }
                 Op::Release { name: n, host, from, id } => {
                     let e = NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip(host));
-                    let p = Packet::release_request(id, Name::unscoped(name(n)), e, false);
+                    let p = Message::release_request(id, Name::unscoped(name(n)), e, false);
                     s.handle_datagram(now, SocketAddrV4::new(ip(from), 137), &emit(&p));
                 }
                 Op::Query { name: n, id } => {
-                    let p = Packet::name_query_request(id, Name::unscoped(name(n)), false);
+                    let p = Message::name_query_request(id, Name::unscoped(name(n)), false);
                     s.handle_datagram(now, SocketAddrV4::new(ip(0), 5000), &emit(&p));
                 }
                 Op::Answer { positive, host } => {
@@ -116,9 +118,9 @@ proptest! {
                                 NbAddrEntry::new(NbFlags::new(false, NodeType::H), *to.ip()),
                                 NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip(host)),
                             ];
-                            emit(&Packet::positive_name_query_response(id, Name::unscoped(nb), 60, NbAddrs::from_slice(&two)))
+                            emit(&Message::positive_name_query_response(id, Name::unscoped(nb), 60, NbAddrs::from_slice(&two)))
                         } else {
-                            emit(&Packet::negative_name_query_response(id, Name::unscoped(nb), Rcode::NameError))
+                            emit(&Message::negative_name_query_response(id, Name::unscoped(nb), Rcode::NameError))
                         };
                         s.handle_datagram(now, to, &p);
                     }

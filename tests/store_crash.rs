@@ -92,11 +92,17 @@ impl Rng {
 /// Starts the server on `db` and waits until it serves; returns it with
 /// the version counter it reports at start.
 fn start_server(net: &NmbdClient, bins: &Bins, db: &Path) -> (Proc, u64) {
+    start_server_with(net, bins, db, &[])
+}
+
+/// [`start_server`] with more arguments.
+fn start_server_with(net: &NmbdClient, bins: &Bins, db: &Path, extra: &[&str]) -> (Proc, u64) {
     let mut cmd = net.server_command(&bins.server);
     cmd.args(["--listen", &format!("{}:137", net.wins_ip())])
         .arg("--db")
         .arg(db)
-        .args(["--run-for", "120"]);
+        .args(["--run-for", "120"])
+        .args(extra);
     let server = Proc::spawn(cmd);
     assert!(
         wait_until(Duration::from_secs(20), || server.stderr.has("serving on")),
@@ -383,7 +389,23 @@ fn a_full_disk_stops_acknowledgements_not_queries_and_the_server_recovers() {
     let (net, bins) = setup();
     let fs = SmallFs::mount(net.dir().join("dbfs"), "8m");
     let db = fs.0.join("wins.redb");
-    let (mut server, _) = start_server(&net, &bins, &db);
+    // A hook recording the names it is told of (off the full disk): only
+    // committed changes may reach it.
+    let hook = net.dir().join("hook.sh");
+    let hook_log = net.dir().join("hook.log");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\necho \"$1 $2\" >> '{}'\n", hook_log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let hooked = |first: u32| {
+        let log = std::fs::read_to_string(&hook_log).unwrap_or_default();
+        (first..first + 200)
+            .filter(|i| log.lines().any(|l| l == format!("add LOAD{i:07}")))
+            .count()
+    };
+    let (mut server, _) = start_server_with(&net, &bins, &db, &["--hook", hook.to_str().unwrap()]);
     let wins = net.wins_ip().to_string();
     let query = |name: &str| {
         let out = net.nmblookup(["-U", wins.as_str(), "--recursion", name]);
@@ -419,6 +441,8 @@ fn a_full_disk_stops_acknowledgements_not_queries_and_the_server_recovers() {
         server.child.try_wait().unwrap().is_none(),
         "the server stopped"
     );
+    // nothing of the changes that cannot be committed was announced
+    assert_eq!(hooked(2000), 0, "uncommitted changes reached the hook");
 
     // 3. space again: the waiting changes are committed, and new
     //    registrations are acknowledged
@@ -434,6 +458,15 @@ fn a_full_disk_stops_acknowledgements_not_queries_and_the_server_recovers() {
     );
     let acked = acks(start_load(&net, &bins, 3000, 200, 3));
     assert_eq!(acked.len(), 200, "{}", server.log());
+    // once committed, they are announced
+    assert!(
+        wait_until(Duration::from_secs(15), || hooked(2000) == 200
+            && hooked(3000) == 200),
+        "committed changes not announced: {} and {} of 200\n{}",
+        hooked(2000),
+        hooked(3000),
+        server.log()
+    );
 
     let pid = server.child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();

@@ -9,7 +9,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
 use std::alloc::System;
 
-use nbns::wire::{Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, RData};
+use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, RData};
 
 struct Counting;
 
@@ -69,9 +69,9 @@ fn parsing_allocates_nothing() {
     let name = Name::unscoped(NetbiosName::new("HOST", 0x20).unwrap());
     let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), [10, 0, 0, 1].into());
     for p in [
-        Packet::registration_request(1, name, 300, entry, false),
-        Packet::positive_registration_response(1, name, 300, entry),
-        Packet::negative_name_query_response(1, name, nbns::wire::Rcode::NameError),
+        Message::registration_request(1, name, 300, entry, false),
+        Message::positive_registration_response(1, name, 300, entry),
+        Message::negative_name_query_response(1, name, nbns::wire::Rcode::NameError),
     ] {
         let mut v = Vec::new();
         p.emit_buf(&mut v).unwrap();
@@ -93,7 +93,7 @@ fn parsing_allocates_nothing() {
 fn emitting_into_a_slice_allocates_nothing() {
     let name = Name::unscoped(NetbiosName::new("HOST", 0x20).unwrap());
     let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), [10, 0, 0, 1].into());
-    let p = Packet::registration_request(1, name, 300, entry, false);
+    let p = Message::registration_request(1, name, 300, entry, false);
     let mut buf = [0u8; 128];
     let before = allocations();
     let n = p.emit(&mut buf).unwrap();

@@ -4,9 +4,9 @@
 use core::net::Ipv4Addr;
 
 use nbns::wire::{
-    Class, Flags, Labels, Name, NameFlags, NameForm, NbAddrEntry, NbAddrs, NbFlags, NetbiosName,
-    NodeName, NodeNames, NodeStatus, Opcode, Packet, Question, RData, ResourceRecord, RrType,
-    Sections, Statistics, Wack,
+    Class, Flags, Labels, Message, Name, NameFlags, NameForm, NbAddrEntry, NbAddrs, NbFlags,
+    NetbiosName, NodeName, NodeNames, NodeStatus, Opcode, Packet, Question, RData, ResourceRecord,
+    RrType, Sections, Statistics, Wack,
 };
 use proptest::prelude::*;
 
@@ -168,7 +168,7 @@ fn owned(spec: &PacketSpec) -> Owned {
 /// Builds a packet the wire can express: a `C0 0C` pointer only names a
 /// record that has the question's name, and a WACK payload stands exactly in
 /// the answer of an opcode-7 response.
-fn build<'a>(spec: &'a PacketSpec, o: &'a Owned) -> Packet<'a> {
+fn build<'a>(spec: &'a PacketSpec, o: &'a Owned) -> Message<'a> {
     let flags = Flags(spec.flags);
     let question = spec.question.as_ref().map(|(n, t, c)| Question {
         name: build_name(n),
@@ -216,7 +216,7 @@ fn build<'a>(spec: &'a PacketSpec, o: &'a Owned) -> Packet<'a> {
             rr
         })
     });
-    Packet::from_sections(
+    Message::from_sections(
         spec.id,
         flags,
         Sections {
@@ -240,10 +240,17 @@ proptest! {
         let n = p.emit(&mut buf).expect("emit");
         prop_assert_eq!(n, buf.len());
         let back = Packet::parse(&buf).expect("parse of emitted packet");
-        prop_assert_eq!(back, p);
+        prop_assert_eq!(&back, &p);
+        prop_assert_eq!(back.to_message(), p.clone());
+        prop_assert_eq!(back.kind(), p.kind());
+        prop_assert!(back.is_canonical());
         let mut again = vec![0u8; back.buffer_len()];
         back.emit(&mut again).unwrap();
         prop_assert_eq!(&again, &buf);
+        // Re-emission through the message writes the same bytes as the copy.
+        let mut rewritten = vec![0u8; n];
+        prop_assert_eq!(back.to_message().emit(&mut rewritten), Ok(n));
+        prop_assert_eq!(&rewritten, &buf);
         // Into a slice, common shapes take straight-line paths; into a
         // `BufMut`, every packet takes the general writer. Same bytes.
         let mut grown = Vec::new();
@@ -273,10 +280,10 @@ proptest! {
             .collect();
         let one = entries.first().copied().unwrap_or(NbAddrEntry::new(NbFlags(0), Ipv4Addr::LOCALHOST));
         let mut p = match shape {
-            0 => Packet::name_query_request(id, name, false),
-            1 => Packet::registration_request(id, name, ttl, one, false),
-            2 => Packet::positive_name_query_response(id, name, ttl, NbAddrs::from_slice(&entries)),
-            _ => Packet::node_status_response(
+            0 => Message::name_query_request(id, name, false),
+            1 => Message::registration_request(id, name, ttl, one, false),
+            2 => Message::positive_name_query_response(id, name, ttl, NbAddrs::from_slice(&entries)),
+            _ => Message::node_status_response(
                 id,
                 name,
                 NodeStatus { names: NodeNames::from_slice(&names), statistics: Statistics(&stats) },

@@ -10,8 +10,8 @@ mod support;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use nbns::wire::{
-    Flags, Labels, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
-    NodeNames, NodeStatus, NodeType, Packet, RData, Rcode, RrType, Statistics,
+    Flags, Labels, Message, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
+    NodeNames, NodeStatus, NodeType, RData, Rcode, RrType, Statistics,
 };
 use support::tshark;
 
@@ -78,41 +78,41 @@ fn tshark_reads_every_packet_kind_as_emitted() {
         statistics: Statistics(&stats),
     };
     let packets = vec![
-        Packet::name_query_request(0x0101, plain, false),
-        Packet::name_query_request(0x0102, host, true),
-        Packet::node_status_request(0x0103, star),
-        Packet::registration_request(0x0104, host, 300_000, me, false),
-        Packet::registration_request(
+        Message::name_query_request(0x0101, plain, false),
+        Message::name_query_request(0x0102, host, true),
+        Message::node_status_request(0x0103, star),
+        Message::registration_request(0x0104, host, 300_000, me, false),
+        Message::registration_request(
             0x0105,
             Name::unscoped(NetbiosName::new("WORKGROUP", 0).unwrap()),
             0,
             group,
             true,
         ),
-        Packet::overwrite_request(0x0106, host, 300_000, me, true),
-        Packet::refresh_request(0x0107, host, 300_000, me, false),
-        Packet::refresh_request(0x0108, host, 300_000, me, true),
-        Packet::release_request(0x0109, host, me, false),
-        Packet::multihomed_registration_request(0x010a, plain, 300_000, me),
-        Packet::positive_registration_response(0x010b, host, 518_400, me),
-        Packet::negative_registration_response(0x010c, host, Rcode::Active, me),
-        Packet::negative_registration_response(0x010d, host, Rcode::Refused, me),
-        Packet::end_node_challenge_response(0x010e, host, 300_000, me),
-        Packet::name_conflict_demand(0x010f, host, NodeType::H),
-        Packet::positive_release_response(0x0110, host, me),
-        Packet::negative_release_response(0x0111, host, Rcode::NameError, me),
-        Packet::positive_name_query_response(0x0112, dc, 300_000, NbAddrs::from_slice(&members)),
-        Packet::negative_name_query_response(0x0113, plain, Rcode::NameError),
-        Packet::redirect_name_query_response(
+        Message::overwrite_request(0x0106, host, 300_000, me, true),
+        Message::refresh_request(0x0107, host, 300_000, me, false),
+        Message::refresh_request(0x0108, host, 300_000, me, true),
+        Message::release_request(0x0109, host, me, false),
+        Message::multihomed_registration_request(0x010a, plain, 300_000, me),
+        Message::positive_registration_response(0x010b, host, 518_400, me),
+        Message::negative_registration_response(0x010c, host, Rcode::Active, me),
+        Message::negative_registration_response(0x010d, host, Rcode::Refused, me),
+        Message::end_node_challenge_response(0x010e, host, 300_000, me),
+        Message::name_conflict_demand(0x010f, host, NodeType::H),
+        Message::positive_release_response(0x0110, host, me),
+        Message::negative_release_response(0x0111, host, Rcode::NameError, me),
+        Message::positive_name_query_response(0x0112, dc, 300_000, NbAddrs::from_slice(&members)),
+        Message::negative_name_query_response(0x0113, plain, Rcode::NameError),
+        Message::redirect_name_query_response(
             0x0114,
             plain,
             3600,
             Labels::from_dotted(b"wins.corp").unwrap(),
             Ipv4Addr::new(10, 0, 0, 1),
         ),
-        Packet::wack(0x0115, host, 60, Flags(0x2900), RrType::Null),
-        Packet::wack(0x0116, host, 9, Flags(0x7900), RrType::Nb),
-        Packet::node_status_response(0x0117, star, status),
+        Message::wack(0x0115, host, 60, Flags(0x2900), RrType::Null),
+        Message::wack(0x0116, host, 9, Flags(0x7900), RrType::Nb),
+        Message::node_status_response(0x0117, star, status),
     ];
     let bytes: Vec<Vec<u8>> = packets
         .iter()

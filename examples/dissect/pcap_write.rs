@@ -11,8 +11,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use nbns::wire::{
-    Flags, Labels, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
-    NodeNames, NodeStatus, NodeType, Opcode, Packet, Rcode, RrType, Statistics,
+    Flags, Labels, Message, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
+    NodeNames, NodeStatus, NodeType, Opcode, Rcode, RrType, Statistics,
 };
 
 /// The 24-byte header of a classic (microsecond) pcap file.
@@ -224,33 +224,33 @@ pub(crate) fn every_kind() -> Vec<Vec<u8>> {
     let stats = Statistics::block_with_unit_id([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
     let reg = Flags::request(Opcode::Registration).with_recursion_desired(true);
     let packets = [
-        Packet::name_query_request(1, ws, true),
-        Packet::name_query_request(2, scoped, false),
-        Packet::node_status_request(3, Name::unscoped(NetbiosName::wildcard())),
-        Packet::registration_request(4, ws, 300_000, e, true),
-        Packet::overwrite_request(5, ws, 300_000, e, true),
-        Packet::refresh_request(6, ws, 300_000, e, false),
-        Packet::refresh_request(7, ws, 300_000, e, true),
-        Packet::release_request(8, ws, e, false),
-        Packet::multihomed_registration_request(9, ws, 300_000, e),
-        Packet::positive_name_query_response(10, ws, 300_000, NbAddrs::from_slice(&ENTRIES)),
-        Packet::negative_name_query_response(11, ws, Rcode::NameError),
-        Packet::redirect_name_query_response(
+        Message::name_query_request(1, ws, true),
+        Message::name_query_request(2, scoped, false),
+        Message::node_status_request(3, Name::unscoped(NetbiosName::wildcard())),
+        Message::registration_request(4, ws, 300_000, e, true),
+        Message::overwrite_request(5, ws, 300_000, e, true),
+        Message::refresh_request(6, ws, 300_000, e, false),
+        Message::refresh_request(7, ws, 300_000, e, true),
+        Message::release_request(8, ws, e, false),
+        Message::multihomed_registration_request(9, ws, 300_000, e),
+        Message::positive_name_query_response(10, ws, 300_000, NbAddrs::from_slice(&ENTRIES)),
+        Message::negative_name_query_response(11, ws, Rcode::NameError),
+        Message::redirect_name_query_response(
             12,
             scoped,
             3600,
             Labels::from_dotted(b"wins.corp.example").unwrap(),
             Ipv4Addr::new(10, 0, 0, 1),
         ),
-        Packet::positive_registration_response(13, ws, 3600, e),
-        Packet::negative_registration_response(14, ws, Rcode::Active, e),
-        Packet::end_node_challenge_response(15, ws, 3600, ENTRIES[1]),
-        Packet::name_conflict_demand(16, ws, NodeType::H),
-        Packet::positive_release_response(17, ws, e),
-        Packet::negative_release_response(18, ws, Rcode::Refused, e),
-        Packet::wack(19, ws, 60, reg, RrType::Null),
-        Packet::wack(20, ws, 2, reg, RrType::Nb),
-        Packet::node_status_response(
+        Message::positive_registration_response(13, ws, 3600, e),
+        Message::negative_registration_response(14, ws, Rcode::Active, e),
+        Message::end_node_challenge_response(15, ws, 3600, ENTRIES[1]),
+        Message::name_conflict_demand(16, ws, NodeType::H),
+        Message::positive_release_response(17, ws, e),
+        Message::negative_release_response(18, ws, Rcode::Refused, e),
+        Message::wack(19, ws, 60, reg, RrType::Null),
+        Message::wack(20, ws, 2, reg, RrType::Nb),
+        Message::node_status_response(
             21,
             Name::unscoped(NetbiosName::wildcard()),
             NodeStatus {

@@ -1,11 +1,18 @@
 //! The `-RR` cooldown across invocations: a small text file of
-//! `<key>\t<unix seconds>` lines, one per set of WINS servers (the embedded
-//! server has the key `embedded`).
+//! `<key>\t<unix seconds>` lines, one per set of WINS servers ([`key`]).
+//! The embedded demonstration keeps no state here.
 //!
 //! Windows refuses `nbtstat -RR` for 2 minutes after the previous one (MS KB
 //! 188598). A fresh process knows nothing of the previous run, so the time
 //! of each accepted `-RR` is kept here. The path is `--state FILE`, else
 //! `$NBTSTAT_STATE`, else `nbns-nbtstat-<uid>.state` in the temp directory.
+//!
+//! The cooldown protects the servers, so it must neither fail open nor fire
+//! wrongly: the file is checked to be writable before anything is sent
+//! ([`check_writable`]); a run is recorded only when a server answered;
+//! directories are never created.
+
+use core::net::SocketAddrV4;
 
 use core::time::Duration;
 use std::fs;
@@ -93,10 +100,40 @@ pub(crate) fn record(path: &Path, key: &str) -> io::Result<()> {
     for (k, t) in entries {
         text.push_str(&format!("{k}\t{t}\n"));
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = tmp_path(path);
     fs::write(&tmp, text)?;
     fs::rename(&tmp, path)
+}
+
+/// The file beside `path` that [`record`] writes and renames.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Whether [`record`] will be able to write `path`: its directory exists and
+/// takes a new file, and the file itself, if there, is a readable regular
+/// file. Writes and removes the temporary file; creates no directory.
+pub(crate) fn check_writable(path: &Path) -> io::Result<()> {
+    if let Ok(meta) = fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let tmp = tmp_path(path);
+    fs::write(&tmp, b"")?;
+    fs::remove_file(&tmp)
+}
+
+/// The cooldown key of a set of WINS servers: the addresses and ports,
+/// sorted and without repeats, so `--wins A --wins B`, `--wins B --wins A`
+/// and `--wins A --wins A --wins B` are the same set (a -RR reaches the same
+/// servers, whatever the order of failover).
+pub(crate) fn key(servers: &[SocketAddrV4]) -> String {
+    let mut list: Vec<SocketAddrV4> = servers.to_vec();
+    list.sort();
+    list.dedup();
+    let text: Vec<String> = list.iter().map(ToString::to_string).collect();
+    format!("wins={}", text.join(","))
 }

@@ -4,28 +4,30 @@
 //! [`NameClient`](nbns::client::NameClient).
 //!
 //! ```text
-//! cargo run --example nbtstat -- -RR                       # embedded WINS server on loopback
-//! nbtstat -RR --wins 10.0.0.1 --name 'HOST<00>' --name 'HOST<20>' --addr 10.0.0.7
+//! nbtstat -RR                                  # the WINS servers this host is configured with
+//! nbtstat -RR --wins wins1.example --wins 10.0.0.2 --name 'HOST<00>' --name 'HOST<20>' --addr 10.0.0.7
 //! nbtstat --hold --wins 10.0.0.1 --name 'HOST<00>' --addr 10.0.0.7
 //! nbtstat -A 10.0.0.1
 //! nbtstat -a WINSSRV --wins 10.0.0.1
+//! cargo run --example nbtstat -- -RR           # on a host with no WINS server: a demonstration
 //! ```
 //!
-//! Run with `--help` for every option. Exit codes: 0 all fine, 1 some
-//! names failed (or the request failed), 2 usage.
+//! Run with `--help` for every option and the exit codes ([`args::exit`]).
 //!
-//! With no `--wins`, `-RR` starts the crate's [`WinsServer`](nbns::server::WinsServer)
-//! in this process on 127.0.0.1 (an ephemeral port), registers the names
-//! from 127.0.0.2, runs `-RR` against it and prints each record's version ID
-//! before and after: the release marks the records released, and the new
-//! registration makes them active again with new version IDs.
+//! The WINS servers are `--wins`, else those this host is configured with
+//! (Samba's smb.conf, then DHCP leases: [`config`]). With none, `-RR` is a
+//! demonstration, and says so: it starts the crate's
+//! [`WinsServer`](nbns::server::WinsServer) in this process on 127.0.0.1
+//! (an ephemeral port), registers the names from 127.0.0.2, runs `-RR`
+//! against it and prints each record's version ID before and after.
 //!
-//! With `--wins`, the socket is bound to the registered address (`--addr`)
-//! and port 137 (`--port` to change), because registrations and releases
-//! must leave from the address they carry and WINS servers challenge a
-//! name's owner at `<address>:137`.
+//! Against real servers the socket is bound to the registered address
+//! (`--addr`) and port 137 (`--port` to change), because registrations and
+//! releases must leave from the address they carry and WINS servers
+//! challenge a name's owner at `<address>:137`.
 
 mod args;
+mod config;
 mod cooldown;
 mod embedded;
 mod node;
@@ -37,7 +39,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::io::BufRead;
 use std::net::UdpSocket;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -46,35 +48,41 @@ use std::time::Instant;
 use nbns::wire::{NAME_SERVICE_PORT, NetbiosName};
 use serde_json::json;
 
-use args::{Args, Mode, NameArg};
+use args::{Args, Mode, NameArg, Parsed, exit};
 use node::Node;
 use report::{Reporter, TableRow, name_json, padded};
+
+/// How long registrations may take when `--timeout` is not given.
+const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Why a run did not end well.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// Bad arguments (exit code 2).
+    /// Bad arguments ([`exit::USAGE`]).
     Usage(String),
-    /// Could not do the job at all (exit code 1).
+    /// Could not do the job at all ([`exit::FAILED`]).
     Error(String),
-    /// Some names failed; already reported (exit code 1).
+    /// Some names failed, or nothing answered; already reported
+    /// ([`exit::FAILED`]).
     Failed,
+    /// `-RR` refused by the cooldown; already reported ([`exit::REFUSED`]).
+    Refused,
 }
 
 fn main() -> ExitCode {
-    let args = match args::parse(std::env::args().skip(1)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("nbtstat: {e}\n(nbtstat --help lists the options)");
-            return ExitCode::from(2);
+    let mut args = match args::parse(std::env::args().skip(1).collect()) {
+        Parsed::Run(a) => *a,
+        Parsed::Exit(text, code) => {
+            if code == exit::OK {
+                print!("{text}");
+            } else {
+                eprintln!("{text}");
+            }
+            return ExitCode::from(code);
         }
     };
     let out = Reporter { json: args.json };
-    let result = match &args.mode {
-        Mode::Help => {
-            println!("{}", args::USAGE);
-            Ok(())
-        }
+    let result = servers(&mut args, out).and_then(|()| match &args.mode {
         Mode::ReleaseRefresh if args.wins.is_empty() => rr_embedded(&args, out),
         Mode::ReleaseRefresh => rr_wins(&args, out),
         Mode::Register => register(&args, out),
@@ -82,22 +90,66 @@ fn main() -> ExitCode {
         Mode::LocalNames => local_names(&args, out),
         Mode::StatusByName(name) => status_by_name(&args, *name, out),
         Mode::StatusByAddr(to) => status_by_addr(&args, *to, out),
-    };
+    });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(exit::OK),
         Err(Failure::Usage(m)) => {
             eprintln!("nbtstat: {m}");
-            ExitCode::from(2)
+            ExitCode::from(exit::USAGE)
         }
         Err(Failure::Error(m)) => {
             if out.json {
                 println!("{}", json!({ "event": "error", "message": m }));
             }
             eprintln!("nbtstat: {m}");
-            ExitCode::from(1)
+            ExitCode::from(exit::FAILED)
         }
-        Err(Failure::Failed) => ExitCode::from(1),
+        Err(Failure::Failed) => ExitCode::from(exit::FAILED),
+        Err(Failure::Refused) => ExitCode::from(exit::REFUSED),
     }
+}
+
+/// Fills `args.wins` from the system's configuration when `--wins` is not
+/// given (not for `-A`, which needs none), and removes repeated servers
+/// (the first stays, so the primary stays primary).
+fn servers(args: &mut Args, out: Reporter) -> Result<(), Failure> {
+    if args.wins.is_empty() && !matches!(args.mode, Mode::StatusByAddr(_)) {
+        let mut notes = Vec::new();
+        let found = config::discover(args.configfile.as_deref(), &mut notes);
+        for n in &notes {
+            out.note(n);
+        }
+        if let Some(found) = found.map_err(Failure::Usage)? {
+            for s in &found.servers {
+                let server = args::parse_server(s, &found.source).map_err(Failure::Error)?;
+                args.wins.push(server);
+            }
+            let list: Vec<String> = args.wins.iter().map(ToString::to_string).collect();
+            out.note(&format!(
+                "WINS servers from {}: {}",
+                found.source,
+                list.join(", ")
+            ));
+        }
+    }
+    let mut unique: Vec<SocketAddrV4> = Vec::with_capacity(args.wins.len());
+    for w in &args.wins {
+        if !unique.contains(w) {
+            unique.push(*w);
+        }
+    }
+    args.wins = unique;
+    let needs_wins = matches!(
+        args.mode,
+        Mode::Register | Mode::Hold | Mode::StatusByName(_)
+    );
+    if needs_wins && args.wins.is_empty() {
+        return Err(Failure::Usage(
+            "no WINS server is configured on this host (smb.conf, DHCP): give --wins HOST[:PORT]"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// The host name, as NetBIOS takes it: the first DNS label, upper case, at
@@ -108,7 +160,7 @@ fn host_name() -> Option<String> {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| std::env::var("COMPUTERNAME").ok())?;
-    let first = raw.trim().split('.').next()?.to_ascii_uppercase();
+    let first = raw.trim().split('.').next()?;
     let name: String = first
         .chars()
         .filter(|c| c.is_ascii_graphic() && *c != '*')
@@ -126,7 +178,7 @@ fn names_or_default(args: &Args) -> Vec<NameArg> {
     let host = host_name().unwrap_or_else(|| "NBNSDEMO".to_owned());
     [0x00, 0x20]
         .into_iter()
-        .filter_map(|suffix| NetbiosName::new(&host, suffix).ok())
+        .filter_map(|suffix| NetbiosName::new_uppercase(&host, suffix).ok())
         .map(|name| NameArg { name, group: false })
         .collect()
 }
@@ -162,35 +214,36 @@ fn state_path(args: &Args) -> PathBuf {
     args.state.clone().unwrap_or_else(cooldown::default_path)
 }
 
-/// The cooldown key of a set of WINS servers.
-fn wins_key(wins: &[SocketAddrV4]) -> String {
-    let list: Vec<String> = wins.iter().map(ToString::to_string).collect();
-    format!("wins={}", list.join(","))
-}
-
-/// Refuses a `-RR` within the cooldown, as Windows does, before anything is
-/// sent.
-fn check_cooldown(path: &std::path::Path, key: &str, out: Reporter) -> Result<(), Failure> {
+/// Refuses a `-RR` within the cooldown, as Windows does, and fails when the
+/// state could not be recorded afterwards: both before anything is sent.
+fn check_cooldown(path: &Path, key: &str, out: Reporter) -> Result<(), Failure> {
     let remaining = cooldown::remaining(path, key).map_err(|e| {
         Failure::Error(format!("cannot read the -RR state {}: {e}", path.display()))
     })?;
-    let Some(left) = remaining else {
-        return Ok(());
-    };
-    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-    out.emit(
-        &format!(
-            "Failed to Release and Refresh the registration of the NetBIOS names: -RR can be \
-             repeated only after 2 minutes. Retry in {secs} seconds.\n(state: {}, {key})",
+    if let Some(left) = remaining {
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        out.emit(
+            &format!(
+                "Failed to Release and Refresh the registration of the NetBIOS names: -RR can be \
+                 repeated only after 2 minutes. Retry in {secs} seconds.\n(state: {}, {key})",
+                path.display()
+            ),
+            &json!({ "event": "refused", "retry_after_secs": secs,
+                     "state_file": path.display().to_string(), "key": key }),
+        );
+        return Err(Failure::Refused);
+    }
+    cooldown::check_writable(path).map_err(|e| {
+        Failure::Error(format!(
+            "cannot write the -RR state {}: {e} (nothing was sent; --state FILE in an \
+             existing, writable directory)",
             path.display()
-        ),
-        &json!({ "event": "refused", "retry_after_secs": secs,
-                 "state_file": path.display().to_string(), "key": key }),
-    );
-    Err(Failure::Failed)
+        ))
+    })
 }
 
-fn record_cooldown(path: &std::path::Path, key: &str, out: Reporter) {
+/// Starts the cooldown, after a run that a server answered.
+fn record_cooldown(path: &Path, key: &str, out: Reporter) {
     if let Err(e) = cooldown::record(path, key) {
         out.note(&format!(
             "warning: cannot write the -RR state {}: {e}",
@@ -199,10 +252,19 @@ fn record_cooldown(path: &std::path::Path, key: &str, out: Reporter) {
     }
 }
 
-/// Prints how many names ended registered; `Err(Failed)` unless all did.
+/// Prints how many names ended registered, and why each other one did not;
+/// `Err(Failed)` unless all did.
 fn summary(node: &Node, names: &[NameArg], done_text: &str, out: Reporter) -> Result<(), Failure> {
     let ok = node.registered_count(names);
     let all = ok == names.len();
+    let failures = node.failures(names);
+    for (name, why) in &failures {
+        let mut v = json!({ "event": "failed", "reason": why });
+        if let (Some(obj), serde_json::Value::Object(n)) = (v.as_object_mut(), name_json(name)) {
+            obj.extend(n);
+        }
+        out.emit(&format!("failed       {}  {why}", padded(name)), &v);
+    }
     let text = if all {
         done_text.to_owned()
     } else {
@@ -218,7 +280,7 @@ fn summary(node: &Node, names: &[NameArg], done_text: &str, out: Reporter) -> Re
 fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
     let path = state_path(args);
-    let key = wins_key(&args.wins);
+    let key = cooldown::key(&args.wins);
     check_cooldown(&path, &key, out)?;
     let addr = local_addr(args)?;
     let sock = node::bind(addr, args.port.unwrap_or(NAME_SERVICE_PORT))?;
@@ -233,13 +295,17 @@ fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {
     node.client
         .reregister_all(now)
         .map_err(|e| Failure::Error(e.to_string()))?;
-    record_cooldown(&path, &key, out);
     out.note(&format!(
         "releasing and registering again {} names for {addr} at {}",
         names.len(),
         key.trim_start_matches("wins=")
     ));
-    node.run_until_settled(&names, args.timeout);
+    node.run_until_settled(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT));
+    if node.answered {
+        record_cooldown(&path, &key, out);
+    } else {
+        out.note("no WINS server answered: the 2-minute -RR cooldown was not started");
+    }
     summary(
         &node,
         &names,
@@ -248,11 +314,11 @@ fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {
     )
 }
 
+/// `-RR` with no WINS server configured: a demonstration against a server
+/// in this process. It keeps no cooldown state (no server outside this
+/// process is involved) and says on stdout that it is one.
 fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
-    let path = state_path(args);
-    let key = "embedded";
-    check_cooldown(&path, key, out)?;
     let server = embedded::Embedded::start()
         .map_err(|e| Failure::Error(format!("cannot start the embedded WINS server: {e}")))?;
     // The client on another loopback address than the server's (Linux
@@ -265,11 +331,18 @@ fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
     };
     let mut node =
         Node::new(sock, &[server.addr], out).map_err(|e| Failure::Error(e.to_string()))?;
-    out.note(&format!(
-        "no --wins given: using an embedded WINS server on {}; names registered for {}",
-        server.addr,
-        node.local.ip()
-    ));
+    out.emit(
+        &format!(
+            "No WINS server is configured on this host (no --wins, no `wins server` in smb.conf, \
+             no NetBIOS name servers in DHCP leases).\nDemonstration: a WINS server inside this \
+             program on {}; the names are registered there for {}, then released and \
+             registered again. Nothing is sent to the network.",
+            server.addr,
+            node.local.ip()
+        ),
+        &json!({ "event": "demonstration", "phase": "start",
+                 "server": server.addr.to_string(), "local": node.local.ip().to_string() }),
+    );
     node.add_names(&names)?;
     if !node.run_until_settled(&names, Duration::from_secs(15))
         || node.registered_count(&names) != names.len()
@@ -283,9 +356,8 @@ fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
     node.client
         .reregister_all(Instant::now())
         .map_err(|e| Failure::Error(e.to_string()))?;
-    record_cooldown(&path, key, out);
     out.note("-RR: releasing the names and registering them again");
-    node.run_until_settled(&names, args.timeout);
+    node.run_until_settled(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT));
     let after: Vec<Option<u64>> = names.iter().map(|n| server.version(n.name)).collect();
 
     if !out.json {
@@ -315,8 +387,15 @@ fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
     let result = summary(
         &node,
         &names,
-        "The NetBIOS names registered by this computer have been refreshed.",
+        "The demonstration server released the names and registered them again.",
         out,
+    );
+    drop(server);
+    out.emit(
+        "Demonstration over: the in-process WINS server is gone, and no name is registered \
+         anywhere. To refresh names at a real WINS server, give --wins HOST or set \
+         `wins server` in smb.conf.",
+        &json!({ "event": "demonstration", "phase": "end" }),
     );
     if result.is_ok() && !increased {
         out.note("a version ID did not increase");
@@ -331,7 +410,7 @@ fn register(args: &Args, out: Reporter) -> Result<(), Failure> {
     let sock = node::bind(addr, args.port.unwrap_or(NAME_SERVICE_PORT))?;
     let mut node = Node::new(sock, &args.wins, out).map_err(|e| Failure::Error(e.to_string()))?;
     node.add_names(&names)?;
-    node.run_until_settled(&names, args.timeout);
+    node.run_until_settled(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT));
     summary(&node, &names, "The NetBIOS names are registered.", out)
 }
 
@@ -359,8 +438,10 @@ fn hold(args: &Args, out: Reporter) -> Result<(), Failure> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = Arc::clone(&interrupted);
+        // SIGINT, SIGTERM (a service stop) and SIGHUP alike (ctrlc's
+        // `termination` feature).
         ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-            .map_err(|e| Failure::Error(format!("cannot handle Ctrl-C: {e}")))?;
+            .map_err(|e| Failure::Error(format!("cannot handle signals: {e}")))?;
     }
     let commands = args.stdin.then(spawn_stdin_reader);
     let deadline = args
@@ -369,11 +450,17 @@ fn hold(args: &Args, out: Reporter) -> Result<(), Failure> {
     node.add_names(&names)?;
     let mut announced = false;
     let path = state_path(args);
-    let key = wins_key(&args.wins);
+    let key = cooldown::key(&args.wins);
+    // An `rr` waiting for a server's answer before it starts the cooldown.
+    let mut rr_pending = false;
     loop {
         if interrupted.load(Ordering::Relaxed) {
-            out.note("interrupted: releasing the names");
+            out.note("signal: releasing the names");
             break;
+        }
+        if rr_pending && node.answered {
+            rr_pending = false;
+            record_cooldown(&path, &key, out);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -384,7 +471,7 @@ fn hold(args: &Args, out: Reporter) -> Result<(), Failure> {
             out.table("Local", addr, &node.table_rows(), None, None);
             out.emit(
                 &format!(
-                    "holding {} names on {}; Ctrl-C{} releases them",
+                    "holding {} names on {}; Ctrl-C, SIGTERM{} release them",
                     names.len(),
                     node.local,
                     if args.stdin {
@@ -405,17 +492,18 @@ fn hold(args: &Args, out: Reporter) -> Result<(), Failure> {
                 "" => {}
                 "refresh" => node.client.refresh_now(Instant::now()),
                 "names" | "-n" => out.table("Local", addr, &node.table_rows(), None, None),
-                "rr" | "-RR" => {
-                    if check_cooldown(&path, &key, out).is_ok() {
-                        match node.client.reregister_all(Instant::now()) {
-                            Ok(()) => {
-                                record_cooldown(&path, &key, out);
-                                node.outcome.clear();
-                            }
-                            Err(e) => out.note(&e.to_string()),
+                "rr" | "-RR" => match check_cooldown(&path, &key, out) {
+                    Ok(()) => match node.client.reregister_all(Instant::now()) {
+                        Ok(()) => {
+                            node.answered = false;
+                            rr_pending = true;
+                            node.outcome.clear();
                         }
-                    }
-                }
+                        Err(e) => out.note(&e.to_string()),
+                    },
+                    Err(Failure::Error(m)) => out.note(&m),
+                    Err(_) => {}
+                },
                 "quit" | "exit" | "release" | "eof" => quit = true,
                 other => out.note(&format!(
                     "unknown command {other:?}: refresh, names, rr or quit"
@@ -457,7 +545,7 @@ fn local_names(args: &Args, out: Reporter) -> Result<(), Failure> {
     }
     let addr = local_addr(args)?;
     let sock = node::bind(addr, args.port.unwrap_or(0))?;
-    let mut asker = status::Asker::new(sock);
+    let mut asker = status::Asker::new(sock, one_shot_timeout(args));
     let mut rows = Vec::new();
     let mut all = true;
     for n in &names {
@@ -494,10 +582,15 @@ fn local_names(args: &Args, out: Reporter) -> Result<(), Failure> {
     if all { Ok(()) } else { Err(Failure::Failed) }
 }
 
+/// The wait for a one-shot request (`-a`, `-A`, `-n`).
+fn one_shot_timeout(args: &Args) -> Duration {
+    args.timeout.unwrap_or(status::DEFAULT_TIMEOUT)
+}
+
 fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<(), Failure> {
     let bind_ip = args.addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let sock = node::bind(bind_ip, args.port.unwrap_or(0))?;
-    let mut asker = status::Asker::new(sock);
+    let mut asker = status::Asker::new(sock, one_shot_timeout(args));
     match asker.node_status(to)? {
         Some((rows, mac)) => {
             let local = if bind_ip.is_unspecified() {
@@ -509,36 +602,66 @@ fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<(), Fa
             Ok(())
         }
         None => {
+            let secs = one_shot_timeout(args).as_secs_f64();
             out.emit(
-                "    Host not found.",
-                &json!({ "event": "host_not_found", "address": to.to_string() }),
+                &format!("    Host not found: the host {to} did not answer the node status request within {secs} s."),
+                &json!({ "event": "host_not_found", "reason": "host_no_answer",
+                         "address": to.to_string() }),
             );
             Err(Failure::Failed)
         }
     }
 }
 
+/// `-a NAME`: the name's address from the WINS servers (in order, until one
+/// answers), then node status of that address. Says which step failed: the
+/// name is not registered, no WINS server answered, or the host did not.
 fn status_by_name(args: &Args, name: NetbiosName, out: Reporter) -> Result<(), Failure> {
     let bind_ip = args.addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let sock = node::bind(bind_ip, args.port.unwrap_or(0))?;
-    let mut asker = status::Asker::new(sock);
+    let mut asker = status::Asker::new(sock, one_shot_timeout(args));
     let mut found = None;
+    let mut refused = None;
     for &server in &args.wins {
         match asker.query(server, name)? {
             Some(Ok(addrs)) => {
                 found = addrs
                     .into_iter()
                     .find(|a| !a.is_unspecified() && !a.is_broadcast());
+                if found.is_none() {
+                    refused = Some((server, "no usable address in the answer".to_owned()));
+                }
                 break;
             }
-            Some(Err(_)) => break,
+            Some(Err(rcode)) => {
+                refused = Some((server, format!("{rcode}")));
+                break;
+            }
             None => {}
         }
     }
     let Some(ip) = found else {
+        let list: Vec<String> = args.wins.iter().map(ToString::to_string).collect();
+        let (text, reason) = match &refused {
+            Some((server, why)) => (
+                format!(
+                    "    Host not found: {} is not registered at the WINS server {server} ({why}).",
+                    name
+                ),
+                "name_not_registered",
+            ),
+            None => (
+                format!(
+                    "    Host not found: no WINS server answered ({}) within {} s.",
+                    list.join(", "),
+                    one_shot_timeout(args).as_secs_f64()
+                ),
+                "wins_no_answer",
+            ),
+        };
         out.emit(
-            "    Host not found.",
-            &json!({ "event": "host_not_found", "name": name.to_string() }),
+            &text,
+            &json!({ "event": "host_not_found", "reason": reason, "name": name.to_string() }),
         );
         return Err(Failure::Failed);
     };

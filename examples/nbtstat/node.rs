@@ -8,7 +8,7 @@ use std::io;
 use std::net::UdpSocket;
 use std::time::Instant;
 
-use nbns::client::{ClientConfig, ClientEvent, NameClient, NameSpec, NameState};
+use nbns::client::{ClientConfig, ClientEvent, NameClient, NameSpec, NameState, ReleaseOutcome};
 use nbns::wire::{Name, NetbiosName};
 
 use crate::Failure;
@@ -37,10 +37,11 @@ pub(crate) fn bind(addr: Ipv4Addr, port: u16) -> Result<UdpSocket, Failure> {
 }
 
 /// How a name's current registration ended, if it has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Registered,
-    Failed,
+    /// Failed, and why, in words.
+    Failed(String),
 }
 
 pub(crate) struct Node {
@@ -54,6 +55,9 @@ pub(crate) struct Node {
     pub(crate) released: Vec<NetbiosName>,
     /// Datagrams sent.
     pub(crate) sent: u64,
+    /// Whether any WINS server answered anything since this was last reset
+    /// (the `-RR` cooldown starts only then).
+    pub(crate) answered: bool,
     buf: Vec<u8>,
 }
 
@@ -76,6 +80,7 @@ impl Node {
             outcome: HashMap::new(),
             released: Vec::new(),
             sent: 0,
+            answered: false,
             buf: vec![0; 2048],
         })
     }
@@ -140,20 +145,59 @@ impl Node {
     fn drain_events(&mut self) -> Vec<ClientEvent> {
         let mut events = Vec::new();
         while let Some(ev) = self.client.poll_event() {
-            match &ev {
+            let (outcome, answered) = match &ev {
                 ClientEvent::Registered { name, .. } => {
-                    self.outcome.insert(name.netbios, Outcome::Registered);
+                    (Some((name.netbios, Some(Outcome::Registered))), true)
                 }
-                ClientEvent::RegistrationRefused { name, .. }
-                | ClientEvent::OwnerDefended { name, .. }
-                | ClientEvent::NoServerAnswered { name } => {
-                    self.outcome.insert(name.netbios, Outcome::Failed);
-                }
-                ClientEvent::Released { name, .. } => {
-                    self.outcome.remove(&name.netbios);
+                ClientEvent::RegistrationRefused {
+                    name,
+                    server,
+                    rcode,
+                } => (
+                    Some((
+                        name.netbios,
+                        Some(Outcome::Failed(format!(
+                            "refused by the WINS server {server}: {rcode} (rcode {})",
+                            u8::from(*rcode)
+                        ))),
+                    )),
+                    true,
+                ),
+                ClientEvent::OwnerDefended { name, owner } => (
+                    Some((
+                        name.netbios,
+                        Some(Outcome::Failed(format!(
+                            "the WINS server found it held by {owner}, which defended it (ACT_ERR)"
+                        ))),
+                    )),
+                    true,
+                ),
+                ClientEvent::NoServerAnswered { name } => (
+                    Some((
+                        name.netbios,
+                        Some(Outcome::Failed("no WINS server answered".to_owned())),
+                    )),
+                    false,
+                ),
+                ClientEvent::Released { name, outcome } => {
                     self.released.push(name.netbios);
+                    (
+                        Some((name.netbios, None)),
+                        !matches!(outcome, ReleaseOutcome::Unconfirmed),
+                    )
                 }
-                _ => {}
+                ClientEvent::Refreshed { .. } => (None, true),
+                _ => (None, false),
+            };
+            self.answered |= answered;
+            match outcome {
+                Some((name, Some(o))) => {
+                    self.outcome.insert(name, o);
+                }
+                Some((name, None)) => {
+                    self.outcome.remove(&name);
+                }
+                None => {}
             }
             self.out.event(&ev);
             events.push(ev);
@@ -260,6 +304,18 @@ impl Node {
             .iter()
             .filter(|n| self.outcome.get(&n.name) == Some(&Outcome::Registered))
             .count()
+    }
+
+    /// The names that did not end registered, each with why.
+    pub(crate) fn failures(&self, names: &[NameArg]) -> Vec<(NetbiosName, String)> {
+        names
+            .iter()
+            .filter_map(|n| match self.outcome.get(&n.name) {
+                Some(Outcome::Registered) => None,
+                Some(Outcome::Failed(why)) => Some((n.name, why.clone())),
+                None => Some((n.name, "no outcome within the timeout".to_owned())),
+            })
+            .collect()
     }
 }
 

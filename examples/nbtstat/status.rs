@@ -8,14 +8,18 @@ use std::net::UdpSocket;
 use std::time::Instant;
 
 use nbns::ids::{IdSource, OsRandomIds};
-use nbns::wire::{Name, NetbiosName, Packet, PacketKind, RData, Rcode};
+use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind, RData, Rcode};
 
 use crate::Failure;
 use crate::report::TableRow;
 
-/// Transmissions of a one-shot request, and the wait after each.
+/// Transmissions of a one-shot request; the `--timeout` is shared among
+/// them.
 const TRIES: u32 = 3;
-const RETRY: Duration = Duration::from_millis(1500);
+
+/// The whole wait for a one-shot request when `--timeout` is not given (3
+/// tries of 1.5 s, as Windows' nbtstat waits).
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(4500);
 
 /// A node status answer: the name table and the unit ID (MAC address).
 pub(crate) type NameTable = (Vec<TableRow>, Option<[u8; 6]>);
@@ -26,14 +30,18 @@ pub(crate) struct Asker {
     pub(crate) sock: UdpSocket,
     ids: OsRandomIds,
     buf: Vec<u8>,
+    /// The wait after each transmission.
+    retry: Duration,
 }
 
 impl Asker {
-    pub(crate) fn new(sock: UdpSocket) -> Self {
+    /// An asker that waits `timeout` in all for each request.
+    pub(crate) fn new(sock: UdpSocket, timeout: Duration) -> Self {
         Self {
             sock,
             ids: OsRandomIds::new(),
             buf: vec![0; 2048],
+            retry: (timeout / TRIES).max(Duration::from_millis(100)),
         }
     }
 
@@ -53,7 +61,7 @@ impl Asker {
         &mut self,
         to: SocketAddrV4,
         name: Name<'static>,
-        build: impl Fn(u16, Name<'static>) -> Packet<'static>,
+        build: impl Fn(u16, Name<'static>) -> Message<'static>,
         mut accept: impl FnMut(&Packet<'_>) -> Option<T>,
     ) -> Result<Option<T>, Failure> {
         let id = self.ids.next_id();
@@ -66,7 +74,7 @@ impl Asker {
             self.sock
                 .send_to(&bytes, to)
                 .map_err(|e| Failure::Error(format!("send to {to} failed: {e}")))?;
-            let deadline = Instant::now() + RETRY;
+            let deadline = Instant::now() + self.retry;
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -114,7 +122,7 @@ impl Asker {
         self.ask(
             to,
             Name::unscoped(NetbiosName::wildcard()),
-            Packet::node_status_request,
+            Message::node_status_request,
             |p| {
                 if p.kind() != PacketKind::NodeStatusResponse {
                     return None;
@@ -142,7 +150,7 @@ impl Asker {
         self.ask(
             server,
             Name::unscoped(name),
-            |id, name| Packet::name_query_request(id, name, false),
+            |id, name| Message::name_query_request(id, name, false),
             |p| match p.kind() {
                 PacketKind::PositiveNameQueryResponse => {
                     let addrs = p

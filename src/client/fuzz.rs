@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::{ClientConfig, NameClient, NameSpec};
 use crate::wire::{
-    Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, Rcode, RrType,
+    Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, Rcode, RrType,
 };
 
 const SERVERS: [SocketAddrV4; 2] = [
@@ -143,19 +143,19 @@ fn answer(req: &Packet<'_>, kind: u8, ttl: u32) -> Option<Vec<u8>> {
         ));
     let id = req.id.wrapping_add(u16::from(kind >> 6 == 3));
     let p = match kind % 10 {
-        0 => Packet::positive_registration_response(id, name, ttl, entry),
-        1 => Packet::negative_registration_response(id, name, Rcode::from(kind >> 4), entry),
-        2 => Packet::wack(id, name, ttl, req.flags, RrType::Nb),
+        0 => Message::positive_registration_response(id, name, ttl, entry),
+        1 => Message::negative_registration_response(id, name, Rcode::from(kind >> 4), entry),
+        2 => Message::wack(id, name, ttl, req.flags, RrType::Nb),
         3 => {
             let owner = NbAddrEntry::new(entry.flags, *OWNER.ip());
-            Packet::end_node_challenge_response(id, name, ttl, owner)
+            Message::end_node_challenge_response(id, name, ttl, owner)
         }
-        4 => Packet::positive_release_response(id, name, entry),
-        5 => Packet::negative_release_response(id, name, Rcode::from(kind >> 4), entry),
-        6 => Packet::positive_name_query_response(id, name, ttl, NbAddrs::one(entry)),
-        7 => Packet::negative_name_query_response(id, name, Rcode::NameError),
-        8 => Packet::name_conflict_demand(id, name, NodeType::B),
-        _ => Packet::registration_request(id, name, ttl, entry, kind & 1 == 0),
+        4 => Message::positive_release_response(id, name, entry),
+        5 => Message::negative_release_response(id, name, Rcode::from(kind >> 4), entry),
+        6 => Message::positive_name_query_response(id, name, ttl, NbAddrs::one(entry)),
+        7 => Message::negative_name_query_response(id, name, Rcode::NameError),
+        8 => Message::name_conflict_demand(id, name, NodeType::B),
+        _ => Message::registration_request(id, name, ttl, entry, kind & 1 == 0),
     };
     let mut v = Vec::new();
     p.emit_buf(&mut v).ok()?;

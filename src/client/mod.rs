@@ -128,8 +128,8 @@ pub use types::{
 };
 
 use crate::wire::{
-    Labels, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName, NodeNames,
-    NodeStatus, Opcode, Packet, PacketKind, RData, Rcode, Statistics,
+    Labels, Message, Name, NameFlags, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeName,
+    NodeNames, NodeStatus, Opcode, Packet, PacketKind, RData, Rcode, Statistics,
 };
 
 /// What a name's pending transaction is.
@@ -253,7 +253,7 @@ struct Queued {
 /// use std::time::Instant;
 /// use core::net::Ipv4Addr;
 /// use nbns::client::{ClientConfig, NameClient, NameSpec, NameState};
-/// use nbns::wire::{Name, NetbiosName, Packet, PacketKind};
+/// use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind};
 ///
 /// let server = "10.0.0.1:137".parse().unwrap();
 /// let mut client = NameClient::with_os_ids(ClientConfig::with_servers([server]));
@@ -269,7 +269,7 @@ struct Queued {
 ///
 /// // The server grants 600 s; the name is registered.
 /// let entry = req.additional().unwrap().nb().unwrap().first().unwrap();
-/// let resp = Packet::positive_registration_response(req.id, name, 600, entry);
+/// let resp = Message::positive_registration_response(req.id, name, 600, entry);
 /// let mut buf = [0u8; 128];
 /// let n = resp.emit(&mut buf).unwrap();
 /// client.handle_datagram(now, server, &buf[..n]);
@@ -1001,19 +1001,19 @@ impl<I: IdSource> NameClient<I> {
         let (packet, source) = match txn.kind {
             TxnKind::Idle => return,
             TxnKind::Register if multihomed => (
-                Packet::multihomed_registration_request(txn.id, name, ttl, entry),
+                Message::multihomed_registration_request(txn.id, name, ttl, entry),
                 Some(address),
             ),
             TxnKind::Register => (
-                Packet::registration_request(txn.id, name, ttl, entry, false),
+                Message::registration_request(txn.id, name, ttl, entry, false),
                 Some(address),
             ),
             TxnKind::Overwrite => (
-                Packet::overwrite_request(txn.id, name, ttl, entry, false),
+                Message::overwrite_request(txn.id, name, ttl, entry, false),
                 Some(address),
             ),
             TxnKind::Refresh => (
-                Packet::refresh_request(
+                Message::refresh_request(
                     txn.id,
                     name,
                     ttl,
@@ -1023,10 +1023,10 @@ impl<I: IdSource> NameClient<I> {
                 Some(address),
             ),
             TxnKind::Release => (
-                Packet::release_request(txn.id, name, entry, false),
+                Message::release_request(txn.id, name, entry, false),
                 Some(address),
             ),
-            TxnKind::Challenge => (Packet::name_query_request(txn.id, name, false), None),
+            TxnKind::Challenge => (Message::name_query_request(txn.id, name, false), None),
         };
         let mut contents = Vec::with_capacity(packet.buffer_len());
         let sent = packet.emit_buf(&mut contents).is_ok();
@@ -1553,7 +1553,7 @@ impl<I: IdSource> NameClient<I> {
 
     // ----- requests from others ------------------------------------------
 
-    fn queue_answer(&mut self, destination: SocketAddrV4, packet: &Packet<'_>) -> bool {
+    fn queue_answer(&mut self, destination: SocketAddrV4, packet: &Message<'_>) -> bool {
         if self.queued_answers >= self.config.max_queued_answers {
             self.stats.dropped_answer_backlog += 1;
             return false;
@@ -1592,7 +1592,7 @@ impl<I: IdSource> NameClient<I> {
                     } else {
                         e.ttl
                     };
-                    let resp = Packet::positive_name_query_response(
+                    let resp = Message::positive_name_query_response(
                         p.id,
                         q.name,
                         ttl,
@@ -1605,7 +1605,8 @@ impl<I: IdSource> NameClient<I> {
                     // Never a negative answer to a broadcast query.
                     self.stats.ignored_requests += 1;
                 } else {
-                    let resp = Packet::negative_name_query_response(p.id, q.name, Rcode::NameError);
+                    let resp =
+                        Message::negative_name_query_response(p.id, q.name, Rcode::NameError);
                     if self.queue_answer(from, &resp) {
                         self.stats.negative_query_answers += 1;
                     }
@@ -1645,7 +1646,7 @@ impl<I: IdSource> NameClient<I> {
                 });
                 match requester {
                     Some(entry) if defend => {
-                        let resp = Packet::negative_registration_response(
+                        let resp = Message::negative_registration_response(
                             p.id,
                             q.name,
                             Rcode::Active,
@@ -1694,7 +1695,7 @@ impl<I: IdSource> NameClient<I> {
             names: NodeNames::from_slice(&names),
             statistics: Statistics(&stats),
         };
-        let resp = Packet::node_status_response(id, qname, status);
+        let resp = Message::node_status_response(id, qname, status);
         if self.queue_answer(from, &resp) {
             self.stats.node_status_answers += 1;
         }
@@ -1729,9 +1730,9 @@ mod tests {
                 let q = p.question().unwrap();
                 let e = p.additional().unwrap().nb().unwrap().first().unwrap();
                 let r = if p.kind() == PacketKind::NameReleaseRequest {
-                    Packet::positive_release_response(p.id, q.name, e)
+                    Message::positive_release_response(p.id, q.name, e)
                 } else {
-                    Packet::positive_registration_response(p.id, q.name, 600, e)
+                    Message::positive_registration_response(p.id, q.name, 600, e)
                 };
                 buf.clear();
                 r.emit_buf(&mut buf).unwrap();

@@ -52,6 +52,7 @@ impl SimStore {
                 self.records.remove(&(record.name, record.scope.clone()));
             }
             ChangeItem::VersionMark(m) => self.mark = self.mark.max(*m),
+            ChangeItem::OwnerVersion { .. } => {}
         }
     }
 }
@@ -161,7 +162,7 @@ pub fn fuzz_drive(data: &[u8]) {
                     mark = *m;
                 }
                 ChangeItem::Put { record, .. } => assert!(record.version <= mark),
-                ChangeItem::Remove(_) => {}
+                ChangeItem::Remove(_) | ChangeItem::OwnerVersion { .. } => {}
             }
             unsaved.push_back(ch);
         }

@@ -114,6 +114,16 @@ pub enum ChangeItem {
     /// The version counter's high-water mark: no version ID above it is
     /// used before a higher mark is reported. A store keeps the largest.
     VersionMark(u64),
+    /// The owner-version map entry of another owner: every version of
+    /// `owner` up to `version` has been pulled (MS-WINSRA 3.2.5.1). A
+    /// store keeps the largest per owner. It follows, in sequence order,
+    /// the replicas the pull stored.
+    OwnerVersion {
+        /// The owner (a WINS server's address).
+        owner: Ipv4Addr,
+        /// The highest version pulled.
+        version: u64,
+    },
 }
 
 /// One durable change, from
@@ -135,6 +145,9 @@ impl fmt::Display for Change {
             ChangeItem::Put { event, record } => write!(f, "{event} {record}"),
             ChangeItem::Remove(record) => write!(f, "{} {record}", EventKind::Removed),
             ChangeItem::VersionMark(m) => write!(f, "version mark {m}"),
+            ChangeItem::OwnerVersion { owner, version } => {
+                write!(f, "owner {owner} pulled to version {version}")
+            }
         }
     }
 }

@@ -15,7 +15,7 @@
 //! [`WinsServer::handle_persisted`] before sending: answers that
 //! acknowledge a change are released only then (see [`Change`], and the
 //! persist step shown beside the loop). The `redb` feature's
-//! `nbns::store` is such a database; `examples/wins_server.rs` commits
+//! `nbns::store` is such a database; `examples/wins_server/` commits
 //! on a thread of its own, so that queries are answered during a commit,
 //! and with the `tokio` feature `nbns::tokio::ServerRunner` does the
 //! same on the tokio runtime.
@@ -75,6 +75,7 @@ mod config;
 mod journal;
 mod reclaim;
 mod record;
+mod replication;
 mod restore;
 
 #[doc(hidden)]
@@ -84,6 +85,7 @@ pub use crate::ids::{DeterministicIds, IdSource, OsRandomIds};
 pub use config::{OwnName, ServerConfig};
 pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
+pub use replication::{MAX_OWNERS, REPLICA_VERIFY_INTERVAL};
 pub use restore::RestoreError;
 
 use core::cmp::Reverse;
@@ -95,8 +97,8 @@ use std::time::Instant;
 
 use crate::hash::KeyedState;
 use crate::wire::{
-    Labels, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName, NodeName,
-    NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
+    Labels, Message, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName,
+    NodeName, NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
 };
 use journal::Journal;
 use reclaim::Reclaim;
@@ -135,6 +137,9 @@ pub enum EventKind {
     /// The TTL was renewed and nothing else changed. Only in a
     /// [`Change`]; [`WinsServer::poll_event`] does not report it.
     Refreshed,
+    /// A replica of another owner's record was stored (added or in place
+    /// of the local record; MS-WINSRA 3.2.5.5).
+    Replicated,
 }
 
 impl fmt::Display for EventKind {
@@ -147,6 +152,7 @@ impl fmt::Display for EventKind {
             Self::Tombstoned => "tombstoned",
             Self::Removed => "removed",
             Self::Refreshed => "refreshed",
+            Self::Replicated => "replicated",
         })
     }
 }
@@ -238,10 +244,12 @@ struct Outbox {
     epoch: Instant,
     stats: ServerStats,
     cap: usize,
+    /// The (owner, version) index, once replication is enabled.
+    index: Option<replication::VersionIndex>,
 }
 
 impl Outbox {
-    fn send(&mut self, destination: SocketAddrV4, p: &Packet<'_>) {
+    fn send(&mut self, destination: SocketAddrV4, p: &Message<'_>) {
         if self.transmits.len() >= self.cap {
             self.stats.transmits_dropped += 1;
             return;
@@ -259,7 +267,7 @@ impl Outbox {
 
     /// Sends an answer that acknowledges the record `key` as it is now:
     /// held until its last change is durable (see [`Durability`]).
-    fn ack(&mut self, destination: SocketAddrV4, p: &Packet<'_>, key: Option<Key>) {
+    fn ack(&mut self, destination: SocketAddrV4, p: &Message<'_>, key: Option<Key>) {
         let Some(need) = self.journal.must_wait(key) else {
             self.send(destination, p);
             return;
@@ -285,6 +293,13 @@ impl Outbox {
     /// Reports a change of the record `key` (now `rec`): an event (but for
     /// a renewed TTL) and a durable change.
     fn note(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if let Some(ix) = &mut self.index {
+            if kind == EventKind::Removed {
+                ix.remove(key);
+            } else {
+                ix.update(key, rec.owner, rec.version);
+            }
+        }
         if kind != EventKind::Refreshed {
             self.event(kind, key, scopes, rec);
         }
@@ -405,6 +420,7 @@ pub struct WinsServer {
     ids: Box<dyn IdSource + Send>,
     own: Vec<NodeName>,
     statistics: [u8; 46],
+    repl: replication::Replication,
 }
 
 impl fmt::Debug for WinsServer {
@@ -453,6 +469,7 @@ impl WinsServer {
                 epoch: now,
                 stats: ServerStats::default(),
                 cap: config.max_queued,
+                index: None,
             },
             config,
             epoch: now,
@@ -468,6 +485,7 @@ impl WinsServer {
             ids: Box::new(ids),
             own,
             statistics,
+            repl: replication::Replication::default(),
         }
     }
 
@@ -602,10 +620,10 @@ impl WinsServer {
             .heap
             .peek()
             .map(|Reverse((t, _))| self.epoch + Duration::from_secs(u64::from(*t)));
-        match (rec, self.pending_min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [rec, self.pending_min, self.replica_challenge_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn secs_floor(&self, now: Instant) -> u32 {
@@ -623,6 +641,7 @@ impl WinsServer {
     /// [`WinsServer::handle_datagram`].
     pub fn handle_timeout(&mut self, now: Instant) {
         self.run_record_timers(now);
+        self.replica_challenge_timers(now);
         while self.pending_min.is_some_and(|t| t <= now) {
             let due = self
                 .pending
@@ -670,7 +689,11 @@ impl WinsServer {
                 }
                 RecordState::Released => {
                     rec.state = RecordState::Tombstoned;
-                    rec.version = self.out.journal.bump();
+                    // Only our own records get a version of ours; a
+                    // replica keeps its owner's (Samba scavenging).
+                    if rec.owner == c.address {
+                        rec.version = self.out.journal.bump();
+                    }
                     set_deadline(
                         &mut self.heap,
                         key,
@@ -871,12 +894,12 @@ impl WinsServer {
         let scope = match self.find_scope(&name.scope) {
             Ok(Some(s)) => s,
             Ok(None) => {
-                let r = Packet::negative_name_query_response(p.id, name, Rcode::NameError);
+                let r = Message::negative_name_query_response(p.id, name, Rcode::NameError);
                 self.out.send(from, &r);
                 return;
             }
             Err(rcode) => {
-                let r = Packet::negative_name_query_response(p.id, name, rcode);
+                let r = Message::negative_name_query_response(p.id, name, rcode);
                 self.out.send(from, &r);
                 return;
             }
@@ -888,7 +911,7 @@ impl WinsServer {
                 crate::wire::NbFlags::new(own.group, self.config.node_type),
                 self.config.address,
             );
-            let mut r = Packet::positive_name_query_response(
+            let mut r = Message::positive_name_query_response(
                 p.id,
                 name,
                 self.config.max_ttl,
@@ -906,7 +929,7 @@ impl WinsServer {
         match self.records.get(&key) {
             Some(rec) if rec.state == RecordState::Active => {
                 let ttl = rec.deadline.saturating_sub(now_s);
-                let mut r = Packet::positive_name_query_response(
+                let mut r = Message::positive_name_query_response(
                     p.id,
                     name,
                     ttl,
@@ -916,7 +939,7 @@ impl WinsServer {
                 self.out.send(from, &r);
             }
             _ => {
-                let r = Packet::negative_name_query_response(p.id, name, Rcode::NameError);
+                let r = Message::negative_name_query_response(p.id, name, Rcode::NameError);
                 self.out.send(from, &r);
             }
         }
@@ -941,7 +964,7 @@ impl WinsServer {
             names: NodeNames::from_slice(&self.own),
             statistics: Statistics(&self.statistics),
         };
-        let r = Packet::node_status_response(p.id, q.name, status);
+        let r = Message::node_status_response(p.id, q.name, status);
         self.out.send(from, &r);
     }
 
@@ -964,8 +987,8 @@ impl WinsServer {
         let suffix = nb.suffix();
         let group = entry.flags.group();
         let ttl = self.config.grant_ttl(req_ttl);
-        let positive = Packet::positive_registration_response(id, name, ttl, entry);
-        let negative = |rcode| Packet::negative_registration_response(id, name, rcode, entry);
+        let positive = Message::positive_registration_response(id, name, ttl, entry);
+        let negative = |rcode| Message::negative_registration_response(id, name, rcode, entry);
         if multihomed && group {
             self.out.stats.dropped += 1; // nmbd drops these
             return;
@@ -1147,7 +1170,8 @@ impl WinsServer {
             return;
         };
         if self.pending.len() >= self.config.max_pending {
-            let r = Packet::negative_registration_response(p.id, name, Rcode::ServerFailure, entry);
+            let r =
+                Message::negative_registration_response(p.id, name, Rcode::ServerFailure, entry);
             self.out.send(from, &r);
             return;
         }
@@ -1162,7 +1186,7 @@ impl WinsServer {
             u32::try_from(longest.as_secs() + u64::from(longest.subsec_nanos() > 0))
                 .unwrap_or(u32::MAX),
         );
-        let wack = Packet::wack(p.id, name, wack_ttl, p.flags, RrType::Nb);
+        let wack = Message::wack(p.id, name, wack_ttl, p.flags, RrType::Nb);
         self.out.send(from, &wack);
         let challenge_id = self.ids.next_id();
         self.pending.insert(
@@ -1206,7 +1230,7 @@ impl WinsServer {
             return;
         };
         let scope = Self::scope_labels(&self.scopes, key.scope);
-        let q = Packet::name_query_request(pd.challenge_id, Name::new(key.name, scope), false);
+        let q = Message::name_query_request(pd.challenge_id, Name::new(key.name, scope), false);
         self.out
             .send(SocketAddrV4::new(target, NAME_SERVICE_PORT), &q);
     }
@@ -1263,9 +1287,9 @@ impl WinsServer {
         let scope = Self::scope_labels(&self.scopes, key.scope);
         let name = Name::new(key.name, scope);
         let deny =
-            Packet::negative_registration_response(pd.request_id, name, Rcode::Active, pd.entry);
+            Message::negative_registration_response(pd.request_id, name, Rcode::Active, pd.entry);
         let positive =
-            Packet::positive_registration_response(pd.request_id, name, pd.ttl, pd.entry);
+            Message::positive_registration_response(pd.request_id, name, pd.ttl, pd.entry);
         let deadline = self.secs_ceil(now).saturating_add(pd.ttl);
         let me = self.config.address;
         let stored = if pd.want == RecordKind::NormalGroup {
@@ -1316,6 +1340,9 @@ impl WinsServer {
     /// its deadline, with its transaction ID, naming the challenged name in
     /// its scope.
     fn on_response(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
+        if self.replica_challenge_response(now, from, p) {
+            return;
+        }
         let found = self
             .pending
             .iter()
@@ -1380,7 +1407,7 @@ impl WinsServer {
             return;
         }
         self.out.stats.releases += 1;
-        let reply = Packet::positive_release_response(p.id, name, entry);
+        let reply = Message::positive_release_response(p.id, name, entry);
         let mut about = None;
         if let Ok(Some(scope)) = self.find_scope(&name.scope) {
             let key = Key {

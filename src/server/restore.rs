@@ -103,7 +103,9 @@ impl WinsServer {
             };
             set_deadline(&mut server.heap, key, &mut rec, deadline);
             server.records.insert(key, rec);
-            top = top.max(r.version);
+            if r.owner == server.config.address {
+                top = top.max(r.version);
+            }
         }
         let j = &mut server.out.journal;
         j.next_version = top.saturating_add(1);
@@ -111,6 +113,7 @@ impl WinsServer {
         j.mark = top;
         // Scope reference counts and the queues of inactive records.
         server.reindex();
+        server.rebuild_owner_map();
         Ok(server)
     }
 }

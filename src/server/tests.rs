@@ -1,7 +1,7 @@
 //! Unit tests of the state machine's internals.
 
 use super::*;
-use crate::wire::{NbFlags, NodeType};
+use crate::wire::{Message, NbFlags, NodeType};
 
 fn name(s: &str) -> NetbiosName {
     NetbiosName::new(s, 0).unwrap()
@@ -12,7 +12,7 @@ fn reg(id: u16, n: &str, ip: u8) -> Vec<u8> {
         NbFlags::new(false, NodeType::H),
         Ipv4Addr::new(10, 0, 0, ip),
     );
-    let p = Packet::registration_request(id, Name::unscoped(name(n)), 300, e, false);
+    let p = Message::registration_request(id, Name::unscoped(name(n)), 300, e, false);
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v
@@ -23,7 +23,7 @@ fn rel(id: u16, n: &str, ip: u8) -> Vec<u8> {
         NbFlags::new(false, NodeType::H),
         Ipv4Addr::new(10, 0, 0, ip),
     );
-    let p = Packet::release_request(id, Name::unscoped(name(n)), e, false);
+    let p = Message::release_request(id, Name::unscoped(name(n)), e, false);
     let mut v = vec![0; p.buffer_len()];
     p.emit(&mut v).unwrap();
     v

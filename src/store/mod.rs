@@ -11,10 +11,13 @@
 //! above the stored mark, so that a version ID is never handed out twice.
 //! No async runtime is needed: calls block, and belong on a thread of
 //! their own if commits must not stall the server (see
-//! `examples/wins_server.rs`).
+//! `examples/wins_server/`).
 //!
-//! Two tables: `records` (one row per name and scope, laid out as the
-//! `codec` module says) and `meta` (`version-mark`). Deadlines are stored
+//! Three tables: `records` (one row per name and scope, our own records
+//! and replicas alike, each with its owner, laid out as the `codec`
+//! module says), `meta` (`version-mark`) and `owners` (the owner-version
+//! map of other owners: address → highest version pulled, from
+//! [`ChangeItem::OwnerVersion`]). Deadlines are stored
 //! as wall-clock seconds, so the time the server was down counts when it
 //! is loaded again.
 //!
@@ -35,6 +38,8 @@ use codec::Row;
 const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const VERSION_MARK: &str = "version-mark";
+/// Owner address (big-endian u32) → highest version pulled of that owner.
+const OWNERS: TableDefinition<'_, u32, u64> = TableDefinition::new("owners");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +115,7 @@ impl Store {
         let w = db.begin_write().map_err(dberr)?;
         w.open_table(RECORDS).map_err(dberr)?;
         w.open_table(META).map_err(dberr)?;
+        w.open_table(OWNERS).map_err(dberr)?;
         w.commit().map_err(dberr)?;
         Ok(Self {
             db,
@@ -136,6 +142,21 @@ impl Store {
             .get(VERSION_MARK)
             .map_err(dberr)?
             .map_or(0, |v| v.value()))
+    }
+
+    /// The stored owner-version map of other owners, in address order.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] if it cannot be read.
+    pub fn owner_map(&self) -> Result<Vec<(core::net::Ipv4Addr, u64)>, StoreError> {
+        let r = self.db.begin_read().map_err(dberr)?;
+        let t = r.open_table(OWNERS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            out.push((core::net::Ipv4Addr::from(k.value()), v.value()));
+        }
+        Ok(out)
     }
 
     /// Every stored record, in key order, with wall-clock deadlines.
@@ -178,7 +199,9 @@ impl Store {
             addresses: r.addresses,
             deadline: instant_of(r.deadline, now, wall_now),
         });
-        Ok(WinsServer::restore(config, now, mark, records)?)
+        let mut server = WinsServer::restore(config, now, mark, records)?;
+        server.restore_owner_map(self.owner_map()?);
+        Ok(server)
     }
 
     /// Applies `batch`, in order, in one transaction, durable when this
@@ -208,6 +231,7 @@ impl Store {
         {
             let mut records = w.open_table(RECORDS).map_err(dberr)?;
             let mut meta = w.open_table(META).map_err(dberr)?;
+            let mut owners = w.open_table(OWNERS).map_err(dberr)?;
             let mut mark = meta
                 .get(VERSION_MARK)
                 .map_err(dberr)?
@@ -236,6 +260,13 @@ impl Store {
                         records.remove(self.key.as_slice()).map_err(dberr)?;
                     }
                     ChangeItem::VersionMark(m) => mark = mark.max(*m),
+                    ChangeItem::OwnerVersion { owner, version } => {
+                        let key = u32::from(*owner);
+                        let old = owners.get(key).map_err(dberr)?.map_or(0, |v| v.value());
+                        if *version > old {
+                            owners.insert(key, *version).map_err(dberr)?;
+                        }
+                    }
                 }
             }
             if mark != mark_before {
@@ -250,7 +281,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::server::RecordState;
-    use crate::wire::{Labels, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet};
+    use crate::wire::{Labels, Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
     use core::net::{Ipv4Addr, SocketAddrV4};
 
     fn temp(name: &str) -> PathBuf {
@@ -259,7 +290,7 @@ mod tests {
         p
     }
 
-    fn send(s: &mut WinsServer, now: Instant, ip: u8, p: &Packet<'_>) {
+    fn send(s: &mut WinsServer, now: Instant, ip: u8, p: &Message<'_>) {
         let mut v = vec![0; p.buffer_len()];
         p.emit(&mut v).unwrap();
         s.handle_datagram(now, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, ip), 137), &v);
@@ -274,7 +305,7 @@ mod tests {
             s,
             now,
             ip,
-            &Packet::registration_request(u16::from(ip), name, ttl, e, false),
+            &Message::registration_request(u16::from(ip), name, ttl, e, false),
         );
     }
 
@@ -412,6 +443,37 @@ mod tests {
         }];
         store.commit(&low).unwrap();
         assert_eq!(store.version_mark().unwrap(), 1024);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn the_owner_map_is_kept_and_only_grows() {
+        let path = temp("owners");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let other = Ipv4Addr::new(10, 9, 9, 9);
+        let mut store = Store::open(&path).unwrap();
+        let item = |version| ChangeItem::OwnerVersion {
+            owner: other,
+            version,
+        };
+        store
+            .commit(&[
+                Change {
+                    seq: 1,
+                    item: item(40),
+                },
+                Change {
+                    seq: 2,
+                    item: item(30),
+                },
+            ])
+            .unwrap();
+        assert_eq!(store.owner_map().unwrap(), [(other, 40)]);
+        let loaded = store.load(config(), now, wall).unwrap();
+        assert_eq!(loaded.owner_map().collect::<Vec<_>>(), [(other, 40)]);
+        assert_eq!(loaded.version_counter(), 0);
         drop(store);
         let _ = std::fs::remove_file(&path);
     }

@@ -17,9 +17,13 @@ use crate::winsrepl::{OwnerRecord, Replica};
 /// own entry in the map is our version counter (the last version handed
 /// out); it must never go back, across restarts (MS-WINSRA 3.1.1.2).
 ///
-/// Durability: [`ReplicationDb::apply_replica`] and [`ReplicationDb::pulled`]
-/// return once their change is committed to the store, so that a pull that
-/// says a range is done never loses it in a crash; a propagation or a merge
+/// Durability: a pull that says a range is done must never lose it in a
+/// crash. Either [`ReplicationDb::apply_replica`] and
+/// [`ReplicationDb::pulled`] return once their change is committed, or (as
+/// [`WinsServer`](crate::server::WinsServer) does) the map entry of
+/// `pulled` is a change ordered after the replicas it covers, committed in
+/// order: a durable entry then implies durable replicas, and a crash
+/// before the commit only makes the next pull ask again; a propagation or a merge
 /// that takes a record over hands out a new version of ours, which is as
 /// durable as any other. Challenges and release demands go out on UDP 137
 /// (the NBNS side); [`ApplyOutcome::Challenging`] says one is under way.

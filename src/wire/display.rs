@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use crate::wire::{NbAddrs, Packet, PacketKind, RData, ResourceRecord};
+use crate::wire::{Message, NbAddrs, Packet, PacketKind, RData, ResourceRecord};
 
 /// Writes the addresses of an NB record, comma-separated (`-` when empty).
 fn write_addrs(f: &mut fmt::Formatter<'_>, addrs: &NbAddrs<'_>) -> fmt::Result {
@@ -33,7 +33,7 @@ fn write_rdata_short(f: &mut fmt::Formatter<'_>, rr: &ResourceRecord<'_>) -> fmt
     }
 }
 
-impl fmt::Display for Packet<'_> {
+impl fmt::Display for Message<'_> {
     /// The packet's kind in words ([`PacketKind::description`]) followed by
     /// what matters for that kind:
     ///
@@ -50,11 +50,11 @@ impl fmt::Display for Packet<'_> {
     /// use nbns::wire::*;
     /// let name = Name::unscoped(NetbiosName::new("WORKSTATION1", 0).unwrap());
     /// let e = NbAddrEntry::new(NbFlags::new(false, NodeType::B), Ipv4Addr::new(10, 0, 0, 5));
-    /// let p = Packet::registration_request(1, name, 300_000, e, true);
+    /// let p = Message::registration_request(1, name, 300_000, e, true);
     /// assert_eq!(p.to_string(), "Name registration request WORKSTATION1<00> 10.0.0.5 TTL 300000");
-    /// let w = Packet::wack(1, name, 60, p.flags, RrType::Null);
+    /// let w = Message::wack(1, name, 60, p.flags, RrType::Null);
     /// assert_eq!(w.to_string(), "WACK 60 s");
-    /// let n = Packet::negative_name_query_response(1, name, Rcode::NameError);
+    /// let n = Message::negative_name_query_response(1, name, Rcode::NameError);
     /// assert_eq!(n.to_string(), "Negative name query response NAM_ERR");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -145,6 +145,13 @@ impl fmt::Display for Packet<'_> {
     }
 }
 
+impl fmt::Display for Packet<'_> {
+    /// As the packet's [`Message`] displays ([`Packet::to_message`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_message(), f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate alloc;
@@ -174,63 +181,63 @@ mod tests {
         let ns = Labels::from_dotted(b"wins.corp").unwrap();
         let cases = [
             (
-                Packet::name_query_request(1, n, true),
+                Message::name_query_request(1, n, true),
                 "Name query request HOST<20>",
             ),
             (
-                Packet::node_status_request(1, Name::unscoped(NetbiosName::wildcard())),
+                Message::node_status_request(1, Name::unscoped(NetbiosName::wildcard())),
                 "Node status request *<00>",
             ),
             (
-                Packet::overwrite_request(1, n, 5, e, true),
+                Message::overwrite_request(1, n, 5, e, true),
                 "Name overwrite request HOST<20> 10.0.0.5 TTL 5",
             ),
             (
-                Packet::refresh_request(1, n, 7, e, false),
+                Message::refresh_request(1, n, 7, e, false),
                 "Name refresh request HOST<20> 10.0.0.5 TTL 7",
             ),
             (
-                Packet::release_request(1, n, e, false),
+                Message::release_request(1, n, e, false),
                 "Name release request HOST<20> 10.0.0.5 TTL 0",
             ),
             (
-                Packet::multihomed_registration_request(1, n, 9, e),
+                Message::multihomed_registration_request(1, n, 9, e),
                 "Multi-homed name registration request HOST<20> 10.0.0.5 TTL 9",
             ),
             (
-                Packet::positive_name_query_response(1, n, 300, NbAddrs::from_slice(&two)),
+                Message::positive_name_query_response(1, n, 300, NbAddrs::from_slice(&two)),
                 "Positive name query response HOST<20> 10.0.0.5,10.0.0.6 TTL 300",
             ),
             (
-                Packet::redirect_name_query_response(1, n, 0, ns, Ipv4Addr::new(10, 0, 0, 1)),
+                Message::redirect_name_query_response(1, n, 0, ns, Ipv4Addr::new(10, 0, 0, 1)),
                 "Redirect name query response HOST<20> NS wins.corp A 10.0.0.1",
             ),
             (
-                Packet::positive_registration_response(1, n, 60, e),
+                Message::positive_registration_response(1, n, 60, e),
                 "Positive name registration response HOST<20> 10.0.0.5 TTL 60",
             ),
             (
-                Packet::negative_registration_response(1, n, Rcode::Active, e),
+                Message::negative_registration_response(1, n, Rcode::Active, e),
                 "Negative name registration response HOST<20> ACT_ERR",
             ),
             (
-                Packet::end_node_challenge_response(1, n, 60, e),
+                Message::end_node_challenge_response(1, n, 60, e),
                 "End-node challenge registration response HOST<20> 10.0.0.5 TTL 60",
             ),
             (
-                Packet::name_conflict_demand(1, n, NodeType::B),
+                Message::name_conflict_demand(1, n, NodeType::B),
                 "Name conflict demand HOST<20> 0.0.0.0",
             ),
             (
-                Packet::positive_release_response(1, n, e),
+                Message::positive_release_response(1, n, e),
                 "Positive name release response HOST<20> 10.0.0.5",
             ),
             (
-                Packet::negative_release_response(1, n, Rcode::Refused, e),
+                Message::negative_release_response(1, n, Rcode::Refused, e),
                 "Negative name release response HOST<20> RFS_ERR",
             ),
             (
-                Packet::node_status_response(
+                Message::node_status_response(
                     1,
                     n,
                     NodeStatus {
@@ -244,7 +251,7 @@ mod tests {
         for (p, want) in cases {
             assert_eq!(p.to_string(), want);
         }
-        let mut odd = Packet::name_query_request(1, n, false);
+        let mut odd = Message::name_query_request(1, n, false);
         odd.flags = odd
             .flags
             .with_opcode(Opcode::Unknown(3))

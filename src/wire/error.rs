@@ -80,11 +80,11 @@ pub enum ParseError {
         /// Where it points.
         target: usize,
     },
-    /// A label sequence follows more than
-    /// [`MAX_POINTERS`](crate::wire::MAX_POINTERS) compression pointers.
-    #[error("compression pointer at offset {offset} makes the chain too long")]
+    /// A name follows more than [`MAX_POINTERS`](crate::wire::MAX_POINTERS)
+    /// compression pointers.
+    #[error("name follows more than the allowed compression pointers at offset {offset}")]
     TooManyPointers {
-        /// Offset of the first pointer past the limit.
+        /// Offset of the pointer past the limit.
         offset: usize,
     },
     /// The first label of a NetBIOS name is not 32 bytes long
@@ -122,6 +122,13 @@ pub enum ParseError {
         /// RDLENGTH.
         len: u16,
     },
+    /// The datagram is longer than 65,535 bytes, more than any UDP payload
+    /// or NBNS-over-TCP message holds.
+    #[error("datagram longer than 65535 bytes")]
+    TooLong {
+        /// 65,535: the first byte past the longest datagram.
+        offset: usize,
+    },
     /// [`Packet::parse_exact`](crate::wire::Packet::parse_exact) found bytes
     /// after the last section.
     #[error("{len} trailing bytes at offset {offset}")]
@@ -146,6 +153,7 @@ impl ParseError {
             | Self::BadNameLength { offset, .. }
             | Self::BadNameEncoding { offset, .. }
             | Self::NameTooLong { offset }
+            | Self::TooLong { offset }
             | Self::BadRdLength { offset, .. }
             | Self::TrailingBytes { offset, .. } => offset,
         }
@@ -156,13 +164,21 @@ impl ParseError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmitError {
-    /// The output buffer is smaller than [`Packet::buffer_len`](crate::wire::Packet::buffer_len).
+    /// The output buffer is smaller than [`Packet::buffer_len`](crate::wire::Message::buffer_len).
     #[error("buffer of {have} bytes is too small, {need} needed")]
     BufferTooSmall {
         /// Bytes needed.
         need: usize,
         /// Bytes available.
         have: usize,
+    },
+    /// The packet would be longer than 65,535 bytes, more than any UDP
+    /// payload or NBNS-over-TCP message holds (and than
+    /// [`Packet::parse`](crate::wire::Packet::parse) reads).
+    #[error("packet of {len} bytes is longer than 65535")]
+    TooLong {
+        /// The packet's length.
+        len: usize,
     },
     /// A record's RDATA would be longer than 65535 bytes, or a node status
     /// response would list more than 255 names.

@@ -5,73 +5,32 @@ use core::fmt;
 
 use crate::wire::ParseError;
 use crate::wire::error::Field;
+use crate::wire::macros::enum_with_unknown;
 
-/// The operation of a packet: bits 11–14 of the flags word (RFC 1002 §4.2.1.1,
-/// MS-NBTE §2.2.2 for 0xF).
-///
-/// Total: unassigned values are kept as `Unknown(n)` and compare equal to the
-/// named variant with the same value.
-#[derive(Debug, Clone, Copy, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum Opcode {
-    /// 0: name query and node status.
-    Query,
-    /// 5: name registration (and overwrite, and every registration response).
-    Registration,
-    /// 6: name release.
-    Release,
-    /// 7: wait for acknowledgement (WACK).
-    Wack,
-    /// 8: name refresh, as RFC 1002's table says.
-    Refresh,
-    /// 9: name refresh, as RFC 1002's §4.2.4 diagram draws it.
-    RefreshAlt,
-    /// 0xF: multi-homed name registration (MS-NBTE §2.2.2).
-    MultihomedRegistration,
-    /// Any other value (only the low 4 bits are used on the wire).
-    Unknown(u8),
-}
-
-impl From<u8> for Opcode {
-    fn from(v: u8) -> Self {
-        match v & 0xF {
-            0 => Self::Query,
-            5 => Self::Registration,
-            6 => Self::Release,
-            7 => Self::Wack,
-            8 => Self::Refresh,
-            9 => Self::RefreshAlt,
-            0xF => Self::MultihomedRegistration,
-            n => Self::Unknown(n),
-        }
+enum_with_unknown! {
+    /// The operation of a packet: bits 11–14 of the flags word (RFC 1002
+    /// §4.2.1.1, MS-NBTE §2.2.2 for 0xF).
+    ///
+    /// Total: unassigned values are kept as `Unknown(n)` and compare equal to
+    /// the named variant with the same value. Only the low 4 bits are used on
+    /// the wire.
+    pub enum Opcode(u8, mask 0xF) {
+        /// 0: name query and node status.
+        Query = 0 => "query",
+        /// 5: name registration (and overwrite, and every registration response).
+        Registration = 5 => "registration",
+        /// 6: name release.
+        Release = 6 => "release",
+        /// 7: wait for acknowledgement (WACK).
+        Wack = 7 => "WACK",
+        /// 8: name refresh, as RFC 1002's table says.
+        Refresh = 8 => "refresh",
+        /// 9: name refresh, as RFC 1002's §4.2.4 diagram draws it.
+        RefreshAlt = 9 => "refresh (alternate opcode)",
+        /// 0xF: multi-homed name registration (MS-NBTE §2.2.2).
+        MultihomedRegistration = 0xF => "multi-homed registration",
     }
-}
-
-impl From<Opcode> for u8 {
-    fn from(v: Opcode) -> Self {
-        match v {
-            Opcode::Query => 0,
-            Opcode::Registration => 5,
-            Opcode::Release => 6,
-            Opcode::Wack => 7,
-            Opcode::Refresh => 8,
-            Opcode::RefreshAlt => 9,
-            Opcode::MultihomedRegistration => 0xF,
-            Opcode::Unknown(n) => n & 0xF,
-        }
-    }
-}
-
-impl PartialEq for Opcode {
-    fn eq(&self, other: &Self) -> bool {
-        u8::from(*self) == u8::from(*other)
-    }
-}
-
-impl core::hash::Hash for Opcode {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        u8::from(*self).hash(state);
-    }
+    unknown => "unknown opcode {}";
 }
 
 impl Opcode {
@@ -87,106 +46,30 @@ impl Opcode {
     }
 }
 
-impl fmt::Display for Opcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::Query => f.write_str("query"),
-            Self::Registration => f.write_str("registration"),
-            Self::Release => f.write_str("release"),
-            Self::Wack => f.write_str("WACK"),
-            Self::Refresh => f.write_str("refresh"),
-            Self::RefreshAlt => f.write_str("refresh (alternate opcode)"),
-            Self::MultihomedRegistration => f.write_str("multi-homed registration"),
-            Self::Unknown(n) => write!(f, "unknown opcode {n}"),
-        }
+enum_with_unknown! {
+    /// The result code: the low 4 bits of the flags word (RFC 1002 §4.2.6,
+    /// §4.2.11, §4.2.14).
+    ///
+    /// Total: unassigned values are kept as `Unknown(n)`.
+    pub enum Rcode(u8, mask 0xF) {
+        /// 0: no error.
+        NoError = 0 => "OK",
+        /// 1: FMT_ERR, format error.
+        FormatError = 1 => "FMT_ERR",
+        /// 2: SRV_ERR, server failure.
+        ServerFailure = 2 => "SRV_ERR",
+        /// 3: NAM_ERR, name not found.
+        NameError = 3 => "NAM_ERR",
+        /// 4: IMP_ERR, unsupported request.
+        NotImplemented = 4 => "IMP_ERR",
+        /// 5: RFS_ERR, refused.
+        Refused = 5 => "RFS_ERR",
+        /// 6: ACT_ERR, active error: the name is owned by another node.
+        Active = 6 => "ACT_ERR",
+        /// 7: CFT_ERR, name in conflict.
+        Conflict = 7 => "CFT_ERR",
     }
-}
-
-/// The result code: the low 4 bits of the flags word (RFC 1002 §4.2.6,
-/// §4.2.11, §4.2.14).
-///
-/// Total: unassigned values are kept as `Unknown(n)`.
-#[derive(Debug, Clone, Copy, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum Rcode {
-    /// 0: no error.
-    NoError,
-    /// 1: FMT_ERR, format error.
-    FormatError,
-    /// 2: SRV_ERR, server failure.
-    ServerFailure,
-    /// 3: NAM_ERR, name not found.
-    NameError,
-    /// 4: IMP_ERR, unsupported request.
-    NotImplemented,
-    /// 5: RFS_ERR, refused.
-    Refused,
-    /// 6: ACT_ERR, active error: the name is owned by another node.
-    Active,
-    /// 7: CFT_ERR, name in conflict.
-    Conflict,
-    /// Any other value (only the low 4 bits are used on the wire).
-    Unknown(u8),
-}
-
-impl From<u8> for Rcode {
-    fn from(v: u8) -> Self {
-        match v & 0xF {
-            0 => Self::NoError,
-            1 => Self::FormatError,
-            2 => Self::ServerFailure,
-            3 => Self::NameError,
-            4 => Self::NotImplemented,
-            5 => Self::Refused,
-            6 => Self::Active,
-            7 => Self::Conflict,
-            n => Self::Unknown(n),
-        }
-    }
-}
-
-impl From<Rcode> for u8 {
-    fn from(v: Rcode) -> Self {
-        match v {
-            Rcode::NoError => 0,
-            Rcode::FormatError => 1,
-            Rcode::ServerFailure => 2,
-            Rcode::NameError => 3,
-            Rcode::NotImplemented => 4,
-            Rcode::Refused => 5,
-            Rcode::Active => 6,
-            Rcode::Conflict => 7,
-            Rcode::Unknown(n) => n & 0xF,
-        }
-    }
-}
-
-impl PartialEq for Rcode {
-    fn eq(&self, other: &Self) -> bool {
-        u8::from(*self) == u8::from(*other)
-    }
-}
-
-impl core::hash::Hash for Rcode {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        u8::from(*self).hash(state);
-    }
-}
-
-impl fmt::Display for Rcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::NoError => f.write_str("OK"),
-            Self::FormatError => f.write_str("FMT_ERR"),
-            Self::ServerFailure => f.write_str("SRV_ERR"),
-            Self::NameError => f.write_str("NAM_ERR"),
-            Self::NotImplemented => f.write_str("IMP_ERR"),
-            Self::Refused => f.write_str("RFS_ERR"),
-            Self::Active => f.write_str("ACT_ERR"),
-            Self::Conflict => f.write_str("CFT_ERR"),
-            Self::Unknown(n) => write!(f, "RCODE {n}"),
-        }
-    }
+    unknown => "RCODE {}";
 }
 
 /// The 16-bit flags word of the header (RFC 1002 §4.2.1.1):

@@ -127,13 +127,6 @@ impl NbAddrEntry {
         Self { flags, address }
     }
 
-    fn from_chunk(c: &[u8; 6]) -> Self {
-        Self {
-            flags: NbFlags(u16::from_be_bytes([c[0], c[1]])),
-            address: Ipv4Addr::new(c[2], c[3], c[4], c[5]),
-        }
-    }
-
     /// The 6 wire bytes.
     #[must_use]
     pub fn to_bytes(&self) -> [u8; 6] {
@@ -143,160 +136,26 @@ impl NbAddrEntry {
     }
 }
 
+impl crate::wire::list::Entry for NbAddrEntry {
+    const LEN: usize = 6;
+
+    #[inline]
+    fn read(c: &[u8]) -> Self {
+        let [f0, f1, a, b, c, d] = c.first_chunk::<6>().copied().unwrap_or_default();
+        Self {
+            flags: NbFlags(u16::from_be_bytes([f0, f1])),
+            address: Ipv4Addr::new(a, b, c, d),
+        }
+    }
+}
+
 /// The address entries of an NB record: zero or more [`NbAddrEntry`]
-/// (RFC 1002 §4.2.13; a negative query response may carry none).
-///
-/// Zero-copy: parsed entries stay in the datagram and are decoded as they are
-/// iterated; entries for emission come from a slice or a single value.
-/// Equality compares entries, whatever the origin.
-///
-/// ```
-/// use core::net::Ipv4Addr;
-/// use nbns::wire::{NbAddrEntry, NbAddrs, NbFlags, NodeType};
-/// let e = NbAddrEntry::new(NbFlags::new(false, NodeType::H), Ipv4Addr::new(10, 0, 0, 5));
-/// let addrs = NbAddrs::one(e);
-/// assert_eq!(addrs.len(), 1);
-/// assert_eq!(addrs.first(), Some(e));
-/// ```
-#[derive(Clone, Copy)]
-pub struct NbAddrs<'a>(AddrRepr<'a>);
-
-/// How entries are held: wire bytes, a caller's slice, or one value.
-#[derive(Clone, Copy)]
-pub(crate) enum AddrRepr<'a> {
-    Wire(&'a [u8]),
-    Slice(&'a [NbAddrEntry]),
-    One(NbAddrEntry),
-}
-
-impl<'a> NbAddrs<'a> {
-    /// No entries.
-    pub const EMPTY: NbAddrs<'static> = NbAddrs(AddrRepr::Slice(&[]));
-
-    /// A single entry, held by value.
-    #[must_use]
-    pub const fn one(entry: NbAddrEntry) -> Self {
-        Self(AddrRepr::One(entry))
-    }
-
-    /// Entries borrowed from a slice.
-    #[must_use]
-    pub const fn from_slice(entries: &'a [NbAddrEntry]) -> Self {
-        Self(AddrRepr::Slice(entries))
-    }
-
-    /// Entries in wire form: `bytes.len()` must be a multiple of 6, and any
-    /// incomplete last entry is ignored.
-    #[must_use]
-    pub const fn from_wire(bytes: &'a [u8]) -> Self {
-        Self(AddrRepr::Wire(bytes))
-    }
-
-    /// Number of entries.
-    #[must_use]
-    pub const fn len(&self) -> usize {
-        match self.0 {
-            AddrRepr::Wire(b) => b.len() / 6,
-            AddrRepr::Slice(s) => s.len(),
-            AddrRepr::One(_) => 1,
-        }
-    }
-
-    /// Whether there are no entries.
-    #[must_use]
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The first entry.
-    #[must_use]
-    pub fn first(&self) -> Option<NbAddrEntry> {
-        self.iter().next()
-    }
-
-    /// The entries, in order.
-    #[must_use]
-    pub fn iter(&self) -> NbAddrIter<'a> {
-        NbAddrIter {
-            repr: self.0,
-            index: 0,
-        }
-    }
-
-    /// How the entries are held.
-    #[inline]
-    pub(crate) const fn repr(&self) -> AddrRepr<'a> {
-        self.0
-    }
-
-    /// Bytes on the wire (RDLENGTH).
-    #[must_use]
-    #[inline]
-    pub const fn buffer_len(&self) -> usize {
-        self.len() * NbAddrEntry::LEN
-    }
-}
-
-impl PartialEq for NbAddrs<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for NbAddrs<'_> {}
-
-impl fmt::Debug for NbAddrs<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-#[cfg(feature = "arbitrary")]
-impl<'a> arbitrary::Arbitrary<'a> for NbAddrs<'a> {
-    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        let n = u.int_in_range(0..=8usize)?;
-        Ok(Self::from_wire(u.bytes(n * 6)?))
-    }
-}
+/// (RFC 1002 §4.2.13; a negative query response may carry none). Parsed
+/// entries stay in the datagram and are read as they are iterated.
+pub type NbAddrs<'a> = crate::wire::List<'a, NbAddrEntry>;
 
 /// Iterator over [`NbAddrs`].
-#[derive(Debug, Clone)]
-pub struct NbAddrIter<'a> {
-    repr: AddrRepr<'a>,
-    index: usize,
-}
-
-impl fmt::Debug for AddrRepr<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NbAddrs")
-    }
-}
-
-impl Iterator for NbAddrIter<'_> {
-    type Item = NbAddrEntry;
-
-    fn next(&mut self) -> Option<NbAddrEntry> {
-        let i = self.index;
-        let e = match self.repr {
-            AddrRepr::Wire(b) => b
-                .get(i * 6..)
-                .and_then(|r| r.first_chunk::<6>())
-                .map(NbAddrEntry::from_chunk),
-            AddrRepr::Slice(s) => s.get(i).copied(),
-            AddrRepr::One(e) => (i == 0).then_some(e),
-        };
-        self.index += usize::from(e.is_some());
-        e
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let total = NbAddrs(self.repr).len();
-        let left = total.saturating_sub(self.index);
-        (left, Some(left))
-    }
-}
-
-impl ExactSizeIterator for NbAddrIter<'_> {}
+pub type NbAddrIter<'a> = crate::wire::list::Iter<'a, NbAddrEntry>;
 
 #[cfg(test)]
 mod tests {

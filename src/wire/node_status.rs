@@ -80,126 +80,28 @@ pub struct NodeName {
 impl NodeName {
     /// Bytes of one entry on the wire.
     pub const LEN: usize = 18;
+}
 
-    fn from_chunk(c: &[u8; 18]) -> Self {
-        let mut raw = [0u8; 16];
-        raw.copy_from_slice(&c[..16]);
+impl crate::wire::list::Entry for NodeName {
+    const LEN: usize = 18;
+
+    #[inline]
+    fn read(c: &[u8]) -> Self {
+        let c: [u8; 18] = c.first_chunk::<18>().copied().unwrap_or([0; 18]);
+        let (raw, flags) = c.split_at(16);
         Self {
-            name: NetbiosName::from_raw(raw),
-            flags: NameFlags(u16::from_be_bytes([c[16], c[17]])),
+            name: NetbiosName::from_raw(raw.try_into().unwrap_or([0; 16])),
+            flags: NameFlags(u16::from_be_bytes(flags.try_into().unwrap_or([0; 2]))),
         }
     }
 }
 
 /// The name table of a node status response; at most 255 entries (NUM_NAMES
 /// is one byte). Zero-copy like [`NbAddrs`](crate::wire::NbAddrs).
-#[derive(Clone, Copy)]
-pub struct NodeNames<'a>(NamesRepr<'a>);
-
-/// How entries are held: wire bytes or a caller's slice.
-#[derive(Clone, Copy)]
-pub(crate) enum NamesRepr<'a> {
-    Wire(&'a [u8]),
-    Slice(&'a [NodeName]),
-}
-
-impl<'a> NodeNames<'a> {
-    /// Entries borrowed from a slice (at most 255 can be emitted).
-    #[must_use]
-    pub const fn from_slice(entries: &'a [NodeName]) -> Self {
-        Self(NamesRepr::Slice(entries))
-    }
-
-    /// Entries in wire form, 18 bytes each.
-    #[must_use]
-    pub const fn from_wire(bytes: &'a [u8]) -> Self {
-        Self(NamesRepr::Wire(bytes))
-    }
-
-    /// Number of entries.
-    #[must_use]
-    pub const fn len(&self) -> usize {
-        match self.0 {
-            NamesRepr::Wire(b) => b.len() / NodeName::LEN,
-            NamesRepr::Slice(s) => s.len(),
-        }
-    }
-
-    /// How the entries are held.
-    #[inline]
-    pub(crate) const fn repr(&self) -> NamesRepr<'a> {
-        self.0
-    }
-
-    /// Whether the table is empty.
-    #[must_use]
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The entries, in order.
-    #[must_use]
-    pub fn iter(&self) -> NodeNameIter<'a> {
-        NodeNameIter {
-            repr: self.0,
-            index: 0,
-        }
-    }
-}
-
-impl PartialEq for NodeNames<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for NodeNames<'_> {}
-
-impl fmt::Debug for NodeNames<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-#[cfg(feature = "arbitrary")]
-impl<'a> arbitrary::Arbitrary<'a> for NodeNames<'a> {
-    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        let n = u.int_in_range(0..=12usize)?;
-        Ok(Self::from_wire(u.bytes(n * NodeName::LEN)?))
-    }
-}
+pub type NodeNames<'a> = crate::wire::List<'a, NodeName>;
 
 /// Iterator over [`NodeNames`].
-#[derive(Clone)]
-pub struct NodeNameIter<'a> {
-    repr: NamesRepr<'a>,
-    index: usize,
-}
-
-impl fmt::Debug for NodeNameIter<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeNameIter")
-            .field("index", &self.index)
-            .finish()
-    }
-}
-
-impl Iterator for NodeNameIter<'_> {
-    type Item = NodeName;
-
-    fn next(&mut self) -> Option<NodeName> {
-        let i = self.index;
-        let e = match self.repr {
-            NamesRepr::Wire(b) => b
-                .get(i * NodeName::LEN..)
-                .and_then(|r| r.first_chunk::<18>())
-                .map(NodeName::from_chunk),
-            NamesRepr::Slice(s) => s.get(i).copied(),
-        };
-        self.index += usize::from(e.is_some());
-        e
-    }
-}
+pub type NodeNameIter<'a> = crate::wire::list::Iter<'a, NodeName>;
 
 /// The STATISTICS block after the name table (RFC 1002 §4.2.18): normally 46
 /// bytes, UNIT_ID (a MAC address in practice) first.

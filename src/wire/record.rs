@@ -1,120 +1,43 @@
 //! Questions and resource records (RFC 1002 §4.2.1.2, §4.2.1.3).
 
-use core::fmt;
 use core::net::Ipv4Addr;
 
-use nom::IResult;
-use nom::number::complete::{be_u16, be_u32, be_u64};
+use crate::wire::macros::enum_with_unknown;
+use crate::wire::{Flags, Labels, Name, NbAddrs, NodeStatus};
 
-use crate::wire::error::Field;
-use crate::wire::{
-    Flags, Labels, Name, NbAddrs, NodeName, NodeNames, NodeStatus, ParseError, Statistics,
-};
-
-/// RR_TYPE and QUESTION_TYPE values (RFC 1002 §4.2.1.2–3). Total: other
-/// values are `Unknown(n)`, compared by value.
-#[derive(Debug, Clone, Copy, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum RrType {
-    /// A (0x0001): IP address, in a redirect's additional record.
-    A,
-    /// NS (0x0002): name server, in a redirect's authority record.
-    Ns,
-    /// NULL (0x000A): negative query responses; nmbd's WACK.
-    Null,
-    /// NB (0x0020): NetBIOS general name service.
-    Nb,
-    /// NBSTAT (0x0021): node status.
-    NbStat,
-    /// Any other value.
-    Unknown(u16),
-}
-
-impl From<u16> for RrType {
-    fn from(v: u16) -> Self {
-        match v {
-            0x0001 => Self::A,
-            0x0002 => Self::Ns,
-            0x000A => Self::Null,
-            0x0020 => Self::Nb,
-            0x0021 => Self::NbStat,
-            n => Self::Unknown(n),
-        }
+enum_with_unknown! {
+    /// RR_TYPE and QUESTION_TYPE values (RFC 1002 §4.2.1.2–3). Total: other
+    /// values are `Unknown(n)`, compared by value.
+    pub enum RrType(u16, mask 0xFFFF) {
+        /// A (0x0001): IP address, in a redirect's additional record.
+        A = 0x0001 => "A",
+        /// NS (0x0002): name server, in a redirect's authority record.
+        Ns = 0x0002 => "NS",
+        /// NULL (0x000A): negative query responses; nmbd's WACK.
+        Null = 0x000A => "NULL",
+        /// NB (0x0020): NetBIOS general name service.
+        Nb = 0x0020 => "NB",
+        /// NBSTAT (0x0021): node status.
+        NbStat = 0x0021 => "NBSTAT",
     }
+    unknown => "TYPE{}";
 }
 
-impl From<RrType> for u16 {
-    fn from(v: RrType) -> Self {
-        match v {
-            RrType::A => 0x0001,
-            RrType::Ns => 0x0002,
-            RrType::Null => 0x000A,
-            RrType::Nb => 0x0020,
-            RrType::NbStat => 0x0021,
-            RrType::Unknown(n) => n,
-        }
+enum_with_unknown! {
+    /// RR_CLASS and QUESTION_CLASS (RFC 1002 §4.2.1.2). Only IN (1) is
+    /// defined.
+    pub enum Class(u16, mask 0xFFFF) {
+        /// IN (0x0001), the Internet class.
+        In = 0x0001 => "IN",
     }
+    unknown => "CLASS{}";
 }
 
-impl PartialEq for RrType {
-    fn eq(&self, other: &Self) -> bool {
-        u16::from(*self) == u16::from(*other)
-    }
-}
-
-impl core::hash::Hash for RrType {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        u16::from(*self).hash(state);
-    }
-}
-
-impl fmt::Display for RrType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::A => f.write_str("A"),
-            Self::Ns => f.write_str("NS"),
-            Self::Null => f.write_str("NULL"),
-            Self::Nb => f.write_str("NB"),
-            Self::NbStat => f.write_str("NBSTAT"),
-            Self::Unknown(n) => write!(f, "TYPE{n}"),
-        }
-    }
-}
-
-/// RR_CLASS and QUESTION_CLASS (RFC 1002 §4.2.1.2). Only IN (1) is defined.
-#[derive(Debug, Clone, Copy, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum Class {
-    /// IN (0x0001), the Internet class.
-    In,
-    /// Any other value.
-    Unknown(u16),
-}
-
-impl From<u16> for Class {
-    fn from(v: u16) -> Self {
-        if v == 1 { Self::In } else { Self::Unknown(v) }
-    }
-}
-
-impl From<Class> for u16 {
-    fn from(v: Class) -> Self {
-        match v {
-            Class::In => 1,
-            Class::Unknown(n) => n,
-        }
-    }
-}
-
-impl PartialEq for Class {
-    fn eq(&self, other: &Self) -> bool {
-        u16::from(*self) == u16::from(*other)
-    }
-}
-
-impl core::hash::Hash for Class {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        u16::from(*self).hash(state);
+impl Class {
+    /// Whether this is IN.
+    #[must_use]
+    pub fn is_in(self) -> bool {
+        self == Self::In
     }
 }
 
@@ -314,143 +237,4 @@ impl<'a> ResourceRecord<'a> {
         };
         name + 10 + self.rdata.buffer_len()
     }
-}
-
-type NomRes<'a, T> = IResult<&'a [u8], T, ()>;
-
-// The fixed fields are read one nom parser at a time rather than with a
-// tuple combinator: the single parsers inline, so the values stay in
-// registers instead of round-tripping through memory.
-
-#[inline(always)]
-fn question_tail(i: &[u8]) -> NomRes<'_, (u16, u16)> {
-    let (i, tc) = be_u32(i)?;
-    Ok((i, ((tc >> 16) as u16, tc as u16)))
-}
-
-#[inline(always)]
-fn record_tail(i: &[u8]) -> NomRes<'_, (u16, u16, u32, &[u8])> {
-    // Type, class and TTL as one 64-bit read: one length check, not three.
-    let (i, tct) = be_u64(i)?;
-    let (i, len) = be_u16(i)?;
-    let (t, c, ttl) = ((tct >> 48) as u16, (tct >> 32) as u16, tct as u32);
-    // RDATA split off directly: nom's `take` stays out of line here.
-    let (data, i) = i
-        .split_at_checked(usize::from(len))
-        .ok_or(nom::Err::Error(()))?;
-    Ok((i, (t, c, ttl, data)))
-}
-
-/// Reads a question at `at`; returns it and the offset past it.
-#[inline(always)]
-pub(crate) fn parse_question(msg: &[u8], at: usize) -> Result<(Question<'_>, usize), ParseError> {
-    let (name, pos) = crate::wire::name::parse_name(msg, at)?;
-    let rest = msg.get(pos..).unwrap_or_default();
-    let (_, (t, c)) = question_tail(rest).map_err(|_| ParseError::Truncated {
-        offset: msg.len(),
-        what: Field::QuestionTail,
-    })?;
-    Ok((
-        Question {
-            name,
-            qtype: RrType::from(t),
-            qclass: Class::from(c),
-        },
-        pos + 4,
-    ))
-}
-
-/// Reads a resource record at `at`. `question` is the question name with its
-/// offset, used to recognise the `C0 0C` pointer without decoding twice;
-/// `wack` says whether this is the answer of an opcode-7 response.
-#[inline(always)]
-pub(crate) fn parse_record<'a>(
-    msg: &'a [u8],
-    at: usize,
-    question: Option<&Name<'a>>,
-    wack: bool,
-) -> Result<(ResourceRecord<'a>, usize), ParseError> {
-    let (name, name_form, pos) = match question {
-        Some(q) if matches!(msg.get(at..at + 2), Some([0xC0, 0x0C])) => {
-            (*q, NameForm::QuestionPointer, at + 2)
-        }
-        _ => {
-            let (n, p) = crate::wire::name::parse_name(msg, at)?;
-            (n, NameForm::Full, p)
-        }
-    };
-    let rest = msg.get(pos..).unwrap_or_default();
-    let (_, (t, c, ttl, data)) = record_tail(rest).map_err(|_| {
-        let what = if rest.len() < 10 {
-            Field::RecordHeader
-        } else {
-            Field::Rdata
-        };
-        ParseError::Truncated {
-            offset: msg.len(),
-            what,
-        }
-    })?;
-    let rr_type = RrType::from(t);
-    let rdlength_at = pos + 8;
-    let rdata_at = pos + 10;
-    let bad = ParseError::BadRdLength {
-        offset: rdlength_at,
-        rr_type,
-        len: data.len() as u16,
-    };
-    let rdata = if let (true, &[hi, lo]) = (wack, data) {
-        RData::Wack(Wack {
-            rr_type,
-            request_flags: Flags(u16::from_be_bytes([hi, lo])),
-        })
-    } else {
-        match rr_type {
-            RrType::Nb => {
-                if data.len() % 6 != 0 {
-                    return Err(bad);
-                }
-                RData::Nb(NbAddrs::from_wire(data))
-            }
-            RrType::NbStat => {
-                let (&n, tail) = data.split_first().ok_or(bad)?;
-                let table_len = usize::from(n) * NodeName::LEN;
-                let (table, stats) = tail.split_at_checked(table_len).ok_or(bad)?;
-                RData::NodeStatus(NodeStatus {
-                    names: NodeNames::from_wire(table),
-                    statistics: Statistics(stats),
-                })
-            }
-            RrType::Null => RData::Null(data),
-            RrType::A => {
-                let a: [u8; 4] = data.try_into().map_err(|_| bad)?;
-                RData::A(Ipv4Addr::from(a))
-            }
-            RrType::Ns => {
-                // The name must lie within RDATA: parse within a view that
-                // ends where RDATA ends.
-                let view = msg.get(..rdata_at + data.len()).unwrap_or_default();
-                let (labels, end) =
-                    crate::wire::name::parse_labels(view, rdata_at).map_err(|e| match e {
-                        ParseError::Truncated { .. } => bad,
-                        other => other,
-                    })?;
-                if end != rdata_at + data.len() {
-                    return Err(bad);
-                }
-                RData::Ns(labels)
-            }
-            RrType::Unknown(_) => RData::Unknown { rr_type, data },
-        }
-    };
-    Ok((
-        ResourceRecord {
-            name,
-            name_form,
-            class: Class::from(c),
-            ttl,
-            rdata,
-        },
-        rdata_at + data.len(),
-    ))
 }

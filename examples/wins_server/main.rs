@@ -3,33 +3,23 @@
 //! ```text
 //! wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS]
 //!             [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests]
-//!             [--ack-before-persist]
+//!             [--ack-before-persist] [--hook PROGRAM [--hook-timeout SECS]
+//!             [--hook-max N] [--hook-queue N]]
 //! wins_server --db FILE --export
 //! ```
 //!
-//! * `--listen`: where to serve (default `0.0.0.0:137`; port 137 needs
-//!   privileges).
-//! * `--db FILE`: the database (`nbns::store`, created if missing). Every
-//!   change is committed before the answer that acknowledges it is sent;
-//!   the time the server was down counts (a name whose TTL ran out
-//!   meanwhile expires at start). Without `--db` the records live in
-//!   memory only.
-//! * `--export`: print the records of `--db FILE` as text and exit.
-//! * `--min-ttl`, `--max-ttl`: bounds of the granted TTL (defaults 21600
-//!   and 518400).
-//! * `--address`: the server's own address, owner of its records (default:
-//!   the listening address).
-//! * `--run-for`, `--max-datagrams`: stop after this long or this many
-//!   datagrams (default: run forever), for bounded test runs.
-//! * `--log-requests`: also print one line per request received
-//!   (`request <kind> opcode <n> <name> from <addr>`), for tests and
-//!   debugging; off by default, as it costs throughput.
-//! * `--ack-before-persist`: answer before the change is committed (a
-//!   crash loses what was acknowledged since the last commit).
+//! `--help` describes each option ([`args`]); a bad argument exits 2.
+//! With `--db FILE` every change is committed before the answer that
+//! acknowledges it is sent; the time the server was down counts (a name
+//! whose TTL ran out meanwhile expires at start). Without `--db` the
+//! records live in memory only. `--export` prints the records as text.
+//! With `--replication ADDR:PORT` and `--partner IP[:PORT],push,pull,...`
+//! the server is a WINS replication partner on TCP (`replication.rs`).
 //!
 //! Prints one line per database change on stdout once it is committed,
 //! such as `added HOST<20> unique 10.0.0.7 version 3` (and `version mark
-//! 1024` when a block of version IDs is reserved).
+//! 1024` when a block of version IDs is reserved). `--hook PROGRAM` runs
+//! PROGRAM for each of them as Samba's `wins hook` does ([`hook`]).
 //!
 //! Commits run on a thread of their own: the main thread answers queries
 //! while one is under way, and every change made meanwhile goes into the
@@ -38,92 +28,29 @@
 //! answered meanwhile, registrations are not acknowledged. SIGTERM and
 //! SIGINT end the server after a last commit.
 
+mod args;
+mod hook;
+mod replication;
+
 use core::fmt::Write as _;
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::{SocketAddr, SocketAddrV4};
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::io::{self, Write};
 use std::net::UdpSocket;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Instant, SystemTime};
 
-use nbns::server::{Change, Durability, ServerConfig, WinsServer};
+use nbns::server::{Change, WinsServer};
 use nbns::store::Store;
 use nbns::wire::Packet;
 
-struct Args {
-    listen: SocketAddrV4,
-    db: Option<String>,
-    export: bool,
-    config: ServerConfig,
-    run_for: Option<Duration>,
-    max_datagrams: Option<u64>,
-    log_requests: bool,
-}
-
-fn usage() -> String {
-    "usage: wins_server [--listen ADDR:PORT] [--db FILE] [--min-ttl SECS] [--max-ttl SECS] \
-     [--address IP] [--run-for SECS] [--max-datagrams N] [--log-requests] \
-     [--ack-before-persist]\n       wins_server --db FILE --export"
-        .to_owned()
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        listen: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 137),
-        db: None,
-        export: false,
-        config: ServerConfig::default(),
-        run_for: None,
-        max_datagrams: None,
-        log_requests: false,
-    };
-    let mut address = None;
-    let mut ack_first = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "-h" | "--help" => return Err(usage()),
-            "--log-requests" => a.log_requests = true,
-            "--export" => a.export = true,
-            "--ack-before-persist" => ack_first = true,
-            _ => {
-                let value = it
-                    .next()
-                    .ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
-                let bad = |e: &dyn core::fmt::Display| format!("{flag} {value}: {e}");
-                match flag.as_str() {
-                    "--listen" => a.listen = value.parse().map_err(|e| bad(&e))?,
-                    "--db" => a.db = Some(value),
-                    "--min-ttl" => a.config.min_ttl = value.parse().map_err(|e| bad(&e))?,
-                    "--max-ttl" => a.config.max_ttl = value.parse().map_err(|e| bad(&e))?,
-                    "--address" => address = Some(value.parse().map_err(|e| bad(&e))?),
-                    "--run-for" => {
-                        let secs = value.parse().map_err(|e| bad(&e))?;
-                        a.run_for = Some(Duration::from_secs(secs));
-                    }
-                    "--max-datagrams" => {
-                        a.max_datagrams = Some(value.parse().map_err(|e| bad(&e))?);
-                    }
-                    _ => return Err(format!("unknown option {flag}\n{}", usage())),
-                }
-            }
-        }
-    }
-    if a.export && a.db.is_none() {
-        return Err(format!("--export needs --db FILE\n{}", usage()));
-    }
-    a.config.address = address.unwrap_or(*a.listen.ip());
-    a.config.durability = match (&a.db, ack_first) {
-        (None, _) => Durability::Volatile,
-        (Some(_), true) => Durability::AckBeforePersist,
-        (Some(_), false) => Durability::Durable,
-    };
-    Ok(a)
-}
+use args::Args;
+use hook::Hook;
 
 /// One line per request: its kind, opcode, name and sender.
 fn log_request(from: SocketAddrV4, bytes: &[u8]) {
@@ -153,9 +80,10 @@ const EXIT_RETRY: Duration = Duration::from_secs(10);
 /// [`EXIT_RETRY`]; returns the number of changes it could not commit.
 fn committer(
     mut store: Option<Store>,
-    path: String,
+    path: &PathBuf,
     batches: &Receiver<Vec<Change>>,
     done: &Sender<u64>,
+    hook: Option<&Hook>,
 ) -> usize {
     let mut failures = 0u64;
     let mut closed = false;
@@ -177,7 +105,7 @@ fn committer(
             }
             let result = match store.as_mut() {
                 Some(s) => s.commit(&batch),
-                None => Store::open(&path).and_then(|mut s| {
+                None => Store::open(path).and_then(|mut s| {
                     let r = s.commit(&batch);
                     store = Some(s);
                     r
@@ -215,6 +143,9 @@ fn committer(
         if let Some(last) = batch.last() {
             let _ = done.send(last.seq);
         }
+        if let Some(h) = hook {
+            h.announce(&batch);
+        }
     }
     0
 }
@@ -236,25 +167,42 @@ struct Committer {
 
 fn run(a: Args) -> Result<(), String> {
     let start = Instant::now();
+    let (hook, runner) = match a.hook.clone() {
+        Some(h) => {
+            let (hook, runner) = Hook::start(h).map_err(|e| format!("hook thread: {e}"))?;
+            (Some(hook), Some(runner))
+        }
+        None => (None, None),
+    };
     let (mut server, mut committer) = match &a.db {
         Some(path) => {
-            if a.export && !std::path::Path::new(path).exists() {
-                return Err(format!("{path}: no such database"));
+            let shown = path.display();
+            if a.export && !path.exists() {
+                return Err(format!("{shown}: no such database"));
             }
-            let store = Store::open(path).map_err(|e| format!("{path}: {e}"))?;
+            let store = Store::open(path).map_err(|e| format!("{shown}: {e}"))?;
             if a.export {
                 let mut out = io::stdout().lock();
-                return store.export(&mut out).map_err(|e| format!("{path}: {e}"));
+                return store.export(&mut out).map_err(|e| format!("{shown}: {e}"));
             }
             let server = store
                 .load(a.config.clone(), start, SystemTime::now())
-                .map_err(|e| format!("{path}: {e}"))?;
+                .map_err(|e| format!("{shown}: {e}"))?;
             let (batches, batch_rx) = mpsc::channel();
             let (done_tx, done) = mpsc::channel();
             let path = path.clone();
+            let commit_hook = hook.clone();
             let thread = thread::Builder::new()
                 .name("commit".to_owned())
-                .spawn(move || committer(Some(store), path, &batch_rx, &done_tx))
+                .spawn(move || {
+                    committer(
+                        Some(store),
+                        &path,
+                        &batch_rx,
+                        &done_tx,
+                        commit_hook.as_ref(),
+                    )
+                })
                 .map_err(|e| format!("commit thread: {e}"))?;
             let c = Committer {
                 batches,
@@ -265,11 +213,21 @@ fn run(a: Args) -> Result<(), String> {
         }
         None => (WinsServer::new(a.config.clone(), start), None),
     };
+    let mut repl = match a.replication {
+        Some(at) => Some(replication::Replicator::start(
+            at,
+            a.partners.clone(),
+            &mut server,
+        )?),
+        None => None,
+    };
     let stop = stop_flag()?;
     let sock = UdpSocket::bind(a.listen).map_err(|e| format!("bind {}: {e}", a.listen))?;
+    let local = sock
+        .local_addr()
+        .map_err(|e| format!("bind {}: {e}", a.listen))?;
     eprintln!(
-        "wins_server: serving on {} with {} records, version counter {}, mark {}",
-        a.listen,
+        "wins_server: serving on {local} with {} records, version counter {}, mark {}",
         server.len(),
         server.version_counter(),
         server.version_mark(),
@@ -297,6 +255,9 @@ fn run(a: Args) -> Result<(), String> {
         }
         if let Some(d) = a.run_for {
             wake = wake.min(start + d);
+        }
+        if let Some(r) = &repl {
+            wake = wake.min(r.wake(now));
         }
         let ms = wake
             .saturating_duration_since(now)
@@ -330,20 +291,39 @@ fn run(a: Args) -> Result<(), String> {
             }
             Err(e) => eprintln!("wins_server: recv: {e}"),
         }
-        flush(&mut server, committer.as_ref(), &mut batch, &sock);
+        flush(
+            &mut server,
+            committer.as_ref(),
+            hook.as_ref(),
+            &mut batch,
+            &sock,
+        );
+        if let Some(r) = &mut repl {
+            r.poll(&mut server);
+            flush(
+                &mut server,
+                committer.as_ref(),
+                hook.as_ref(),
+                &mut batch,
+                &sock,
+            );
+        }
         while server.poll_event().is_some() {}
     }
     let mut lost = 0;
     if let Some(c) = committer.take() {
         // A last commit: close the channel, wait for the thread, send what
         // it released.
-        flush(&mut server, Some(&c), &mut batch, &sock);
+        flush(&mut server, Some(&c), None, &mut batch, &sock);
         drop(c.batches);
         lost = c.thread.join().unwrap_or(usize::MAX);
         while let Ok(seq) = c.done.try_recv() {
             server.handle_persisted(seq);
         }
         send_all(&mut server, &sock);
+    }
+    if let Some(r) = runner {
+        r.finish();
     }
     eprintln!(
         "wins_server: stopping after {datagrams} datagrams; {:?}",
@@ -358,21 +338,29 @@ fn run(a: Args) -> Result<(), String> {
 }
 
 /// Hands the new changes to the commit thread, applies the commits it
-/// finished, and sends what is ready.
+/// finished, and sends what is ready. Without a database, changes are
+/// complete when made: they go to the hook at once.
 fn flush(
     server: &mut WinsServer,
     committer: Option<&Committer>,
+    hook: Option<&Hook>,
     batch: &mut Vec<Change>,
     sock: &UdpSocket,
 ) {
+    batch.extend(core::iter::from_fn(|| server.poll_change()));
     if let Some(c) = committer {
-        batch.extend(core::iter::from_fn(|| server.poll_change()));
         if !batch.is_empty() {
             let _ = c.batches.send(core::mem::take(batch));
         }
         while let Ok(seq) = c.done.try_recv() {
             server.handle_persisted(seq);
         }
+    } else if let Some(last) = batch.last().map(|c| c.seq) {
+        if let Some(h) = hook {
+            h.announce(batch);
+        }
+        batch.clear();
+        server.handle_persisted(last);
     }
     send_all(server, sock);
 }
@@ -386,7 +374,7 @@ fn send_all(server: &mut WinsServer, sock: &UdpSocket) {
 }
 
 fn main() -> ExitCode {
-    match parse_args().and_then(run) {
+    match run(args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");

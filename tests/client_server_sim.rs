@@ -336,7 +336,9 @@ fn register_refresh_then_reregister_all_bumps_the_version() {
                     ..
                 },
                 ClientEvent::ReregistrationStarted { names: 1 },
+                ClientEvent::Reregistering { .. },
                 ClientEvent::Registered { ttl: 600, .. },
+                ClientEvent::ReregistrationDone { .. },
             ]
         ),
         "{ev:?}"

@@ -30,7 +30,6 @@ use core::time::Duration;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Stdio;
 use std::thread;
 use std::time::Instant;
 
@@ -59,59 +58,8 @@ fn samba4_replicates_with_our_partner() {
     // its own connection (checked every second).
     let samba = Samba4Wins::start("2:3:3:0", "wreplsrv:periodic_interval = 1")
         .unwrap_or_else(|e| panic!("{e}"));
-    let pcap = std::env::temp_dir().join("nbns-samba4-replication.pcap");
-    let capture = support::tshark::capture(
-        Some(samba.client_netns()),
-        samba.client_interface(),
-        "tcp port 42 or udp port 137",
-        &pcap,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-
-    let exe = std::env::current_exe().unwrap();
-    let mut child = samba
-        .client_command(exe)
-        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env("S4_SERVER", samba.server_ip().to_string())
-        .env("S4_CLIENT", samba.client_ip().to_string())
-        .env("S4_LDB", samba.wins_ldb())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the driver did not finish in 45 s\n{}", samba.log());
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let pcap = capture.stop().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        status.success(),
-        "the driver failed ({status})\nSamba's log:\n{}",
-        samba.log()
-    );
-
-    let packets = support::tshark::dissect_fields(
-        &pcap,
-        &[],
-        &["winsrepl.", "tcp.len", "ip.src", "ip.dst", "nbns.flags"],
-    )
-    .unwrap();
-    let mut messages = 0;
-    for p in &packets {
-        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
-        let payload = p.field("tcp.len").is_some_and(|l| l != "0");
-        let winsrepl = p.protocols.iter().any(|x| x == "winsrepl");
-        assert_eq!(payload, winsrepl, "frame {}: {:?}", p.number, p.protocols);
-        messages += p.fields_named("winsrepl.size").len();
-    }
+    let (packets, messages) =
+        support::samba4::run_driver(&samba, TEST, CHILD, "nbns-samba4-replication.pcap");
     // Samba's challenge of the gone holder of S4CLIENT<00>: name query
     // requests (not responses, opcode 0) to <subnet>.4, port 137.
     let holder = Ipv4Addr::from(u32::from(samba.client_ip()) + 2).to_string();

@@ -184,7 +184,11 @@ impl Reporter {
                     ReleaseOutcome::Refused(rc) => {
                         ("refused", format!("refused with {rc}; released locally"))
                     }
-                    _ => ("other", "released".to_owned()),
+                    ReleaseOutcome::NotRegistered => (
+                        "not_registered",
+                        "nothing sent: it was not registered".to_owned(),
+                    ),
+                    other => ("other", other.to_string()),
                 };
                 (
                     format!("released     {}  {why}", padded(&name.netbios)),
@@ -198,6 +202,9 @@ impl Reporter {
                 format!("registering {names} names again"),
                 json!({ "event": "reregistration_started", "names": names }),
             ),
+            // Each name's registration is reported as it completes, and the
+            // version table follows the run: these add nothing to read.
+            ClientEvent::Reregistering { .. } | ClientEvent::ReregistrationDone { .. } => return,
             other => (
                 format!("{other:?}"),
                 json!({ "event": "other", "debug": format!("{other:?}") }),

@@ -8,10 +8,15 @@
 //! provisioned domain is cached there between runs).
 
 use core::net::Ipv4Addr;
+use core::time::Duration;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Instant;
+
+use super::tshark::{self, TsharkPacket};
 
 /// The Debian packages the harness needs, for error messages and `.ci/run`.
 pub(crate) const PACKAGES: &str =
@@ -247,4 +252,71 @@ pub(crate) fn ldb_records(ldb: &Path, filter: &str) -> Vec<LdbRecord> {
             })
         })
         .collect()
+}
+
+/// Runs the test `test` of this test binary again inside Samba's client
+/// namespace, with `driver_env` set (the driver: the side that talks to
+/// Samba), while tshark captures TCP 42 and UDP 137 there into
+/// `<temp>/<pcap_name>`. Panics unless the driver succeeds within 45 s.
+/// Returns the captured packets, each checked to be read without a
+/// malformed flag and every TCP payload as `winsrepl`, and the number of
+/// replication messages tshark read.
+pub(crate) fn run_driver(
+    samba: &Samba4Wins,
+    test: &str,
+    driver_env: &str,
+    pcap_name: &str,
+) -> (Vec<TsharkPacket>, usize) {
+    let pcap = std::env::temp_dir().join(pcap_name);
+    let capture = tshark::capture(
+        Some(samba.client_netns()),
+        samba.client_interface(),
+        "tcp port 42 or udp port 137",
+        &pcap,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = samba
+        .client_command(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(driver_env, "1")
+        .env("S4_SERVER", samba.server_ip().to_string())
+        .env("S4_CLIENT", samba.client_ip().to_string())
+        .env("S4_LDB", samba.wins_ldb())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn the driver");
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the driver") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the driver did not finish in 45 s\n{}", samba.log());
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let pcap = capture.stop().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "the driver failed ({status})\nSamba's log:\n{}",
+        samba.log()
+    );
+    let packets = tshark::dissect_fields(
+        &pcap,
+        &[],
+        &["winsrepl.", "tcp.len", "ip.src", "ip.dst", "nbns.flags"],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut messages = 0;
+    for p in &packets {
+        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
+        let payload = p.field("tcp.len").is_some_and(|l| l != "0");
+        let winsrepl = p.protocols.iter().any(|x| x == "winsrepl");
+        assert_eq!(payload, winsrepl, "frame {}: {:?}", p.number, p.protocols);
+        messages += p.fields_named("winsrepl.size").len();
+    }
+    (packets, messages)
 }

@@ -16,6 +16,9 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+#[path = "../tests/support/hashflood.rs"]
+mod hashflood;
+use hashflood::{colliding, random};
 use nbns::server::{Change, Durability, ServerConfig, WinsServer};
 use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
 
@@ -130,57 +133,6 @@ fn bench(c: &mut Criterion) {
         });
     });
     g.finish();
-}
-
-/// Multiplier and fold of the unkeyed table hash the server once used.
-const K: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let p = u128::from(a) * u128::from(b);
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-/// Names stored as unique records (0x1C..0x1E would skip the table).
-fn stored(raw: &[u8; 16]) -> bool {
-    !matches!(raw[15], 0x1C..=0x1E)
-}
-
-/// Names whose keys all hash alike under the fixed fold hash: the second
-/// word is `fold(first · K) ^ C` (see tests/server_collisions.rs).
-fn colliding(n: usize) -> Vec<NetbiosName> {
-    (0u64..)
-        .map(|i| {
-            let lo = i.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ 0x4E41_4D45;
-            let hi = fold_mul(lo, K) ^ 0x0123_4567_89AB_CDEF;
-            let mut raw = [0u8; 16];
-            raw[..8].copy_from_slice(&lo.to_le_bytes());
-            raw[8..].copy_from_slice(&hi.to_le_bytes());
-            raw
-        })
-        .filter(stored)
-        .take(n)
-        .map(NetbiosName::from_raw)
-        .collect()
-}
-
-fn random(n: usize) -> Vec<NetbiosName> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    core::iter::repeat_with(|| {
-        let mut raw = [0u8; 16];
-        raw[..8].copy_from_slice(&next().to_le_bytes());
-        raw[8..].copy_from_slice(&next().to_le_bytes());
-        raw
-    })
-    .filter(stored)
-    .take(n)
-    .map(NetbiosName::from_raw)
-    .collect()
 }
 
 const FLOOD: usize = 60_000;

@@ -104,17 +104,7 @@ fn start_server_with(net: &NmbdClient, bins: &Bins, db: &Path, extra: &[&str]) -
         .args(["--run-for", "120"])
         .args(extra);
     let server = Proc::spawn(cmd);
-    assert!(
-        wait_until(Duration::from_secs(20), || server.stderr.has("serving on")),
-        "wins_server did not start:\n{}",
-        server.log()
-    );
-    let line = server
-        .stderr
-        .all()
-        .into_iter()
-        .find(|l| l.contains("serving on"))
-        .unwrap();
+    let line = server.stderr_line("serving on", Duration::from_secs(20));
     let counter = line
         .split("version counter ")
         .nth(1)

@@ -12,12 +12,12 @@ use std::net::UdpSocket;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use nbns::wire::{
     Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind, Rcode,
 };
 use support::examples::{Proc, example_binary};
+use support::nmbd::wait_until;
 
 fn server_bin() -> PathBuf {
     example_binary("wins_server", &["redb"])
@@ -45,17 +45,6 @@ fn script(path: &Path, body: &str) {
 const RECORDING_HOOK: &str =
     "line=$(printf '%s\\037' \"$@\")\nprintf '%s\\n' \"$line\" >> \"$HOOK_LOG\"";
 
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
-}
-
 /// The server, started in `dir` with `args`; returns it and its address.
 fn start(dir: &Path, args: &[&str]) -> (Proc, SocketAddrV4) {
     let mut cmd = Command::new(server_bin());
@@ -64,17 +53,7 @@ fn start(dir: &Path, args: &[&str]) -> (Proc, SocketAddrV4) {
         .args(["--listen", "127.0.0.1:0", "--run-for", "60"])
         .args(args);
     let server = Proc::spawn(cmd);
-    assert!(
-        wait_until(Duration::from_secs(20), || server.stderr.has("serving on")),
-        "wins_server did not start:\n{}",
-        server.log()
-    );
-    let line = server
-        .stderr
-        .all()
-        .into_iter()
-        .find(|l| l.contains("serving on"))
-        .unwrap();
+    let line = server.stderr_line("serving on", Duration::from_secs(20));
     let addr = line
         .split("serving on ")
         .nth(1)

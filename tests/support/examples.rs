@@ -2,11 +2,13 @@
 //! profile, target directory and features of the test binary, with their
 //! output followed line by line.
 
+use core::time::Duration;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Instant;
 
 /// Builds the example `name` (with `features`, plus `arbitrary` when the
 /// test binary has it) and returns its path.
@@ -99,6 +101,23 @@ impl Proc {
             stdout: Lines::follow(child.stdout.take().unwrap()),
             stderr: Lines::follow(child.stderr.take().unwrap()),
             child,
+        }
+    }
+
+    /// The first line of its standard error that holds `needle`, waiting up
+    /// to `limit` for it; panics with everything it printed if none comes.
+    pub(crate) fn stderr_line(&self, needle: &str, limit: Duration) -> String {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.stderr.all().into_iter().find(|l| l.contains(needle)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < end,
+                "no {needle:?} line within {limit:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
         }
     }
 

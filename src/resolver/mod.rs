@@ -261,24 +261,29 @@ impl<I: IdSource> Resolver<I> {
             return Err(QueryError::NoMethod);
         }
         let wildcard = name.netbios.is_wildcard();
-        if !wildcard {
-            if let Some((addresses, group, remaining)) = self.cache.lookup(now, &owned) {
-                let resolution = Resolution {
-                    addresses: addresses.to_vec(),
-                    group,
-                    ttl: u32::try_from(remaining.as_secs()).unwrap_or(u32::MAX),
-                    via: Via::Cache,
-                    responders: Vec::new(),
-                };
-                let handle = self.new_handle();
-                self.stats.resolved_from_cache += 1;
-                self.push_event(ResolverEvent::Resolved {
-                    query: handle,
-                    name: owned,
-                    resolution,
-                });
-                return Ok(handle);
-            }
+        let cached = if wildcard {
+            None
+        } else {
+            self.cache
+                .lookup(now, &owned)
+                .map(|(addresses, group, remaining)| (addresses.to_vec(), group, remaining))
+        };
+        if let Some((addresses, group, remaining)) = cached {
+            let resolution = Resolution {
+                addresses,
+                group,
+                ttl: u32::try_from(remaining.as_secs()).unwrap_or(u32::MAX),
+                via: Via::Cache,
+                responders: Vec::new(),
+            };
+            let handle = self.new_handle();
+            self.stats.resolved_from_cache += 1;
+            self.push_event(ResolverEvent::Resolved {
+                query: handle,
+                name: owned,
+                resolution,
+            });
+            return Ok(handle);
         }
         if self.queries.len() >= self.config.pending_cap() {
             return Err(QueryError::TooManyPending);

@@ -190,7 +190,7 @@ pub struct CachedName<'a> {
     pub group: bool,
     /// How it was learnt ([`Via::Broadcast`] or [`Via::NameServer`]).
     pub via: Via,
-    /// Time left before it expires ("Life [sec]").
+    /// Time left before it expires (`nbtstat -c`'s "Life \[sec\]").
     pub remaining: Duration,
 }
 

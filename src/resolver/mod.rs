@@ -1,6 +1,7 @@
 //! A sans-IO resolver of NetBIOS names: name queries to WINS servers and/or
-//! by broadcast, as the node type says (RFC 1001 §15.1.1–§15.1.3, RFC 1002
-//! §4.2.12–§4.2.14, MS-NBTE §3.1.1.1), with a small cache.
+//! by broadcast, as the node type says (RFC 1002 §5.1.1–§5.1.3 and
+//! §4.2.12–§4.2.14; H-nodes as \[HYBRID\], draft-noon-hybrid-netbios, which
+//! MS-NBTE §3.1.1 adopts), with a small cache.
 //!
 //! [`Resolver::query`] starts a query and returns its [`QueryHandle`]; the
 //! outcome arrives as a [`ResolverEvent`] carrying the handle. Drive it with
@@ -103,6 +104,8 @@ mod cache;
 mod config;
 mod fuzz;
 mod query;
+#[cfg(test)]
+mod tests;
 mod types;
 
 use core::net::SocketAddrV4;
@@ -738,8 +741,8 @@ impl<I: IdSource> Resolver<I> {
         let Some(q) = self.queries.get_mut(&h) else {
             return;
         };
-        // A unique name is reported on its first answer (RFC 1001
-        // §15.1.1.4 returns it at once); a group or `*` collects members.
+        // A unique name is reported on its first answer (RFC 1002 §5.1.1's
+        // find name returns it at once); a group or `*` collects members.
         let report_now = !got.group && !q.name.netbios.is_wildcard();
         q.phase = Phase::Collecting {
             reported: report_now,
@@ -836,7 +839,7 @@ impl<I: IdSource> Resolver<I> {
     }
 
     /// Requests of other nodes: a broadcast NAME RELEASE of a cached name by
-    /// one of its holders flushes the entry (RFC 1001 §15.1.3.5); the rest
+    /// one of its holders flushes the entry (RFC 1002 §5.1.1.5); the rest
     /// are not the resolver's to answer.
     fn on_request(&mut self, from: SocketAddrV4, p: &Packet<'_>) {
         if p.kind() == PacketKind::NameReleaseRequest

@@ -129,7 +129,7 @@ use query::{Answer, Phase, Query};
 use crate::client::{OwnedName, Transmit};
 use crate::hash::KeyedState;
 use crate::ids::{DeterministicIds, IdSource, OsRandomIds};
-use crate::node_type::Method;
+use crate::node_type::{Method, NodeType};
 use crate::wire::{Class, Message, Name, NbAddrEntry, Packet, PacketKind};
 
 /// The NBNS port, where broadcast queries go and their answers come from.
@@ -259,8 +259,27 @@ impl<I: IdSource> Resolver<I> {
     /// [`QueryError::NoMethod`] when the node type has nothing configured to
     /// resolve with.
     pub fn query(&mut self, now: Instant, name: Name<'_>) -> Result<QueryHandle, QueryError> {
+        self.query_as(now, name, self.config.node_type)
+    }
+
+    /// Like [`Self::query`], but this query runs as a node of `node_type`
+    /// would (its methods and their order), whatever the configured type:
+    /// `nbtstat -a NAME` without a WINS server asks as a B-node, a program
+    /// that must not broadcast as a P-node. Unconfigured methods are
+    /// skipped as always.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::query`].
+    pub fn query_as(
+        &mut self,
+        now: Instant,
+        name: Name<'_>,
+        node_type: NodeType,
+    ) -> Result<QueryHandle, QueryError> {
         let owned = OwnedName::from_name(name);
-        if !self.has_method(0, self.config.node_type.methods()) {
+        let methods = node_type.methods();
+        if !self.has_method(0, methods) {
             return Err(QueryError::NoMethod);
         }
         let wildcard = name.netbios.is_wildcard();
@@ -302,7 +321,7 @@ impl<I: IdSource> Resolver<I> {
                 id,
                 phase: Phase::Broadcast { sent: 0 },
                 deadline: now,
-                methods: self.config.node_type.methods(),
+                methods,
                 method: 0,
                 answers: Vec::new(),
             },

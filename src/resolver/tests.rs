@@ -119,3 +119,25 @@ fn cancelled_query_ends_without_an_event_and_its_answer_is_unsolicited() {
     assert_eq!(r.stats().dropped_unsolicited, 1);
     assert!(r.poll_event().is_none());
 }
+
+#[test]
+fn query_as_overrides_the_node_type_for_one_query() {
+    let mut r = resolver(NodeType::H);
+    let now = Instant::now();
+    r.query_as(now, name(), NodeType::B).unwrap();
+    let t = r.poll_transmit().unwrap();
+    assert_eq!(t.contents, BROADCAST_QUERY);
+    r.query_as(
+        now,
+        Name::unscoped(NetbiosName::new("OTHER", 0).unwrap()),
+        NodeType::P,
+    )
+    .unwrap();
+    assert_eq!(r.poll_transmit().unwrap().destination, SERVER);
+    // a B-node query on a resolver without a subnet has nothing to use
+    let mut p = Resolver::new(ResolverConfig::new(NodeType::H, [SERVER], None), || 1);
+    assert_eq!(
+        p.query_as(now, name(), NodeType::B),
+        Err(QueryError::NoMethod)
+    );
+}

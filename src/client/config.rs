@@ -118,7 +118,8 @@ pub struct ClientConfig {
     /// (`nbtstat -RR`) during which another is refused. Default 120 s
     /// (MS KB 188598: "cannot be repeated for 2 minutes").
     pub reregister_cooldown: Duration,
-    /// The node type (RFC 1001 §10, MS-NBTE §1.3): how names are
+    /// The node type ([`node_type`](crate::node_type), RFC 1001 §10,
+    /// MS-NBTE §1.3): how names are
     /// registered and released, and what NB_FLAGS and node status answers
     /// say.
     ///
@@ -214,21 +215,17 @@ impl ClientConfig {
 
     /// Whether names are registered with WINS servers.
     pub(crate) fn uses_wins(&self) -> bool {
-        self.node_type != NodeType::B && self.server_count() > 0
+        self.node_type.uses_name_server() && self.server_count() > 0
     }
 
     /// Whether names are claimed and released by broadcast.
     pub(crate) fn uses_broadcast(&self) -> bool {
-        self.broadcast.is_some()
-            && match self.node_type {
-                NodeType::B | NodeType::M | NodeType::H => true,
-                NodeType::P => false,
-            }
+        self.broadcast.is_some() && self.node_type.uses_broadcast()
     }
 
     /// Whether broadcast comes before WINS (B and M nodes).
     pub(crate) fn broadcast_first(&self) -> bool {
-        matches!(self.node_type, NodeType::B | NodeType::M)
+        self.node_type.methods().first() == Some(&crate::node_type::Method::Broadcast)
     }
 
     /// The wait a WACK with this TTL asks for, after the clamp rule.

@@ -3,11 +3,13 @@
 //! same subnet: claims, defence, conflict demands, broadcast releases, the
 //! H-node's fallback to broadcast and return to WINS, with loss.
 //!
-//! The segment is 10.0.0.0/24 with broadcast address 10.0.0.255. A datagram
-//! to 10.0.0.255:137 reaches every machine that is up, the sender too (as a
-//! socket bound to port 137 receives its own broadcasts); one to a
-//! machine's address reaches that machine. Each delivery can be dropped by
-//! the loss model. Time jumps to the earliest deadline; nothing sleeps.
+//! The segment is tests/support/segment.rs on 10.0.0.0/24 (broadcast
+//! address 10.0.0.255): a datagram to 10.0.0.255:137 reaches every other
+//! machine that is up, one to a machine's address that machine, each
+//! delivery lost with the segment's seeded loss. Time jumps to the earliest
+//! deadline; nothing sleeps.
+
+mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
@@ -22,10 +24,10 @@ use nbns::wire::{
     Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind, Rcode,
 };
 
-const PORT: u16 = 137;
+use support::segment::{ClientNode, NodeId, PORT, Segment as Net, ServerNode};
+
 const WINS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const BCAST: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 255), PORT);
-const MAX_BURST: usize = 10_000;
 
 fn ip(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 0, n)
@@ -35,225 +37,157 @@ fn name(s: &str, suffix: u8) -> Name<'static> {
     Name::unscoped(NetbiosName::new(s, suffix).unwrap())
 }
 
-/// One delivery (or loss) of a datagram.
+/// One datagram as it crossed the segment.
 #[derive(Debug, Clone)]
 struct Wire {
     at: Duration,
     from: SocketAddrV4,
+    /// The destination address as sent (the broadcast address for a
+    /// broadcast).
     to: Ipv4Addr,
     id: u16,
     kind: PacketKind,
     broadcast: bool,
     rcode: Rcode,
+    /// Whether it reached at least one node.
     delivered: bool,
 }
 
-struct Node {
-    ip: Ipv4Addr,
-    client: NameClient<DeterministicIds>,
-    events: Vec<ClientEvent>,
-}
-
-/// Which deliveries are lost: a seeded xorshift at `percent`, plus a script
-/// of deliveries to drop (by their index in the wire log).
+/// The loss of the segment: a seed and a probability per delivery.
 struct Loss {
-    state: u64,
-    percent: u64,
-    scripted: Vec<usize>,
+    seed: u64,
+    percent: u32,
 }
 
 impl Loss {
     fn none() -> Self {
         Self {
-            state: 1,
+            seed: 1,
             percent: 0,
-            scripted: Vec::new(),
         }
     }
 
-    fn random(seed: u64, percent: u64) -> Self {
-        Self {
-            state: seed.max(1),
-            percent,
-            scripted: Vec::new(),
-        }
-    }
-
-    fn drops(&mut self, index: usize) -> bool {
-        let mut x = self.state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.state = x;
-        self.scripted.contains(&index) || x % 100 < self.percent
+    fn random(seed: u64, percent: u32) -> Self {
+        Self { seed, percent }
     }
 }
 
+type Client = ClientNode<DeterministicIds>;
+
+/// The shared simulated segment (tests/support/segment.rs) with the WINS
+/// server at 10.0.0.1 and name clients added by their last address byte;
+/// `wire` and `now` are refreshed after every step.
 struct Segment {
-    start: Instant,
-    now: Instant,
-    server: WinsServer,
-    server_up: bool,
-    nodes: Vec<Node>,
+    net: Net,
+    server: NodeId,
+    nodes: Vec<NodeId>,
     wire: Vec<Wire>,
-    loss: Loss,
+    now: Instant,
 }
 
 impl Segment {
     fn new(loss: Loss) -> Self {
-        let now = Instant::now();
+        let mut net = Net::new(Ipv4Addr::new(10, 0, 0, 0), 24, loss.seed);
+        assert_eq!(SocketAddrV4::new(net.broadcast_address(), PORT), BCAST);
+        net.set_loss(f64::from(loss.percent) / 100.0);
         let mut c = ServerConfig::default();
         c.address = WINS;
         c.min_ttl = 60;
         c.max_ttl = 60;
         c.durability = Durability::Volatile;
+        let server = WinsServer::with_ids(c, net.now(), DeterministicIds::new(1));
+        let server = net.add(WINS, ServerNode::new(server));
+        let now = net.now();
         Self {
-            start: now,
-            now,
-            server: WinsServer::with_ids(c, now, DeterministicIds::new(1)),
-            server_up: true,
+            net,
+            server,
             nodes: Vec::new(),
             wire: Vec::new(),
-            loss,
+            now,
         }
     }
 
+    /// Reads the segment's record of the wire and its clock.
+    fn sync(&mut self) {
+        self.now = self.net.now();
+        self.wire = self
+            .net
+            .wire()
+            .iter()
+            .map(|r| {
+                let p = Packet::parse(&r.contents).expect("well-formed packets only");
+                Wire {
+                    at: r.at,
+                    from: r.from,
+                    to: *r.to.ip(),
+                    id: p.id,
+                    kind: p.kind(),
+                    broadcast: r.broadcast,
+                    rcode: p.rcode(),
+                    delivered: !r.delivered_to.is_empty(),
+                }
+            })
+            .collect();
+    }
+
     fn add_node(&mut self, n: u8, config: ClientConfig) -> usize {
-        self.nodes.push(Node {
-            ip: ip(n),
-            client: NameClient::with_deterministic_ids(config, u64::from(n)),
-            events: Vec::new(),
-        });
+        let client = NameClient::with_deterministic_ids(config, u64::from(n));
+        self.nodes
+            .push(self.net.add(ip(n), ClientNode::new(client)));
         self.nodes.len() - 1
+    }
+
+    fn client(&mut self, i: usize) -> &mut NameClient<DeterministicIds> {
+        &mut self.net.node_mut::<Client>(self.nodes[i]).client
     }
 
     fn add(&mut self, i: usize, spec: NameSpec<'_>) {
         let now = self.now;
-        self.nodes[i].client.add_name(now, spec).unwrap();
+        self.client(i).add_name(now, spec).unwrap();
         self.settle();
     }
 
     fn state(&self, i: usize, n: Name<'_>) -> Option<NameState> {
-        self.nodes[i].client.name_state(n)
+        self.net.node::<Client>(self.nodes[i]).client.name_state(n)
     }
 
     fn elapsed(&self) -> Duration {
-        self.now - self.start
+        self.net.elapsed()
+    }
+
+    fn set_server_up(&mut self, up: bool) {
+        self.net.set_up(self.server, up);
+    }
+
+    fn server(&self) -> &WinsServer {
+        &self.net.node::<ServerNode>(self.server).server
     }
 
     /// Sends a datagram from a machine the test plays.
     fn inject(&mut self, from: SocketAddrV4, to: SocketAddrV4, p: &Message<'_>) {
         let mut bytes = Vec::new();
         p.emit_buf(&mut bytes).unwrap();
-        self.deliver(from, to, &bytes);
-        self.settle();
+        self.net.inject(from, to, &bytes);
+        self.sync();
     }
 
     fn settle(&mut self) {
-        let mut delivered = 0;
-        loop {
-            let mut queue = Vec::new();
-            while let Some(t) = self.server.poll_transmit() {
-                if self.server_up {
-                    queue.push((SocketAddrV4::new(WINS, PORT), t.destination, t.contents));
-                }
-            }
-            while self.server.poll_event().is_some() {}
-            for n in &mut self.nodes {
-                while let Some(t) = n.client.poll_transmit() {
-                    let src = SocketAddrV4::new(t.source.unwrap_or(n.ip), PORT);
-                    queue.push((src, t.destination, t.contents));
-                }
-                n.events
-                    .extend(core::iter::from_fn(|| n.client.poll_event()));
-            }
-            if queue.is_empty() {
-                return;
-            }
-            for (from, to, bytes) in queue {
-                delivered += 1;
-                assert!(delivered < MAX_BURST, "datagram storm");
-                self.deliver(from, to, &bytes);
-            }
-        }
-    }
-
-    fn deliver(&mut self, from: SocketAddrV4, to: SocketAddrV4, bytes: &[u8]) {
-        let p = Packet::parse(bytes).expect("well-formed packets only");
-        let targets: Vec<Ipv4Addr> = if to == BCAST {
-            let mut t: Vec<Ipv4Addr> = self.nodes.iter().map(|n| n.ip).collect();
-            t.push(WINS);
-            t
-        } else {
-            vec![*to.ip()]
-        };
-        for target in targets {
-            let index = self.wire.len();
-            let lost = self.loss.drops(index);
-            let mut delivered = false;
-            if !lost {
-                if target == WINS {
-                    if self.server_up {
-                        self.server.handle_datagram(self.now, from, bytes);
-                        delivered = true;
-                    }
-                } else if let Some(n) = self.nodes.iter_mut().find(|n| n.ip == target) {
-                    n.client.handle_datagram(self.now, from, bytes);
-                    delivered = true;
-                }
-            }
-            self.wire.push(Wire {
-                at: self.now - self.start,
-                from,
-                to: target,
-                id: p.id,
-                kind: p.kind(),
-                broadcast: p.flags.broadcast(),
-                rcode: p.rcode(),
-                delivered,
-            });
-        }
+        self.net.settle();
+        self.sync();
     }
 
     fn run_for(&mut self, d: Duration) {
-        let end = self.now + d;
-        self.settle();
-        let mut steps = 0u32;
-        loop {
-            let mut next = self.server.poll_timeout();
-            for n in &self.nodes {
-                if let Some(t) = n.client.poll_timeout() {
-                    next = Some(next.map_or(t, |m| m.min(t)));
-                }
-            }
-            let Some(t) = next.filter(|t| *t <= end) else {
-                break;
-            };
-            steps += 1;
-            assert!(steps < 1_000_000, "timers do not advance");
-            self.now = self.now.max(t);
-            let now = self.now;
-            self.server.handle_timeout(now);
-            for n in &mut self.nodes {
-                n.client.handle_timeout(now);
-            }
-            self.settle();
-        }
-        self.now = end;
-        self.settle();
+        self.net.run_for(d);
+        self.sync();
     }
 
     fn events(&mut self, i: usize) -> Vec<ClientEvent> {
-        core::mem::take(&mut self.nodes[i].events)
+        self.net.node_mut::<Client>(self.nodes[i]).take_events()
     }
 
-    /// Datagrams sent by `from` (each once: broadcasts are logged per
-    /// receiver, so only the copy to the sender itself counts).
+    /// Datagrams sent by `from`.
     fn sent_by(&self, from: Ipv4Addr) -> Vec<&Wire> {
-        self.wire
-            .iter()
-            .filter(|w| *w.from.ip() == from && (w.to == from || !w.broadcast))
-            .collect()
+        self.wire.iter().filter(|w| *w.from.ip() == from).collect()
     }
 }
 
@@ -555,7 +489,8 @@ fn a_conflict_demand_takes_the_name_off_the_segment() {
     );
     s.run_for(Duration::from_secs(3600));
     assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
-    assert!(s.nodes[a].client.release(s.now, name("HOST", 0)));
+    let now = s.now;
+    assert!(s.client(a).release(now, name("HOST", 0)));
     s.settle();
     assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
     assert!(matches!(
@@ -577,12 +512,13 @@ fn release_by_broadcast_frees_the_name_for_another_node() {
     s.events(a);
     let mark = s.wire.len();
     let now = s.now;
-    assert!(s.nodes[a].client.release(now, name("HOST", 0)));
+    let released_at = s.elapsed();
+    assert!(s.client(a).release(now, name("HOST", 0)));
     s.run_for(Duration::from_secs(5));
     let releases: Vec<(PacketKind, bool, Duration)> = s.wire[mark..]
         .iter()
-        .filter(|w| *w.from.ip() == ip(7) && w.to == ip(7))
-        .map(|w| (w.kind, w.broadcast, w.at - (now - s.start)))
+        .filter(|w| *w.from.ip() == ip(7))
+        .map(|w| (w.kind, w.broadcast, w.at - released_at))
         .collect();
     let ms = Duration::from_millis;
     assert_eq!(
@@ -686,7 +622,7 @@ fn an_h_node_falls_back_to_broadcast_and_returns_to_wins() {
 
     // The server goes silent; the refresh at half the 60 s TTL times out,
     // so does the registration, and the name is claimed by broadcast.
-    s.server_up = false;
+    s.set_server_up(false);
     let down_at = s.elapsed();
     s.run_for(Duration::from_secs(60));
     assert_eq!(s.state(h, name("HOST", 0)), Some(NameState::Claimed));
@@ -721,7 +657,7 @@ fn an_h_node_falls_back_to_broadcast_and_returns_to_wins() {
     assert_eq!(s.state(h, name("HOST", 0)), Some(NameState::Claimed));
 
     // The server is back: the next retry registers the name there.
-    s.server_up = true;
+    s.set_server_up(true);
     s.run_for(Duration::from_secs(61));
     assert_eq!(s.state(h, name("HOST", 0)), Some(NameState::Registered));
     assert!(
@@ -730,7 +666,7 @@ fn an_h_node_falls_back_to_broadcast_and_returns_to_wins() {
             .any(|e| matches!(e, ClientEvent::Registered { ttl: 60, .. }))
     );
     assert!(
-        s.server
+        s.server()
             .record(NetbiosName::new("HOST", 0).unwrap(), b"")
             .is_some()
     );
@@ -738,11 +674,11 @@ fn an_h_node_falls_back_to_broadcast_and_returns_to_wins() {
     // Released at WINS and on the segment it was claimed on.
     let mark = s.wire.len();
     let now = s.now;
-    assert!(s.nodes[h].client.release(now, name("HOST", 0)));
+    assert!(s.client(h).release(now, name("HOST", 0)));
     s.run_for(Duration::from_secs(5));
     let sent: Vec<(PacketKind, bool)> = s.wire[mark..]
         .iter()
-        .filter(|w| *w.from.ip() == ip(7) && (w.to == ip(7) || !w.broadcast))
+        .filter(|w| *w.from.ip() == ip(7))
         .map(|w| (w.kind, w.broadcast))
         .collect();
     assert_eq!(
@@ -790,7 +726,7 @@ fn an_m_node_claims_by_broadcast_first_then_registers_with_wins() {
 #[test]
 fn a_p_node_and_a_default_config_never_broadcast() {
     let mut s = Segment::new(Loss::none());
-    s.server_up = false;
+    s.set_server_up(false);
     let p = s.add_node(7, h_node().node_type(NodeType::P));
     let d = s.add_node(
         8,
@@ -812,7 +748,7 @@ fn reregister_all_on_a_b_node_sends_nothing() {
     s.run_for(Duration::from_secs(5));
     let mark = s.wire.len();
     let now = s.now;
-    s.nodes[a].client.reregister_all(now).unwrap();
+    s.client(a).reregister_all(now).unwrap();
     s.run_for(Duration::from_secs(5));
     assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
     assert_eq!(s.state(a, name("HOST", 0)), Some(NameState::Claimed));

@@ -753,3 +753,35 @@ fn reregister_all_on_a_b_node_sends_nothing() {
     assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
     assert_eq!(s.state(a, name("HOST", 0)), Some(NameState::Claimed));
 }
+
+/// The H-node's fallback and return under 10 % loss, over many seeds:
+/// WINS silent, the name ends claimed on the segment; WINS back, the name
+/// ends registered there.
+#[test]
+fn an_h_node_falls_back_and_returns_under_loss() {
+    for seed in 1..=20u64 {
+        let mut s = Segment::new(Loss::random(seed, 10));
+        let h = s.add_node(7, h_node());
+        s.set_server_up(false);
+        s.add(h, NameSpec::unique(name("HOST", 0), &[ip(7)]));
+        s.run_for(Duration::from_secs(30));
+        assert_eq!(
+            s.state(h, name("HOST", 0)),
+            Some(NameState::Claimed),
+            "seed {seed}"
+        );
+        s.set_server_up(true);
+        s.run_for(Duration::from_secs(600));
+        let state = s.state(h, name("HOST", 0));
+        assert!(
+            matches!(state, Some(NameState::Registered | NameState::Refreshing)),
+            "seed {seed}: {state:?}"
+        );
+        assert!(
+            s.server()
+                .record(NetbiosName::new("HOST", 0).unwrap(), b"")
+                .is_some(),
+            "seed {seed}"
+        );
+    }
+}

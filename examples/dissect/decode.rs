@@ -198,7 +198,7 @@ fn ip_after_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], Sk
 }
 
 /// The IP packet of a frame of the given link type.
-fn ip_packet(linktype: i32, data: &[u8]) -> Result<&[u8], Skip> {
+pub(crate) fn ip_packet(linktype: i32, data: &[u8]) -> Result<&[u8], Skip> {
     let two = |i: usize| -> Result<u16, Skip> {
         match (data.get(i), data.get(i + 1)) {
             (Some(&hi), Some(&lo)) => Ok(u16::from_be_bytes([hi, lo])),
@@ -324,6 +324,19 @@ impl Decoder {
         time_ns: i128,
     ) -> Result<Found<'a>, Skip> {
         let ip = ip_packet(linktype, data)?;
+        if let Some(v4) = plain_ipv4_udp(ip) {
+            return udp_datagram(&self.ports, v4.src, v4.dst, v4.payload, false).map(Found::Nbns);
+        }
+        self.decode_ip(ip, time_ns)
+    }
+
+    /// [`Decoder::decode`] of the IP packet `ip` by `etherparse`: every
+    /// case, including those [`plain_ipv4_udp`] reads.
+    pub(crate) fn decode_ip<'a>(
+        &'a mut self,
+        ip: &'a [u8],
+        time_ns: i128,
+    ) -> Result<Found<'a>, Skip> {
         let (ip, _) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::NotIp)?;
         let (src, dst) = match &ip {
             LaxIpSlice::Ipv4(v4) => (
@@ -412,6 +425,48 @@ impl Decoder {
         self.spare.truncate(MAX_PENDING_REASSEMBLIES);
         Ok(true)
     }
+}
+
+/// An unfragmented IPv4 packet carrying UDP: its addresses and the UDP
+/// bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlainIpv4<'a> {
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
+    pub(crate) payload: &'a [u8],
+}
+
+/// The IPv4 packet nearly every NBNS frame holds, read in a few
+/// instructions: IPv4 (RFC 791 §3.1) with a whole header, not a fragment,
+/// protocol UDP. Anything else is `None`, and left to `etherparse`. The
+/// payload is what `LaxIpSlice` gives: up to the total length, or to the
+/// end of the captured bytes when the total length is below the header's or
+/// beyond the capture. `tests/dissect.rs` checks the two agree.
+#[inline]
+pub(crate) fn plain_ipv4_udp(ip: &[u8]) -> Option<PlainIpv4<'_>> {
+    let h = ip.first_chunk::<20>()?;
+    let header_len = usize::from(h[0] & 0x0F) * 4;
+    // Version 4, protocol 17, and neither more fragments nor an offset.
+    if h[0] >> 4 != 4
+        || header_len < 20
+        || ip.len() < header_len
+        || h[9] != IpNumber::UDP.0
+        || u16::from_be_bytes([h[6], h[7]]) & 0x3FFF != 0
+    {
+        return None;
+    }
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let end = if total_len < header_len || ip.len() < total_len {
+        ip.len()
+    } else {
+        total_len
+    };
+    let addr = |at: usize| IpAddr::from([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    Some(PlainIpv4 {
+        src: addr(12),
+        dst: addr(16),
+        payload: ip.get(header_len..end)?,
+    })
 }
 
 /// The fragment header fields of a fragmented IPv4 or IPv6 packet.

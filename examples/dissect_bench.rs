@@ -45,6 +45,13 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 1_000_000,
           value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
     packets: u64,
+    /// Passes over the capture in each run of ours (1 to 100): the file is
+    /// given that many times to one `dissect --stats` process, so that a
+    /// run lasts long enough (about a second) to average out the shared
+    /// host's moments, as tshark's long run does.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=100))]
+    passes: u64,
     /// Runs of `dissect --stats` per round (1 to 50).
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u64).range(1..=50))]
@@ -120,9 +127,11 @@ fn build_capture(path: &Path, n: u64) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// One run of a program: wall time, standard output, max RSS in KiB.
+/// One run of a program: wall time, CPU time (user and system, when
+/// measured), standard output, max RSS in KiB.
 struct Measured {
     wall: Duration,
+    cpu: Option<Duration>,
     stdout: String,
     max_rss_kib: Option<u64>,
 }
@@ -147,24 +156,43 @@ fn measure(time: Option<&Path>, program: &Path, args: &[&str]) -> Result<Measure
     if !out.status.success() {
         return Err(format!("{} {args:?} failed: {stderr}", program.display()));
     }
-    let max_rss_kib = stderr.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("Maximum resident set size (kbytes): ")
-            .and_then(|v| v.trim().parse().ok())
-    });
+    let field = |name: &str| {
+        stderr.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(name)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+    };
+    let cpu = match (
+        field("User time (seconds): "),
+        field("System time (seconds): "),
+    ) {
+        (Some(u), Some(s)) => Some(Duration::from_secs_f64(u + s)),
+        _ => None,
+    };
     Ok(Measured {
         wall,
+        cpu,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        max_rss_kib,
+        max_rss_kib: field("Maximum resident set size (kbytes): ").map(|k| k as u64),
     })
 }
 
-/// `dissect --stats FILE`, checking the count.
-fn ours(time: Option<&Path>, dissect: &Path, file: &str, n: u64) -> Result<Measured, String> {
-    let m = measure(time, dissect, &["--stats", file])?;
+/// `dissect --stats FILE...` (the file `passes` times), checking the count.
+fn ours(
+    time: Option<&Path>,
+    dissect: &Path,
+    file: &str,
+    n: u64,
+    passes: u64,
+) -> Result<Measured, String> {
+    let mut args = vec!["--stats"];
+    args.extend((0..passes).map(|_| file));
+    let m = measure(time, dissect, &args)?;
+    let all = n * passes;
     if !m
         .stdout
-        .starts_with(&format!("NBNS datagrams: {n} ({n} parsed"))
+        .starts_with(&format!("NBNS datagrams: {all} ({all} parsed"))
     {
         return Err(format!("unexpected dissect output: {}", m.stdout));
     }
@@ -191,12 +219,30 @@ fn theirs(time: Option<&Path>, tshark: &Path, file: &str, n: u64) -> Result<Meas
     Ok(m)
 }
 
+/// The median (of a slice it sorts).
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => f64::NAN,
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Packets per second by wall time and by CPU time.
+#[derive(Default)]
+struct Rates {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl Rates {
+    fn add(&mut self, packets: u64, m: &Measured) -> (f64, Option<f64>) {
+        let wall = packets as f64 / m.wall.as_secs_f64();
+        self.wall.push(wall);
+        let cpu = m.cpu.map(|c| packets as f64 / c.as_secs_f64().max(0.005));
+        self.cpu.extend(cpu);
+        (wall, cpu)
     }
 }
 
@@ -227,68 +273,75 @@ fn run(cli: &Cli) -> Result<(), String> {
     let size = build_capture(&big, n).map_err(|e| e.to_string())?;
     let small_size = build_capture(&small, small_n).map_err(|e| e.to_string())?;
     println!(
-        "capture: {n} NBNS packets of {} kinds, {:.1} MB ({})",
+        "capture: {n} NBNS packets of {} kinds, {:.1} MB ({}); ours reads it {} times a run",
         pcap_write::every_kind().len(),
         size as f64 / 1e6,
-        big.display()
+        big.display(),
+        cli.passes
     );
     let (big_s, small_s) = (
         big.to_str().ok_or("temp path")?,
         small.to_str().ok_or("temp path")?,
     );
-
-    let rate = |m: &Measured| n as f64 / m.wall.as_secs_f64();
-    let (mut our_rates, mut their_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut mine, mut their, mut ratios) = (Rates::default(), Rates::default(), Vec::new());
     let (mut our_rss, mut their_rss) = (None::<u64>, None::<u64>);
+    let k = |r: Option<f64>| match r {
+        None => "?".to_owned(),
+        Some(r) if r >= 1e6 => format!("{:.2} M", r / 1e6),
+        Some(r) => format!("{:.1} k", r / 1e3),
+    };
     for round in 0..cli.rounds.max(cli.tshark_runs) {
-        let mut round_rates = Vec::new();
+        let mut round_mine = Rates::default();
         for _ in 0..cli.runs {
-            let m = ours(time, &dissect, big_s, n)?;
+            let m = ours(time, &dissect, big_s, n, cli.passes)?;
             our_rss = our_rss.max(m.max_rss_kib);
-            round_rates.push(rate(&m));
+            round_mine.add(n * cli.passes, &m);
+            mine.add(n * cli.passes, &m);
         }
-        let mine = median(&mut round_rates.clone());
-        our_rates.extend(round_rates);
+        let ours_wall = median(&mut round_mine.wall);
+        let ours_cpu = (!round_mine.cpu.is_empty()).then(|| median(&mut round_mine.cpu));
         match tshark.filter(|_| round < cli.tshark_runs) {
             Some(ts) => {
                 let m = theirs(time, ts, big_s, n)?;
                 their_rss = their_rss.max(m.max_rss_kib);
-                let r = rate(&m);
-                their_rates.push(r);
-                ratios.push(mine / r);
+                let (wall, cpu) = their.add(n, &m);
+                ratios.push(ours_wall / wall);
                 println!(
-                    "round {}: dissect --stats {:.2} M packets/s (median of {}), tshark {:.1} k packets/s ({:.2} s): {:.1}x",
+                    "round {}: dissect --stats {} packets/s (CPU {}), tshark {} (CPU {}): {:.1}x",
                     round + 1,
-                    mine / 1e6,
-                    cli.runs,
-                    r / 1e3,
-                    m.wall.as_secs_f64(),
-                    mine / r
+                    k(Some(ours_wall)),
+                    k(ours_cpu),
+                    k(Some(wall)),
+                    k(cpu),
+                    ours_wall / wall
                 );
             }
             None => println!(
-                "round {}: dissect --stats {:.2} M packets/s (median of {})",
+                "round {}: dissect --stats {} packets/s (CPU {})",
                 round + 1,
-                mine / 1e6,
-                cli.runs
+                k(Some(ours_wall)),
+                k(ours_cpu)
             ),
         }
     }
-    let ours_median = median(&mut our_rates);
+    let med = |v: &mut Vec<f64>| (!v.is_empty()).then(|| median(v));
+    let (ours_wall, ours_cpu) = (med(&mut mine.wall), med(&mut mine.cpu));
     println!(
-        "dissect --stats: median {:.2} M packets/s over {} runs ({:.3} s a run)",
-        ours_median / 1e6,
-        our_rates.len(),
-        n as f64 / ours_median
+        "dissect --stats: median {} packets/s (CPU {}) over {} runs of {} packets",
+        k(ours_wall),
+        k(ours_cpu),
+        mine.wall.len(),
+        n * cli.passes
     );
-    if their_rates.is_empty() {
+    if their.wall.is_empty() {
         println!("tshark: not run");
     } else {
-        let theirs_median = median(&mut their_rates);
+        let (theirs_wall, theirs_cpu) = (med(&mut their.wall), med(&mut their.cpu));
         println!(
-            "tshark -Y nbns -q -z io,stat,0: median {:.1} k packets/s over {} runs",
-            theirs_median / 1e3,
-            their_rates.len()
+            "tshark -Y nbns -q -z io,stat,0: median {} packets/s (CPU {}) over {} runs",
+            k(theirs_wall),
+            k(theirs_cpu),
+            their.wall.len()
         );
         let per_round = median(&mut ratios);
         // `median` sorted them.
@@ -296,21 +349,29 @@ fn run(cli: &Cli) -> Result<(), String> {
             ratios.first().copied().unwrap_or(f64::NAN),
             ratios.last().copied().unwrap_or(f64::NAN),
         );
+        let ratio = |a: Option<f64>, b: Option<f64>| {
+            a.zip(b)
+                .map_or("?".to_owned(), |(a, b)| format!("{:.1}x", a / b))
+        };
         println!(
-            "ratio: {:.1}x (of the medians); per round {per_round:.1}x median, {low:.1}x to {high:.1}x",
-            ours_median / theirs_median,
+            "ratio: {} by wall time, {} by CPU time (of the medians); per round {per_round:.1}x median, {low:.1}x to {high:.1}x",
+            ratio(ours_wall, theirs_wall),
+            ratio(ours_cpu, theirs_cpu),
         );
     }
     match time {
         Some(t) => {
-            let small_rss = ours(Some(t), &dissect, small_s, small_n)?.max_rss_kib;
+            let one_small = ours(Some(t), &dissect, small_s, small_n, 1)?.max_rss_kib;
+            let one_big = ours(Some(t), &dissect, big_s, n, 1)?.max_rss_kib;
             let kib = |v: Option<u64>| v.map_or("?".to_owned(), |k| format!("{k} KiB"));
             println!(
-                "max RSS: dissect --stats {} on {:.1} MB, {} on {:.1} MB; tshark {}",
-                kib(small_rss),
+                "max RSS: dissect --stats {} on {:.1} MB, {} on {:.1} MB, {} on {} passes; tshark {}",
+                kib(one_small),
                 small_size as f64 / 1e6,
-                kib(our_rss),
+                kib(one_big),
                 size as f64 / 1e6,
+                kib(our_rss),
+                cli.passes,
                 kib(their_rss)
             );
         }

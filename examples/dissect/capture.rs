@@ -129,7 +129,7 @@ fn read_any<R: Read + Send>(
 }
 
 /// A read buffer over a stream: the bytes read and not yet consumed.
-struct Chunks<R> {
+pub(crate) struct Chunks<R> {
     input: R,
     buf: Vec<u8>,
     start: usize,
@@ -139,7 +139,7 @@ struct Chunks<R> {
 
 impl<R: Read> Chunks<R> {
     /// A buffer holding `head`, the stream's first bytes, then `input`.
-    fn new(mut head: Vec<u8>, input: R) -> Self {
+    pub(crate) fn new(mut head: Vec<u8>, input: R) -> Self {
         let end = head.len();
         head.resize(BUFFER.max(end), 0);
         Self {
@@ -151,13 +151,18 @@ impl<R: Read> Chunks<R> {
         }
     }
 
+    /// The buffer's size.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The bytes buffered.
-    fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     /// Drops the first `n` bytes buffered.
-    fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
     }
 
@@ -166,7 +171,7 @@ impl<R: Read> Chunks<R> {
     /// read and more are needed, so its size follows the data, never a
     /// length field.
     #[inline(always)]
-    fn fill(&mut self, need: usize) -> Result<bool, CaptureError> {
+    pub(crate) fn fill(&mut self, need: usize) -> Result<bool, CaptureError> {
         if self.end - self.start >= need {
             return Ok(true);
         }

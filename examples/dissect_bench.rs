@@ -248,9 +248,10 @@ impl Rates {
 
 fn run(cli: &Cli) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let dissect = cli.dissect.clone().unwrap_or_else(|| {
-        exe.with_file_name(format!("dissect{}", std::env::consts::EXE_SUFFIX))
-    });
+    let dissect = cli
+        .dissect
+        .clone()
+        .unwrap_or_else(|| exe.with_file_name(format!("dissect{}", std::env::consts::EXE_SUFFIX)));
     if !dissect.exists() {
         return Err(format!(
             "{} not found: run `cargo build --release --example dissect` first",

@@ -735,32 +735,38 @@ fn mutated_ip_packets() -> Vec<Vec<u8>> {
         for _ in 0..400 {
             let mut ip = base.clone();
             let pick = |rng: &mut Lcg, v: &[u16]| v[rng.next() as usize % v.len()];
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 ip[0] = [0x45, 0x44, 0x46, 0x4F, 0x40, 0x55, 0x65][rng.next() as usize % 7];
             }
-            if rng.next() % 3 == 0 {
-                let total = pick(&mut rng, &[0, 19, 20, 27, 28, len - 1, len, len + 1, 0xFFFF]);
+            if rng.next().is_multiple_of(3) {
+                let total = pick(
+                    &mut rng,
+                    &[0, 19, 20, 27, 28, len - 1, len, len + 1, 0xFFFF],
+                );
                 ip[2..4].copy_from_slice(&total.to_be_bytes());
             }
-            if rng.next() % 3 == 0 {
-                let flags = pick(&mut rng, &[0, 0x4000, 0x2000, 0x0001, 0x8000, 0x1FFF, 0x6000]);
+            if rng.next().is_multiple_of(3) {
+                let flags = pick(
+                    &mut rng,
+                    &[0, 0x4000, 0x2000, 0x0001, 0x8000, 0x1FFF, 0x6000],
+                );
                 ip[6..8].copy_from_slice(&flags.to_be_bytes());
             }
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 ip[9] = [17, 6, 51, 1, 0][rng.next() as usize % 5];
             }
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 let udp = len - 20;
                 let l = pick(&mut rng, &[0, 7, 8, 9, udp - 1, udp, udp + 1, 0xFFFF]);
                 ip[24..26].copy_from_slice(&l.to_be_bytes());
             }
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 // Either port, or neither, the NBNS one.
                 let port = pick(&mut rng, &[137, 138, 40000]);
-                let at = if rng.next() % 2 == 0 { 20 } else { 22 };
+                let at = if rng.next().is_multiple_of(2) { 20 } else { 22 };
                 ip[at..at + 2].copy_from_slice(&port.to_be_bytes());
             }
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 ip.truncate(rng.next() as usize % (ip.len() + 1));
             }
             out.push(ip);
@@ -797,7 +803,10 @@ fn in_place_ipv4_and_udp_agree_with_etherparse() {
         match (expected, by_fast) {
             (None, r) => assert_eq!(r, Err(decode::Skip::CutUdpHeader), "{ip:02x?}"),
             (Some(u), Ok(decode::Found::Nbns(d))) => {
-                assert_eq!((d.src_port, d.dst_port), (u.source_port(), u.destination_port()));
+                assert_eq!(
+                    (d.src_port, d.dst_port),
+                    (u.source_port(), u.destination_port())
+                );
                 assert_eq!(d.payload, u.payload(), "{ip:02x?}");
                 assert_eq!(d.udp_payload_len, usize::from(u.length()).saturating_sub(8));
             }
@@ -808,8 +817,16 @@ fn in_place_ipv4_and_udp_agree_with_etherparse() {
         }
     }
     // Both paths were exercised.
-    assert!(fast_taken > packets.len() / 4, "{fast_taken} of {}", packets.len());
-    assert!(fast_taken < packets.len() * 3 / 4, "{fast_taken} of {}", packets.len());
+    assert!(
+        fast_taken > packets.len() / 4,
+        "{fast_taken} of {}",
+        packets.len()
+    );
+    assert!(
+        fast_taken < packets.len() * 3 / 4,
+        "{fast_taken} of {}",
+        packets.len()
+    );
 }
 
 /// A reader that hands out at most a few bytes a call, and is interrupted
@@ -822,10 +839,12 @@ struct Trickle<'a> {
 impl std::io::Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.calls += 1;
-        if self.calls % 5 == 0 {
+        if self.calls.is_multiple_of(5) {
             return Err(std::io::ErrorKind::Interrupted.into());
         }
-        let n = (self.calls as usize % 7 + 1).min(buf.len()).min(self.data.len());
+        let n = (self.calls as usize % 7 + 1)
+            .min(buf.len())
+            .min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
         Ok(n)
@@ -865,7 +884,11 @@ fn classic_pcap_records_in_any_byte_order_and_chunking() {
         };
         let mut file = Vec::new();
         file.extend_from_slice(&word(magic));
-        let version = if big_endian { [0, 2, 0, 4] } else { [2, 0, 4, 0] };
+        let version = if big_endian {
+            [0, 2, 0, 4]
+        } else {
+            [2, 0, 4, 0]
+        };
         file.extend_from_slice(&version);
         file.extend_from_slice(&[0; 8]);
         file.extend_from_slice(&word(0x0040_0000));
@@ -927,7 +950,10 @@ fn an_oversized_record_is_refused() {
     file.extend_from_slice(&u32::MAX.to_le_bytes());
     file.extend_from_slice(&[0; 64]);
     let err = read_frames(&file[..], |_| {}).unwrap_err();
-    assert!(matches!(err, CaptureError::Damaged { frames: 0, .. }), "{err}");
+    assert!(
+        matches!(err, CaptureError::Damaged { frames: 0, .. }),
+        "{err}"
+    );
 }
 
 /// `--stats` keeps an IPv4 sender and its IPv4-mapped IPv6 form apart

@@ -12,8 +12,7 @@ use std::collections::VecDeque;
 
 use etherparse::defrag::{IpDefragBuf, MAX_IP_DEFRAG_LEN};
 use etherparse::{
-    EtherType, Ethernet2Header, IpFragOffset, IpNumber, Ipv6ExtensionSlice,
-    LaxIpSlice, TcpSlice,
+    EtherType, Ethernet2Header, IpFragOffset, IpNumber, Ipv6ExtensionSlice, LaxIpSlice, TcpSlice,
 };
 
 /// UDP port of the name service.
@@ -335,7 +334,8 @@ impl Decoder {
     ) -> Result<Found<'a>, Skip> {
         let ip = ip_packet(linktype, data)?;
         if let Some(v4) = plain_ipv4_udp(ip) {
-            return udp_datagram(&self.port_bits, v4.src, v4.dst, v4.payload, false).map(Found::Nbns);
+            return udp_datagram(&self.port_bits, v4.src, v4.dst, v4.payload, false)
+                .map(Found::Nbns);
         }
         self.decode_ip(ip, time_ns)
     }
@@ -366,7 +366,8 @@ impl Decoder {
             return Err(Skip::NotUdp);
         }
         if !payload.fragmented {
-            return udp_datagram(&self.port_bits, src, dst, payload.payload, false).map(Found::Nbns);
+            return udp_datagram(&self.port_bits, src, dst, payload.payload, false)
+                .map(Found::Nbns);
         }
         let Some(fragment) = fragment_of(&ip, src, dst) else {
             return Err(Skip::FragmentBad);

@@ -210,7 +210,11 @@ impl Stats {
         if let Some(f) = self.files.last_mut() {
             f.datagrams += 1;
         }
-        bump(&mut self.talkers, AddrKey(d.src), &mut self.talkers_untracked);
+        bump(
+            &mut self.talkers,
+            AddrKey(d.src),
+            &mut self.talkers_untracked,
+        );
         let Ok(p) = parsed else {
             self.malformed += 1;
             return;
@@ -282,12 +286,18 @@ impl Stats {
 
     /// The names seen most, most first.
     pub(crate) fn top_names(&self) -> Vec<(NetbiosName, u64)> {
-        top(&self.names).into_iter().map(|(k, n)| (k.0, n)).collect()
+        top(&self.names)
+            .into_iter()
+            .map(|(k, n)| (k.0, n))
+            .collect()
     }
 
     /// The senders of the most datagrams, most first.
     pub(crate) fn top_talkers(&self) -> Vec<(IpAddr, u64)> {
-        top(&self.talkers).into_iter().map(|(k, n)| (k.0, n)).collect()
+        top(&self.talkers)
+            .into_iter()
+            .map(|(k, n)| (k.0, n))
+            .collect()
     }
 
     /// Writes the counts as text.
@@ -495,11 +505,7 @@ impl Stats {
 
 /// Counts `key` in a table of at most [`MAX_TRACKED`] keys.
 #[inline]
-fn bump<K: Hash + Eq>(
-    table: &mut HashMap<K, u64, RandomState>,
-    key: K,
-    untracked: &mut u64,
-) {
+fn bump<K: Hash + Eq>(table: &mut HashMap<K, u64, RandomState>, key: K, untracked: &mut u64) {
     if let Some(n) = table.get_mut(&key) {
         *n += 1;
     } else if table.len() < MAX_TRACKED {

@@ -65,7 +65,8 @@ Exit status: 0 all done; 1 some names failed or the request failed or was not
 // A repeated option is not an error: the last one counts (lists collect).
 #[command(name = "nbtstat", after_help = AFTER_HELP, args_override_self = true)]
 #[command(group(ArgGroup::new("mode").args(
-    ["release_refresh", "register", "hold", "local_names", "adapter_status", "adapter_address"]
+    ["release_refresh", "register", "release", "hold", "local_names", "adapter_status",
+     "adapter_address"]
 )))]
 pub(crate) struct Cli {
     /// Release the names at the WINS servers, then register them again
@@ -75,6 +76,9 @@ pub(crate) struct Cli {
     /// Register the names and exit (they stay registered).
     #[arg(long)]
     pub(crate) register: bool,
+    /// Release names an earlier --register left at the WINS server, and exit.
+    #[arg(long)]
+    pub(crate) release: bool,
     /// Register the names and keep them: refresh, answer queries, node status
     /// and WINS challenges; release everything at the end.
     #[arg(long)]
@@ -138,6 +142,7 @@ pub(crate) struct Cli {
 pub(crate) enum Mode {
     ReleaseRefresh,
     Register,
+    Release,
     Hold,
     LocalNames,
     StatusByName(NetbiosName),
@@ -264,6 +269,8 @@ fn check(cli: Cli) -> Result<Args, String> {
         Mode::ReleaseRefresh
     } else if cli.register {
         Mode::Register
+    } else if cli.release {
+        Mode::Release
     } else if cli.hold {
         Mode::Hold
     } else if cli.local_names {
@@ -274,7 +281,9 @@ fn check(cli: Cli) -> Result<Args, String> {
         Mode::StatusByAddr(parse_server(a, "-A")?)
     } else {
         return Err(
-            "say what to do: -RR, --register, --hold, -n, -a NAME or -A ADDR (--help)".to_owned(),
+            "say what to do: -RR, --register, --release, --hold, -n, -a NAME or -A ADDR \
+             (--help)"
+                .to_owned(),
         );
     };
     let mut names = Vec::new();

@@ -11,15 +11,13 @@ use std::time::Instant;
 use serde_json::Value;
 
 /// The example program `name`, built with the test binary's profile,
-/// target directory and features ([`examples::example_binary`]; `nbtstat`
-/// with the `tokio` driver it runs on). `$NBTSTAT_BIN` overrides the
-/// `nbtstat` one.
+/// target directory and features ([`examples::example_binary`]).
+/// `$NBTSTAT_BIN` overrides the `nbtstat` one.
 pub(crate) fn example_bin(name: &str) -> PathBuf {
-    if name == "nbtstat" {
-        if let Some(p) = std::env::var_os("NBTSTAT_BIN") {
-            return PathBuf::from(p);
-        }
-        return examples::example_binary(name, &["tokio"]);
+    if name == "nbtstat"
+        && let Some(p) = std::env::var_os("NBTSTAT_BIN")
+    {
+        return PathBuf::from(p);
     }
     examples::example_binary(name, &[])
 }

@@ -2,11 +2,11 @@
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ::tokio::net::UdpSocket;
 use ::tokio::sync::{broadcast, mpsc, oneshot};

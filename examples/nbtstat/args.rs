@@ -16,6 +16,8 @@ use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
+use nbns::node_type::NodeType;
+use nbns::resolver::Subnet;
 use nbns::wire::{NAME_SERVICE_PORT, NetbiosName};
 
 /// Exit codes, also listed in `--help`.
@@ -114,6 +116,19 @@ pub(crate) struct Cli {
     /// on the route to the primary WINS server).
     #[arg(long, value_name = "IP")]
     pub(crate) addr: Option<Ipv4Addr>,
+    /// The local subnet for broadcast name queries (-a without WINS, and
+    /// after silent WINS servers): broadcasts go to its broadcast address.
+    /// Default: the subnet of --addr's interface, or of the first
+    /// broadcast-capable interface.
+    #[arg(long, value_name = "ADDR/LEN")]
+    pub(crate) subnet: Option<String>,
+    /// How names are looked up (-a, and `resolve` in --hold): b broadcast,
+    /// p WINS, m broadcast then WINS, h WINS then broadcast while every
+    /// WINS server is silent. Default: b without WINS servers, h with WINS
+    /// and --subnet, p with WINS only. Names are held at WINS servers
+    /// whatever the type.
+    #[arg(long = "node-type", value_name = "b|p|m|h", value_parser = parse_node_type)]
+    pub(crate) node_type: Option<NodeType>,
     /// The UDP port to bind (default 137, where WINS servers send challenges;
     /// needs root).
     #[arg(long, value_name = "N")]
@@ -167,6 +182,8 @@ pub(crate) struct Args {
     pub(crate) configfile: Option<PathBuf>,
     pub(crate) addr: Option<Ipv4Addr>,
     pub(crate) port: Option<u16>,
+    pub(crate) subnet: Option<Subnet>,
+    pub(crate) node_type: Option<NodeType>,
     pub(crate) json: bool,
     pub(crate) state: Option<PathBuf>,
     pub(crate) hold_seconds: Option<u64>,
@@ -187,16 +204,16 @@ pub(crate) fn windows_only(switch: &str) -> Option<&'static str> {
     Some(match switch {
         "-r" => {
             "-r: on Windows, counts the names this host resolved by broadcast and through WINS; \
-             this nbtstat resolves nothing in the background: use -a NAME or -n"
+             here a --hold node keeps those counts: type -r on its standard input"
         }
         "-R" => {
             "-R: on Windows, purges the remote name cache and reloads #PRE entries of LMHOSTS; \
-             this nbtstat keeps no cache and reads no LMHOSTS, so there is nothing to purge \
-             (did you mean -RR?)"
+             here only a --hold node has a cache (type -R on its standard input), and no \
+             LMHOSTS is read (did you mean -RR?)"
         }
         "-c" => {
-            "-c: on Windows, lists the remote name cache; this nbtstat keeps no cache \
-             (every -a asks the WINS server afresh): use -a NAME, or `names` in --hold"
+            "-c: on Windows, lists the remote name cache; here a --hold node keeps one: type \
+             -c on its standard input (a one-shot -a asks afresh)"
         }
         "-s" | "-S" => {
             "-s/-S: on Windows, lists NetBIOS sessions (TCP 139), which are not part of the \
@@ -326,12 +343,37 @@ fn check(cli: Cli) -> Result<Args, String> {
         configfile: cli.configfile,
         addr: cli.addr,
         port: cli.port,
+        subnet: cli.subnet.as_deref().map(parse_subnet).transpose()?,
+        node_type: cli.node_type,
         json: cli.json,
         state: cli.state,
         hold_seconds: cli.hold_seconds,
         stdin: !cli.no_stdin,
         timeout: cli.timeout.map(|s| Duration::from_secs(s.max(1))),
     })
+}
+
+/// Parses a node type letter, as Windows' `ipconfig /all` names them.
+fn parse_node_type(text: &str) -> Result<NodeType, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "b" | "broadcast" => Ok(NodeType::B),
+        "p" | "peer-peer" => Ok(NodeType::P),
+        "m" | "mixed" => Ok(NodeType::M),
+        "h" | "hybrid" => Ok(NodeType::H),
+        _ => Err(format!("{text:?}: one of b, p, m, h")),
+    }
+}
+
+/// Parses `ADDR/LEN` (`10.0.0.7/24`).
+pub(crate) fn parse_subnet(text: &str) -> Result<Subnet, String> {
+    let bad = || format!("--subnet {text:?}: give ADDR/LEN, such as 10.0.0.7/24");
+    let (addr, len) = text.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().map_err(|_| bad())?;
+    if len > 32 {
+        return Err(bad());
+    }
+    Ok(Subnet::new(addr, len))
 }
 
 /// Parses `NAME<xx>`, `NAME#xx` or `NAME` (suffix 00), upper-cased as

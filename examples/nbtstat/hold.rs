@@ -2,12 +2,19 @@
 //! status and WINS challenges: the [`NameNode`] does it), take commands on
 //! standard input, and release everything on a signal, `quit`, end of
 //! input or after `--hold-seconds`.
+//!
+//! Commands: `refresh`; `names` (or `-n`); `rr` (or `-RR`); `resolve NAME`
+//! (or `-a NAME`: a name query by the node type, which fills the cache);
+//! `-c` (the remote name cache), `-r` (resolution and registration
+//! statistics), `-R` (purge the cache), as Windows' nbtstat prints them;
+//! `quit`.
 
 use core::future::Future;
 use core::time::Duration;
 use std::io::BufRead;
 
 use nbns::client::{ClientConfig, ReregisterOutcome};
+use nbns::resolver::ResolverEvent;
 use nbns::tokio::{NameNode, RegisterError, ReregisterError};
 use nbns::wire::NetbiosName;
 use serde_json::json;
@@ -17,7 +24,8 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::args::{Args, NameArg};
 use crate::node::{self, Node, Outcome, Outcomes};
-use crate::report::Reporter;
+use crate::report::{Reporter, name_json, padded};
+use crate::resolve;
 use crate::{Failure, check_cooldown, cooldown, names_or_default, record_cooldown, start_node};
 
 type Rr = JoinHandle<Result<Vec<ReregisterOutcome>, ReregisterError>>;
@@ -36,6 +44,10 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
         let (node, tx) = (node.node.clone(), settled_tx.clone());
         registrations.spawn(keep_registering(node, *n, tx));
     }
+    // Name queries of `resolve NAME` (their cache and counts are `-c`,
+    // `-r`), on a socket of their own.
+    let sock = node::bind(*node.local().ip(), 0)?;
+    let mut resolving = resolve::Resolving::new(sock, resolve::config(args)?, out)?;
     let path = crate::state_path(args);
     let key = cooldown::key(&args.wins);
     let mut outcomes = Outcomes::default();
@@ -51,6 +63,8 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
             () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => break,
             Some((name, outcome)) = settled.recv() => {
                 outcomes.set(name, outcome);
+                // The outcome's event first, as it happened.
+                node.printer.drain();
                 if !announced && outcomes.all_settled(&names) {
                     announced = true;
                     announce(&node, &names, &outcomes, args.stdin, out).await;
@@ -86,9 +100,25 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
                         Err(Failure::Error(m)) => out.note(&m),
                         Err(_) => {}
                     },
-                    Some(other) => out.note(&format!(
-                        "unknown command {other:?}: refresh, names, rr or quit"
-                    )),
+                    Some("-c") => out.cache_table(*node.local().ip(), &resolving.cache_rows()),
+                    Some("-r") => {
+                        out.resolution_stats(&resolving.stats(outcomes.registered_count(&names)));
+                    }
+                    Some("-R") => {
+                        resolving.purge();
+                        out.emit(
+                            "    Successful purge and preload of the NBT Remote Cache Name Table.",
+                            &json!({ "event": "cache_purged" }),
+                        );
+                    }
+                    Some(other) => match resolve_command(other) {
+                        Some(Ok(name)) => resolved(name, resolving.resolve(name).await, out),
+                        Some(Err(e)) => out.note(&e),
+                        None => out.note(&format!(
+                            "unknown command {other:?}: refresh, names, rr, resolve NAME, -c, \
+                             -r, -R or quit"
+                        )),
+                    },
                 }
             }
         }
@@ -107,6 +137,43 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
     } else {
         Err(Failure::Failed)
     }
+}
+
+/// `resolve NAME` or `-a NAME`: the name, if the line is one of them.
+fn resolve_command(line: &str) -> Option<Result<NetbiosName, String>> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    matches!(word, "resolve" | "-a").then(|| crate::args::parse_name(rest.trim()))
+}
+
+/// Prints how a `resolve` ended.
+fn resolved(name: NetbiosName, r: Result<ResolverEvent, Failure>, out: Reporter) {
+    let (text, value) = match r {
+        Ok(ResolverEvent::Resolved { resolution, .. }) => (
+            format!("resolved     {}  {resolution}", padded(&name)),
+            json!({ "event": "resolved", "via": resolution.via.to_string(),
+                    "addresses": resolution.addresses.iter()
+                        .map(|a| a.address.to_string()).collect::<Vec<_>>() }),
+        ),
+        Ok(ResolverEvent::NotFound { server, rcode, .. }) => (
+            format!("not found    {}  {rcode} from WINS {server}", padded(&name)),
+            json!({ "event": "not_found", "server": server.to_string(),
+                    "rcode_name": rcode.to_string() }),
+        ),
+        Ok(_) => (
+            format!("not found    {}  nobody answered", padded(&name)),
+            json!({ "event": "not_found", "reason": "no_answer" }),
+        ),
+        Err(Failure::Error(m) | Failure::Usage(m)) => (
+            format!("not found    {}  {m}", padded(&name)),
+            json!({ "event": "not_found", "reason": m }),
+        ),
+        Err(_) => return,
+    };
+    let mut value = value;
+    if let (Some(obj), serde_json::Value::Object(n)) = (value.as_object_mut(), name_json(&name)) {
+        obj.extend(n);
+    }
+    out.emit(&text, &value);
 }
 
 /// `f`'s output, or never when there is none.

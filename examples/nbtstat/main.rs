@@ -33,6 +33,7 @@ mod embedded;
 mod hold;
 mod node;
 mod report;
+mod resolve;
 mod status;
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -42,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nbns::client::ReleaseOutcome;
+use nbns::resolver::ResolverEvent;
 use nbns::wire::{NAME_SERVICE_PORT, NetbiosName};
 use serde_json::json;
 
@@ -146,10 +148,7 @@ fn servers(args: &mut Args, out: Reporter) -> Result<(), Failure> {
         }
     }
     args.wins = unique;
-    let needs_wins = matches!(
-        args.mode,
-        Mode::Register | Mode::Release | Mode::Hold | Mode::StatusByName(_)
-    );
+    let needs_wins = matches!(args.mode, Mode::Register | Mode::Release | Mode::Hold);
     if needs_wins && args.wins.is_empty() {
         return Err(Failure::Usage(
             "no WINS server is configured on this host (smb.conf, DHCP): give --wins HOST[:PORT]"
@@ -547,56 +546,79 @@ async fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<
 }
 
 /// `-a NAME`: the name's address from the WINS servers (in order, until one
-/// answers), then node status of that address. Says which step failed: the
-/// name is not registered, no WINS server answered, or the host did not.
+/// answers) or by broadcast on the subnet ([`resolve::config`] says which),
+/// then node status of that address, unicast. Says which step failed: the
+/// name is not registered, nobody answered, or the host did not.
 async fn status_by_name(args: &Args, name: NetbiosName, out: Reporter) -> Result<(), Failure> {
+    let config = resolve::config(args)?;
+    let broadcast = resolve::broadcast_subnet(&config);
     let bind_ip = args.addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let sock = node::bind(bind_ip, args.port.unwrap_or(0))?;
-    let mut asker = status::Asker::new(sock, one_shot_timeout(args));
-    let mut found = None;
-    let mut refused = None;
-    for &server in &args.wins {
-        match asker.query(server, name).await? {
-            Some(Ok(addrs)) => {
-                found = addrs
-                    .into_iter()
-                    .find(|a| !a.is_unspecified() && !a.is_broadcast());
-                if found.is_none() {
-                    refused = Some((server, "no usable address in the answer".to_owned()));
-                }
-                break;
+    let mut resolving = resolve::Resolving::new(sock, config, out)?;
+    let (text, reason) = match resolving.resolve(name).await? {
+        ResolverEvent::Resolved { resolution, .. } => {
+            let usable = resolution
+                .addresses
+                .iter()
+                .map(|a| a.address)
+                .find(|a| !a.is_unspecified() && !a.is_broadcast());
+            if let Some(ip) = usable {
+                out.note(&format!("{name}: {resolution}"));
+                return status_by_addr(args, SocketAddrV4::new(ip, NAME_SERVICE_PORT), out).await;
             }
-            Some(Err(rcode)) => {
-                refused = Some((server, format!("{rcode}")));
-                break;
-            }
-            None => {}
-        }
-    }
-    let Some(ip) = found else {
-        let list: Vec<String> = args.wins.iter().map(ToString::to_string).collect();
-        let (text, reason) = match &refused {
-            Some((server, why)) => (
+            (
                 format!(
-                    "    Host not found: {} is not registered at the WINS server {server} ({why}).",
-                    name
+                    "    Host not found: {name} is not registered at the WINS server {} (no \
+                     usable address in the answer).",
+                    resolution
+                        .responders
+                        .first()
+                        .map_or_else(String::new, ToString::to_string)
                 ),
                 "name_not_registered",
+            )
+        }
+        ResolverEvent::NotFound { server, rcode, .. } => (
+            format!(
+                "    Host not found: {name} is not registered at the WINS server {server} ({rcode})."
             ),
-            None => (
-                format!(
-                    "    Host not found: no WINS server answered ({}) within {} s.",
-                    list.join(", "),
-                    one_shot_timeout(args).as_secs_f64()
+            "name_not_registered",
+        ),
+        _ => {
+            let secs = one_shot_timeout(args).as_secs_f64();
+            let wins: Vec<String> = args.wins.iter().map(ToString::to_string).collect();
+            match broadcast {
+                Some(subnet) if wins.is_empty() => (
+                    format!(
+                        "    Host not found: nobody answered the broadcast query on {} ({}/{}).",
+                        subnet.broadcast_address(),
+                        subnet.address,
+                        subnet.prefix_len
+                    ),
+                    "broadcast_no_answer",
                 ),
-                "wins_no_answer",
-            ),
-        };
-        out.emit(
-            &text,
-            &json!({ "event": "host_not_found", "reason": reason, "name": name.to_string() }),
-        );
-        return Err(Failure::Failed);
+                Some(subnet) => (
+                    format!(
+                        "    Host not found: no WINS server answered ({}), and nobody answered \
+                         the broadcast query on {}.",
+                        wins.join(", "),
+                        subnet.broadcast_address()
+                    ),
+                    "no_answer",
+                ),
+                None => (
+                    format!(
+                        "    Host not found: no WINS server answered ({}) within {secs} s.",
+                        wins.join(", ")
+                    ),
+                    "wins_no_answer",
+                ),
+            }
+        }
     };
-    status_by_addr(args, SocketAddrV4::new(ip, NAME_SERVICE_PORT), out).await
+    out.emit(
+        &text,
+        &json!({ "event": "host_not_found", "reason": reason, "name": name.to_string() }),
+    );
+    Err(Failure::Failed)
 }

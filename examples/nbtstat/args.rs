@@ -6,9 +6,10 @@
 //! * `-RR` (case-sensitive, as on Windows) becomes `--release-refresh`;
 //!   `-rr`, `-Rr` and `-rR` are usage errors that point at `-RR`;
 //! * `/?` becomes `--help`;
-//! * Windows' `-r`, `-R`, `-c`, `-s` and `-S`, which have nothing to act on
-//!   here, are usage errors of one line each saying what they do on Windows
-//!   and what to use instead ([`windows_only`]).
+//! * Windows' `-r`, `-R`, `-c`, `-s` and `-S` on the command line are usage
+//!   errors of one line each saying what they do on Windows and what to use
+//!   instead ([`windows_only`]): the first three are input commands of a
+//!   `--hold` node, which has a cache to act on.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
@@ -51,11 +52,17 @@ WINS servers: --wins, else Samba's `wins server` (or `wins support = yes`: this
   $NBTSTAT_STATE, or nbns-nbtstat-<uid>.state in the temp directory. A run that
   no server answered does not count.
 
+-a NAME resolves the name as --node-type says: with no WINS server, by broadcast
+  on --subnet (default: the subnet of --addr's interface, or of the first
+  broadcast-capable interface); then node status of the answering host, unicast.
+
 --hold releases its names on Ctrl-C, SIGTERM, SIGHUP, `quit`, end of input
   (unless --no-stdin) or after --hold-seconds. Input commands: refresh, names, rr,
-  quit.
+  resolve NAME (or -a NAME), -c (the remote name cache), -r (resolution
+  statistics), -R (purge the cache), quit.
 
-Windows' -r, -R, -c, -s and -S have nothing to act on here: each says so.
+Windows' -r, -R and -c are input commands of --hold; those and -s, -S on the
+  command line each say so.
 
 Exit status: 0 all done; 1 some names failed or the request failed or was not
   answered; 2 usage; 3 -RR refused within the 2 minutes (nothing sent).";

@@ -511,7 +511,9 @@ fn silent_segment_ends_with_no_answer_after_three_broadcasts() {
 #[test]
 fn cache_answers_within_ttl_then_expires() {
     let wins_addr = SocketAddrV4::new(WINS, 137);
-    let config = ResolverConfig::new(NodeType::P, [wins_addr], None);
+    let mut config = ResolverConfig::new(NodeType::P, [wins_addr], None);
+    // longer than any TTL the server grants: the TTL decides
+    config.cache_timeout = Duration::from_secs(3600);
     let mut lan = Lan::new(config, 10);
     lan.wins();
     let n = name("CACHED", 0x20);
@@ -528,8 +530,11 @@ fn cache_answers_within_ttl_then_expires() {
     let q = lan.query(n);
     assert_eq!(lan.resolution(q).via, Via::Cache);
     assert!(lan.queries_sent().is_empty());
-    // past the TTL the name is asked for again
-    lan.seg.run_for(Duration::from_secs(u64::from(first.ttl)));
+    // up to the TTL it stays; past it the name is asked for again
+    lan.seg
+        .run_for(Duration::from_secs(u64::from(first.ttl)) - Duration::from_millis(1));
+    assert_eq!(lan.cached().len(), 1);
+    lan.seg.run_for(Duration::from_millis(1));
     assert_eq!(lan.cached().len(), 0);
     let q = lan.query(n);
     assert_eq!(lan.resolution(q).via, Via::NameServer(wins_addr));

@@ -98,9 +98,20 @@ fn a_without_wins_resolves_by_broadcast_then_asks_node_status() {
     let child = nbtstat_in(&bridge, 2, &["-a", PEER]).spawn().unwrap();
     let out = wait_bounded(child, Duration::from_secs(30));
     let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("$ nbtstat -a {PEER}\n{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains(&format!("{}:", bridge.ip(1))), "{}", describe(&out));
-    assert!(text.contains("NetBIOS Remote Machine Name Table"), "{}", describe(&out));
+    eprintln!(
+        "$ nbtstat -a {PEER}\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("{}:", bridge.ip(1))),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        text.contains("NetBIOS Remote Machine Name Table"),
+        "{}",
+        describe(&out)
+    );
 
     let start = Instant::now();
     let child = nbtstat_in(&bridge, 2, &["-a", "NOBODYHERE", "--timeout", "2"])

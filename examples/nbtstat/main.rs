@@ -1,7 +1,10 @@
 //! `nbtstat` over UDP: release and re-register names at WINS servers
-//! (`-RR`), hold them (`--hold`), list them (`-n`) and ask other nodes for
-//! their name tables (`-a`, `-A`), on top of the crate's sans-IO
-//! [`NameClient`](nbns::client::NameClient).
+//! (`-RR`), register, release and hold them (`--register`, `--release`,
+//! `--hold`), list them (`-n`) and ask other nodes for their name tables
+//! (`-a`, `-A`). The names are the crate's tokio driver
+//! [`NameNode`](nbns::tokio::NameNode) ([`node`], [`hold`]); `-a` resolves
+//! with the crate's [`Resolver`](nbns::resolver::Resolver), by WINS or by
+//! broadcast ([`resolve`]).
 //!
 //! ```text
 //! nbtstat -RR                                  # the WINS servers this host is configured with
@@ -9,6 +12,7 @@
 //! nbtstat --hold --wins 10.0.0.1 --name 'HOST<00>' --addr 10.0.0.7
 //! nbtstat -A 10.0.0.1
 //! nbtstat -a WINSSRV --wins 10.0.0.1
+//! nbtstat -a FILESRV                           # no WINS server: by broadcast
 //! cargo run --example nbtstat -- -RR           # on a host with no WINS server: a demonstration
 //! ```
 //!

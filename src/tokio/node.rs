@@ -367,7 +367,8 @@ impl NameNode {
     }
 
     /// Ends the node without releasing its names: they stay registered at
-    /// the servers until their TTL runs out, and nothing more is sent. For
+    /// the servers until their TTL runs out. Datagrams the client had
+    /// queued still leave; nothing after this returns. For
     /// a program that registers names and exits, leaving them to a later
     /// run ([`adopt`](Self::adopt)), as `nbtstat --register` does. Other
     /// handles' calls then return their `Closed` errors.

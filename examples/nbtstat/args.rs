@@ -553,4 +553,16 @@ mod tests {
             "10.0.0.1:137".parse().unwrap()
         );
     }
+
+    #[test]
+    fn subnets_and_node_types() {
+        let s = parse_subnet("10.0.0.7/24").unwrap();
+        assert_eq!(s.broadcast_address(), Ipv4Addr::new(10, 0, 0, 255));
+        for bad in ["10.0.0.7", "10.0.0.7/33", "10.0.0/24", "10.0.0.7/x"] {
+            assert!(parse_subnet(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_node_type("H"), Ok(NodeType::H));
+        assert_eq!(parse_node_type("mixed"), Ok(NodeType::M));
+        assert!(parse_node_type("x").is_err());
+    }
 }

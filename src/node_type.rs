@@ -1,6 +1,7 @@
 //! Node types as configuration: which of the two ways of finding a name on
-//! the network a node uses, and in which order (RFC 1001 §10, §15; MS-NBTE
-//! §3.1.1.1; Windows' `NodeType` registry value).
+//! the network a node uses, and in which order (RFC 1001 §10; H-nodes from
+//! \[HYBRID\], draft-noon-hybrid-netbios, which MS-NBTE §3.1.1 adopts;
+//! Windows' `NodeType` registry value).
 //!
 //! The type is the wire's [`NodeType`] (the ONT field of NB_FLAGS, RFC 1002
 //! §4.2.1.3): a node announces in its registrations the type it behaves as,
@@ -9,10 +10,10 @@
 //!
 //! | type | name queries and registrations | source |
 //! |---|---|---|
-//! | B | broadcast only | RFC 1001 §10.1, §15.1.1 |
-//! | P | the name server (WINS) only | RFC 1001 §10.2, §15.1.2 |
-//! | M | broadcast first, then the name server | RFC 1001 §10.3, §15.1.3 |
-//! | H | the name server first; broadcast when every name server is silent | MS-NBTE §3.1.1.1 ("hybrid"; the value 3 the RFC reserves) |
+//! | B | broadcast only | RFC 1001 §10.1, RFC 1002 §5.1.1 |
+//! | P | the name server (WINS) only | RFC 1001 §10.2, RFC 1002 §5.1.2 |
+//! | M | broadcast first, then the name server | RFC 1001 §10.3, RFC 1002 §5.1.3 |
+//! | H | the name server first; broadcast when every name server is silent | \[HYBRID\], MS-NBTE §3.1.1 (ONT value 3, reserved in RFC 1002) |
 //!
 //! Windows stores the type as the `NodeType` registry value of NetBT
 //! (1 = B, 2 = P, 4 = M, 8 = H; [`NodeType::from_registry_value`]). A node
@@ -26,7 +27,7 @@ pub enum Method {
     /// Unicast to a NetBIOS name server (WINS), with RD set (RFC 1002
     /// §4.2.12).
     NameServer,
-    /// Broadcast to the local subnet, with B set (RFC 1001 §15.1.1).
+    /// Broadcast to the local subnet, with B set (RFC 1002 §5.1.1).
     Broadcast,
 }
 

@@ -90,6 +90,8 @@ fn our_resolver_finds_nmbd_by_broadcast() {
         String::from_utf8_lossy(&out.stderr),
         bridge.nmbd_log()
     );
+    // the resolver's outcomes, as a transcript
+    eprint!("{stdout}");
     let packets =
         tshark::dissect_fields(&pcap, &[], &["nbns.", "ip."]).unwrap_or_else(|e| panic!("{e}"));
     for p in &packets {

@@ -25,8 +25,9 @@ pub const UCAST_REQ_RETRY_COUNT: u32 = 3;
 /// a conflict, RFC 1001 §15.1.3.5), 1 s.
 pub const CONFLICT_TIMER: Duration = Duration::from_secs(1);
 
-/// An IPv4 subnet: where broadcast queries go and where their answers may
-/// come from.
+/// An IPv4 subnet: where broadcast queries go (its directed broadcast
+/// address, RFC 919) and where their answers may come
+/// from.
 ///
 /// ```
 /// use core::net::Ipv4Addr;

@@ -1,6 +1,7 @@
 //! A sans-IO resolver of NetBIOS names: name queries to WINS servers and/or
-//! by broadcast, as the node type says (RFC 1001 §15.1.1–§15.1.3, RFC 1002
-//! §4.2.12–§4.2.14, MS-NBTE §3.1.1.1), with a small cache.
+//! by broadcast, as the node type says (RFC 1002 §5.1.1–§5.1.3 and
+//! §4.2.12–§4.2.14; H-nodes as \[HYBRID\], draft-noon-hybrid-netbios, which
+//! MS-NBTE §3.1.1 adopts), with a small cache.
 //!
 //! [`Resolver::query`] starts a query and returns its [`QueryHandle`]; the
 //! outcome arrives as a [`ResolverEvent`] carrying the handle. Drive it with
@@ -103,6 +104,8 @@ mod cache;
 mod config;
 mod fuzz;
 mod query;
+#[cfg(test)]
+mod tests;
 mod types;
 
 use core::net::SocketAddrV4;
@@ -126,7 +129,7 @@ use query::{Answer, Phase, Query};
 use crate::client::{OwnedName, Transmit};
 use crate::hash::KeyedState;
 use crate::ids::{DeterministicIds, IdSource, OsRandomIds};
-use crate::node_type::Method;
+use crate::node_type::{Method, NodeType};
 use crate::wire::{Class, Message, Name, NbAddrEntry, Packet, PacketKind};
 
 /// The NBNS port, where broadcast queries go and their answers come from.
@@ -256,29 +259,53 @@ impl<I: IdSource> Resolver<I> {
     /// [`QueryError::NoMethod`] when the node type has nothing configured to
     /// resolve with.
     pub fn query(&mut self, now: Instant, name: Name<'_>) -> Result<QueryHandle, QueryError> {
+        self.query_as(now, name, self.config.node_type)
+    }
+
+    /// Like [`Self::query`], but this query runs as a node of `node_type`
+    /// would (its methods and their order), whatever the configured type:
+    /// `nbtstat -a NAME` without a WINS server asks as a B-node, a program
+    /// that must not broadcast as a P-node. Unconfigured methods are
+    /// skipped as always.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::query`].
+    pub fn query_as(
+        &mut self,
+        now: Instant,
+        name: Name<'_>,
+        node_type: NodeType,
+    ) -> Result<QueryHandle, QueryError> {
         let owned = OwnedName::from_name(name);
-        if !self.has_method(0, self.config.node_type.methods()) {
+        let methods = node_type.methods();
+        if !self.has_method(0, methods) {
             return Err(QueryError::NoMethod);
         }
         let wildcard = name.netbios.is_wildcard();
-        if !wildcard {
-            if let Some((addresses, group, remaining)) = self.cache.lookup(now, &owned) {
-                let resolution = Resolution {
-                    addresses: addresses.to_vec(),
-                    group,
-                    ttl: u32::try_from(remaining.as_secs()).unwrap_or(u32::MAX),
-                    via: Via::Cache,
-                    responders: Vec::new(),
-                };
-                let handle = self.new_handle();
-                self.stats.resolved_from_cache += 1;
-                self.push_event(ResolverEvent::Resolved {
-                    query: handle,
-                    name: owned,
-                    resolution,
-                });
-                return Ok(handle);
-            }
+        let cached = if wildcard {
+            None
+        } else {
+            self.cache
+                .lookup(now, &owned)
+                .map(|(addresses, group, remaining)| (addresses.to_vec(), group, remaining))
+        };
+        if let Some((addresses, group, remaining)) = cached {
+            let resolution = Resolution {
+                addresses,
+                group,
+                ttl: u32::try_from(remaining.as_secs()).unwrap_or(u32::MAX),
+                via: Via::Cache,
+                responders: Vec::new(),
+            };
+            let handle = self.new_handle();
+            self.stats.resolved_from_cache += 1;
+            self.push_event(ResolverEvent::Resolved {
+                query: handle,
+                name: owned,
+                resolution,
+            });
+            return Ok(handle);
         }
         if self.queries.len() >= self.config.pending_cap() {
             return Err(QueryError::TooManyPending);
@@ -294,7 +321,7 @@ impl<I: IdSource> Resolver<I> {
                 id,
                 phase: Phase::Broadcast { sent: 0 },
                 deadline: now,
-                methods: self.config.node_type.methods(),
+                methods,
                 method: 0,
                 answers: Vec::new(),
             },
@@ -733,8 +760,8 @@ impl<I: IdSource> Resolver<I> {
         let Some(q) = self.queries.get_mut(&h) else {
             return;
         };
-        // A unique name is reported on its first answer (RFC 1001
-        // §15.1.1.4 returns it at once); a group or `*` collects members.
+        // A unique name is reported on its first answer (RFC 1002 §5.1.1's
+        // find name returns it at once); a group or `*` collects members.
         let report_now = !got.group && !q.name.netbios.is_wildcard();
         q.phase = Phase::Collecting {
             reported: report_now,
@@ -831,7 +858,7 @@ impl<I: IdSource> Resolver<I> {
     }
 
     /// Requests of other nodes: a broadcast NAME RELEASE of a cached name by
-    /// one of its holders flushes the entry (RFC 1001 §15.1.3.5); the rest
+    /// one of its holders flushes the entry (RFC 1002 §5.1.1.5); the rest
     /// are not the resolver's to answer.
     fn on_request(&mut self, from: SocketAddrV4, p: &Packet<'_>) {
         if p.kind() == PacketKind::NameReleaseRequest

@@ -1,4 +1,4 @@
-//! One query in flight: its phase (RFC 1001 §15.1.1–§15.1.3 find-name
+//! One query in flight: its phase (RFC 1002 §5.1.1–§5.1.3 find-name
 //! procedures), its transaction ID and the broadcast answers collected so
 //! far.
 

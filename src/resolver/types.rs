@@ -9,7 +9,8 @@ use crate::client::OwnedName;
 use crate::wire::{NbAddrEntry, Rcode};
 
 /// Names one query from [`Resolver::query`](super::Resolver::query) to its
-/// outcome event.
+/// outcome event: one run of the node type's find-name procedure (RFC 1002
+/// §5.1.1 B, §5.1.2 P, §5.1.3 M).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QueryHandle(pub(crate) u64);
 
@@ -26,9 +27,9 @@ pub enum Via {
     /// The resolver's cache (first learnt by broadcast or from a name
     /// server).
     Cache,
-    /// Broadcast on the local subnet (RFC 1001 §15.1.1).
+    /// Broadcast on the local subnet (RFC 1002 §5.1.1).
     Broadcast,
-    /// This name server (RFC 1001 §15.1.2).
+    /// This name server (RFC 1002 §5.1.2).
     NameServer(SocketAddrV4),
 }
 
@@ -72,7 +73,7 @@ impl fmt::Display for Resolution {
     }
 }
 
-/// What became of a query, or what the resolver noticed (RFC 1001 §15.1.3).
+/// What became of a query, or what the resolver noticed (RFC 1002 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResolverEvent {
@@ -108,7 +109,7 @@ pub enum ResolverEvent {
     },
     /// Two nodes answered a broadcast query for one unique name with
     /// different addresses within CONFLICT_TIMER; a NAME CONFLICT DEMAND
-    /// (RFC 1002 §4.2.8) went to `challenger` (RFC 1001 §15.1.3.5). The
+    /// (RFC 1002 §4.2.8) went to `challenger` (RFC 1001 §15.1.3.5, RFC 1002 §5.1.1.5). The
     /// query's outcome is reported separately.
     Conflict {
         /// The query.
@@ -164,7 +165,8 @@ impl fmt::Display for ResolverEvent {
     }
 }
 
-/// Why [`Resolver::query`](super::Resolver::query) refused a query.
+/// Why [`Resolver::query`](super::Resolver::query) refused a query (no
+/// request was sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
@@ -179,7 +181,8 @@ pub enum QueryError {
 }
 
 /// One cached name, as `nbtstat -c` lists it (see
-/// [`Resolver::cache`](super::Resolver::cache)).
+/// [`Resolver::cache`](super::Resolver::cache)): Windows calls the table
+/// its remote name cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedName<'a> {
     /// The name.
@@ -190,7 +193,7 @@ pub struct CachedName<'a> {
     pub group: bool,
     /// How it was learnt ([`Via::Broadcast`] or [`Via::NameServer`]).
     pub via: Via,
-    /// Time left before it expires ("Life [sec]").
+    /// Time left before it expires (`nbtstat -c`'s "Life \[sec\]").
     pub remaining: Duration,
 }
 
@@ -252,8 +255,8 @@ pub struct ResolverStats {
     /// A positive response whose record is not NB/IN with at least one
     /// entry.
     pub dropped_bad_record: u64,
-    /// A negative answer to a broadcast query (nodes never send them; RFC
-    /// 1001 §15.1.1 ignores them).
+    /// A negative answer to a broadcast query (nodes never send them; a
+    /// broadcast query ends on positive answers or silence).
     pub ignored_negative_broadcast: u64,
     /// Broadcast answers beyond
     /// [`max_responders`](super::ResolverConfig::max_responders), or a
@@ -262,7 +265,7 @@ pub struct ResolverStats {
     /// Requests of other nodes (the resolver answers none).
     pub ignored_requests: u64,
     /// Cache entries removed because their holder released the name by
-    /// broadcast (RFC 1001 §15.1.3.5, NAME RELEASE).
+    /// broadcast (RFC 1002 §5.1.1.5, NAME RELEASE).
     pub cache_flushes: u64,
     /// Transmits or events dropped because
     /// [`max_queued`](super::ResolverConfig::max_queued) were waiting.

@@ -165,15 +165,24 @@ pub mod node_type;
 #[cfg(feature = "std")]
 pub mod resolver;
 #[cfg(feature = "std")]
+mod scope;
+#[cfg(feature = "std")]
 pub mod server;
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 pub mod store;
+#[cfg(feature = "std")]
+mod timer;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+#[cfg(feature = "std")]
+mod transmit;
 pub mod winsrepl;
 pub mod wire;
+
+#[cfg(feature = "std")]
+pub use transmit::Transmit;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -24,7 +24,12 @@ pub const EVENT_CAPACITY: usize = 256;
 
 /// A granted registration, from [`NameNode::register`]. A name held
 /// without a WINS server (none configured, or a name starting with `*`)
-/// is granted at once, with server `0.0.0.0:0` and TTL 0.
+/// is granted at once, with server `0.0.0.0:0` and TTL 0; a name claimed
+/// by broadcast (B, M and H nodes, see
+/// [`ClientConfig::node_type`](crate::client::ClientConfig::node_type))
+/// has the broadcast address as its server and TTL 0. An M-node's name is
+/// granted once it is claimed; its WINS registration follows in the
+/// event stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     /// The name.
@@ -211,6 +216,10 @@ impl NameNode {
                 "NetBIOS name service is IPv4 only",
             ));
         };
+        if config.broadcast.is_some() {
+            // Broadcast registrations and releases (B, M and H nodes).
+            socket.set_broadcast(true)?;
+        }
         let (commands, rx) = mpsc::channel(64);
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let shutdown_bound = shutdown_bound(&config);
@@ -385,11 +394,21 @@ impl NameNode {
 }
 
 /// How long a shutdown waits for the release answers: one release's
-/// retries at every server, plus a second.
+/// retries at every server, the broadcast release's sends, plus a second.
 fn shutdown_bound(config: &ClientConfig) -> Duration {
     let servers = config.servers.len().clamp(1, ClientConfig::MAX_SERVERS) as u32;
     let tries = u32::from(config.retries_per_server.max(1));
-    config.retry_interval.max(Duration::from_millis(1)) * tries * servers + Duration::from_secs(1)
+    let broadcast = if config.broadcast.is_some() {
+        config
+            .broadcast_retry_interval
+            .max(Duration::from_millis(1))
+            * u32::from(config.broadcast_retries.max(1))
+    } else {
+        Duration::ZERO
+    };
+    config.retry_interval.max(Duration::from_millis(1)) * tries * servers
+        + broadcast
+        + Duration::from_secs(1)
 }
 
 /// A receive error that reports an ICMP error for an earlier datagram,
@@ -651,7 +670,24 @@ impl Driver {
                 self.fail(name, RegisterError::OwnerDefended { owner: *owner });
             }
             ClientEvent::NoServerAnswered { name } => {
-                self.fail(name, RegisterError::NoServerAnswered);
+                // An H-node goes on to claim the name by broadcast.
+                let claiming = matches!(
+                    self.client.name_state(name.name()),
+                    Some(NameState::Claiming | NameState::Claimed)
+                );
+                if !claiming {
+                    self.fail(name, RegisterError::NoServerAnswered);
+                }
+            }
+            ClientEvent::Claimed { name } => {
+                if let Some(reply) = self.registering.remove(name) {
+                    let unspecified = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+                    let _ = reply.send(Ok(Registration {
+                        name: name.clone(),
+                        server: self.client.config().broadcast.unwrap_or(unspecified),
+                        ttl: 0,
+                    }));
+                }
             }
             ClientEvent::Conflict { name, cause } => {
                 self.fail(name, RegisterError::InConflict(*cause));

@@ -9,6 +9,9 @@
 //! 2. A holding node resolves names on its standard input (`resolve NAME`,
 //!    here as an M-node: broadcast, then WINS) and prints its cache (`-c`)
 //!    and statistics (`-r`) as Windows does; `-R` empties the cache.
+//! 3. `--hold --node-type b` with no WINS server claims its names by
+//!    broadcast: nmbd defends the name it holds, nmblookup finds ours, and
+//!    the release at the end goes by broadcast.
 //!
 //! Runs only with `NBNS_INTEROP=1`, as root.
 
@@ -158,22 +161,126 @@ fn a_without_wins_resolves_by_broadcast_then_asks_node_status() {
     bridge.stop().unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// `nbtstat --hold --json args` in member `i`, its JSON lines read.
+fn hold_in(bridge: &Bridge, i: usize, args: &[&str]) -> Holder {
+    let mut all = vec!["--hold", "--json", "--hold-seconds", "90"];
+    all.extend_from_slice(args);
+    let mut child = nbtstat_in(bridge, i, &all)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            eprintln!("hold: {line}");
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && tx.send(v).is_err()
+            {
+                break;
+            }
+        }
+    });
+    Holder {
+        child,
+        stdin,
+        lines,
+        seen: Vec::new(),
+    }
+}
+
+#[test]
+fn a_b_node_hold_claims_by_broadcast_beside_nmbd() {
+    if !support::interop_enabled("a_b_node_hold_claims_by_broadcast_beside_nmbd") {
+        return;
+    }
+    let bridge = segment(3);
+    let me = bridge.ip(2).to_string();
+    let peer_name = format!("{PEER}<00>");
+    let mut h = hold_in(
+        &bridge,
+        2,
+        &[
+            "--node-type",
+            "b",
+            "--name",
+            "OURBNODE<00>",
+            "--name",
+            &peer_name,
+        ],
+    );
+    let claimed = h.wait_for("claimed", |v| v["event"] == "claimed");
+    assert_eq!(claimed["name"], "OURBNODE", "{claimed}");
+    let conflict = h.wait_for("conflict", |v| {
+        v["event"] == "conflict" && v["name"] == PEER
+    });
+    assert!(
+        conflict["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains(&format!("defended by {}:137", bridge.ip(1)))),
+        "{conflict}"
+    );
+    let holding = h.wait_for("holding", |v| v["event"] == "holding");
+    assert_eq!(holding["registered"], 1, "{holding}");
+
+    let out = bridge
+        .nmblookup(3, ["-B", &bridge.broadcast().to_string(), "OURBNODE"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{me} OURBNODE<00>")),
+        "nmblookup: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    h.send("-r");
+    let stats = h.wait_for("resolution_stats", |v| v["event"] == "resolution_stats");
+    assert_eq!(stats["registered_by_broadcast"], 1, "{stats}");
+    assert_eq!(stats["registered_by_name_server"], 0, "{stats}");
+
+    h.send("quit");
+    let released = h.wait_for("released", |v| {
+        v["event"] == "released" && v["name"] == "OURBNODE"
+    });
+    assert_eq!(released["outcome"], "broadcast", "{released}");
+    let summary = h.wait_for("summary", |v| v["event"] == "summary");
+    assert_eq!(summary["ok"], false, "{summary}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while matches!(h.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        matches!(h.child.try_wait(), Ok(Some(s)) if s.code() == Some(1)),
+        "one of two names held: exit 1"
+    );
+    drop(h);
+    bridge.stop().unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// An `nbtstat --hold --json` in a member, fed commands, its output read.
 struct Holder {
     child: Child,
     stdin: ChildStdin,
     lines: mpsc::Receiver<Value>,
+    /// Lines read so far and not yet matched.
+    seen: Vec<Value>,
 }
 
 impl Holder {
-    fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    /// The first line, read or yet to come (bounded wait), that matches
+    /// `pred`; it is taken out, so that a later wait finds the next.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            if let Some(i) = self.seen.iter().position(&pred) {
+                return self.seen.remove(i);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(v) if pred(&v) => return v,
-                Ok(_) => {}
-                Err(_) => panic!("nbtstat --hold: no {what}"),
+                Ok(v) => self.seen.push(v),
+                Err(_) => panic!("nbtstat --hold: no {what}: {:#?}", self.seen),
             }
         }
     }
@@ -270,6 +377,7 @@ fn a_holding_node_resolves_and_shows_its_cache_and_statistics() {
         child,
         stdin,
         lines,
+        seen: Vec::new(),
     };
     h.wait_for("holding", |v| v["event"] == "holding");
 

@@ -13,9 +13,12 @@ use core::future::Future;
 use core::time::Duration;
 use std::io::BufRead;
 
-use nbns::client::{ClientConfig, ReregisterOutcome};
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use nbns::client::{ClientConfig, NameState, ReregisterOutcome};
 use nbns::resolver::ResolverEvent;
 use nbns::tokio::{NameNode, RegisterError, ReregisterError};
+use nbns::wire::NAME_SERVICE_PORT;
 use nbns::wire::NetbiosName;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -26,13 +29,37 @@ use crate::args::{Args, NameArg};
 use crate::node::{self, Node, Outcome, Outcomes};
 use crate::report::{Reporter, name_json, padded};
 use crate::resolve;
-use crate::{Failure, check_cooldown, cooldown, names_or_default, record_cooldown, start_node};
+use crate::{
+    Failure, check_cooldown, cooldown, holds_by_broadcast, names_or_default, record_cooldown,
+    start_node,
+};
 
 type Rr = JoinHandle<Result<Vec<ReregisterOutcome>, ReregisterError>>;
 
 pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
-    let mut node = start_node(args, out)?;
+    // With --node-type b|m|h the names are also claimed and defended by
+    // broadcast on the resolver's subnet.
+    let resolver = resolve::config(args)?;
+    let mut node = if holds_by_broadcast(args) {
+        let Some(subnet) = resolve::broadcast_subnet(&resolver) else {
+            return Err(Failure::Usage(
+                "no subnet to hold names on by broadcast: give --subnet ADDR/LEN".to_owned(),
+            ));
+        };
+        let mut config = ClientConfig::with_servers(args.wins.iter().copied());
+        config.node_type = resolver.node_type;
+        config.broadcast = Some(SocketAddrV4::new(
+            subnet.broadcast_address(),
+            NAME_SERVICE_PORT,
+        ));
+        // On 0.0.0.0: broadcasts to the subnet reach only such a socket.
+        let port = args.port.unwrap_or(NAME_SERVICE_PORT);
+        let sock = node::bind(Ipv4Addr::UNSPECIFIED, port)?;
+        Node::start_with(sock, config, args.addr.unwrap_or(subnet.address), out)?
+    } else {
+        start_node(args, out)?
+    };
     let mut signals = signals()?;
     let mut commands = args.stdin.then(stdin_lines);
     let deadline = args
@@ -41,13 +68,13 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
     let (settled_tx, mut settled) = mpsc::unbounded_channel();
     let mut registrations = JoinSet::new();
     for n in &names {
-        let (node, tx) = (node.node.clone(), settled_tx.clone());
-        registrations.spawn(keep_registering(node, *n, tx));
+        let (handle, tx) = (node.node.clone(), settled_tx.clone());
+        registrations.spawn(keep_registering(handle, *n, tx, node.addr));
     }
     // Name queries of `resolve NAME` (their cache and counts are `-c`,
     // `-r`), on a socket of their own.
-    let sock = node::bind(*node.local().ip(), 0)?;
-    let mut resolving = resolve::Resolving::new(sock, resolve::config(args)?, out)?;
+    let sock = node::bind(node.addr, 0)?;
+    let mut resolving = resolve::Resolving::new(sock, resolver, out)?;
     let path = crate::state_path(args);
     let key = cooldown::key(&args.wins);
     let mut outcomes = Outcomes::default();
@@ -88,7 +115,7 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
                     Some("") => {}
                     Some("refresh") => node.node.refresh_now().await,
                     Some("names" | "-n") => {
-                        out.table("Local", *node.local().ip(), &node.table_rows().await, None, None);
+                        out.table("Local", node.addr, &node.table_rows().await, None, None);
                     }
                     Some("rr" | "-RR") if rr.is_some() => out.note("-RR is under way"),
                     Some("rr" | "-RR") => match check_cooldown(&path, &key, out) {
@@ -100,9 +127,12 @@ pub(crate) async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
                         Err(Failure::Error(m)) => out.note(&m),
                         Err(_) => {}
                     },
-                    Some("-c") => out.cache_table(*node.local().ip(), &resolving.cache_rows()),
+                    Some("-c") => out.cache_table(node.addr, &resolving.cache_rows()),
                     Some("-r") => {
-                        out.resolution_stats(&resolving.stats(outcomes.registered_count(&names)));
+                        let held = node.node.names().await;
+                        let by_broadcast = held.iter().filter(|h| h.state == NameState::Claimed).count();
+                        let by_server = held.iter().filter(|h| matches!(h.state, NameState::Registered | NameState::Refreshing)).count();
+                        out.resolution_stats(&resolving.stats(by_broadcast, by_server));
                     }
                     Some("-R") => {
                         resolving.purge();
@@ -191,9 +221,10 @@ async fn keep_registering(
     node: NameNode,
     n: NameArg,
     settled: mpsc::UnboundedSender<(NetbiosName, Outcome)>,
+    addr: Ipv4Addr,
 ) {
     loop {
-        let r = node::register_one(&node, n).await;
+        let r = node::register_one(&node, n, addr).await;
         let again = matches!(r, Err(RegisterError::NoServerAnswered));
         let _ = settled.send((n.name, Outcome::of_register(&r)));
         if !again {
@@ -206,7 +237,7 @@ async fn keep_registering(
 /// The name table and the `holding` line, once every name has an outcome.
 async fn announce(node: &Node, names: &[NameArg], outcomes: &Outcomes, stdin: bool, out: Reporter) {
     let local = node.local();
-    out.table("Local", *local.ip(), &node.table_rows().await, None, None);
+    out.table("Local", node.addr, &node.table_rows().await, None, None);
     out.emit(
         &format!(
             "holding {} names on {local}; Ctrl-C, SIGTERM{} release them",

@@ -152,7 +152,12 @@ fn servers(args: &mut Args, out: Reporter) -> Result<(), Failure> {
         }
     }
     args.wins = unique;
-    let needs_wins = matches!(args.mode, Mode::Register | Mode::Release | Mode::Hold);
+    // A hold by broadcast (`--node-type b|m|h`) needs none.
+    let needs_wins = match args.mode {
+        Mode::Register | Mode::Release => true,
+        Mode::Hold => !holds_by_broadcast(args),
+        _ => false,
+    };
     if needs_wins && args.wins.is_empty() {
         return Err(Failure::Usage(
             "no WINS server is configured on this host (smb.conf, DHCP): give --wins HOST[:PORT]"
@@ -296,6 +301,12 @@ fn summary(
 pub(crate) fn start_node(args: &Args, out: Reporter) -> Result<Node, Failure> {
     let sock = node::bind(local_addr(args)?, args.port.unwrap_or(NAME_SERVICE_PORT))?;
     Node::start(sock, &args.wins, out)
+}
+
+/// The node type asks for holding names by broadcast (`--node-type b|m|h`).
+pub(crate) fn holds_by_broadcast(args: &Args) -> bool {
+    args.node_type
+        .is_some_and(|t| t.methods().contains(&nbns::node_type::Method::Broadcast))
 }
 
 async fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {

@@ -202,6 +202,8 @@ impl Printer {
 pub(crate) struct Node {
     pub(crate) node: NameNode,
     pub(crate) printer: Printer,
+    /// The address the names are registered with.
+    pub(crate) addr: Ipv4Addr,
 }
 
 impl Node {
@@ -211,7 +213,22 @@ impl Node {
         servers: &[SocketAddrV4],
         out: Reporter,
     ) -> Result<Self, Failure> {
+        let addr = match sock.local_addr() {
+            Ok(core::net::SocketAddr::V4(a)) => *a.ip(),
+            _ => Ipv4Addr::UNSPECIFIED,
+        };
         let config = ClientConfig::with_servers(servers.iter().copied());
+        Self::start_with(sock, config, addr, out)
+    }
+
+    /// Starts a node on `sock` with `config`, for names of `addr` (the
+    /// socket may be bound to 0.0.0.0, to receive broadcasts).
+    pub(crate) fn start_with(
+        sock: UdpSocket,
+        config: ClientConfig,
+        addr: Ipv4Addr,
+        out: Reporter,
+    ) -> Result<Self, Failure> {
         let node =
             NameNode::from_socket(sock, config).map_err(|e| Failure::Error(e.to_string()))?;
         let printer = Printer {
@@ -219,7 +236,11 @@ impl Node {
             out,
             answered: false,
         };
-        Ok(Self { node, printer })
+        Ok(Self {
+            node,
+            printer,
+            addr,
+        })
     }
 
     pub(crate) fn local(&self) -> SocketAddrV4 {
@@ -231,8 +252,8 @@ impl Node {
     pub(crate) async fn register(&mut self, names: &[NameArg], limit: Duration) -> Outcomes {
         let mut tasks = tokio::task::JoinSet::new();
         for n in names {
-            let (node, n) = (self.node.clone(), *n);
-            tasks.spawn(async move { (n.name, register_one(&node, n).await) });
+            let (node, n, addr) = (self.node.clone(), *n, self.addr);
+            tasks.spawn(async move { (n.name, register_one(&node, n, addr).await) });
         }
         let mut outcomes = Outcomes::default();
         let collect = async {
@@ -251,7 +272,7 @@ impl Node {
     /// run ([`NameNode::adopt`]): nothing is sent for them now.
     pub(crate) async fn adopt(&self, names: &[NameArg]) -> Result<(), Failure> {
         let ttl = ClientConfig::default().requested_ttl;
-        let addrs = [*self.local().ip()];
+        let addrs = [self.addr];
         for n in names {
             self.node
                 .adopt(spec(n, &addrs), ttl)
@@ -309,15 +330,22 @@ fn spec<'a>(n: &NameArg, addrs: &'a [Ipv4Addr]) -> NameSpec<'a> {
     }
 }
 
-/// Registers one name for the node's address.
-pub(crate) async fn register_one(node: &NameNode, n: NameArg) -> Result<(), RegisterError> {
-    let addrs = [*node.local_addr().ip()];
+/// Registers one name for `addr`.
+pub(crate) async fn register_one(
+    node: &NameNode,
+    n: NameArg,
+    addr: Ipv4Addr,
+) -> Result<(), RegisterError> {
+    let addrs = [addr];
     node.register(spec(&n, &addrs)).await.map(|_| ())
 }
 
 pub(crate) fn state_text(s: NameState) -> String {
     match s {
-        NameState::Registered | NameState::Refreshing => "Registered".to_owned(),
+        // Windows says Registered for names claimed by broadcast too.
+        NameState::Registered | NameState::Refreshing | NameState::Claimed => {
+            "Registered".to_owned()
+        }
         NameState::Registering => "Registering".to_owned(),
         NameState::Releasing | NameState::AwaitingReregister => "Deregistering".to_owned(),
         NameState::Refused(rc) => format!("Conflict ({rc})"),

@@ -157,11 +157,18 @@ impl Reporter {
                     name_json(&name.netbios),
                 ),
             ),
+            ClientEvent::Claimed { name } => (
+                format!(
+                    "claimed      {}  by broadcast: no node defended it",
+                    padded(&name.netbios)
+                ),
+                merge(json!({ "event": "claimed" }), name_json(&name.netbios)),
+            ),
             ClientEvent::Conflict { name, cause } => {
                 let why = match cause {
                     ConflictCause::NegativeRefresh(rc) => format!("refresh refused with {rc}"),
-                    ConflictCause::ConflictDemand => "name conflict demand from WINS".to_owned(),
-                    _ => "conflict".to_owned(),
+                    ConflictCause::ConflictDemand => "name conflict demand".to_owned(),
+                    other => other.to_string(),
                 };
                 (
                     format!("conflict     {}  {why}", padded(&name.netbios)),
@@ -184,6 +191,7 @@ impl Reporter {
                     ReleaseOutcome::Refused(rc) => {
                         ("refused", format!("refused with {rc}; released locally"))
                     }
+                    ReleaseOutcome::Broadcast => ("broadcast", "released by broadcast".to_owned()),
                     ReleaseOutcome::NotRegistered => (
                         "not_registered",
                         "nothing sent: it was not registered".to_owned(),

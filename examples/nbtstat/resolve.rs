@@ -136,12 +136,16 @@ impl Resolving {
     }
 
     /// `-r`'s figures; the registrations are the holding node's.
-    pub(crate) fn stats(&self, registered_by_name_server: usize) -> ResolutionStats {
+    pub(crate) fn stats(
+        &self,
+        registered_by_broadcast: usize,
+        registered_by_name_server: usize,
+    ) -> ResolutionStats {
         let s = self.resolver.stats();
         ResolutionStats {
             by_broadcast: s.resolved_by_broadcast,
             by_name_server: s.resolved_by_name_server,
-            registered_by_broadcast: 0,
+            registered_by_broadcast,
             registered_by_name_server,
             broadcast_names: self
                 .resolver

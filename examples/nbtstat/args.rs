@@ -129,11 +129,11 @@ pub(crate) struct Cli {
     /// broadcast-capable interface.
     #[arg(long, value_name = "ADDR/LEN")]
     pub(crate) subnet: Option<String>,
-    /// How names are looked up (-a, and `resolve` in --hold): b broadcast,
-    /// p WINS, m broadcast then WINS, h WINS then broadcast while every
-    /// WINS server is silent. Default: b without WINS servers, h with WINS
-    /// and --subnet, p with WINS only. Names are held at WINS servers
-    /// whatever the type.
+    /// How names are looked up (-a, and `resolve` in --hold) and held: b
+    /// broadcast, p WINS, m broadcast then WINS, h WINS then broadcast
+    /// while every WINS server is silent. Default for lookups: b without
+    /// WINS servers, h with WINS and --subnet, p with WINS only. --hold
+    /// holds names by broadcast only when b, m or h is given.
     #[arg(long = "node-type", value_name = "b|p|m|h", value_parser = parse_node_type)]
     pub(crate) node_type: Option<NodeType>,
     /// The UDP port to bind (default 137, where WINS servers send challenges;

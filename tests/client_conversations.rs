@@ -1148,7 +1148,7 @@ fn events_and_outcomes_display_as_sentences() {
     };
     assert_eq!(
         conflict.to_string(),
-        "HOST<20>: in conflict (name conflict demand from the WINS server)"
+        "HOST<20>: in conflict (name conflict demand)"
     );
     let done = ClientEvent::ReregistrationDone {
         outcomes: vec![ReregisterOutcome {

@@ -7,7 +7,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use nbns::client::{ClientConfig, NameClient, NameSpec};
-use nbns::wire::{Name, NetbiosName};
+use nbns::wire::{Name, NetbiosName, NodeType};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -32,6 +32,20 @@ fn input() -> impl Strategy<Value = Input> {
         Just(Input::RefreshNow),
         Just(Input::ReregisterAll),
     ]
+}
+
+const BROADCAST: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 255), 137);
+
+/// A B, P, M or H node (the two low bits), with the two servers or none,
+/// with the broadcast address or none.
+fn config(pick: u8) -> ClientConfig {
+    let servers: &[SocketAddrV4] = if pick & 4 == 0 { &SERVERS } else { &[] };
+    let mut c =
+        ClientConfig::with_servers(servers.iter().copied()).node_type(NodeType::from_bits(pick));
+    if pick & 8 == 0 {
+        c = c.broadcast(BROADCAST);
+    }
+    c
 }
 
 const SERVERS: [SocketAddrV4; 2] = [
@@ -64,8 +78,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn arbitrary_inputs_keep_the_invariants(inputs in proptest::collection::vec(input(), 0..80)) {
-        let mut c = NameClient::with_deterministic_ids(ClientConfig::with_servers(SERVERS), 3);
+    fn arbitrary_inputs_keep_the_invariants(
+        pick in 0u8..16,
+        inputs in proptest::collection::vec(input(), 0..80),
+    ) {
+        let config = config(pick);
+        let b_node = config.node_type == NodeType::B;
+        let mut c = NameClient::with_deterministic_ids(config, 3);
         let mut now = Instant::now();
         let me = [Ipv4Addr::new(10, 0, 0, 7)];
         for i in inputs {
@@ -73,7 +92,8 @@ proptest! {
                 Input::Datagram { from, bytes } => {
                     let src = match from % 3 {
                         0 => SERVERS[0],
-                        1 => SERVERS[1],
+                        1 if from & 0x10 == 0 => SERVERS[1],
+                        1 => SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, from), 137),
                         _ => SocketAddrV4::new(Ipv4Addr::new(10, 9, 9, from), 137),
                     };
                     c.handle_datagram(now, src, &bytes);
@@ -93,7 +113,13 @@ proptest! {
             }
             prop_assert!(c.pending_transactions() <= c.len());
             prop_assert!(c.queued_transmits() <= 3 * c.len() + c.config().max_queued_answers);
-            while c.poll_transmit().is_some() {}
+            while let Some(t) = c.poll_transmit() {
+                // A B-node talks to no WINS server; only answers go
+                // anywhere but the broadcast address.
+                if b_node && t.destination != BROADCAST {
+                    prop_assert!(t.source.is_none() || !SERVERS.contains(&t.destination));
+                }
+            }
             while c.poll_event().is_some() {}
         }
     }

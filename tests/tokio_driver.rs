@@ -359,3 +359,83 @@ async fn refreshes_and_their_failures_reach_the_event_stream() {
     );
     assert!(wall.elapsed() < Duration::from_secs(5), "no real waiting");
 }
+
+/// An H-node whose WINS server is silent claims the name by broadcast, and
+/// `register` returns that claim. The segment is a loopback socket standing
+/// in for the subnet's broadcast address (no broadcast leaves the host).
+#[tokio::test(start_paused = true)]
+async fn an_h_node_with_a_silent_server_claims_by_broadcast() {
+    let silent = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    silent.set_nonblocking(true).unwrap();
+    let segment = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    segment.set_nonblocking(true).unwrap();
+    let segment_addr = v4(segment.local_addr().unwrap());
+    let c = ClientConfig::with_servers([v4(silent.local_addr().unwrap())])
+        .node_type(nbns::wire::NodeType::H)
+        .broadcast(segment_addr);
+    let node = NameNode::bind(SocketAddrV4::new(LOCALHOST, 0), c)
+        .await
+        .unwrap();
+    let me = [LOCALHOST];
+    let t0 = Instant::now();
+    let granted = node.register(spec(name("HFALLBACK"), &me)).await.unwrap();
+    // Three WINS tries 1.5 s apart, then three broadcasts 750 ms apart.
+    assert_eq!(t0.elapsed(), Duration::from_millis(4500 + 2250));
+    assert_eq!(granted.server, segment_addr);
+    assert_eq!(granted.ttl, 0);
+    let mut buf = [0u8; 1500];
+    let mut flags = Vec::new();
+    while let Ok((n, _)) = segment.recv_from(&mut buf) {
+        let p = nbns::wire::Packet::parse(&buf[..n]).unwrap();
+        flags.push(p.flags.broadcast());
+    }
+    assert_eq!(flags, [true; 4], "three registrations and the demand");
+    assert_eq!(
+        node.names().await[0].state,
+        nbns::client::NameState::Claimed
+    );
+}
+
+/// A B-node's claim answered negatively by a node on the segment fails
+/// with the conflict, and the name is not held.
+#[tokio::test]
+async fn a_b_node_claim_defended_by_another_node_is_a_conflict() {
+    let segment = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let segment_addr = v4(segment.local_addr().unwrap());
+    let c = ClientConfig::default()
+        .node_type(nbns::wire::NodeType::B)
+        .broadcast(segment_addr);
+    let node = NameNode::bind(SocketAddrV4::new(LOCALHOST, 0), c)
+        .await
+        .unwrap();
+    let defender = tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        let (n, from) = segment.recv_from(&mut buf).await.unwrap();
+        let p = nbns::wire::Packet::parse(&buf[..n]).unwrap();
+        let q = p.question().unwrap();
+        let entry = p.additional().unwrap().nb().unwrap().first().unwrap();
+        let answer = nbns::wire::Message::negative_registration_response(
+            p.id,
+            q.name,
+            nbns::wire::Rcode::Active,
+            entry,
+        );
+        let mut out = Vec::new();
+        answer.emit_buf(&mut out).unwrap();
+        segment.send_to(&out, from).await.unwrap();
+        v4(segment.local_addr().unwrap())
+    });
+    let me = [LOCALHOST];
+    let result = node.register(spec(name("TAKEN"), &me)).await;
+    let defender = defender.await.unwrap();
+    assert_eq!(
+        result,
+        Err(RegisterError::InConflict(
+            nbns::client::ConflictCause::Defended {
+                by: defender,
+                rcode: nbns::wire::Rcode::Active
+            }
+        ))
+    );
+    assert!(node.names().await.is_empty());
+}

@@ -118,9 +118,48 @@ pub struct ClientConfig {
     /// (`nbtstat -RR`) during which another is refused. Default 120 s
     /// (MS KB 188598: "cannot be repeated for 2 minutes").
     pub reregister_cooldown: Duration,
-    /// The node type put in NB_FLAGS and node status answers. Default
-    /// [`NodeType::H`], a Windows client with a WINS server.
+    /// The node type ([`node_type`](crate::node_type), RFC 1001 §10,
+    /// MS-NBTE §1.3): how names are
+    /// registered and released, and what NB_FLAGS and node status answers
+    /// say.
+    ///
+    /// * [`NodeType::P`]: WINS only (RFC 1002 §5.1.2).
+    /// * [`NodeType::B`]: broadcast only (RFC 1002 §5.1.1): registration
+    ///   by broadcast, where any negative answer is a conflict and silence
+    ///   claims the name; release by broadcast; no WINS server is used and
+    ///   nothing is refreshed.
+    /// * [`NodeType::H`]: WINS first; when every WINS server is silent the
+    ///   name is claimed by broadcast, WINS is tried again every
+    ///   [`registration_retry`](Self::registration_retry), and the name
+    ///   goes back to WINS when a server answers.
+    /// * [`NodeType::M`]: broadcast first, then WINS (RFC 1002 §5.1.3).
+    ///
+    /// Broadcasting needs [`broadcast`](Self::broadcast): without it B, M
+    /// and H nodes use WINS only (as P), and a B-node holds its names
+    /// locally. Without WINS servers, H and M nodes behave as B.
+    ///
+    /// Default [`NodeType::H`], Windows' node type when a WINS server is
+    /// configured. With the default `broadcast: None` that is WINS only,
+    /// so a configuration that names no broadcast address never
+    /// broadcasts.
     pub node_type: NodeType,
+    /// The subnet's broadcast address and port (`<directed broadcast>:137`)
+    /// that broadcast registrations and releases go to. The state machine
+    /// knows no interfaces: the embedder says which subnet its names live
+    /// on. Default none (no broadcasting).
+    pub broadcast: Option<SocketAddrV4>,
+    /// Time between transmissions of a broadcast registration or release.
+    ///
+    /// Default 750 ms, Windows' `BcastQueryTimeout`, which its registrations
+    /// use too; RFC 1002 §6's BCAST_REQ_RETRY_TIMEOUT is 250 ms (what
+    /// nmblookup uses; nmbd waits 1 s). The longer wait gives a loaded
+    /// defender time to answer; set 250 ms for the RFC's timing. Values
+    /// under 1 ms are treated as 1 ms.
+    pub broadcast_retry_interval: Duration,
+    /// Transmissions of a broadcast registration or release. Default 3
+    /// (RFC 1002 §6 BCAST_REQ_RETRY_COUNT, Windows `BcastNameQueryCount`).
+    /// 0 is treated as 1.
+    pub broadcast_retries: u8,
     /// UNIT_ID of node status answers (a MAC address in practice). Default
     /// all zero, as nmbd sends ("they could be used to attack the protocol").
     pub unit_id: [u8; 6],
@@ -164,6 +203,29 @@ impl ClientConfig {
 
     pub(crate) fn server_count(&self) -> usize {
         self.servers.len().min(Self::MAX_SERVERS)
+    }
+
+    pub(crate) fn broadcast_retry(&self) -> Duration {
+        self.broadcast_retry_interval.max(Duration::from_millis(1))
+    }
+
+    pub(crate) fn broadcast_tries(&self) -> u8 {
+        self.broadcast_retries.max(1)
+    }
+
+    /// Whether names are registered with WINS servers.
+    pub(crate) fn uses_wins(&self) -> bool {
+        self.node_type.uses_name_server() && self.server_count() > 0
+    }
+
+    /// Whether names are claimed and released by broadcast.
+    pub(crate) fn uses_broadcast(&self) -> bool {
+        self.broadcast.is_some() && self.node_type.uses_broadcast()
+    }
+
+    /// Whether broadcast comes before WINS (B and M nodes).
+    pub(crate) fn broadcast_first(&self) -> bool {
+        self.node_type.methods().first() == Some(&crate::node_type::Method::Broadcast)
     }
 
     /// The wait a WACK with this TTL asks for, after the clamp rule.
@@ -291,6 +353,28 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`broadcast`](Self#structfield.broadcast): the subnet's
+    /// broadcast address.
+    #[must_use]
+    pub fn broadcast(mut self, broadcast: SocketAddrV4) -> Self {
+        self.broadcast = Some(broadcast);
+        self
+    }
+
+    /// Sets [`broadcast_retry_interval`](Self#structfield.broadcast_retry_interval).
+    #[must_use]
+    pub fn broadcast_retry_interval(mut self, broadcast_retry_interval: Duration) -> Self {
+        self.broadcast_retry_interval = broadcast_retry_interval;
+        self
+    }
+
+    /// Sets [`broadcast_retries`](Self#structfield.broadcast_retries).
+    #[must_use]
+    pub fn broadcast_retries(mut self, broadcast_retries: u8) -> Self {
+        self.broadcast_retries = broadcast_retries;
+        self
+    }
+
     /// Sets [`unit_id`](Self#structfield.unit_id).
     #[must_use]
     pub fn unit_id(mut self, unit_id: [u8; 6]) -> Self {
@@ -337,6 +421,9 @@ impl Default for ClientConfig {
             refresh_opcode: RefreshOpcode::Eight,
             reregister_cooldown: Duration::from_secs(120),
             node_type: NodeType::H,
+            broadcast: None,
+            broadcast_retry_interval: Duration::from_millis(750),
+            broadcast_retries: 3,
             unit_id: [0; 6],
             max_queued_answers: 256,
             status_burst: 4,

@@ -151,6 +151,7 @@ impl<I: IdSource> NameClient<I> {
             TxnKind::Challenge => {
                 Some(SocketAddrV4::new(txn.owner, crate::wire::NAME_SERVICE_PORT))
             }
+            TxnKind::Claim | TxnKind::BroadcastRelease => self.config.broadcast,
             _ => self.server_addr(txn.server),
         }
     }
@@ -205,6 +206,14 @@ impl<I: IdSource> NameClient<I> {
                 Some(address),
             ),
             TxnKind::Challenge => (Message::name_query_request(txn.id, name, false), None),
+            TxnKind::Claim => (
+                Message::registration_request(txn.id, name, ttl, entry, true),
+                Some(address),
+            ),
+            TxnKind::BroadcastRelease => (
+                Message::release_request(txn.id, name, entry, true),
+                Some(address),
+            ),
         };
         let mut contents = Vec::with_capacity(packet.buffer_len());
         if packet.emit_buf(&mut contents).is_ok() {
@@ -224,8 +233,22 @@ impl<I: IdSource> NameClient<I> {
         if let Some(t) = self.entry_mut(slot).and_then(|e| e.phase.txn_mut()) {
             t.tries = t.tries.saturating_add(1);
         }
-        let retry = self.config.retry();
+        let retry = if txn.kind.is_broadcast() {
+            self.config.broadcast_retry()
+        } else {
+            self.config.retry()
+        };
         self.arm(slot, now, retry);
+    }
+
+    /// Transmissions of a request of this kind before it counts as
+    /// unanswered.
+    fn tries(&self, kind: TxnKind) -> u8 {
+        if kind.is_broadcast() {
+            self.config.broadcast_tries()
+        } else {
+            self.config.tries()
+        }
     }
 
     /// The name's timer fired.
@@ -235,8 +258,10 @@ impl<I: IdSource> NameClient<I> {
         };
         match (e.phase, e.phase.txn().copied()) {
             (Phase::Registered { .. }, _) => self.start_refresh(slot, now),
-            (Phase::Registering { txn: None, .. }, _) => self.start_registration(slot, now),
-            (_, Some(txn)) if !txn.wack && txn.tries < self.config.tries() => {
+            (Phase::Registering { txn: None, .. } | Phase::Claimed, _) => {
+                self.start_registration(slot, now);
+            }
+            (_, Some(txn)) if !txn.wack && txn.tries < self.tries(txn.kind) => {
                 self.transmit_request(slot, now);
             }
             (_, Some(txn)) => self.on_silence(slot, now, txn),
@@ -259,7 +284,17 @@ impl<I: IdSource> NameClient<I> {
                     let name = self.owned_name(slot);
                     self.events
                         .push_back(ClientEvent::NoServerAnswered { name });
+                    let claimed = self.entry(slot).is_some_and(|e| e.claimed);
+                    if self.config.uses_broadcast() && !claimed {
+                        // H-node: every WINS server is silent; claim the
+                        // name on the segment meanwhile.
+                        self.start_claim(slot, now);
+                        return;
+                    }
                     self.round_registered(slot, RegistrationOutcome::NoServerAnswered);
+                    if claimed && let Some(e) = self.entry_mut(slot) {
+                        e.phase = Phase::Claimed;
+                    }
                     let wait = self.config.registration_retry.max(Duration::from_millis(1));
                     self.arm(slot, now, wait);
                 }
@@ -288,6 +323,72 @@ impl<I: IdSource> NameClient<I> {
                 self.note_release(slot, ReleaseWorst::Silent);
                 self.advance_release(slot, now);
             }
+            TxnKind::Claim => self.claimed(slot, now, &txn),
+            TxnKind::BroadcastRelease => self.advance_release(slot, now),
+        }
+    }
+
+    /// Starts the name: by broadcast first (B and M nodes, or no WINS
+    /// server), else with WINS.
+    pub(super) fn start_name(&mut self, slot: u32, now: Instant) {
+        let c = &self.config;
+        if c.uses_broadcast() && (c.broadcast_first() || !c.uses_wins()) {
+            self.start_claim(slot, now);
+        } else {
+            self.start_registration(slot, now);
+        }
+    }
+
+    /// Claims the name by broadcast (RFC 1002 §5.1.1.1).
+    fn start_claim(&mut self, slot: u32, now: Instant) {
+        self.end_txn(slot);
+        let Some(e) = self.entry_mut(slot) else {
+            return;
+        };
+        e.phase = Phase::Claiming { txn: None };
+        self.begin(slot, now, TxnKind::Claim, 0, 0, Ipv4Addr::UNSPECIFIED);
+    }
+
+    /// No node defended the broadcast registration: the name is ours on the
+    /// segment. As RFC 1002 §5.1.1.1 ("broadcast NAME UPDATE REQUEST") and
+    /// Samba4 do, one broadcast overwrite demand tells the segment.
+    fn claimed(&mut self, slot: u32, now: Instant, txn: &Txn) {
+        self.end_txn(slot);
+        if let (Some(e), Some(destination)) = (self.entry(slot), self.config.broadcast) {
+            let address = e.addr(txn.addr);
+            let entry = NbAddrEntry::new(NbFlags::new(e.group, self.config.node_type), address);
+            let name = Name::new(e.netbios, self.names.labels(e.scope));
+            let demand =
+                Message::overwrite_request(txn.id, name, self.config.requested_ttl, entry, true);
+            let mut contents = Vec::with_capacity(demand.buffer_len());
+            if demand.emit_buf(&mut contents).is_ok() {
+                self.transmits.push_back(Queued {
+                    transmit: Transmit {
+                        destination,
+                        source: Some(address),
+                        contents,
+                    },
+                    answer: false,
+                });
+                self.stats.requests_sent += 1;
+            }
+        }
+        if let Some(e) = self.entry_mut(slot) {
+            e.claimed = true;
+            e.phase = Phase::Claimed;
+        }
+        let name = self.owned_name(slot);
+        self.events.push_back(ClientEvent::Claimed { name });
+        if !self.config.uses_wins() {
+            self.round_registered(slot, RegistrationOutcome::Claimed);
+        } else if self.config.broadcast_first() {
+            // M-node: on to WINS.
+            self.start_registration(slot, now);
+        } else {
+            // H-node after every WINS server was silent: WINS again later.
+            self.round_registered(slot, RegistrationOutcome::Claimed);
+            let wait = self.config.registration_retry.max(Duration::from_millis(1));
+            self.arm(slot, now, wait);
         }
     }
 
@@ -354,7 +455,9 @@ impl<I: IdSource> NameClient<I> {
             self.stats.dropped_unsolicited += 1;
             return;
         };
-        if self.destination(&txn) != Some(from) {
+        // On a broadcast the answerer is not known in advance: the ID and
+        // the name must match, the source may be anyone.
+        if !txn.kind.is_broadcast() && self.destination(&txn) != Some(from) {
             if !self.conflict_demand(from, p) {
                 self.stats.dropped_wrong_source += 1;
             }
@@ -365,8 +468,11 @@ impl<I: IdSource> NameClient<I> {
             TxnKind::Register | TxnKind::Overwrite | TxnKind::Refresh => {
                 op.is_registration_like() || op == Opcode::Wack
             }
-            TxnKind::Release => op == Opcode::Release || op == Opcode::Wack,
+            TxnKind::Release | TxnKind::BroadcastRelease => {
+                op == Opcode::Release || op == Opcode::Wack
+            }
             TxnKind::Challenge => op == Opcode::Query,
+            TxnKind::Claim => op.is_registration_like() || op == Opcode::Wack,
         };
         if !opcode_ok {
             self.stats.dropped_wrong_opcode += 1;
@@ -382,6 +488,19 @@ impl<I: IdSource> NameClient<I> {
         }
         if !answer.class.is_in() {
             self.stats.dropped_bad_record += 1;
+            return;
+        }
+        if txn.kind.is_broadcast() {
+            // RFC 1002 §5.1.1.1: a negative answer to a broadcast
+            // registration is a conflict; positive answers and WACKs are
+            // ignored, and so is any answer to a broadcast release.
+            let rcode = p.rcode();
+            if txn.kind == TxnKind::Claim && op != Opcode::Wack && rcode != Rcode::NoError {
+                self.stats.accepted_responses += 1;
+                self.conflict(slot, ConflictCause::Defended { by: from, rcode });
+            } else {
+                self.stats.ignored_responses += 1;
+            }
             return;
         }
         if op == Opcode::Wack {
@@ -445,6 +564,7 @@ impl<I: IdSource> NameClient<I> {
                 self.note_release(slot, worst);
                 self.advance_release(slot, now);
             }
+            TxnKind::Claim | TxnKind::BroadcastRelease => {}
             TxnKind::Challenge => {
                 if positive {
                     self.end_txn(slot);
@@ -562,16 +682,14 @@ impl<I: IdSource> NameClient<I> {
         self.round_registered(slot, RegistrationOutcome::Conflict(cause));
     }
 
-    /// A NAME CONFLICT DEMAND from a configured WINS server for a name in
-    /// use. Returns whether it was acted upon.
+    /// A NAME CONFLICT DEMAND for a name in use: from a configured WINS
+    /// server, or from anyone for a name held on the broadcast segment.
+    /// Returns whether it was acted upon.
     fn conflict_demand(&mut self, from: SocketAddrV4, p: &Packet<'_>) -> bool {
         if p.kind() != PacketKind::NameConflictDemand {
             return false;
         }
         let n = self.config.server_count();
-        if !self.config.servers.iter().take(n).any(|s| *s == from) {
-            return false;
-        }
         let Some(answer) = p.answer() else {
             return false;
         };
@@ -581,13 +699,19 @@ impl<I: IdSource> NameClient<I> {
         let Some(slot) = self.names.find(&answer.name) else {
             return false;
         };
-        let in_use = self.entry(slot).is_some_and(|e| {
-            matches!(
+        let from_server = self.config.servers.iter().take(n).any(|s| *s == from);
+        let accept = self.entry(slot).is_some_and(|e| {
+            let in_use = matches!(
                 e.phase,
                 Phase::Registering { .. } | Phase::Registered { .. } | Phase::Refreshing { .. }
-            )
+            );
+            // A name held on the segment answers to the segment (RFC 1002
+            // §5.1.1.5); one registered with WINS only to its servers.
+            let on_segment =
+                matches!(e.phase, Phase::Claiming { .. } | Phase::Claimed) || (e.claimed && in_use);
+            (from_server && in_use) || on_segment
         });
-        if !in_use {
+        if !accept {
             return false;
         }
         self.stats.accepted_responses += 1;

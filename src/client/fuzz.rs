@@ -17,10 +17,29 @@ const SERVERS: [SocketAddrV4; 2] = [
 ];
 const ME: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 0, 0, 7), Ipv4Addr::new(10, 1, 0, 7)];
 const OWNER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 137);
+const BROADCAST: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 255), 137);
 
-/// Drives a client with two servers through the inputs `data` encodes —
-/// datagrams from servers and strangers (raw, or forged answers to what the
-/// client last sent), clock jumps and commands — and panics if an invariant
+/// The configuration the first byte picks: the node type (B, P, M, H),
+/// with or without WINS servers and a broadcast address.
+fn config(byte: u8) -> ClientConfig {
+    let node_type = NodeType::from_bits(byte);
+    let mut c = if byte & 4 == 0 {
+        ClientConfig::with_servers(SERVERS)
+    } else {
+        ClientConfig::default()
+    };
+    c.node_type = node_type;
+    if byte & 8 == 0 {
+        c.broadcast = Some(BROADCAST);
+    }
+    c
+}
+
+/// Drives a client — a B, P, M or H node, with two WINS servers or none,
+/// with a broadcast address or none, as the first byte says — through the
+/// inputs `data` encodes: datagrams from servers and strangers (raw, or
+/// forged answers to what the client last sent, broadcast requests of
+/// other nodes), clock jumps and commands. Panics if an invariant
 /// breaks: a deadline in the past after `handle_timeout`, more pending
 /// transactions than names, or an unbounded transmit queue. The client
 /// itself must never panic.
@@ -28,7 +47,7 @@ const OWNER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 137);
 pub fn fuzz_drive(data: &[u8]) {
     let mut input = data.iter().copied();
     let mut next = move || input.next();
-    let config = ClientConfig::with_servers(SERVERS);
+    let config = config(next().unwrap_or(0));
     let seed = u64::from(next().unwrap_or(0));
     let mut c = NameClient::with_deterministic_ids(config, seed);
     let start = Instant::now();
@@ -142,7 +161,7 @@ fn answer(req: &Packet<'_>, kind: u8, ttl: u32) -> Option<Vec<u8>> {
             OWNER.ip().to_owned(),
         ));
     let id = req.id.wrapping_add(u16::from(kind >> 6 == 3));
-    let p = match kind % 10 {
+    let p = match kind % 12 {
         0 => Message::positive_registration_response(id, name, ttl, entry),
         1 => Message::negative_registration_response(id, name, Rcode::from(kind >> 4), entry),
         2 => Message::wack(id, name, ttl, req.flags, RrType::Nb),
@@ -155,6 +174,12 @@ fn answer(req: &Packet<'_>, kind: u8, ttl: u32) -> Option<Vec<u8>> {
         6 => Message::positive_name_query_response(id, name, ttl, NbAddrs::one(entry)),
         7 => Message::negative_name_query_response(id, name, Rcode::NameError),
         8 => Message::name_conflict_demand(id, name, NodeType::B),
+        9 => {
+            // Another node's release of the name, broadcast or not.
+            let other = NbAddrEntry::new(entry.flags, *OWNER.ip());
+            Message::release_request(id, name, other, kind & 1 == 0)
+        }
+        10 => Message::name_query_request(id, name, kind & 1 == 0),
         _ => Message::registration_request(id, name, ttl, entry, kind & 1 == 0),
     };
     let mut v = Vec::new();

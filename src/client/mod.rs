@@ -78,12 +78,38 @@
 //!   a negative registration response with ACT_ERR, whatever its B and RD
 //!   bits (RFC 1002 §5.1.1.5, Samba4 `defense.c`); names starting with `*`
 //!   are not defended (MS-NBTE §3.1.5.1).
-//! * **Conflict demands** (RFC 1002 §4.2.8) are accepted only from a
-//!   configured WINS server and only for a name being registered, registered
-//!   or refreshing; the name goes to [`NameState::Conflict`], where it is no
-//!   longer answered for, defended or refreshed. Anyone else's demand is
-//!   dropped: in a P/H-node network the WINS server is the authority, and a
-//!   demand is otherwise a one-packet way to knock a name off the network.
+//! * **Conflict demands** (RFC 1002 §4.2.8) for a name registered with
+//!   WINS are accepted only from a configured WINS server and only for a
+//!   name being registered, registered or refreshing; the name goes to
+//!   [`NameState::Conflict`], where it is no longer answered for, defended
+//!   or refreshed. For a name held on the broadcast segment (claimed, or
+//!   being claimed) the segment is the authority (RFC 1002 §5.1.1.5): a
+//!   demand from any node is accepted. Anyone else's demand is dropped: in a
+//!   P/H-node network the WINS server is the authority, and a demand is
+//!   otherwise a one-packet way to knock a name off the network.
+//! * **Broadcast** (B, M and H nodes with
+//!   [`broadcast`](ClientConfig::broadcast) set; see
+//!   [`node_type`](ClientConfig::node_type)): a name is claimed (RFC 1002
+//!   §5.1.1.1) by a registration request with the B bit to the subnet's
+//!   broadcast address, sent
+//!   [`broadcast_retries`](ClientConfig::broadcast_retries) times every
+//!   [`broadcast_retry_interval`](ClientConfig::broadcast_retry_interval);
+//!   a negative answer from any node, with the request's ID and name, is a
+//!   conflict ([`ConflictCause::Defended`]); positive answers and WACKs are
+//!   ignored; silence claims the name ([`NameState::Claimed`]), and one
+//!   broadcast overwrite demand tells the segment. A multi-homed name is
+//!   claimed and released for its primary address. A claimed name has no
+//!   refresh; it is released by broadcast (the same number of sends, no
+//!   answer expected, [`ReleaseOutcome::Broadcast`]). An H-node claims its
+//!   names by broadcast when every WINS server is silent, retries WINS every
+//!   [`registration_retry`](ClientConfig::registration_retry) while
+//!   defending them on the segment, and is back with WINS when a server
+//!   grants the name; an M-node claims first, then registers with WINS. Two
+//!   nodes claiming a name at the same instant may both succeed: neither
+//!   defends a name it has not claimed yet. `nbtstat -RR` talks to WINS
+//!   only. Another node's release of a held unique name (broadcast or
+//!   unicast) gets a negative release response with ACT_ERR, as from nmbd;
+//!   the name stays ours.
 //!
 //! # Safety against forged and stray datagrams
 //!
@@ -419,7 +445,7 @@ impl<I: IdSource> NameClient<I> {
     pub fn add_name(&mut self, now: Instant, spec: NameSpec<'_>) -> Result<(), AddNameError> {
         let (slot, local) = self.insert(now, &spec)?;
         if !local {
-            self.start_registration(slot, now);
+            self.start_name(slot, now);
         }
         self.settle();
         Ok(())
@@ -432,8 +458,10 @@ impl<I: IdSource> NameClient<I> {
     ///
     /// This is how a short-lived tool releases or re-registers
     /// ([`reregister_all`](Self::reregister_all)) names a previous process
-    /// registered. A name held without WINS servers (or starting with `*`)
-    /// is added as [`NameState::Local`], as with [`add_name`](Self::add_name).
+    /// registered. A node that uses no WINS server takes the name as
+    /// [`NameState::Claimed`] when it broadcasts, else as
+    /// [`NameState::Local`] (so are names starting with `*`), as with
+    /// [`add_name`](Self::add_name).
     ///
     /// # Errors
     /// As [`add_name`](Self::add_name).
@@ -445,6 +473,13 @@ impl<I: IdSource> NameClient<I> {
     ) -> Result<(), AddNameError> {
         let (slot, local) = self.insert(now, &spec)?;
         if local {
+            return Ok(());
+        }
+        if !self.config.uses_wins() {
+            if let Some(e) = self.names.get_mut(slot) {
+                e.phase = Phase::Claimed;
+                e.claimed = true;
+            }
             return Ok(());
         }
         if let Some(e) = self.names.get_mut(slot) {
@@ -468,8 +503,9 @@ impl<I: IdSource> NameClient<I> {
         let Some((&first_addr, extra)) = spec.addresses.split_first() else {
             return Err(AddNameError::NoAddress);
         };
-        let local =
-            self.config.server_count() == 0 || spec.name.netbios.as_bytes().first() == Some(&b'*');
+        let c = &self.config;
+        let local = (!c.uses_wins() && !c.uses_broadcast())
+            || spec.name.netbios.as_bytes().first() == Some(&b'*');
         let slot = self.names.insert(&spec.name, Self::MAX_NAMES, || Entry {
             netbios: spec.name.netbios,
             first_addr,
@@ -478,6 +514,7 @@ impl<I: IdSource> NameClient<I> {
             stamp: 0,
             scope: 0,
             group: spec.group,
+            claimed: false,
             round: reregister::NO_ROUND,
             phase: if local {
                 Phase::Local

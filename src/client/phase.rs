@@ -21,6 +21,17 @@ pub(super) enum TxnKind {
     Refresh,
     /// NAME RELEASE REQUEST, RFC 1002 §4.2.9.
     Release,
+    /// Broadcast NAME REGISTRATION REQUEST, RFC 1002 §5.1.1.1.
+    Claim,
+    /// Broadcast NAME RELEASE REQUEST, RFC 1002 §5.1.1.3.
+    BroadcastRelease,
+}
+
+impl TxnKind {
+    /// Whether the request goes to the subnet's broadcast address.
+    pub(super) fn is_broadcast(self) -> bool {
+        matches!(self, Self::Claim | Self::BroadcastRelease)
+    }
 }
 
 /// A request in flight: one transaction ID kept across retransmissions.
@@ -114,14 +125,21 @@ pub(super) enum Phase {
     },
     /// Releasing: `left` are the servers still to release it at, `txn`
     /// the release in flight (`None` before the first is sent), `worst`
-    /// the worst answer so far; `rr` when a re-register-all registers it
-    /// again afterwards.
+    /// the worst answer so far; `wins` when a release went to a server;
+    /// `broadcast` when a broadcast release is still to be sent; `rr` when
+    /// a re-register-all registers it again afterwards.
     Releasing {
         txn: Option<Txn>,
         left: u32,
         worst: ReleaseWorst,
+        wins: bool,
+        broadcast: bool,
         rr: bool,
     },
+    /// Being claimed by broadcast: `txn` is the broadcast registration.
+    Claiming { txn: Option<Txn> },
+    /// Claimed by broadcast; an H or M node's timer retries WINS.
+    Claimed,
     /// Released by a re-register-all, waiting for its other releases.
     AwaitingReregister,
     /// Refused with `rcode` (or defended by its owner: ACT_ERR). `servers`
@@ -142,6 +160,8 @@ impl Phase {
             Self::AwaitingReregister => NameState::AwaitingReregister,
             Self::Refused { rcode, .. } => NameState::Refused(rcode),
             Self::Conflict => NameState::Conflict,
+            Self::Claiming { .. } => NameState::Claiming,
+            Self::Claimed => NameState::Claimed,
         }
     }
 
@@ -150,7 +170,8 @@ impl Phase {
         match self {
             Self::Registering { txn, .. }
             | Self::Refreshing { txn, .. }
-            | Self::Releasing { txn, .. } => txn.as_ref(),
+            | Self::Releasing { txn, .. }
+            | Self::Claiming { txn } => txn.as_ref(),
             _ => None,
         }
     }
@@ -165,7 +186,8 @@ impl Phase {
         match self {
             Self::Registering { txn, .. }
             | Self::Refreshing { txn, .. }
-            | Self::Releasing { txn, .. } => Some(txn),
+            | Self::Releasing { txn, .. }
+            | Self::Claiming { txn } => Some(txn),
             _ => None,
         }
     }

@@ -60,21 +60,24 @@ impl<I: IdSource> NameClient<I> {
             Phase::Conflict | Phase::Local | Phase::AwaitingReregister => 0,
             _ => e.phase.servers() | in_flight,
         };
+        // A name claimed on the segment is released there too (RFC 1002
+        // §5.1.1.3); a re-register-all talks to WINS only.
+        let broadcast = !rr
+            && e.claimed
+            && self.config.broadcast.is_some()
+            && !matches!(e.phase, Phase::Conflict);
         self.end_txn(slot);
         if let Some(e) = self.entry_mut(slot) {
             e.phase = Phase::Releasing {
                 txn: None,
                 left,
                 worst: ReleaseWorst::Confirmed,
+                wins: left != 0,
+                broadcast,
                 rr,
             };
         }
-        if left == 0 {
-            self.finish_release(slot, now, false);
-        } else {
-            let first = left.trailing_zeros() as u8;
-            self.begin(slot, now, TxnKind::Release, first, 0, Ipv4Addr::UNSPECIFIED);
-        }
+        self.release_next(slot, now, left);
     }
 
     pub(super) fn note_release(&mut self, slot: u32, answer: ReleaseWorst) {
@@ -98,6 +101,12 @@ impl<I: IdSource> NameClient<I> {
             return;
         };
         let txn = *txn;
+        if txn.kind == TxnKind::BroadcastRelease {
+            // Broadcast for the primary address only, as it was claimed.
+            self.end_txn(slot);
+            self.finish_release(slot, now, true);
+            return;
+        }
         let next_addr = usize::from(txn.addr) + 1;
         if next_addr < addr_count {
             let unspecified = Ipv4Addr::UNSPECIFIED;
@@ -113,24 +122,45 @@ impl<I: IdSource> NameClient<I> {
         }
         *left &= !bit(txn.server);
         let left = *left;
-        if left == 0 {
-            self.end_txn(slot);
-            self.finish_release(slot, now, true);
-        } else {
+        self.release_next(slot, now, left);
+    }
+
+    /// Sends the next release: to the next server in `left`, else by
+    /// broadcast if still to do, else the release is over.
+    fn release_next(&mut self, slot: u32, now: Instant, left: u32) {
+        let unspecified = Ipv4Addr::UNSPECIFIED;
+        if left != 0 {
             let next = left.trailing_zeros() as u8;
-            self.begin(slot, now, TxnKind::Release, next, 0, Ipv4Addr::UNSPECIFIED);
+            self.begin(slot, now, TxnKind::Release, next, 0, unspecified);
+            return;
+        }
+        let Some(Phase::Releasing {
+            broadcast, wins, ..
+        }) = self.entry_mut(slot).map(|e| &mut e.phase)
+        else {
+            return;
+        };
+        if core::mem::take(broadcast) {
+            self.begin(slot, now, TxnKind::BroadcastRelease, 0, 0, unspecified);
+        } else {
+            let sent = *wins;
+            self.end_txn(slot);
+            self.finish_release(slot, now, sent);
         }
     }
 
     /// Every release of the name ended (`sent`: at least one was sent).
     fn finish_release(&mut self, slot: u32, now: Instant, sent: bool) {
-        let Some(Phase::Releasing { worst, rr, .. }) = self.entry(slot).map(|e| e.phase) else {
+        let Some(Phase::Releasing {
+            worst, rr, wins, ..
+        }) = self.entry(slot).map(|e| e.phase)
+        else {
             return;
         };
-        let outcome = if sent {
-            worst.outcome()
-        } else {
-            ReleaseOutcome::NotRegistered
+        let outcome = match (sent, wins) {
+            (false, _) => ReleaseOutcome::NotRegistered,
+            (true, true) => worst.outcome(),
+            (true, false) => ReleaseOutcome::Broadcast,
         };
         // A re-register-all reports only the releases it sent.
         if sent || !rr {
@@ -172,12 +202,14 @@ impl<I: IdSource> NameClient<I> {
             .live_slots()
             .into_iter()
             .filter(|&slot| {
-                self.entry(slot).is_some_and(|e| {
-                    !matches!(
-                        e.phase,
-                        Phase::Local | Phase::AwaitingReregister | Phase::Releasing { .. }
-                    )
-                })
+                // `nbtstat -RR` talks to WINS servers only.
+                self.config.uses_wins()
+                    && self.entry(slot).is_some_and(|e| {
+                        !matches!(
+                            e.phase,
+                            Phase::Local | Phase::AwaitingReregister | Phase::Releasing { .. }
+                        )
+                    })
             })
             .collect();
         // Every member counts as releasing before the first release begins:

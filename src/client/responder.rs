@@ -47,7 +47,7 @@ impl<I: IdSource> NameClient<I> {
         let held = slot.and_then(|s| self.entry(s));
         match p.kind() {
             PacketKind::NameQueryRequest => {
-                if let Some(e) = held.filter(|e| e.state().is_answered()) {
+                if let Some(e) = held.filter(|e| e.answered()) {
                     let flags = NbFlags::new(e.group, self.config.node_type);
                     let entries: Vec<NbAddrEntry> =
                         e.addrs().map(|a| NbAddrEntry::new(flags, a)).collect();
@@ -77,7 +77,7 @@ impl<I: IdSource> NameClient<I> {
                 }
             }
             PacketKind::NodeStatusRequest => {
-                let ours = held.is_some_and(|e| e.state().is_answered());
+                let ours = held.is_some_and(|e| e.answered());
                 let scope = self.names.find_scope(&q.name.scope);
                 match scope {
                     Some(scope) if ours || q.name.netbios.is_wildcard() => {
@@ -103,10 +103,7 @@ impl<I: IdSource> NameClient<I> {
             | PacketKind::MultihomedRegistrationRequest => {
                 let requester = p.additional().and_then(|r| r.nb()).and_then(|n| n.first());
                 let defend = held.is_some_and(|e| {
-                    !e.group
-                        && e.state().is_defended()
-                        && !e.is_star()
-                        && requester.is_some_and(|r| !e.has_addr(r.address))
+                    e.defended() && requester.is_some_and(|r| !e.has_addr(r.address))
                 });
                 match requester {
                     Some(entry) if defend => {
@@ -116,6 +113,25 @@ impl<I: IdSource> NameClient<I> {
                             Rcode::Active,
                             entry,
                         );
+                        if self.queue_answer(from, &resp) {
+                            self.stats.defences += 1;
+                        }
+                    }
+                    _ => self.stats.ignored_requests += 1,
+                }
+            }
+            PacketKind::NameReleaseRequest => {
+                // Someone releasing one of our unique names (a broadcast
+                // release, or a release demand): refused with ACT_ERR, as
+                // nmbd does; the name stays ours. Group members leave freely.
+                let requester = p.additional().and_then(|r| r.nb()).and_then(|n| n.first());
+                let refuse = held.is_some_and(|e| {
+                    e.defended() && requester.is_some_and(|r| !e.has_addr(r.address))
+                });
+                match requester {
+                    Some(entry) if refuse => {
+                        let resp =
+                            Message::negative_release_response(p.id, q.name, Rcode::Active, entry);
                         if self.queue_answer(from, &resp) {
                             self.stats.defences += 1;
                         }
@@ -146,7 +162,7 @@ impl<I: IdSource> NameClient<I> {
             match e.state() {
                 NameState::Conflict => flags |= NameFlags::CONFLICT,
                 NameState::Releasing => flags |= NameFlags::DEREGISTERING,
-                s if s.is_answered() => {}
+                _ if e.answered() => {}
                 _ => continue,
             }
             names.push(NodeName {

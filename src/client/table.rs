@@ -23,6 +23,10 @@ pub(super) struct Entry {
     pub(super) stamp: u32,
     pub(super) scope: u16,
     pub(super) group: bool,
+    /// Claimed on the broadcast segment (RFC 1002 §5.1.1.1) and not
+    /// released there: defended while WINS registration is retried, and
+    /// released by broadcast.
+    pub(super) claimed: bool,
     /// Index in the open re-register-all round, or
     /// [`reregister::NO_ROUND`](super::reregister::NO_ROUND).
     pub(super) round: u32,
@@ -56,6 +60,23 @@ impl Entry {
 
     pub(super) fn state(&self) -> NameState {
         self.phase.state()
+    }
+
+    /// Whether a claimed name is being registered with WINS in the
+    /// background: held on the segment meanwhile.
+    fn held_on_segment(&self) -> bool {
+        self.claimed && matches!(self.phase, Phase::Registering { .. })
+    }
+
+    /// Whether name queries and node status requests are answered for it.
+    pub(super) fn answered(&self) -> bool {
+        self.state().is_answered() || self.held_on_segment()
+    }
+
+    /// Whether a unique name is defended against others' registrations,
+    /// refreshes and releases.
+    pub(super) fn defended(&self) -> bool {
+        !self.group && !self.is_star() && (self.state().is_defended() || self.held_on_segment())
     }
 
     /// Whether the name starts with `*` (MS-NBTE §3.1.5.1: never

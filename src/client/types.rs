@@ -81,6 +81,15 @@ pub enum NameState {
     /// starting with `*`, which MS-NBTE §3.1.5.1 adds without registering):
     /// answered for and defended, never sent to a server.
     Local,
+    /// Being claimed by broadcast (RFC 1002 §5.1.1.1): registration
+    /// requests go to the subnet's broadcast address; not answered for
+    /// nor defended until claimed.
+    Claiming,
+    /// Claimed by broadcast: no node defended it (B, M and H nodes). Held
+    /// on the segment without a name server: answered for and defended;
+    /// an H or M node keeps trying its WINS servers every
+    /// [`registration_retry`](super::ClientConfig::registration_retry).
+    Claimed,
 }
 
 impl NameState {
@@ -90,7 +99,7 @@ impl NameState {
     pub const fn is_answered(self) -> bool {
         matches!(
             self,
-            Self::Registering | Self::Registered | Self::Refreshing | Self::Local
+            Self::Registering | Self::Registered | Self::Refreshing | Self::Local | Self::Claimed
         )
     }
 
@@ -98,7 +107,10 @@ impl NameState {
     /// registrations and refreshes.
     #[must_use]
     pub const fn is_defended(self) -> bool {
-        matches!(self, Self::Registered | Self::Refreshing | Self::Local)
+        matches!(
+            self,
+            Self::Registered | Self::Refreshing | Self::Local | Self::Claimed
+        )
     }
 }
 
@@ -208,6 +220,10 @@ pub enum ReleaseOutcome {
     /// At least one server answered a negative release response with this
     /// rcode (RFC 1002 §4.2.11). The name is released locally all the same.
     Refused(Rcode),
+    /// Released by broadcast only (RFC 1002 §5.1.1.3): the release was
+    /// broadcast [`broadcast_retries`](super::ClientConfig::broadcast_retries)
+    /// times; no answer is expected.
+    Broadcast,
     /// Nothing was sent: no server held the name. It was never registered
     /// (still registering with no request sent yet, refused, defended by
     /// its owner, no server answered), is in conflict (RFC 1001 §15.1.3.2:
@@ -222,6 +238,7 @@ impl fmt::Display for ReleaseOutcome {
             Self::NotFound => f.write_str("released (the server did not know it)"),
             Self::Unconfirmed => f.write_str("released (unconfirmed: no answer)"),
             Self::Refused(rcode) => write!(f, "released locally (the server refused: {rcode})"),
+            Self::Broadcast => f.write_str("released by broadcast"),
             Self::NotRegistered => f.write_str("dropped (was not registered)"),
         }
     }
@@ -233,15 +250,25 @@ impl fmt::Display for ReleaseOutcome {
 pub enum ConflictCause {
     /// A server answered a refresh negatively with this rcode.
     NegativeRefresh(Rcode),
-    /// A WINS server sent a NAME CONFLICT DEMAND (RFC 1002 §4.2.8).
+    /// A NAME CONFLICT DEMAND (RFC 1002 §4.2.8): from a WINS server, or,
+    /// for a name claimed by broadcast, from a node on the segment.
     ConflictDemand,
+    /// A node answered the broadcast registration negatively (RFC 1002
+    /// §5.1.1.1): it holds the name.
+    Defended {
+        /// The defender.
+        by: SocketAddrV4,
+        /// Its rcode (ACT_ERR in practice).
+        rcode: Rcode,
+    },
 }
 
 impl fmt::Display for ConflictCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NegativeRefresh(rcode) => write!(f, "refresh refused with {rcode}"),
-            Self::ConflictDemand => f.write_str("name conflict demand from the WINS server"),
+            Self::ConflictDemand => f.write_str("name conflict demand"),
+            Self::Defended { by, rcode } => write!(f, "defended by {by} with {rcode}"),
         }
     }
 }
@@ -273,6 +300,8 @@ pub enum RegistrationOutcome {
     },
     /// A WINS server sent a name conflict demand during the registration.
     Conflict(ConflictCause),
+    /// Claimed by broadcast: no node defended it.
+    Claimed,
     /// No server answered; the client tries again after
     /// [`registration_retry`](super::ClientConfig::registration_retry).
     NoServerAnswered,
@@ -290,6 +319,7 @@ impl fmt::Display for RegistrationOutcome {
             Self::Refused { server, rcode } => write!(f, "refused with {rcode} by WINS {server}"),
             Self::OwnerDefended { owner } => write!(f, "defended by its owner {owner}"),
             Self::Conflict(cause) => write!(f, "in conflict: {cause}"),
+            Self::Claimed => f.write_str("claimed by broadcast"),
             Self::NoServerAnswered => f.write_str("timed out: no WINS server answered"),
             Self::Abandoned => f.write_str("abandoned before it ended"),
         }
@@ -358,6 +388,12 @@ pub enum ClientEvent {
     /// No server answered the registration; the client tries again after
     /// [`registration_retry`](super::ClientConfig::registration_retry).
     NoServerAnswered {
+        /// The name.
+        name: OwnedName,
+    },
+    /// The name was claimed by broadcast: no node on the segment defended
+    /// it through the retries (RFC 1002 §5.1.1.1).
+    Claimed {
         /// The name.
         name: OwnedName,
     },
@@ -432,6 +468,7 @@ impl fmt::Display for ClientEvent {
             Self::NoServerAnswered { name } => {
                 write!(f, "{name}: no WINS server answered the registration")
             }
+            Self::Claimed { name } => write!(f, "{name}: claimed by broadcast"),
             Self::Refreshed { name, server, ttl } => {
                 write!(f, "{name}: refreshed, TTL {ttl} s (WINS {server})")
             }
@@ -529,6 +566,10 @@ pub struct ClientStats {
     pub dropped_rate_limited: u64,
     /// Negative registration responses (ACT_ERR) sent to defend a name.
     pub defences: u64,
+    /// Responses that need no action: positive answers and WACKs to a
+    /// broadcast registration (RFC 1002 §5.1.1.1 ignores them), answers to
+    /// a broadcast release.
+    pub ignored_responses: u64,
     /// Requests sent (first transmissions and retransmissions).
     pub requests_sent: u64,
     /// Retransmissions among them.

@@ -270,20 +270,64 @@ fn dhcp_leases_name_the_wins_servers() {
     );
     assert_eq!(wins.state("LEASED", 0), Some(RecordState::Active));
 
-    // NetworkManager's device state, alone.
+    // NetworkManager, alone: its internal DHCP client keeps option 44 in
+    // memory, and nmcli prints it (a stand-in nmcli prints what
+    // NetworkManager 1.58's does, see config.rs). Neither its lease file
+    // nor its device state file holds the option: what they would name
+    // here (a silent server) is not used.
     let root = dir("nm");
+    let nmcli = root.join("nmcli");
     write(
-        &root.join("run/NetworkManager/devices/2"),
+        &nmcli,
         &format!(
-            "[device]\nmanaged=true\n[dhcp4]\nnetbios_name_servers={}\n",
+            "#!/bin/sh\n[ \"$*\" = '--terse --fields DHCP4 device show' ] || exit 8\n\
+             printf 'DHCP4.OPTION[1]:ip_address = 127.0.0.1\\n\
+             DHCP4.OPTION[2]:netbios_name_servers = {}\\n'\n",
             wins.text()
         ),
     );
+    std::fs::set_permissions(&nmcli, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write(
+        &root.join("var/lib/NetworkManager/internal-0b1c-eth0.lease"),
+        &format!("# This is private data. Do not parse.\nADDRESS={quiet}\n"),
+    );
+    write(
+        &root.join("run/NetworkManager/devices/2"),
+        &format!("[device]\nmanaged=true\n[dhcp4]\nnetbios_name_servers={quiet}\n"),
+    );
     let mut args = vec!["--register", "--name", "NMLEASE<00>"];
+    args.extend(LOCAL);
+    let out = command(&root, &args)
+        .env("NBTSTAT_NMCLI", &nmcli)
+        .output()
+        .expect("run nbtstat");
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "(nmcli DHCP4.OPTION netbios_name_servers): {}",
+            wins.addr
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(wins.state("NMLEASE", 0), Some(RecordState::Active));
+
+    // NetworkManager before 1.58 with its dhclient backend: dhclient's
+    // lease format under NetworkManager's own name.
+    let root = dir("nm-dhclient");
+    write(
+        &root.join("var/lib/NetworkManager/dhclient-0b1c-eth0.lease"),
+        &format!(
+            "lease {{\n  interface \"eth0\";\n  option netbios-name-servers {};\n  \
+             expire 4 2099/01/01 00:00:00;\n}}\n",
+            wins.text()
+        ),
+    );
+    let mut args = vec!["--register", "--name", "NMDHCL<00>"];
     args.extend(LOCAL);
     let out = run(&root, &args);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert_eq!(wins.state("NMLEASE", 0), Some(RecordState::Active));
+    assert_eq!(wins.state("NMDHCL", 0), Some(RecordState::Active));
 
     // Nothing configured: --register says what to give.
     let out = run(&dir("none"), &["--register", "--name", "X"]);

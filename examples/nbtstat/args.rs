@@ -6,9 +6,10 @@
 //! * `-RR` (case-sensitive, as on Windows) becomes `--release-refresh`;
 //!   `-rr`, `-Rr` and `-rR` are usage errors that point at `-RR`;
 //! * `/?` becomes `--help`;
-//! * Windows' `-r`, `-R`, `-c`, `-s` and `-S`, which have nothing to act on
-//!   here, are usage errors of one line each saying what they do on Windows
-//!   and what to use instead ([`windows_only`]).
+//! * Windows' `-r`, `-R`, `-c`, `-s` and `-S` on the command line are usage
+//!   errors of one line each saying what they do on Windows and what to use
+//!   instead ([`windows_only`]): the first three are input commands of a
+//!   `--hold` node, which has a cache to act on.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
@@ -16,6 +17,8 @@ use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
+use nbns::node_type::NodeType;
+use nbns::resolver::Subnet;
 use nbns::wire::{NAME_SERVICE_PORT, NetbiosName};
 
 /// Exit codes, also listed in `--help`.
@@ -49,11 +52,17 @@ WINS servers: --wins, else Samba's `wins server` (or `wins support = yes`: this
   $NBTSTAT_STATE, or nbns-nbtstat-<uid>.state in the temp directory. A run that
   no server answered does not count.
 
+-a NAME resolves the name as --node-type says: with no WINS server, by broadcast
+  on --subnet (default: the subnet of --addr's interface, or of the first
+  broadcast-capable interface); then node status of the answering host, unicast.
+
 --hold releases its names on Ctrl-C, SIGTERM, SIGHUP, `quit`, end of input
   (unless --no-stdin) or after --hold-seconds. Input commands: refresh, names, rr,
-  quit.
+  resolve NAME (or -a NAME), -c (the remote name cache), -r (resolution
+  statistics), -R (purge the cache), quit.
 
-Windows' -r, -R, -c, -s and -S have nothing to act on here: each says so.
+Windows' -r, -R and -c are input commands of --hold; those and -s, -S on the
+  command line each say so.
 
 Exit status: 0 all done; 1 some names failed or the request failed or was not
   answered; 2 usage; 3 -RR refused within the 2 minutes (nothing sent).";
@@ -65,7 +74,8 @@ Exit status: 0 all done; 1 some names failed or the request failed or was not
 // A repeated option is not an error: the last one counts (lists collect).
 #[command(name = "nbtstat", after_help = AFTER_HELP, args_override_self = true)]
 #[command(group(ArgGroup::new("mode").args(
-    ["release_refresh", "register", "hold", "local_names", "adapter_status", "adapter_address"]
+    ["release_refresh", "register", "release", "hold", "local_names", "adapter_status",
+     "adapter_address"]
 )))]
 pub(crate) struct Cli {
     /// Release the names at the WINS servers, then register them again
@@ -75,6 +85,9 @@ pub(crate) struct Cli {
     /// Register the names and exit (they stay registered).
     #[arg(long)]
     pub(crate) register: bool,
+    /// Release names an earlier --register left at the WINS server, and exit.
+    #[arg(long)]
+    pub(crate) release: bool,
     /// Register the names and keep them: refresh, answer queries, node status
     /// and WINS challenges; release everything at the end.
     #[arg(long)]
@@ -110,6 +123,19 @@ pub(crate) struct Cli {
     /// on the route to the primary WINS server).
     #[arg(long, value_name = "IP")]
     pub(crate) addr: Option<Ipv4Addr>,
+    /// The local subnet for broadcast name queries (-a without WINS, and
+    /// after silent WINS servers): broadcasts go to its broadcast address.
+    /// Default: the subnet of --addr's interface, or of the first
+    /// broadcast-capable interface.
+    #[arg(long, value_name = "ADDR/LEN")]
+    pub(crate) subnet: Option<String>,
+    /// How names are looked up (-a, and `resolve` in --hold) and held: b
+    /// broadcast, p WINS, m broadcast then WINS, h WINS then broadcast
+    /// while every WINS server is silent. Default for lookups: b without
+    /// WINS servers, h with WINS and --subnet, p with WINS only. --hold
+    /// holds names by broadcast only when b, m or h is given.
+    #[arg(long = "node-type", value_name = "b|p|m|h", value_parser = parse_node_type)]
+    pub(crate) node_type: Option<NodeType>,
     /// The UDP port to bind (default 137, where WINS servers send challenges;
     /// needs root).
     #[arg(long, value_name = "N")]
@@ -138,6 +164,7 @@ pub(crate) struct Cli {
 pub(crate) enum Mode {
     ReleaseRefresh,
     Register,
+    Release,
     Hold,
     LocalNames,
     StatusByName(NetbiosName),
@@ -162,6 +189,8 @@ pub(crate) struct Args {
     pub(crate) configfile: Option<PathBuf>,
     pub(crate) addr: Option<Ipv4Addr>,
     pub(crate) port: Option<u16>,
+    pub(crate) subnet: Option<Subnet>,
+    pub(crate) node_type: Option<NodeType>,
     pub(crate) json: bool,
     pub(crate) state: Option<PathBuf>,
     pub(crate) hold_seconds: Option<u64>,
@@ -182,16 +211,16 @@ pub(crate) fn windows_only(switch: &str) -> Option<&'static str> {
     Some(match switch {
         "-r" => {
             "-r: on Windows, counts the names this host resolved by broadcast and through WINS; \
-             this nbtstat resolves nothing in the background: use -a NAME or -n"
+             here a --hold node keeps those counts: type -r on its standard input"
         }
         "-R" => {
             "-R: on Windows, purges the remote name cache and reloads #PRE entries of LMHOSTS; \
-             this nbtstat keeps no cache and reads no LMHOSTS, so there is nothing to purge \
-             (did you mean -RR?)"
+             here only a --hold node has a cache (type -R on its standard input), and no \
+             LMHOSTS is read (did you mean -RR?)"
         }
         "-c" => {
-            "-c: on Windows, lists the remote name cache; this nbtstat keeps no cache \
-             (every -a asks the WINS server afresh): use -a NAME, or `names` in --hold"
+            "-c: on Windows, lists the remote name cache; here a --hold node keeps one: type \
+             -c on its standard input (a one-shot -a asks afresh)"
         }
         "-s" | "-S" => {
             "-s/-S: on Windows, lists NetBIOS sessions (TCP 139), which are not part of the \
@@ -264,6 +293,8 @@ fn check(cli: Cli) -> Result<Args, String> {
         Mode::ReleaseRefresh
     } else if cli.register {
         Mode::Register
+    } else if cli.release {
+        Mode::Release
     } else if cli.hold {
         Mode::Hold
     } else if cli.local_names {
@@ -274,7 +305,9 @@ fn check(cli: Cli) -> Result<Args, String> {
         Mode::StatusByAddr(parse_server(a, "-A")?)
     } else {
         return Err(
-            "say what to do: -RR, --register, --hold, -n, -a NAME or -A ADDR (--help)".to_owned(),
+            "say what to do: -RR, --register, --release, --hold, -n, -a NAME or -A ADDR \
+             (--help)"
+                .to_owned(),
         );
     };
     let mut names = Vec::new();
@@ -317,12 +350,37 @@ fn check(cli: Cli) -> Result<Args, String> {
         configfile: cli.configfile,
         addr: cli.addr,
         port: cli.port,
+        subnet: cli.subnet.as_deref().map(parse_subnet).transpose()?,
+        node_type: cli.node_type,
         json: cli.json,
         state: cli.state,
         hold_seconds: cli.hold_seconds,
         stdin: !cli.no_stdin,
         timeout: cli.timeout.map(|s| Duration::from_secs(s.max(1))),
     })
+}
+
+/// Parses a node type letter, as Windows' `ipconfig /all` names them.
+fn parse_node_type(text: &str) -> Result<NodeType, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "b" | "broadcast" => Ok(NodeType::B),
+        "p" | "peer-peer" => Ok(NodeType::P),
+        "m" | "mixed" => Ok(NodeType::M),
+        "h" | "hybrid" => Ok(NodeType::H),
+        _ => Err(format!("{text:?}: one of b, p, m, h")),
+    }
+}
+
+/// Parses `ADDR/LEN` (`10.0.0.7/24`).
+pub(crate) fn parse_subnet(text: &str) -> Result<Subnet, String> {
+    let bad = || format!("--subnet {text:?}: give ADDR/LEN, such as 10.0.0.7/24");
+    let (addr, len) = text.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().map_err(|_| bad())?;
+    if len > 32 {
+        return Err(bad());
+    }
+    Ok(Subnet::new(addr, len))
 }
 
 /// Parses `NAME<xx>`, `NAME#xx` or `NAME` (suffix 00), upper-cased as
@@ -494,5 +552,17 @@ mod tests {
             parse_server("10.0.0.1", "--wins").unwrap(),
             "10.0.0.1:137".parse().unwrap()
         );
+    }
+
+    #[test]
+    fn subnets_and_node_types() {
+        let s = parse_subnet("10.0.0.7/24").unwrap();
+        assert_eq!(s.broadcast_address(), Ipv4Addr::new(10, 0, 0, 255));
+        for bad in ["10.0.0.7", "10.0.0.7/33", "10.0.0/24", "10.0.0.7/x"] {
+            assert!(parse_subnet(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_node_type("H"), Ok(NodeType::H));
+        assert_eq!(parse_node_type("mixed"), Ok(NodeType::M));
+        assert!(parse_node_type("x").is_err());
     }
 }

@@ -9,22 +9,35 @@
 //!    unexpired lease of each interface:
 //!    * dhclient: `/var/lib/dhcp/dhclient*.lease*`, `/var/lib/dhclient/*.lease*`
 //!      (`option netbios-name-servers a, b;` in `lease { ... }` blocks);
-//!    * NetworkManager with the dhclient backend:
-//!      `/var/lib/NetworkManager/*.lease`, same format;
-//!    * NetworkManager's internal client: a `netbios_name_servers=` key (its
-//!      name for option 44, as `nmcli -f DHCP4 device show` prints it) in a
-//!      `[dhcp4]` group of `/run/NetworkManager/devices/*`, where present.
-//!      Its `internal-*.lease` files keep only the address.
+//!    * NetworkManager before 1.58 with its dhclient backend: the same
+//!      format, in `/var/lib/NetworkManager/dhclient-<uuid>-<iface>.lease`
+//!      (`/run/NetworkManager/` in the initrd);
+//!    * NetworkManager's internal client (the only one from 1.58 on, the
+//!      default since 1.20) keeps option 44 in memory only: its lease file
+//!      (`internal-<uuid>-<iface>.lease`) holds just `ADDRESS=`, and the
+//!      device state files `/run/NetworkManager/devices/<ifindex>` hold no
+//!      DHCP option but the boot ones. It is asked instead:
+//!      `nmcli --terse --fields DHCP4 device show` prints the option as
+//!      `DHCP4.OPTION[n]:netbios_name_servers = a b` ([`nmcli_servers`]).
+//!      NetworkManager does not request option 44 by default
+//!      (`ipv4.dhcp-...` has no knob for it), so it is there only when the
+//!      DHCP server sends it unasked.
 //!
 //!    systemd-networkd is not read: its lease files
 //!    (`/run/systemd/netif/leases/*`) do not record option 44.
 //!
 //! `$NBTSTAT_SYSROOT`, when set, is put in front of every path above except
-//! `--configfile` (tests point it at a tree of their own).
+//! `--configfile` (tests point it at a tree of their own), and `nmcli` is
+//! then run only when `$NBTSTAT_NMCLI` names the program to run in its
+//! place.
 
+use core::time::Duration;
+use std::ffi::OsString;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Servers found, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +53,61 @@ fn sysroot() -> PathBuf {
     std::env::var_os("NBTSTAT_SYSROOT")
         .filter(|p| !p.is_empty())
         .map_or_else(|| PathBuf::from("/"), PathBuf::from)
+}
+
+/// The `nmcli` to run: `$NBTSTAT_NMCLI`, else `nmcli` unless a
+/// `$NBTSTAT_SYSROOT` stands for another system.
+fn nmcli_program() -> Option<OsString> {
+    let given = std::env::var_os("NBTSTAT_NMCLI").filter(|p| !p.is_empty());
+    let elsewhere = std::env::var_os("NBTSTAT_SYSROOT").is_some_and(|p| !p.is_empty());
+    given.or_else(|| (!elsewhere).then(|| OsString::from("nmcli")))
+}
+
+/// How long `nmcli` may take, and how much of its output is read.
+const NMCLI_LIMIT: Duration = Duration::from_secs(3);
+const NMCLI_MAX_OUTPUT: u64 = 1 << 20;
+
+/// Runs `nmcli --terse --fields DHCP4 device show` (bounded in time and
+/// output); `None` when there is no nmcli, NetworkManager does not run, or
+/// it did not answer in time.
+fn nmcli_dhcp4(program: &OsString, notes: &mut Vec<String>) -> Option<String> {
+    let mut child = Command::new(program)
+        .args(["--terse", "--fields", "DHCP4", "device", "show"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout
+            .by_ref()
+            .take(NMCLI_MAX_OUTPUT)
+            .read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + NMCLI_LIMIT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                notes.push(format!(
+                    "{}: no answer within {} s; NetworkManager's DHCP options not read",
+                    program.to_string_lossy(),
+                    NMCLI_LIMIT.as_secs()
+                ));
+                return None;
+            }
+        }
+    };
+    let text = reader.join().ok()?;
+    status.success().then_some(text)
 }
 
 fn under(root: &Path, path: &str) -> PathBuf {
@@ -94,7 +162,10 @@ pub(crate) fn discover(
     for (dir, keep) in [
         ("/var/lib/dhcp", is_dhclient_name as fn(&str) -> bool),
         ("/var/lib/dhclient", is_lease_name),
-        ("/var/lib/NetworkManager", is_lease_name),
+        // dhclient-<uuid>-<iface>.lease; the internal client's
+        // internal-*.lease files hold no option.
+        ("/var/lib/NetworkManager", is_dhclient_name),
+        ("/run/NetworkManager", is_dhclient_name),
     ] {
         files.extend(list(&under(&root, dir), keep));
     }
@@ -110,13 +181,12 @@ pub(crate) fn discover(
             servers.extend(found);
         }
     }
-    for f in list(&under(&root, "/run/NetworkManager/devices"), |_| true) {
-        let Ok(text) = fs::read_to_string(&f) else {
-            continue;
-        };
-        let found = nm_device_servers(&text);
+    if let Some(program) = nmcli_program()
+        && let Some(text) = nmcli_dhcp4(&program, notes)
+    {
+        let found = nmcli_servers(&text);
         if !found.is_empty() {
-            sources.push(f.display().to_string());
+            sources.push("NetworkManager (nmcli DHCP4.OPTION netbios_name_servers)".to_owned());
             servers.extend(found);
         }
     }
@@ -317,28 +387,25 @@ fn lease_time(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
 }
 
-/// `netbios_name_servers=` in the `[dhcp4]` group of a NetworkManager
-/// device state file (keyfile syntax; values separated by spaces, commas or
-/// semicolons).
-pub(crate) fn nm_device_servers(text: &str) -> Vec<String> {
-    let mut in_dhcp4 = false;
+/// Option 44 in `nmcli --terse --fields DHCP4 device show` output, every
+/// device's: lines `DHCP4.OPTION[n]:netbios_name_servers = a b` (nmcli
+/// prints each option as `name = value`; NetworkManager's internal client
+/// writes option 44 as the addresses separated by single spaces). Plain
+/// (non-terse) output, with spaces after the colon, reads the same.
+pub(crate) fn nmcli_servers(text: &str) -> Vec<String> {
     let mut servers = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(group) = line.strip_prefix('[') {
-            in_dhcp4 = group.trim_end_matches(']') == "dhcp4";
+    for line in text.lines() {
+        let Some((field, option)) = line.split_once("]:") else {
+            continue;
+        };
+        if !field.trim_start().starts_with("DHCP4.OPTION[") {
             continue;
         }
-        if !in_dhcp4 {
+        let Some((name, value)) = option.split_once(" = ") else {
             continue;
-        }
-        if let Some((k, v)) = line.split_once('=')
-            && k.trim() == "netbios_name_servers"
-        {
-            servers = v
-                .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
+        };
+        if name.trim() == "netbios_name_servers" {
+            servers.extend(value.split_whitespace().map(str::to_owned));
         }
     }
     servers
@@ -397,10 +464,55 @@ lease {
         assert!(dhclient_servers(text, 1_893_553_445).is_empty());
     }
 
+    /// `nmcli --terse --fields DHCP4 device show` of two devices (options
+    /// left out; nmcli sorts them by name), in the
+    /// format of NetworkManager 1.58.1 (commit 355bc902): the `%s[%d]:`
+    /// prefix of an array field in multiline terse output
+    /// (`src/nmcli/utils.c`, print_required_fields), each option as
+    /// `"%s = %s"` (`src/nmcli/common.c`, _metagen_dhcp_config_get_fcn),
+    /// option 44 as space-separated addresses (`src/core/dhcp/
+    /// nm-dhcp-nettools.c`, lease_parse_address_list). Option names as
+    /// `src/core/dhcp/nm-dhcp-options.c` spells them.
+    const NMCLI_TERSE: &str = "\
+DHCP4.OPTION[1]:broadcast_address = 192.168.1.255
+DHCP4.OPTION[2]:dhcp_lease_time = 86400
+DHCP4.OPTION[3]:dhcp_server_identifier = 192.168.1.1
+DHCP4.OPTION[4]:domain_name_servers = 192.168.1.1
+DHCP4.OPTION[5]:expiry = 1764700000
+DHCP4.OPTION[6]:ip_address = 192.168.1.23
+DHCP4.OPTION[7]:netbios_name_servers = 192.168.1.5 192.168.1.6
+DHCP4.OPTION[8]:requested_broadcast_address = 1
+DHCP4.OPTION[9]:routers = 192.168.1.1
+DHCP4.OPTION[10]:subnet_mask = 255.255.255.0
+
+DHCP4.OPTION[1]:ip_address = 10.1.0.7
+DHCP4.OPTION[2]:netbios_name_servers = 10.1.0.2
+";
+
     #[test]
-    fn network_manager_device_file() {
-        let text = "[device]\nmanaged=true\n[dhcp4]\nnetbios_name_servers=10.2.0.1 10.2.0.2\n";
-        assert_eq!(nm_device_servers(text), ["10.2.0.1", "10.2.0.2"]);
-        assert!(nm_device_servers("[device]\nnetbios_name_servers=1.2.3.4\n").is_empty());
+    fn network_manager_dhcp4_options_from_nmcli() {
+        assert_eq!(
+            nmcli_servers(NMCLI_TERSE),
+            ["192.168.1.5", "192.168.1.6", "10.1.0.2"]
+        );
+        // nmcli without --terse pads the value column.
+        let plain = "DHCP4.OPTION[7]:                        netbios_name_servers = 10.3.0.1\n";
+        assert_eq!(nmcli_servers(plain), ["10.3.0.1"]);
+        // Request markers (`requested_` + the name of each option asked
+        // for), other options and other sections are not servers.
+        let other = "DHCP4.OPTION[1]:requested_routers = 1\n\
+                     IP4.DNS[1]:netbios_name_servers = 10.9.9.9\n";
+        assert!(nmcli_servers(other).is_empty());
+    }
+
+    /// The internal client's lease file, as `lease_save` of
+    /// `src/core/dhcp/nm-dhcp-nettools.c` (NetworkManager 1.58.1) writes
+    /// it: no option, so nothing is read from it.
+    #[test]
+    fn network_manager_internal_lease_has_no_servers() {
+        let text = "# This is private data. Do not parse.\nADDRESS=192.168.1.23\n";
+        assert!(dhclient_servers(text, 0).is_empty());
+        assert!(!is_dhclient_name("internal-0b1c2d3e-eth0.lease"));
+        assert!(is_dhclient_name("dhclient-0b1c2d3e-eth0.lease"));
     }
 }

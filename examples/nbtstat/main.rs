@@ -1,7 +1,10 @@
 //! `nbtstat` over UDP: release and re-register names at WINS servers
-//! (`-RR`), hold them (`--hold`), list them (`-n`) and ask other nodes for
-//! their name tables (`-a`, `-A`), on top of the crate's sans-IO
-//! [`NameClient`](nbns::client::NameClient).
+//! (`-RR`), register, release and hold them (`--register`, `--release`,
+//! `--hold`), list them (`-n`) and ask other nodes for their name tables
+//! (`-a`, `-A`). The names are the crate's tokio driver
+//! [`NameNode`](nbns::tokio::NameNode) ([`node`], [`hold`]); `-a` resolves
+//! with the crate's [`Resolver`](nbns::resolver::Resolver), by WINS or by
+//! broadcast ([`resolve`]).
 //!
 //! ```text
 //! nbtstat -RR                                  # the WINS servers this host is configured with
@@ -9,6 +12,7 @@
 //! nbtstat --hold --wins 10.0.0.1 --name 'HOST<00>' --addr 10.0.0.7
 //! nbtstat -A 10.0.0.1
 //! nbtstat -a WINSSRV --wins 10.0.0.1
+//! nbtstat -a FILESRV                           # no WINS server: by broadcast
 //! cargo run --example nbtstat -- -RR           # on a host with no WINS server: a demonstration
 //! ```
 //!
@@ -30,26 +34,25 @@ mod args;
 mod config;
 mod cooldown;
 mod embedded;
+mod hold;
 mod node;
 mod report;
+mod resolve;
 mod status;
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
-use std::io::BufRead;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Instant;
 
+use nbns::client::ReleaseOutcome;
+use nbns::resolver::ResolverEvent;
 use nbns::wire::{NAME_SERVICE_PORT, NetbiosName};
 use serde_json::json;
 
 use args::{Args, Mode, NameArg, Parsed, exit};
-use node::Node;
+use node::{Node, Outcomes};
 use report::{Reporter, TableRow, name_json, padded};
 
 /// How long registrations may take when `--timeout` is not given.
@@ -69,7 +72,8 @@ pub(crate) enum Failure {
     Refused,
 }
 
-fn main() -> ExitCode {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
     let mut args = match args::parse(std::env::args().skip(1).collect()) {
         Parsed::Run(a) => *a,
         Parsed::Exit(text, code) => {
@@ -82,15 +86,10 @@ fn main() -> ExitCode {
         }
     };
     let out = Reporter { json: args.json };
-    let result = servers(&mut args, out).and_then(|()| match &args.mode {
-        Mode::ReleaseRefresh if args.wins.is_empty() => rr_embedded(&args, out),
-        Mode::ReleaseRefresh => rr_wins(&args, out),
-        Mode::Register => register(&args, out),
-        Mode::Hold => hold(&args, out),
-        Mode::LocalNames => local_names(&args, out),
-        Mode::StatusByName(name) => status_by_name(&args, *name, out),
-        Mode::StatusByAddr(to) => status_by_addr(&args, *to, out),
-    });
+    let result = match servers(&mut args, out) {
+        Ok(()) => run(&args, out).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(Failure::Usage(m)) => {
@@ -106,6 +105,20 @@ fn main() -> ExitCode {
         }
         Err(Failure::Failed) => ExitCode::from(exit::FAILED),
         Err(Failure::Refused) => ExitCode::from(exit::REFUSED),
+    }
+}
+
+/// Does what `args` ask.
+async fn run(args: &Args, out: Reporter) -> Result<(), Failure> {
+    match &args.mode {
+        Mode::ReleaseRefresh if args.wins.is_empty() => rr_embedded(args, out).await,
+        Mode::ReleaseRefresh => rr_wins(args, out).await,
+        Mode::Register => register(args, out).await,
+        Mode::Release => release(args, out).await,
+        Mode::Hold => hold::run(args, out).await,
+        Mode::LocalNames => local_names(args, out).await,
+        Mode::StatusByName(name) => status_by_name(args, *name, out).await,
+        Mode::StatusByAddr(to) => status_by_addr(args, *to, out).await,
     }
 }
 
@@ -139,10 +152,12 @@ fn servers(args: &mut Args, out: Reporter) -> Result<(), Failure> {
         }
     }
     args.wins = unique;
-    let needs_wins = matches!(
-        args.mode,
-        Mode::Register | Mode::Hold | Mode::StatusByName(_)
-    );
+    // A hold by broadcast (`--node-type b|m|h`) needs none.
+    let needs_wins = match args.mode {
+        Mode::Register | Mode::Release => true,
+        Mode::Hold => !holds_by_broadcast(args),
+        _ => false,
+    };
     if needs_wins && args.wins.is_empty() {
         return Err(Failure::Usage(
             "no WINS server is configured on this host (smb.conf, DHCP): give --wins HOST[:PORT]"
@@ -171,7 +186,7 @@ fn host_name() -> Option<String> {
 
 /// The names given, or the host name `<00>` and `<20>` (`NBNSDEMO` when the
 /// host has no usable name).
-fn names_or_default(args: &Args) -> Vec<NameArg> {
+pub(crate) fn names_or_default(args: &Args) -> Vec<NameArg> {
     if !args.names.is_empty() {
         return args.names.clone();
     }
@@ -210,13 +225,13 @@ fn route_source(to: SocketAddrV4) -> Option<Ipv4Addr> {
     }
 }
 
-fn state_path(args: &Args) -> PathBuf {
+pub(crate) fn state_path(args: &Args) -> PathBuf {
     args.state.clone().unwrap_or_else(cooldown::default_path)
 }
 
 /// Refuses a `-RR` within the cooldown, as Windows does, and fails when the
 /// state could not be recorded afterwards: both before anything is sent.
-fn check_cooldown(path: &Path, key: &str, out: Reporter) -> Result<(), Failure> {
+pub(crate) fn check_cooldown(path: &Path, key: &str, out: Reporter) -> Result<(), Failure> {
     let remaining = cooldown::remaining(path, key).map_err(|e| {
         Failure::Error(format!("cannot read the -RR state {}: {e}", path.display()))
     })?;
@@ -243,7 +258,7 @@ fn check_cooldown(path: &Path, key: &str, out: Reporter) -> Result<(), Failure> 
 }
 
 /// Starts the cooldown, after a run that a server answered.
-fn record_cooldown(path: &Path, key: &str, out: Reporter) {
+pub(crate) fn record_cooldown(path: &Path, key: &str, out: Reporter) {
     if let Err(e) = cooldown::record(path, key) {
         out.note(&format!(
             "warning: cannot write the -RR state {}: {e}",
@@ -254,11 +269,15 @@ fn record_cooldown(path: &Path, key: &str, out: Reporter) {
 
 /// Prints how many names ended registered, and why each other one did not;
 /// `Err(Failed)` unless all did.
-fn summary(node: &Node, names: &[NameArg], done_text: &str, out: Reporter) -> Result<(), Failure> {
-    let ok = node.registered_count(names);
+fn summary(
+    outcomes: &Outcomes,
+    names: &[NameArg],
+    done_text: &str,
+    out: Reporter,
+) -> Result<(), Failure> {
+    let ok = outcomes.registered_count(names);
     let all = ok == names.len();
-    let failures = node.failures(names);
-    for (name, why) in &failures {
+    for (name, why) in &outcomes.failures(names) {
         let mut v = json!({ "event": "failed", "reason": why });
         if let (Some(obj), serde_json::Value::Object(n)) = (v.as_object_mut(), name_json(name)) {
             obj.extend(n);
@@ -277,37 +296,49 @@ fn summary(node: &Node, names: &[NameArg], done_text: &str, out: Reporter) -> Re
     if all { Ok(()) } else { Err(Failure::Failed) }
 }
 
-fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {
+/// A node for `args`' names on `--addr` (or the address on the route to the
+/// primary WINS server) and `--port` (default 137).
+pub(crate) fn start_node(args: &Args, out: Reporter) -> Result<Node, Failure> {
+    let sock = node::bind(local_addr(args)?, args.port.unwrap_or(NAME_SERVICE_PORT))?;
+    Node::start(sock, &args.wins, out)
+}
+
+/// The node type asks for holding names by broadcast (`--node-type b|m|h`).
+pub(crate) fn holds_by_broadcast(args: &Args) -> bool {
+    args.node_type
+        .is_some_and(|t| t.methods().contains(&nbns::node_type::Method::Broadcast))
+}
+
+async fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
     let path = state_path(args);
     let key = cooldown::key(&args.wins);
     check_cooldown(&path, &key, out)?;
-    let addr = local_addr(args)?;
-    let sock = node::bind(addr, args.port.unwrap_or(NAME_SERVICE_PORT))?;
-    let mut node = Node::new(sock, &args.wins, out).map_err(|e| Failure::Error(e.to_string()))?;
+    let mut node = start_node(args, out)?;
     // This process did not register the names: the WINS server holds them
     // from an earlier run (or another nbtstat). Adopted, they count as
     // registered at the primary, so re-register-all releases them there
-    // first and registers them again, as `nbtstat -RR` does. The TTL only
-    // schedules a refresh, which this short run never reaches.
-    node.adopt_names(&names, node.client.config().requested_ttl)?;
-    let now = Instant::now();
-    node.client
-        .reregister_all(now)
-        .map_err(|e| Failure::Error(e.to_string()))?;
+    // first and registers them again, as `nbtstat -RR` does.
+    node.adopt(&names).await?;
     out.note(&format!(
-        "releasing and registering again {} names for {addr} at {}",
+        "releasing and registering again {} names for {} at {}",
         names.len(),
+        node.local().ip(),
         key.trim_start_matches("wins=")
     ));
-    node.run_until_settled(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT));
-    if node.answered {
+    let outcomes = node
+        .reregister(args.timeout.unwrap_or(REGISTRATION_TIMEOUT))
+        .await
+        .map_err(|e| Failure::Error(e.to_string()))?;
+    if node.printer.answered {
         record_cooldown(&path, &key, out);
     } else {
         out.note("no WINS server answered: the 2-minute -RR cooldown was not started");
     }
+    // The names stay registered at the servers.
+    node.node.detach().await;
     summary(
-        &node,
+        &outcomes,
         &names,
         "The NetBIOS names registered by this computer have been refreshed.",
         out,
@@ -317,7 +348,7 @@ fn rr_wins(args: &Args, out: Reporter) -> Result<(), Failure> {
 /// `-RR` with no WINS server configured: a demonstration against a server
 /// in this process. It keeps no cooldown state (no server outside this
 /// process is involved) and says on stdout that it is one.
-fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
+async fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
     let server = embedded::Embedded::start()
         .map_err(|e| Failure::Error(format!("cannot start the embedded WINS server: {e}")))?;
@@ -329,36 +360,33 @@ fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
         None => node::bind(Ipv4Addr::new(127, 0, 0, 2), port)
             .or_else(|_| node::bind(Ipv4Addr::LOCALHOST, port))?,
     };
-    let mut node =
-        Node::new(sock, &[server.addr], out).map_err(|e| Failure::Error(e.to_string()))?;
+    let mut node = Node::start(sock, &[server.addr], out)?;
+    let local = *node.local().ip();
     out.emit(
         &format!(
             "No WINS server is configured on this host (no --wins, no `wins server` in smb.conf, \
              no NetBIOS name servers in DHCP leases).\nDemonstration: a WINS server inside this \
-             program on {}; the names are registered there for {}, then released and \
+             program on {}; the names are registered there for {local}, then released and \
              registered again. Nothing is sent to the network.",
             server.addr,
-            node.local.ip()
         ),
         &json!({ "event": "demonstration", "phase": "start",
-                 "server": server.addr.to_string(), "local": node.local.ip().to_string() }),
+                 "server": server.addr.to_string(), "local": local.to_string() }),
     );
-    node.add_names(&names)?;
-    if !node.run_until_settled(&names, Duration::from_secs(15))
-        || node.registered_count(&names) != names.len()
-    {
+    let registered = node.register(&names, Duration::from_secs(15)).await;
+    if registered.registered_count(&names) != names.len() {
         return Err(Failure::Error(
             "the embedded WINS server did not register the names".to_owned(),
         ));
     }
     let before: Vec<Option<u64>> = names.iter().map(|n| server.version(n.name)).collect();
-    node.outcome.clear();
-    node.client
-        .reregister_all(Instant::now())
-        .map_err(|e| Failure::Error(e.to_string()))?;
     out.note("-RR: releasing the names and registering them again");
-    node.run_until_settled(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT));
+    let outcomes = node
+        .reregister(args.timeout.unwrap_or(REGISTRATION_TIMEOUT))
+        .await
+        .map_err(|e| Failure::Error(e.to_string()))?;
     let after: Vec<Option<u64>> = names.iter().map(|n| server.version(n.name)).collect();
+    node.node.detach().await;
 
     if !out.json {
         println!("\n    Name                 Version ID before  after");
@@ -385,7 +413,7 @@ fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
         println!();
     }
     let result = summary(
-        &node,
+        &outcomes,
         &names,
         "The demonstration server released the names and registered them again.",
         out,
@@ -404,131 +432,50 @@ fn rr_embedded(args: &Args, out: Reporter) -> Result<(), Failure> {
     result
 }
 
-fn register(args: &Args, out: Reporter) -> Result<(), Failure> {
+/// `--register`: registers the names and leaves them registered.
+async fn register(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
-    let addr = local_addr(args)?;
-    let sock = node::bind(addr, args.port.unwrap_or(NAME_SERVICE_PORT))?;
-    let mut node = Node::new(sock, &args.wins, out).map_err(|e| Failure::Error(e.to_string()))?;
-    node.add_names(&names)?;
-    node.run_until_settled(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT));
-    summary(&node, &names, "The NetBIOS names are registered.", out)
+    let mut node = start_node(args, out)?;
+    let outcomes = node
+        .register(&names, args.timeout.unwrap_or(REGISTRATION_TIMEOUT))
+        .await;
+    node.node.detach().await;
+    summary(&outcomes, &names, "The NetBIOS names are registered.", out)
 }
 
-/// Commands read from standard input in hold mode.
-fn spawn_stdin_reader() -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line.trim().to_owned()).is_err() {
-                return;
-            }
-        }
-        let _ = tx.send("eof".to_owned());
-    });
-    rx
-}
-
-fn hold(args: &Args, out: Reporter) -> Result<(), Failure> {
+/// `--release`: releases names an earlier `--register` (or another node on
+/// this address) left at the WINS servers.
+async fn release(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
-    let addr = local_addr(args)?;
-    let sock = node::bind(addr, args.port.unwrap_or(NAME_SERVICE_PORT))?;
-    let mut node = Node::new(sock, &args.wins, out).map_err(|e| Failure::Error(e.to_string()))?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = Arc::clone(&interrupted);
-        // SIGINT, SIGTERM (a service stop) and SIGHUP alike (ctrlc's
-        // `termination` feature).
-        ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
-            .map_err(|e| Failure::Error(format!("cannot handle signals: {e}")))?;
-    }
-    let commands = args.stdin.then(spawn_stdin_reader);
-    let deadline = args
-        .hold_seconds
-        .map(|s| Instant::now() + Duration::from_secs(s));
-    node.add_names(&names)?;
-    let mut announced = false;
-    let path = state_path(args);
-    let key = cooldown::key(&args.wins);
-    // An `rr` waiting for a server's answer before it starts the cooldown.
-    let mut rr_pending = false;
-    loop {
-        if interrupted.load(Ordering::Relaxed) {
-            out.note("signal: releasing the names");
-            break;
-        }
-        if rr_pending && node.answered {
-            rr_pending = false;
-            record_cooldown(&path, &key, out);
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
-        }
-        node.step(Duration::from_millis(200));
-        if !announced && node.all_settled(&names) {
-            announced = true;
-            out.table("Local", addr, &node.table_rows(), None, None);
-            out.emit(
-                &format!(
-                    "holding {} names on {}; Ctrl-C, SIGTERM{} release them",
-                    names.len(),
-                    node.local,
-                    if args.stdin {
-                        ", `quit` or end of input"
-                    } else {
-                        ""
-                    }
-                ),
-                &json!({ "event": "holding", "names": names.len(),
-                         "registered": node.registered_count(&names),
-                         "local": node.local.to_string() }),
-            );
-        }
-        let Some(rx) = &commands else { continue };
-        let mut quit = false;
-        while let Ok(cmd) = rx.try_recv() {
-            match cmd.as_str() {
-                "" => {}
-                "refresh" => node.client.refresh_now(Instant::now()),
-                "names" | "-n" => out.table("Local", addr, &node.table_rows(), None, None),
-                "rr" | "-RR" => match check_cooldown(&path, &key, out) {
-                    Ok(()) => match node.client.reregister_all(Instant::now()) {
-                        Ok(()) => {
-                            node.answered = false;
-                            rr_pending = true;
-                            node.outcome.clear();
-                        }
-                        Err(e) => out.note(&e.to_string()),
-                    },
-                    Err(Failure::Error(m)) => out.note(&m),
-                    Err(_) => {}
-                },
-                "quit" | "exit" | "release" | "eof" => quit = true,
-                other => out.note(&format!(
-                    "unknown command {other:?}: refresh, names, rr or quit"
-                )),
-            }
-        }
-        if quit {
-            break;
-        }
-    }
-    let ok = node.registered_count(&names);
-    node.release_all(&names);
+    let mut node = start_node(args, out)?;
+    node.adopt(&names).await?;
+    let released = node.release_all().await;
+    let answered = released
+        .iter()
+        .filter(|(_, o)| answered_release(*o))
+        .count();
+    let all = answered == names.len();
     out.emit(
-        &format!("released the names; sent {} datagrams", node.sent),
-        &json!({ "event": "summary", "registered": ok, "names": names.len(),
-                 "ok": ok == names.len(), "sent": node.sent }),
+        &if all {
+            "The NetBIOS names are released.".to_owned()
+        } else {
+            format!(
+                "{answered} of {} releases answered by a WINS server",
+                names.len()
+            )
+        },
+        &json!({ "event": "summary", "released": answered, "names": names.len(), "ok": all }),
     );
-    if ok == names.len() {
-        Ok(())
-    } else {
-        Err(Failure::Failed)
-    }
+    if all { Ok(()) } else { Err(Failure::Failed) }
 }
 
-fn local_names(args: &Args, out: Reporter) -> Result<(), Failure> {
+/// Whether a WINS server answered the release (it holds the name no more
+/// either way).
+fn answered_release(o: ReleaseOutcome) -> bool {
+    matches!(o, ReleaseOutcome::Confirmed | ReleaseOutcome::NotFound)
+}
+
+async fn local_names(args: &Args, out: Reporter) -> Result<(), Failure> {
     let names = names_or_default(args);
     if args.wins.is_empty() {
         let rows: Vec<TableRow> = names
@@ -551,7 +498,7 @@ fn local_names(args: &Args, out: Reporter) -> Result<(), Failure> {
     for n in &names {
         let mut answer = None;
         for &server in &args.wins {
-            answer = asker.query(server, n.name)?;
+            answer = asker.query(server, n.name).await?;
             if answer.is_some() {
                 break;
             }
@@ -587,11 +534,11 @@ fn one_shot_timeout(args: &Args) -> Duration {
     args.timeout.unwrap_or(status::DEFAULT_TIMEOUT)
 }
 
-fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<(), Failure> {
+async fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<(), Failure> {
     let bind_ip = args.addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let sock = node::bind(bind_ip, args.port.unwrap_or(0))?;
     let mut asker = status::Asker::new(sock, one_shot_timeout(args));
-    match asker.node_status(to)? {
+    match asker.node_status(to).await? {
         Some((rows, mac)) => {
             let local = if bind_ip.is_unspecified() {
                 route_source(to).unwrap_or_else(|| asker.local_ip())
@@ -614,56 +561,79 @@ fn status_by_addr(args: &Args, to: SocketAddrV4, out: Reporter) -> Result<(), Fa
 }
 
 /// `-a NAME`: the name's address from the WINS servers (in order, until one
-/// answers), then node status of that address. Says which step failed: the
-/// name is not registered, no WINS server answered, or the host did not.
-fn status_by_name(args: &Args, name: NetbiosName, out: Reporter) -> Result<(), Failure> {
+/// answers) or by broadcast on the subnet ([`resolve::config`] says which),
+/// then node status of that address, unicast. Says which step failed: the
+/// name is not registered, nobody answered, or the host did not.
+async fn status_by_name(args: &Args, name: NetbiosName, out: Reporter) -> Result<(), Failure> {
+    let config = resolve::config(args)?;
+    let broadcast = resolve::broadcast_subnet(&config);
     let bind_ip = args.addr.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let sock = node::bind(bind_ip, args.port.unwrap_or(0))?;
-    let mut asker = status::Asker::new(sock, one_shot_timeout(args));
-    let mut found = None;
-    let mut refused = None;
-    for &server in &args.wins {
-        match asker.query(server, name)? {
-            Some(Ok(addrs)) => {
-                found = addrs
-                    .into_iter()
-                    .find(|a| !a.is_unspecified() && !a.is_broadcast());
-                if found.is_none() {
-                    refused = Some((server, "no usable address in the answer".to_owned()));
-                }
-                break;
+    let mut resolving = resolve::Resolving::new(sock, config, out)?;
+    let (text, reason) = match resolving.resolve(name).await? {
+        ResolverEvent::Resolved { resolution, .. } => {
+            let usable = resolution
+                .addresses
+                .iter()
+                .map(|a| a.address)
+                .find(|a| !a.is_unspecified() && !a.is_broadcast());
+            if let Some(ip) = usable {
+                out.note(&format!("{name}: {resolution}"));
+                return status_by_addr(args, SocketAddrV4::new(ip, NAME_SERVICE_PORT), out).await;
             }
-            Some(Err(rcode)) => {
-                refused = Some((server, format!("{rcode}")));
-                break;
-            }
-            None => {}
-        }
-    }
-    let Some(ip) = found else {
-        let list: Vec<String> = args.wins.iter().map(ToString::to_string).collect();
-        let (text, reason) = match &refused {
-            Some((server, why)) => (
+            (
                 format!(
-                    "    Host not found: {} is not registered at the WINS server {server} ({why}).",
-                    name
+                    "    Host not found: {name} is not registered at the WINS server {} (no \
+                     usable address in the answer).",
+                    resolution
+                        .responders
+                        .first()
+                        .map_or_else(String::new, ToString::to_string)
                 ),
                 "name_not_registered",
+            )
+        }
+        ResolverEvent::NotFound { server, rcode, .. } => (
+            format!(
+                "    Host not found: {name} is not registered at the WINS server {server} ({rcode})."
             ),
-            None => (
-                format!(
-                    "    Host not found: no WINS server answered ({}) within {} s.",
-                    list.join(", "),
-                    one_shot_timeout(args).as_secs_f64()
+            "name_not_registered",
+        ),
+        _ => {
+            let secs = one_shot_timeout(args).as_secs_f64();
+            let wins: Vec<String> = args.wins.iter().map(ToString::to_string).collect();
+            match broadcast {
+                Some(subnet) if wins.is_empty() => (
+                    format!(
+                        "    Host not found: nobody answered the broadcast query on {} ({}/{}).",
+                        subnet.broadcast_address(),
+                        subnet.address,
+                        subnet.prefix_len
+                    ),
+                    "broadcast_no_answer",
                 ),
-                "wins_no_answer",
-            ),
-        };
-        out.emit(
-            &text,
-            &json!({ "event": "host_not_found", "reason": reason, "name": name.to_string() }),
-        );
-        return Err(Failure::Failed);
+                Some(subnet) => (
+                    format!(
+                        "    Host not found: no WINS server answered ({}), and nobody answered \
+                         the broadcast query on {}.",
+                        wins.join(", "),
+                        subnet.broadcast_address()
+                    ),
+                    "no_answer",
+                ),
+                None => (
+                    format!(
+                        "    Host not found: no WINS server answered ({}) within {secs} s.",
+                        wins.join(", ")
+                    ),
+                    "wins_no_answer",
+                ),
+            }
+        }
     };
-    status_by_addr(args, SocketAddrV4::new(ip, NAME_SERVICE_PORT), out)
+    out.emit(
+        &text,
+        &json!({ "event": "host_not_found", "reason": reason, "name": name.to_string() }),
+    );
+    Err(Failure::Failed)
 }

@@ -1,15 +1,22 @@
-//! The name client on a UDP socket: the run loop of `src/client`'s docs, with
-//! per-name bookkeeping of how each name's registration and release ended.
+//! The names of this host on the crate's tokio driver
+//! ([`NameNode`]): binding with errors that say what to do, registering,
+//! adopting and re-registering names while their events are printed, and
+//! how each name ended.
 
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::future::Future;
+use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::collections::HashMap;
 use std::io;
-use std::net::UdpSocket;
-use std::time::Instant;
 
-use nbns::client::{ClientConfig, ClientEvent, NameClient, NameSpec, NameState, ReleaseOutcome};
+use nbns::client::{
+    ClientConfig, ClientEvent, NameSpec, NameState, OwnedName, RegistrationOutcome, ReleaseOutcome,
+    ReregisterOutcome,
+};
+use nbns::tokio::{NameNode, RegisterError, ReregisterError};
 use nbns::wire::{Name, NetbiosName};
+use tokio::net::UdpSocket;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use crate::Failure;
 use crate::args::NameArg;
@@ -17,7 +24,7 @@ use crate::report::{Reporter, TableRow};
 
 /// Binds `addr:port`, with errors that say what to do.
 pub(crate) fn bind(addr: Ipv4Addr, port: u16) -> Result<UdpSocket, Failure> {
-    UdpSocket::bind((addr, port)).map_err(|e| {
+    let fail = |e: io::Error| {
         let what = format!("cannot bind UDP {addr}:{port}: {e}");
         Failure::Error(match e.kind() {
             io::ErrorKind::PermissionDenied => format!(
@@ -33,7 +40,10 @@ pub(crate) fn bind(addr: Ipv4Addr, port: u16) -> Result<UdpSocket, Failure> {
             }
             _ => what,
         })
-    })
+    };
+    let sock = std::net::UdpSocket::bind((addr, port)).map_err(fail)?;
+    sock.set_nonblocking(true).map_err(fail)?;
+    UdpSocket::from_std(sock).map_err(fail)
 }
 
 /// How a name's current registration ended, if it has.
@@ -44,265 +54,68 @@ pub(crate) enum Outcome {
     Failed(String),
 }
 
-pub(crate) struct Node {
-    pub(crate) sock: UdpSocket,
-    pub(crate) local: SocketAddrV4,
-    pub(crate) client: NameClient,
-    pub(crate) out: Reporter,
-    /// Per name: how its last registration ended (cleared when a new one starts).
-    pub(crate) outcome: HashMap<NetbiosName, Outcome>,
-    /// Names whose release ended.
-    pub(crate) released: Vec<NetbiosName>,
-    /// Datagrams sent.
-    pub(crate) sent: u64,
-    /// Whether any WINS server answered anything since this was last reset
-    /// (the `-RR` cooldown starts only then).
-    pub(crate) answered: bool,
-    buf: Vec<u8>,
-}
+impl Outcome {
+    pub(crate) fn of_register(r: &Result<(), RegisterError>) -> Self {
+        match r {
+            Ok(()) => Self::Registered,
+            Err(e) => Self::Failed(match e {
+                RegisterError::Conflict { server, rcode }
+                | RegisterError::Refused { server, rcode } => refused(*server, *rcode),
+                RegisterError::OwnerDefended { owner } => defended(*owner),
+                RegisterError::NoServerAnswered => "no WINS server answered".to_owned(),
+                other => other.to_string(),
+            }),
+        }
+    }
 
-impl Node {
-    pub(crate) fn new(
-        sock: UdpSocket,
-        servers: &[SocketAddrV4],
-        out: Reporter,
-    ) -> io::Result<Self> {
-        let local = match sock.local_addr()? {
-            SocketAddr::V4(a) => a,
-            SocketAddr::V6(_) => return Err(io::Error::other("IPv6 socket")),
-        };
-        let config = ClientConfig::with_servers(servers.iter().copied());
-        Ok(Self {
-            sock,
-            local,
-            client: NameClient::with_os_ids(config),
-            out,
-            outcome: HashMap::new(),
-            released: Vec::new(),
-            sent: 0,
-            answered: false,
-            buf: vec![0; 2048],
+    fn of_reregister(o: &RegistrationOutcome) -> Self {
+        Self::Failed(match o {
+            RegistrationOutcome::Registered { .. } => return Self::Registered,
+            RegistrationOutcome::Refused { server, rcode } => refused(*server, *rcode),
+            RegistrationOutcome::OwnerDefended { owner } => defended(*owner),
+            RegistrationOutcome::NoServerAnswered => "no WINS server answered".to_owned(),
+            other => other.to_string(),
         })
     }
+}
 
-    /// Adds every name (the client starts registering them).
-    pub(crate) fn add_names(&mut self, names: &[NameArg]) -> Result<(), Failure> {
-        self.add_names_with(names, None)
+fn refused(server: SocketAddrV4, rcode: nbns::wire::Rcode) -> String {
+    format!(
+        "refused by the WINS server {server}: {rcode} (rcode {})",
+        u8::from(rcode)
+    )
+}
+
+fn defended(owner: Ipv4Addr) -> String {
+    format!("the WINS server found it held by {owner}, which defended it (ACT_ERR)")
+}
+
+/// How each name ended, by name.
+#[derive(Debug, Default)]
+pub(crate) struct Outcomes(HashMap<NetbiosName, Outcome>);
+
+impl Outcomes {
+    pub(crate) fn set(&mut self, name: NetbiosName, outcome: Outcome) {
+        self.0.insert(name, outcome);
     }
 
-    /// Takes over names registered at the primary WINS server by an earlier
-    /// run (see `NameClient::adopt_name`): nothing is sent for them now.
-    pub(crate) fn adopt_names(&mut self, names: &[NameArg], ttl: u32) -> Result<(), Failure> {
-        self.add_names_with(names, Some(ttl))
-    }
-
-    fn add_names_with(
-        &mut self,
-        names: &[NameArg],
-        adopted_ttl: Option<u32>,
-    ) -> Result<(), Failure> {
-        let addrs = [*self.local.ip()];
-        let now = Instant::now();
-        for n in names {
-            let name = Name::unscoped(n.name);
-            let spec = if n.group {
-                NameSpec::group(name, &addrs)
-            } else {
-                NameSpec::unique(name, &addrs)
-            };
-            match adopted_ttl {
-                Some(ttl) => self.client.adopt_name(now, spec, ttl),
-                None => self.client.add_name(now, spec),
-            }
-            .map_err(|e| Failure::Usage(format!("{}: {e}", n.name)))?;
-        }
-        Ok(())
-    }
-
-    /// Sends what the client queued. A transmit that must leave from another
-    /// address than the socket's is not sent (it would be a request that
-    /// does not count, see `Transmit::source`).
-    fn flush(&mut self) {
-        while let Some(t) = self.client.poll_transmit() {
-            if let Some(src) = t.source
-                && src != *self.local.ip()
-            {
-                self.out.note(&format!(
-                    "not sending to {}: it must leave from {src}, the socket is on {}",
-                    t.destination, self.local
-                ));
-                continue;
-            }
-            match self.sock.send_to(&t.contents, t.destination) {
-                Ok(_) => self.sent += 1,
-                Err(e) => self
-                    .out
-                    .note(&format!("send to {} failed: {e}", t.destination)),
-            }
+    /// Takes the registration outcomes of a re-register-all.
+    pub(crate) fn set_reregistered(&mut self, outcomes: &[ReregisterOutcome]) {
+        for o in outcomes {
+            self.set(o.name.netbios, Outcome::of_reregister(&o.registration));
         }
     }
 
-    fn drain_events(&mut self) -> Vec<ClientEvent> {
-        let mut events = Vec::new();
-        while let Some(ev) = self.client.poll_event() {
-            let (outcome, answered) = match &ev {
-                ClientEvent::Registered { name, .. } => {
-                    (Some((name.netbios, Some(Outcome::Registered))), true)
-                }
-                ClientEvent::RegistrationRefused {
-                    name,
-                    server,
-                    rcode,
-                } => (
-                    Some((
-                        name.netbios,
-                        Some(Outcome::Failed(format!(
-                            "refused by the WINS server {server}: {rcode} (rcode {})",
-                            u8::from(*rcode)
-                        ))),
-                    )),
-                    true,
-                ),
-                ClientEvent::OwnerDefended { name, owner } => (
-                    Some((
-                        name.netbios,
-                        Some(Outcome::Failed(format!(
-                            "the WINS server found it held by {owner}, which defended it (ACT_ERR)"
-                        ))),
-                    )),
-                    true,
-                ),
-                ClientEvent::NoServerAnswered { name } => (
-                    Some((
-                        name.netbios,
-                        Some(Outcome::Failed("no WINS server answered".to_owned())),
-                    )),
-                    false,
-                ),
-                ClientEvent::Released { name, outcome } => {
-                    self.released.push(name.netbios);
-                    (
-                        Some((name.netbios, None)),
-                        !matches!(outcome, ReleaseOutcome::Unconfirmed),
-                    )
-                }
-                ClientEvent::Refreshed { .. } => (None, true),
-                _ => (None, false),
-            };
-            self.answered |= answered;
-            match outcome {
-                Some((name, Some(o))) => {
-                    self.outcome.insert(name, o);
-                }
-                Some((name, None)) => {
-                    self.outcome.remove(&name);
-                }
-                None => {}
-            }
-            self.out.event(&ev);
-            events.push(ev);
-        }
-        events
-    }
-
-    /// One turn of the run loop: send, wait at most `max_wait` for a datagram
-    /// or the client's next deadline, handle it, send, report events.
-    pub(crate) fn step(&mut self, max_wait: Duration) -> Vec<ClientEvent> {
-        self.flush();
-        let mut events = self.drain_events();
-        let now = Instant::now();
-        let wait = self
-            .client
-            .poll_timeout()
-            .map_or(max_wait, |t| t.saturating_duration_since(now))
-            .min(max_wait);
-        if wait.is_zero() {
-            self.client.handle_timeout(now);
-        } else {
-            let _ = self.sock.set_read_timeout(Some(wait));
-            match self.sock.recv_from(&mut self.buf) {
-                Ok((n, SocketAddr::V4(from))) => {
-                    let bytes = self.buf.get(..n).unwrap_or_default();
-                    self.client.handle_datagram(Instant::now(), from, bytes);
-                }
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    self.client.handle_timeout(Instant::now());
-                }
-                // A signal (Ctrl-C in hold mode): the loop looks at its flag.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    self.out
-                        .note("a WINS server is unreachable (ICMP port unreachable)");
-                }
-                Err(e) => self.out.note(&format!("receive failed: {e}")),
-            }
-        }
-        self.flush();
-        events.extend(self.drain_events());
-        events
-    }
-
-    /// Whether every name's registration has ended (registered or failed).
+    /// Whether every name has an outcome.
     pub(crate) fn all_settled(&self, names: &[NameArg]) -> bool {
-        names.iter().all(|n| self.outcome.contains_key(&n.name))
-    }
-
-    /// Runs until every name's registration ended, or `limit` passed.
-    /// Returns whether all ended.
-    pub(crate) fn run_until_settled(&mut self, names: &[NameArg], limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while !self.all_settled(names) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            self.step(left.min(Duration::from_millis(500)));
-        }
-        true
-    }
-
-    /// Releases every name and runs until each release ended (bounded).
-    pub(crate) fn release_all(&mut self, names: &[NameArg]) {
-        self.released.clear();
-        self.client.release_all(Instant::now());
-        // 3 tries of 1.5 s per server holding the name, plus slack.
-        let servers = self.client.config().servers.len().max(1) as u32;
-        let deadline = Instant::now() + Duration::from_secs(6) * servers;
-        while self.released.len() < names.len() && Instant::now() < deadline {
-            self.step(Duration::from_millis(200));
-            if self.client.is_empty() {
-                break;
-            }
-        }
-        self.flush();
-    }
-
-    /// The local name table (for `-n` in hold mode).
-    pub(crate) fn table_rows(&self) -> Vec<TableRow> {
-        let mut rows: Vec<TableRow> = self
-            .client
-            .names()
-            .map(|info| TableRow {
-                name: info.name.netbios,
-                group: info.group,
-                status: state_text(info.state),
-            })
-            .collect();
-        rows.sort_by_key(|r| *r.name.as_bytes());
-        rows
+        names.iter().all(|n| self.0.contains_key(&n.name))
     }
 
     /// Counts the names whose last registration ended well.
     pub(crate) fn registered_count(&self, names: &[NameArg]) -> usize {
         names
             .iter()
-            .filter(|n| self.outcome.get(&n.name) == Some(&Outcome::Registered))
+            .filter(|n| self.0.get(&n.name) == Some(&Outcome::Registered))
             .count()
     }
 
@@ -310,7 +123,7 @@ impl Node {
     pub(crate) fn failures(&self, names: &[NameArg]) -> Vec<(NetbiosName, String)> {
         names
             .iter()
-            .filter_map(|n| match self.outcome.get(&n.name) {
+            .filter_map(|n| match self.0.get(&n.name) {
                 Some(Outcome::Registered) => None,
                 Some(Outcome::Failed(why)) => Some((n.name, why.clone())),
                 None => Some((n.name, "no outcome within the timeout".to_owned())),
@@ -319,9 +132,220 @@ impl Node {
     }
 }
 
+/// Prints a node's events as they come, and notes whether a WINS server
+/// answered anything (the `-RR` cooldown starts only then).
+pub(crate) struct Printer {
+    events: broadcast::Receiver<ClientEvent>,
+    out: Reporter,
+    /// Whether any WINS server answered since this was last reset.
+    pub(crate) answered: bool,
+}
+
+impl Printer {
+    /// Waits for the next event and prints it (`None` when the node is
+    /// gone).
+    pub(crate) async fn next(&mut self) -> Option<ClientEvent> {
+        loop {
+            match self.events.recv().await {
+                Ok(ev) => {
+                    self.print(&ev);
+                    return Some(ev);
+                }
+                Err(RecvError::Lagged(n)) => self.out.note(&format!("{n} events not shown")),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Prints the events that have arrived.
+    pub(crate) fn drain(&mut self) {
+        loop {
+            match self.events.try_recv() {
+                Ok(ev) => self.print(&ev),
+                Err(TryRecvError::Lagged(n)) => self.out.note(&format!("{n} events not shown")),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Runs `work`, printing events while it runs and those that came
+    /// with its end.
+    pub(crate) async fn during<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let mut work = core::pin::pin!(work);
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                ev = self.next() => if ev.is_none() { break work.await },
+            }
+        };
+        self.drain();
+        result
+    }
+
+    fn print(&mut self, ev: &ClientEvent) {
+        self.answered |= match ev {
+            ClientEvent::Registered { .. }
+            | ClientEvent::RegistrationRefused { .. }
+            | ClientEvent::OwnerDefended { .. }
+            | ClientEvent::Refreshed { .. } => true,
+            ClientEvent::Released { outcome, .. } => !matches!(
+                outcome,
+                ReleaseOutcome::Unconfirmed | ReleaseOutcome::NotRegistered
+            ),
+            _ => false,
+        };
+        self.out.event(ev);
+    }
+}
+
+/// The host's names on a [`NameNode`], with its events printed.
+pub(crate) struct Node {
+    pub(crate) node: NameNode,
+    pub(crate) printer: Printer,
+    /// The address the names are registered with.
+    pub(crate) addr: Ipv4Addr,
+}
+
+impl Node {
+    /// Starts a node on `sock` for `servers`.
+    pub(crate) fn start(
+        sock: UdpSocket,
+        servers: &[SocketAddrV4],
+        out: Reporter,
+    ) -> Result<Self, Failure> {
+        let addr = match sock.local_addr() {
+            Ok(core::net::SocketAddr::V4(a)) => *a.ip(),
+            _ => Ipv4Addr::UNSPECIFIED,
+        };
+        let config = ClientConfig::with_servers(servers.iter().copied());
+        Self::start_with(sock, config, addr, out)
+    }
+
+    /// Starts a node on `sock` with `config`, for names of `addr` (the
+    /// socket may be bound to 0.0.0.0, to receive broadcasts).
+    pub(crate) fn start_with(
+        sock: UdpSocket,
+        config: ClientConfig,
+        addr: Ipv4Addr,
+        out: Reporter,
+    ) -> Result<Self, Failure> {
+        let node =
+            NameNode::from_socket(sock, config).map_err(|e| Failure::Error(e.to_string()))?;
+        let printer = Printer {
+            events: node.events(),
+            out,
+            answered: false,
+        };
+        Ok(Self {
+            node,
+            printer,
+            addr,
+        })
+    }
+
+    pub(crate) fn local(&self) -> SocketAddrV4 {
+        self.node.local_addr()
+    }
+
+    /// Registers every name at once and waits, at most `limit`, for each
+    /// outcome.
+    pub(crate) async fn register(&mut self, names: &[NameArg], limit: Duration) -> Outcomes {
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in names {
+            let (node, n, addr) = (self.node.clone(), *n, self.addr);
+            tasks.spawn(async move { (n.name, register_one(&node, n, addr).await) });
+        }
+        let mut outcomes = Outcomes::default();
+        let collect = async {
+            while let Some(Ok((name, r))) = tasks.join_next().await {
+                outcomes.set(name, Outcome::of_register(&r));
+            }
+        };
+        let _ = self
+            .printer
+            .during(tokio::time::timeout(limit, collect))
+            .await;
+        outcomes
+    }
+
+    /// Takes over names registered at the primary WINS server by an earlier
+    /// run ([`NameNode::adopt`]): nothing is sent for them now.
+    pub(crate) async fn adopt(&self, names: &[NameArg]) -> Result<(), Failure> {
+        let ttl = ClientConfig::default().requested_ttl;
+        let addrs = [self.addr];
+        for n in names {
+            self.node
+                .adopt(spec(n, &addrs), ttl)
+                .await
+                .map_err(|e| Failure::Usage(format!("{}: {e}", n.name)))?;
+        }
+        Ok(())
+    }
+
+    /// `-RR`: releases every name and registers it again, waiting at most
+    /// `limit`.
+    pub(crate) async fn reregister(
+        &mut self,
+        limit: Duration,
+    ) -> Result<Outcomes, ReregisterError> {
+        let mut outcomes = Outcomes::default();
+        let work = tokio::time::timeout(limit, self.node.reregister_all());
+        if let Ok(done) = self.printer.during(work).await {
+            outcomes.set_reregistered(&done?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Releases every name and ends the node (bounded by the client's
+    /// retries); prints each release and returns how each ended.
+    pub(crate) async fn release_all(&mut self) -> Vec<(OwnedName, ReleaseOutcome)> {
+        let node = self.node.clone();
+        self.printer.during(node.shutdown()).await
+    }
+
+    /// The local name table (for `-n` in hold mode).
+    pub(crate) async fn table_rows(&self) -> Vec<TableRow> {
+        let mut rows: Vec<TableRow> = self
+            .node
+            .names()
+            .await
+            .into_iter()
+            .map(|held| TableRow {
+                name: held.name.netbios,
+                group: held.group,
+                status: state_text(held.state),
+            })
+            .collect();
+        rows.sort_by_key(|r| *r.name.as_bytes());
+        rows
+    }
+}
+
+fn spec<'a>(n: &NameArg, addrs: &'a [Ipv4Addr]) -> NameSpec<'a> {
+    let name = Name::unscoped(n.name);
+    if n.group {
+        NameSpec::group(name, addrs)
+    } else {
+        NameSpec::unique(name, addrs)
+    }
+}
+
+/// Registers one name for `addr`.
+pub(crate) async fn register_one(
+    node: &NameNode,
+    n: NameArg,
+    addr: Ipv4Addr,
+) -> Result<(), RegisterError> {
+    let addrs = [addr];
+    node.register(spec(&n, &addrs)).await.map(|_| ())
+}
+
 pub(crate) fn state_text(s: NameState) -> String {
     match s {
-        NameState::Registered | NameState::Refreshing => "Registered".to_owned(),
+        // Windows says Registered for names claimed by broadcast too.
+        NameState::Registered | NameState::Refreshing | NameState::Claimed => {
+            "Registered".to_owned()
+        }
         NameState::Registering => "Registering".to_owned(),
         NameState::Releasing | NameState::AwaitingReregister => "Deregistering".to_owned(),
         NameState::Refused(rc) => format!("Conflict ({rc})"),

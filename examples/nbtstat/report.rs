@@ -157,11 +157,18 @@ impl Reporter {
                     name_json(&name.netbios),
                 ),
             ),
+            ClientEvent::Claimed { name } => (
+                format!(
+                    "claimed      {}  by broadcast: no node defended it",
+                    padded(&name.netbios)
+                ),
+                merge(json!({ "event": "claimed" }), name_json(&name.netbios)),
+            ),
             ClientEvent::Conflict { name, cause } => {
                 let why = match cause {
                     ConflictCause::NegativeRefresh(rc) => format!("refresh refused with {rc}"),
-                    ConflictCause::ConflictDemand => "name conflict demand from WINS".to_owned(),
-                    _ => "conflict".to_owned(),
+                    ConflictCause::ConflictDemand => "name conflict demand".to_owned(),
+                    other => other.to_string(),
                 };
                 (
                     format!("conflict     {}  {why}", padded(&name.netbios)),
@@ -184,6 +191,7 @@ impl Reporter {
                     ReleaseOutcome::Refused(rc) => {
                         ("refused", format!("refused with {rc}; released locally"))
                     }
+                    ReleaseOutcome::Broadcast => ("broadcast", "released by broadcast".to_owned()),
                     ReleaseOutcome::NotRegistered => (
                         "not_registered",
                         "nothing sent: it was not registered".to_owned(),
@@ -278,4 +286,123 @@ pub(crate) fn mac_text(m: [u8; 6]) -> String {
         "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
         m[0], m[1], m[2], m[3], m[4], m[5]
     )
+}
+
+/// One name of the remote name cache (`-c`).
+pub(crate) struct CacheRow {
+    pub(crate) name: NetbiosName,
+    pub(crate) group: bool,
+    pub(crate) address: Ipv4Addr,
+    pub(crate) life_secs: u64,
+    /// How it was learnt, in words.
+    pub(crate) via: String,
+}
+
+/// `-r`'s figures.
+pub(crate) struct ResolutionStats {
+    pub(crate) by_broadcast: u64,
+    pub(crate) by_name_server: u64,
+    pub(crate) registered_by_broadcast: usize,
+    pub(crate) registered_by_name_server: usize,
+    /// The names resolved by broadcast, oldest first.
+    pub(crate) broadcast_names: Vec<NetbiosName>,
+}
+
+impl Reporter {
+    /// The remote name cache as Windows' `nbtstat -c` prints it.
+    pub(crate) fn cache_table(&self, node: Ipv4Addr, rows: &[CacheRow]) {
+        if self.json {
+            let names: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    merge(
+                        json!({ "type": if r.group { "GROUP" } else { "UNIQUE" },
+                                "address": r.address.to_string(), "life": r.life_secs,
+                                "via": r.via }),
+                        name_json(&r.name),
+                    )
+                })
+                .collect();
+            println!(
+                "{}",
+                json!({ "event": "cache", "node": node.to_string(), "names": names })
+            );
+            return;
+        }
+        let mut out = String::new();
+        let _ = writeln!(out, "Node IpAddress: [{node}] Scope Id: []\n");
+        let _ = writeln!(out, "                  NetBIOS Remote Cache Name Table\n");
+        let _ = writeln!(
+            out,
+            "        Name              Type       Host Address    Life [sec]"
+        );
+        let _ = writeln!(
+            out,
+            "    ------------------------------------------------------------"
+        );
+        if rows.is_empty() {
+            let _ = writeln!(out, "    No names in cache");
+        }
+        for r in rows {
+            let _ = writeln!(
+                out,
+                "    {}  {:<6}  {:>15}  {:>12}",
+                padded(&r.name),
+                if r.group { "GROUP" } else { "UNIQUE" },
+                r.address,
+                r.life_secs
+            );
+        }
+        print!("{out}");
+    }
+
+    /// The resolution statistics as Windows' `nbtstat -r` prints them.
+    pub(crate) fn resolution_stats(&self, s: &ResolutionStats) {
+        if self.json {
+            let names: Vec<Value> = s.broadcast_names.iter().map(name_json).collect();
+            println!(
+                "{}",
+                json!({ "event": "resolution_stats",
+                        "resolved_by_broadcast": s.by_broadcast,
+                        "resolved_by_name_server": s.by_name_server,
+                        "registered_by_broadcast": s.registered_by_broadcast,
+                        "registered_by_name_server": s.registered_by_name_server,
+                        "resolved_by_broadcast_names": names })
+            );
+            return;
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "    NetBIOS Names Resolution and Registration Statistics"
+        );
+        let _ = writeln!(
+            out,
+            "    ----------------------------------------------------\n"
+        );
+        let _ = writeln!(out, "    Resolved By Broadcast     = {}", s.by_broadcast);
+        let _ = writeln!(
+            out,
+            "    Resolved By Name Server   = {}\n",
+            s.by_name_server
+        );
+        let _ = writeln!(
+            out,
+            "    Registered By Broadcast   = {}",
+            s.registered_by_broadcast
+        );
+        let _ = writeln!(
+            out,
+            "    Registered By Name Server = {}",
+            s.registered_by_name_server
+        );
+        if !s.broadcast_names.is_empty() {
+            let _ = writeln!(out, "\n    NetBIOS Names Resolved By Broadcast");
+            let _ = writeln!(out, "---------------------------------------------");
+            for n in &s.broadcast_names {
+                let _ = writeln!(out, "           {}", padded(n));
+            }
+        }
+        print!("{out}");
+    }
 }

@@ -4,8 +4,9 @@
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
 use std::io;
-use std::net::UdpSocket;
-use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::time::{Instant, timeout_at};
 
 use nbns::ids::{IdSource, OsRandomIds};
 use nbns::wire::{Message, Name, NetbiosName, Packet, PacketKind, RData, Rcode};
@@ -57,7 +58,7 @@ impl Asker {
     /// port), carries the request's ID and answers for `name` (name and
     /// scope), as the name client checks its answers, until it returns
     /// `Some`. `None` when nothing acceptable came.
-    fn ask<T>(
+    async fn ask<T>(
         &mut self,
         to: SocketAddrV4,
         name: Name<'static>,
@@ -73,15 +74,15 @@ impl Asker {
         for _ in 0..TRIES {
             self.sock
                 .send_to(&bytes, to)
+                .await
                 .map_err(|e| Failure::Error(format!("send to {to} failed: {e}")))?;
             let deadline = Instant::now() + self.retry;
             loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                let Ok(received) = timeout_at(deadline, self.sock.recv_from(&mut self.buf)).await
+                else {
                     break;
-                }
-                let _ = self.sock.set_read_timeout(Some(left));
-                match self.sock.recv_from(&mut self.buf) {
+                };
+                match received {
                     Ok((n, SocketAddr::V4(from))) if from == to => {
                         let Ok(p) = Packet::parse(self.buf.get(..n).unwrap_or_default()) else {
                             continue;
@@ -97,14 +98,6 @@ impl Asker {
                         }
                     }
                     Ok(_) => {}
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        break;
-                    }
                     Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                         return Err(Failure::Error(format!(
                             "{to} is unreachable (ICMP port unreachable)"
@@ -118,7 +111,10 @@ impl Asker {
     }
 
     /// Node status of `to`: its name table and MAC address.
-    pub(crate) fn node_status(&mut self, to: SocketAddrV4) -> Result<Option<NameTable>, Failure> {
+    pub(crate) async fn node_status(
+        &mut self,
+        to: SocketAddrV4,
+    ) -> Result<Option<NameTable>, Failure> {
         self.ask(
             to,
             Name::unscoped(NetbiosName::wildcard()),
@@ -138,11 +134,12 @@ impl Asker {
                 Some((rows, status.statistics.unit_id()))
             },
         )
+        .await
     }
 
     /// Queries `name` at a WINS server: `Ok(Some(Ok(addresses)))` for a
     /// positive answer, `Ok(Some(Err(rcode)))` for a negative one.
-    pub(crate) fn query(
+    pub(crate) async fn query(
         &mut self,
         server: SocketAddrV4,
         name: NetbiosName,
@@ -166,5 +163,6 @@ impl Asker {
                 _ => None,
             },
         )
+        .await
     }
 }

@@ -2,9 +2,11 @@
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::collections::{HashMap, HashSet};
 use std::io;
+use std::sync::Arc;
 
 use ::tokio::net::UdpSocket;
 use ::tokio::sync::{broadcast, mpsc, oneshot};
@@ -132,6 +134,14 @@ enum Command {
         addresses: Vec<Ipv4Addr>,
         reply: oneshot::Sender<Result<Registration, RegisterError>>,
     },
+    Adopt {
+        name: OwnedName,
+        group: bool,
+        addresses: Vec<Ipv4Addr>,
+        ttl: u32,
+        reply: oneshot::Sender<Result<(), RegisterError>>,
+    },
+    Refresh,
     Release {
         name: OwnedName,
         reply: oneshot::Sender<Result<ReleaseOutcome, ReleaseError>>,
@@ -141,6 +151,9 @@ enum Command {
     },
     Names {
         reply: oneshot::Sender<Vec<HeldName>>,
+    },
+    Detach {
+        reply: oneshot::Sender<()>,
     },
     Shutdown {
         reply: oneshot::Sender<Vec<(OwnedName, ReleaseOutcome)>>,
@@ -178,6 +191,7 @@ pub struct NameNode {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<ClientEvent>,
     local: SocketAddrV4,
+    sent: Arc<AtomicU64>,
 }
 
 impl NameNode {
@@ -209,7 +223,9 @@ impl NameNode {
         let (commands, rx) = mpsc::channel(64);
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let shutdown_bound = shutdown_bound(&config);
+        let sent = Arc::new(AtomicU64::new(0));
         let driver = Driver {
+            sent: Arc::clone(&sent),
             client: NameClient::new(config, OsRandomIds::new()),
             socket,
             commands: rx,
@@ -220,12 +236,14 @@ impl NameNode {
             dropping: HashSet::new(),
             shutdown: None,
             shutdown_bound,
+            detached: None,
         };
         ::tokio::spawn(driver.run());
         Ok(Self {
             commands,
             events,
             local,
+            sent,
         })
     }
 
@@ -263,6 +281,45 @@ impl NameNode {
         .await
         .map_err(|()| RegisterError::Closed)?;
         rx.await.unwrap_or(Err(RegisterError::Closed))
+    }
+
+    /// Takes over a name already registered at the primary WINS server,
+    /// for instance by an earlier run of the same program, with `ttl` as
+    /// the TTL that server granted: nothing is sent now
+    /// ([`NameClient::adopt_name`]). This is how a short-lived tool
+    /// releases ([`release`](Self::release)) or re-registers
+    /// ([`reregister_all`](Self::reregister_all)) names a previous process
+    /// registered.
+    ///
+    /// # Errors
+    /// [`RegisterError::Invalid`] when the client refuses the name,
+    /// [`RegisterError::Closed`] after a shutdown.
+    pub async fn adopt(&self, spec: NameSpec<'_>, ttl: u32) -> Result<(), RegisterError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Adopt {
+            name: OwnedName::from_name(spec.name),
+            group: spec.group,
+            addresses: spec.addresses.to_vec(),
+            ttl,
+            reply,
+        })
+        .await
+        .map_err(|()| RegisterError::Closed)?;
+        rx.await.unwrap_or(Err(RegisterError::Closed))
+    }
+
+    /// Refreshes every registered name now instead of at its scheduled
+    /// time ([`NameClient::refresh_now`]); the outcomes reach the
+    /// [`events`](Self::events) stream. Does nothing after a shutdown.
+    pub async fn refresh_now(&self) {
+        let _ = self.send(Command::Refresh).await;
+    }
+
+    /// Datagrams the node has sent so far (requests, retransmissions and
+    /// answers); still readable after a shutdown.
+    #[must_use]
+    pub fn datagrams_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Releases a name at every server holding it and waits for their
@@ -318,6 +375,19 @@ impl NameNode {
         rx.await.unwrap_or_default()
     }
 
+    /// Ends the node without releasing its names: they stay registered at
+    /// the servers until their TTL runs out. Datagrams the client had
+    /// queued still leave; nothing after this returns. For
+    /// a program that registers names and exits, leaving them to a later
+    /// run ([`adopt`](Self::adopt)), as `nbtstat --register` does. Other
+    /// handles' calls then return their `Closed` errors.
+    pub async fn detach(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.send(Command::Detach { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     async fn send(&self, command: Command) -> Result<(), ()> {
         self.commands.send(command).await.map_err(|_| ())
     }
@@ -364,6 +434,7 @@ struct Shutdown {
 
 struct Driver {
     client: NameClient<OsRandomIds>,
+    sent: Arc<AtomicU64>,
     socket: UdpSocket,
     commands: mpsc::Receiver<Command>,
     events: broadcast::Sender<ClientEvent>,
@@ -375,6 +446,8 @@ struct Driver {
     dropping: HashSet<OwnedName>,
     shutdown: Option<Shutdown>,
     shutdown_bound: Duration,
+    /// Set by [`NameNode::detach`]: end without releasing.
+    detached: Option<oneshot::Sender<()>>,
 }
 
 fn now() -> std::time::Instant {
@@ -387,6 +460,10 @@ impl Driver {
         let mut commands_open = true;
         loop {
             self.drain().await;
+            if let Some(reply) = self.detached.take() {
+                let _ = reply.send(());
+                return;
+            }
             if let Some(s) = &self.shutdown
                 && (s.pending.is_empty() || TokioInstant::now() >= s.deadline)
             {
@@ -435,10 +512,14 @@ impl Driver {
         loop {
             while let Some(t) = self.client.poll_transmit() {
                 // A lost datagram: the client retransmits requests.
-                let _ = self
+                if self
                     .socket
                     .send_to(&t.contents, SocketAddr::V4(t.destination))
-                    .await;
+                    .await
+                    .is_ok()
+                {
+                    self.sent.fetch_add(1, Ordering::Relaxed);
+                }
             }
             let Some(event) = self.client.poll_event() else {
                 break;
@@ -484,6 +565,25 @@ impl Driver {
                     }
                 }
             }
+            Command::Adopt {
+                name,
+                group,
+                addresses,
+                ttl,
+                reply,
+            } => {
+                if self.shutdown.is_some() {
+                    let _ = reply.send(Err(RegisterError::Closed));
+                    return;
+                }
+                let spec = NameSpec {
+                    name: name.name(),
+                    group,
+                    addresses: &addresses,
+                };
+                let _ = reply.send(self.client.adopt_name(now, spec, ttl).map_err(Into::into));
+            }
+            Command::Refresh => self.client.refresh_now(now),
             Command::Release { name, reply } => {
                 if self.client.release(now, name.name()) {
                     self.releasing.entry(name).or_default().push(reply);
@@ -511,6 +611,7 @@ impl Driver {
                 let _ = reply.send(names);
             }
             Command::Shutdown { reply } => self.begin_shutdown(Some(reply)),
+            Command::Detach { reply } => self.detached = Some(reply),
         }
     }
 

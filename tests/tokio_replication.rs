@@ -14,7 +14,8 @@ use nbns::client::{ClientConfig, NameSpec};
 use nbns::server::{Change, EventKind, ServerConfig, ServerEvent, WinsServer};
 use nbns::tokio::{NameNode, Persist, ServerRunner, StoreFailure};
 use nbns::winsrepl::{
-    Body, Message, MessageRepr, PartnerConfig, PartnerEvent, PullConfig, Refusal, PushConfig, ReplicationConfig,
+    Body, Message, MessageRepr, PartnerConfig, PartnerEvent, PullConfig, PushConfig, Refusal,
+    ReplicationConfig,
 };
 use nbns::wire::{Name, NetbiosName};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -263,7 +264,13 @@ async fn a_partner_gets_nothing_before_the_commit() {
 #[tokio::test]
 async fn a_non_partner_gets_a_stop_and_its_connection_is_closed() {
     let (la, at_a) = listener(A).await;
-    let a = runner(A, la, vec![push_pull(SocketAddrV4::new(B, 1))], Gate::open()).await;
+    let a = runner(
+        A,
+        la,
+        vec![push_pull(SocketAddrV4::new(B, 1))],
+        Gate::open(),
+    )
+    .await;
     let s = TcpSocket::new_v4().unwrap();
     s.bind(SocketAddr::V4(SocketAddrV4::new(STRANGER, 0)))
         .unwrap();

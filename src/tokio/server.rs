@@ -428,7 +428,9 @@ impl Task {
             }
             let deadline = [
                 self.server.poll_timeout(),
-                self.replication.as_ref().and_then(Replication::poll_timeout),
+                self.replication
+                    .as_ref()
+                    .and_then(Replication::poll_timeout),
             ]
             .into_iter()
             .flatten()

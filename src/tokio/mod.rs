@@ -38,7 +38,8 @@ mod replication;
 mod server;
 
 pub use node::{
-    EVENT_CAPACITY, HeldName, NameNode, RegisterError, Registration, ReleaseError, ReregisterError,
+    EVENT_CAPACITY, HeldName, NameNode, NodeOptions, RegisterError, Registration, ReleaseError,
+    ReregisterError,
 };
 pub use replication::{CONNECT_TIMEOUT, WRITE_TIMEOUT};
 pub use server::{

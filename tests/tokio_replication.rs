@@ -31,7 +31,10 @@ const STRANGER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 34);
 /// A durable store in memory whose commits can be held back: `open`
 /// false makes `commit` wait until it is true again.
 #[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<(bool, Vec<Change>)>, Condvar)>);
+struct Gate(Arc<(Mutex<GateState>, Condvar)>);
+
+/// Whether commits may go on, and what was committed.
+type GateState = (bool, Vec<Change>);
 
 impl Gate {
     fn open() -> Self {
@@ -125,7 +128,7 @@ async fn event(
             match events.recv().await {
                 Ok(e) if e.kind == kind && e.name == want => return e,
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+                Err(broadcast::error::RecvError::Closed) => core::future::pending().await,
             }
         }
     })

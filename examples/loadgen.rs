@@ -43,6 +43,7 @@ use std::net::UdpSocket;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::Parser;
 use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Opcode, Packet};
 
 const MAX_REQUESTS: u64 = 10_000_000;
@@ -63,69 +64,81 @@ struct Args {
     log_acks: bool,
 }
 
-fn usage() -> String {
-    "usage: loadgen --server IP:PORT [--names N] [--requests N] [--duration SECS] \
-     [--inflight N] [--timeout-ms MS] [--seed N] [--no-prefill] [--first N] [--log-acks]"
-        .to_owned()
+/// A bounded load generator for WINS (NBNS) servers over UDP: registers
+/// every name once, then sends a mix of 20 % registrations, 75 % queries
+/// and 5 % releases and counts the answers.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen")]
+struct Cli {
+    /// The server: a loopback address, or any address from inside a named
+    /// network namespace.
+    #[arg(long, value_name = "IP:PORT")]
+    server: SocketAddrV4,
+    /// Unique names (LOAD0000000<20> ...; 1 to 1,000,000).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    names: u32,
+    /// Requests per phase (at most 10,000,000).
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    requests: u64,
+    /// Seconds per phase (at most 300).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    duration: u64,
+    /// Requests outstanding at once (1 to 4096).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    inflight: usize,
+    /// A request unanswered after this long is lost (10 ms to 10 s).
+    #[arg(long = "timeout-ms", value_name = "MS", default_value_t = 1000)]
+    timeout_ms: u64,
+    /// Seed of the request mix.
+    #[arg(long, value_name = "N", default_value_t = 0x9E37_79B9_7F4A_7C15)]
+    seed: u64,
+    /// Skip registering every name first.
+    #[arg(long = "no-prefill")]
+    no_prefill: bool,
+    /// Number the names from N (two runs can register different names).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    first: u32,
+    /// Print `ack NAME<20>` for every positive registration answer.
+    #[arg(long = "log-acks")]
+    log_acks: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        server: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 137),
-        names: 10_000,
-        requests: 200_000,
-        duration: Duration::from_secs(10),
-        inflight: 64,
-        timeout: Duration::from_millis(1000),
-        seed: 0x9E37_79B9_7F4A_7C15,
-        prefill: true,
-        first: 0,
-        log_acks: false,
+/// Parses the command line: `--help` prints the options and exits 0; a
+/// bad argument is one line on stderr and exit status 2.
+fn parse_args() -> Args {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            if !e.use_stderr() {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            // clap's first paragraph, on one line.
+            let text = e.render().to_string();
+            let what: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let what = what.join(" ");
+            let what = what.strip_prefix("error: ").unwrap_or(&what);
+            eprintln!("loadgen: {what} (see --help)");
+            std::process::exit(2);
+        }
     };
-    let mut server = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "-h" | "--help" => return Err(usage()),
-            "--no-prefill" => {
-                a.prefill = false;
-                continue;
-            }
-            "--log-acks" => {
-                a.log_acks = true;
-                continue;
-            }
-            _ => {}
-        }
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value\n{}", usage()))?;
-        let bad = |e: &dyn core::fmt::Display| format!("{flag} {value}: {e}");
-        match flag.as_str() {
-            "--server" => server = Some(value.parse().map_err(|e| bad(&e))?),
-            "--names" => a.names = value.parse().map_err(|e| bad(&e))?,
-            "--requests" => a.requests = value.parse().map_err(|e| bad(&e))?,
-            "--duration" => {
-                a.duration = Duration::from_secs(value.parse().map_err(|e| bad(&e))?);
-            }
-            "--inflight" => a.inflight = value.parse().map_err(|e| bad(&e))?,
-            "--timeout-ms" => {
-                a.timeout = Duration::from_millis(value.parse().map_err(|e| bad(&e))?);
-            }
-            "--seed" => a.seed = value.parse().map_err(|e| bad(&e))?,
-            "--first" => a.first = value.parse().map_err(|e| bad(&e))?,
-            _ => return Err(format!("unknown option {flag}\n{}", usage())),
-        }
+    Args {
+        server: cli.server,
+        names: cli.names.clamp(1, MAX_NAMES),
+        requests: cli.requests.min(MAX_REQUESTS),
+        duration: Duration::from_secs(cli.duration.min(MAX_DURATION)),
+        inflight: cli.inflight.clamp(1, MAX_INFLIGHT),
+        timeout: Duration::from_millis(cli.timeout_ms)
+            .clamp(Duration::from_millis(10), Duration::from_secs(10)),
+        seed: cli.seed,
+        prefill: !cli.no_prefill,
+        first: cli.first,
+        log_acks: cli.log_acks,
     }
-    a.server = server.ok_or_else(|| format!("--server is required\n{}", usage()))?;
-    a.names = a.names.clamp(1, MAX_NAMES);
-    a.requests = a.requests.min(MAX_REQUESTS);
-    a.duration = a.duration.min(Duration::from_secs(MAX_DURATION));
-    a.inflight = a.inflight.clamp(1, MAX_INFLIGHT);
-    a.timeout = a
-        .timeout
-        .clamp(Duration::from_millis(10), Duration::from_secs(10));
-    Ok(a)
 }
 
 /// Loopback always; other addresses only from inside a named network
@@ -428,7 +441,7 @@ fn run(a: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args().and_then(|a| run(&a)) {
+    match run(&parse_args()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");

@@ -8,6 +8,9 @@
 //! * [`client`]: a sans-IO name client that registers, refreshes, releases
 //!   and re-registers (`nbtstat -RR`) names with WINS servers, and answers
 //!   for the names it holds.
+//! * [`resolver`]: a sans-IO resolver of names: queries to WINS servers
+//!   and by broadcast as the [node type](node_type) says, collecting
+//!   broadcast answers and detecting conflicts, with a small cache.
 //! * [`server`]: a sans-IO WINS server whose records carry version IDs; it
 //!   reports every change for a database to persist, and acknowledges a
 //!   change only once it is durable.
@@ -158,16 +161,28 @@ pub mod client;
 mod hash;
 #[cfg(feature = "std")]
 pub mod ids;
+pub mod node_type;
+#[cfg(feature = "std")]
+pub mod resolver;
+#[cfg(feature = "std")]
+mod scope;
 #[cfg(feature = "std")]
 pub mod server;
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]
 pub mod store;
+#[cfg(feature = "std")]
+mod timer;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+#[cfg(feature = "std")]
+mod transmit;
 pub mod winsrepl;
 pub mod wire;
+
+#[cfg(feature = "std")]
+pub use transmit::Transmit;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

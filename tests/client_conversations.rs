@@ -183,6 +183,7 @@ fn happy_path() {
     assert_eq!(info.ttl, 600);
     assert_eq!(info.state, NameState::Registered);
     assert_eq!(s.c.poll_timeout(), Some(s.now + Duration::from_secs(300)));
+    #[cfg(feature = "testing")]
     assert_eq!(s.c.pending_transactions(), 0);
     assert!(s.tx().is_empty());
 }
@@ -1174,4 +1175,45 @@ fn events_and_outcomes_display_as_sentences() {
         RegistrationOutcome::NoServerAnswered.to_string(),
         "timed out: no WINS server answered"
     );
+}
+
+/// A plain release of the last name whose re-register-all release is still
+/// out lets the others register again (they used to wait forever).
+#[test]
+fn release_during_reregister_all_does_not_strand_the_other_names() {
+    let mut s = Sim::new(&[PRIMARY]);
+    s.register(name("A"), 600);
+    s.register(name("B"), 600);
+    s.now += Duration::from_secs(200);
+    s.c.reregister_all(s.now).unwrap();
+    let releases = s.tx();
+    assert_eq!(releases.len(), 2);
+    let of = |n: &str| {
+        releases
+            .iter()
+            .find(|t| parse(t).question().unwrap().name == name(n))
+            .unwrap()
+            .clone()
+    };
+    // A's release is answered; B's is still out when B is released for good.
+    s.feed(PRIMARY, &release_reply(&parse(&of("A")), Rcode::NoError));
+    assert_eq!(s.state(name("A")), Some(NameState::AwaitingReregister));
+    assert!(s.c.release(s.now, name("B")));
+    s.feed(PRIMARY, &release_reply(&parse(&of("B")), Rcode::NoError));
+    assert_eq!(s.state(name("B")), None);
+    // A is registered again.
+    let regs: Vec<Transmit> = s
+        .tx()
+        .into_iter()
+        .filter(|t| parse(t).kind() == PacketKind::NameRegistrationRequest)
+        .collect();
+    assert_eq!(regs.len(), 1, "A's registration starts");
+    assert_eq!(s.state(name("A")), Some(NameState::Registering));
+    s.feed(PRIMARY, &positive(&parse(&regs[0]), 600));
+    assert_eq!(s.state(name("A")), Some(NameState::Registered));
+    let o = round_outcomes(&s.ev());
+    assert!(matches!(
+        o["A<00>"].registration,
+        RegistrationOutcome::Registered { ttl: 600, .. }
+    ));
 }

@@ -705,3 +705,363 @@ fn tcp_streams_are_bounded() {
     assert_eq!(streams.len(), tcp::MAX_STREAMS);
     assert_eq!(messages, 0);
 }
+
+/// A deterministic stream of numbers for the mutations below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+}
+
+/// IPv4 packets of every kind with their headers mutated where the fast
+/// path decides (version, header length, total length, fragment bits,
+/// protocol, UDP length) and cut at every length.
+fn mutated_ip_packets() -> Vec<Vec<u8>> {
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 6));
+    let mut out = Vec::new();
+    let mut rng = Lcg(7);
+    for p in pcap_write::every_kind() {
+        let base = pcap_write::ipv4_udp(a, b, 137, 40000, &p);
+        for cut in 0..=base.len() {
+            out.push(base[..cut].to_vec());
+        }
+        let len = base.len() as u16;
+        for _ in 0..400 {
+            let mut ip = base.clone();
+            let pick = |rng: &mut Lcg, v: &[u16]| v[rng.next() as usize % v.len()];
+            if rng.next().is_multiple_of(3) {
+                ip[0] = [0x45, 0x44, 0x46, 0x4F, 0x40, 0x55, 0x65][rng.next() as usize % 7];
+            }
+            if rng.next().is_multiple_of(3) {
+                let total = pick(
+                    &mut rng,
+                    &[0, 19, 20, 27, 28, len - 1, len, len + 1, 0xFFFF],
+                );
+                ip[2..4].copy_from_slice(&total.to_be_bytes());
+            }
+            if rng.next().is_multiple_of(3) {
+                let flags = pick(
+                    &mut rng,
+                    &[0, 0x4000, 0x2000, 0x0001, 0x8000, 0x1FFF, 0x6000],
+                );
+                ip[6..8].copy_from_slice(&flags.to_be_bytes());
+            }
+            if rng.next().is_multiple_of(4) {
+                ip[9] = [17, 6, 51, 1, 0][rng.next() as usize % 5];
+            }
+            if rng.next().is_multiple_of(3) {
+                let udp = len - 20;
+                let l = pick(&mut rng, &[0, 7, 8, 9, udp - 1, udp, udp + 1, 0xFFFF]);
+                ip[24..26].copy_from_slice(&l.to_be_bytes());
+            }
+            if rng.next().is_multiple_of(4) {
+                // Either port, or neither, the NBNS one.
+                let port = pick(&mut rng, &[137, 138, 40000]);
+                let at = if rng.next().is_multiple_of(2) { 20 } else { 22 };
+                ip[at..at + 2].copy_from_slice(&port.to_be_bytes());
+            }
+            if rng.next().is_multiple_of(4) {
+                ip.truncate(rng.next() as usize % (ip.len() + 1));
+            }
+            out.push(ip);
+        }
+    }
+    out
+}
+
+/// The in-place reading of plain IPv4 and of UDP gives what `etherparse`
+/// gives: the decoder's fast path against its general path, and the UDP
+/// fields against `UdpSlice`'s lax reading, on thousands of mutated
+/// packets.
+#[test]
+fn in_place_ipv4_and_udp_agree_with_etherparse() {
+    let packets = mutated_ip_packets();
+    let mut fast_taken = 0;
+    for ip in &packets {
+        let (mut fast, mut general) = (Decoder::new(&[]), Decoder::new(&[]));
+        let by_fast = fast.decode(linktype::RAW, ip, 0);
+        let by_general = general.decode_ip(ip, 0);
+        assert_eq!(by_fast, by_general, "{ip:02x?}");
+        if decode::plain_ipv4_udp(ip).is_some() {
+            fast_taken += 1;
+        }
+        // UDP as etherparse reads it, for the unfragmented IP packets.
+        let Ok((lax, _)) = etherparse::LaxIpSlice::from_slice(ip) else {
+            continue;
+        };
+        let payload = lax.payload();
+        if payload.ip_number != etherparse::IpNumber::UDP || payload.fragmented {
+            continue;
+        }
+        let expected = etherparse::UdpSlice::from_slice_lax(payload.payload).ok();
+        match (expected, by_fast) {
+            (None, r) => assert_eq!(r, Err(decode::Skip::CutUdpHeader), "{ip:02x?}"),
+            (Some(u), Ok(decode::Found::Nbns(d))) => {
+                assert_eq!(
+                    (d.src_port, d.dst_port),
+                    (u.source_port(), u.destination_port())
+                );
+                assert_eq!(d.payload, u.payload(), "{ip:02x?}");
+                assert_eq!(d.udp_payload_len, usize::from(u.length()).saturating_sub(8));
+            }
+            (Some(u), r) => {
+                assert_eq!(r, Err(decode::Skip::OtherPort), "{ip:02x?}");
+                assert!(u.source_port() != 137 && u.destination_port() != 137);
+            }
+        }
+    }
+    // Both paths were exercised.
+    assert!(
+        fast_taken > packets.len() / 4,
+        "{fast_taken} of {}",
+        packets.len()
+    );
+    assert!(
+        fast_taken < packets.len() * 3 / 4,
+        "{fast_taken} of {}",
+        packets.len()
+    );
+}
+
+/// A reader that hands out at most a few bytes a call, and is interrupted
+/// now and then, as a pipe may be.
+struct Trickle<'a> {
+    data: &'a [u8],
+    calls: u64,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        if self.calls.is_multiple_of(5) {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        let n = (self.calls as usize % 7 + 1)
+            .min(buf.len())
+            .min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// A classic pcap in either byte order, in micro- or nanoseconds, read
+/// whole, in dribs and drabs, or with a record larger than the read
+/// buffer: every frame comes out with its number, time, bytes and length.
+#[test]
+fn classic_pcap_records_in_any_byte_order_and_chunking() {
+    let packets = pcap_write::every_kind();
+    let (a, b) = (Ipv4Addr::new(10, 0, 0, 5), Ipv4Addr::new(10, 0, 0, 6));
+    let mut frames: Vec<Vec<u8>> = packets
+        .iter()
+        .map(|p| pcap_write::ethernet(&pcap_write::ipv4_udp(a, b, 137, 137, p), None))
+        .collect();
+    // Tiny frames end records a byte or two past a read.
+    for len in 1..=9 {
+        frames.insert(len * 2, vec![len as u8; len]);
+    }
+    // Larger than the 1 MiB read buffer.
+    frames.push(vec![0x5A; 3 << 20]);
+    frames.push(Vec::new());
+    for (magic, big_endian, frac_ns) in [
+        (0xA1B2_C3D4u32, false, 1000i128),
+        (0xA1B2_C3D4, true, 1000),
+        (0xA1B2_3C4D, false, 1),
+        (0xA1B2_3C4D, true, 1),
+    ] {
+        let word = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut file = Vec::new();
+        file.extend_from_slice(&word(magic));
+        let version = if big_endian {
+            [0, 2, 0, 4]
+        } else {
+            [2, 0, 4, 0]
+        };
+        file.extend_from_slice(&version);
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&word(0x0040_0000));
+        file.extend_from_slice(&word(1));
+        for (i, f) in frames.iter().enumerate() {
+            file.extend_from_slice(&word(1_700_000_000 + i as u32));
+            file.extend_from_slice(&word(i as u32 * 3));
+            file.extend_from_slice(&word(f.len() as u32));
+            file.extend_from_slice(&word(f.len() as u32 + 4));
+            file.extend_from_slice(f);
+        }
+        let check = |got: Vec<(u64, i128, Vec<u8>, u32)>| {
+            assert_eq!(got.len(), frames.len(), "{magic:x} {big_endian}");
+            for (i, (number, t, data, orig)) in got.into_iter().enumerate() {
+                assert_eq!(number, i as u64 + 1);
+                let secs = i128::from(1_700_000_000 + i as u32);
+                assert_eq!(t, secs * 1_000_000_000 + i as i128 * 3 * frac_ns);
+                assert_eq!(data, frames[i]);
+                assert_eq!(orig, frames[i].len() as u32 + 4);
+            }
+        };
+        let mut whole = Vec::new();
+        let n = read_frames(&file[..], |f| {
+            whole.push((f.number, f.time_ns, f.data.to_vec(), f.orig_len));
+        })
+        .unwrap();
+        assert_eq!(n, frames.len() as u64);
+        check(whole);
+        // The large record alone would take long in 1-to-7-byte reads:
+        // trickle the file without it.
+        let small = frames.len() - 2;
+        let cut_at = file.len() - (16 + (3 << 20)) - 16;
+        let mut head = file[..cut_at].to_vec();
+        head.extend_from_slice(&file[cut_at + 16 + (3 << 20)..]);
+        let mut trickled = Vec::new();
+        let trickle = Trickle {
+            data: &head,
+            calls: 0,
+        };
+        let n = read_frames(trickle, |f| trickled.push(f.data.to_vec())).unwrap();
+        assert_eq!(n, frames.len() as u64 - 1);
+        assert_eq!(trickled[..small], frames[..small]);
+        // Cut inside the large record: the frames before it, then an error.
+        let mut count = 0;
+        let err = read_frames(&file[..cut_at + 1000], |_| count += 1).unwrap_err();
+        assert!(matches!(err, CaptureError::TruncatedFile { .. }), "{err}");
+        assert_eq!(count, small);
+    }
+}
+
+/// A record claiming more than the largest record accepted is refused
+/// without waiting for, or allocating, its bytes.
+#[test]
+fn an_oversized_record_is_refused() {
+    let mut file = pcap_write::file_header(1, 65535);
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&0u32.to_le_bytes());
+    file.extend_from_slice(&u32::MAX.to_le_bytes());
+    file.extend_from_slice(&u32::MAX.to_le_bytes());
+    file.extend_from_slice(&[0; 64]);
+    let err = read_frames(&file[..], |_| {}).unwrap_err();
+    assert!(
+        matches!(err, CaptureError::Damaged { frames: 0, .. }),
+        "{err}"
+    );
+}
+
+/// `--stats` keeps an IPv4 sender and its IPv4-mapped IPv6 form apart
+/// (their table words are the same, their keys are not), and counts each
+/// packet kind at its own place.
+#[test]
+fn stats_tables_keep_keys_apart() {
+    let packets = pcap_write::every_kind();
+    let mut stats = Stats::default();
+    stats.start_file("x");
+    let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+    let mapped = IpAddr::V6(Ipv4Addr::new(10, 0, 0, 5).to_ipv6_mapped());
+    for (i, src) in [v4, mapped, mapped].into_iter().enumerate() {
+        let d = decode::Datagram {
+            src,
+            dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 6)),
+            src_port: 137,
+            dst_port: 137,
+            payload: &packets[0],
+            udp_payload_len: packets[0].len(),
+            reassembled: false,
+        };
+        stats.count(&d, &Packet::parse(&packets[0]), i as i128);
+    }
+    assert_eq!(stats.top_talkers(), [(mapped, 2), (v4, 1)]);
+    for (i, k) in filter::KINDS.iter().enumerate() {
+        assert_eq!(filter::kind_index(*k), i, "{k:?}");
+    }
+    for p in &packets {
+        let parsed = Packet::parse(p).unwrap();
+        let mut one = Stats::default();
+        let d = decode::Datagram {
+            src: v4,
+            dst: v4,
+            src_port: 137,
+            dst_port: 137,
+            payload: p,
+            udp_payload_len: p.len(),
+            reassembled: false,
+        };
+        one.count(&d, &Ok(parsed.clone()), 0);
+        assert_eq!(one.kind(parsed.kind()), 1, "{:?}", parsed.kind());
+    }
+}
+
+/// A stream generated on the fly, `records` copies of one record.
+struct Repeat {
+    record: Vec<u8>,
+    at: usize,
+    left: u64,
+}
+
+impl std::io::Read for Repeat {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() && self.left > 0 {
+            let chunk = (self.record.len() - self.at).min(buf.len() - n);
+            buf[n..n + chunk].copy_from_slice(&self.record[self.at..self.at + chunk]);
+            n += chunk;
+            self.at += chunk;
+            if self.at == self.record.len() {
+                self.at = 0;
+                self.left -= 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The read buffer keeps its size over a long capture, and grows for a
+/// large record only as far as the record's bytes (a doubling past them),
+/// never to what a length field claims.
+#[test]
+fn the_read_buffer_follows_the_data() {
+    let mut record = Vec::new();
+    pcap_write::record(&mut record, 1, 2, &[7u8; 333], usize::MAX);
+    let stream = Repeat {
+        record: record.clone(),
+        at: 0,
+        left: 200_000,
+    };
+    let mut chunks = capture::Chunks::new(Vec::new(), stream);
+    let start = chunks.capacity();
+    let mut n = 0u64;
+    while chunks.fill(16).unwrap() {
+        assert!(chunks.fill(record.len()).unwrap());
+        assert_eq!(&chunks.data()[..record.len()], &record[..]);
+        chunks.consume(record.len());
+        n += 1;
+        assert_eq!(chunks.capacity(), start);
+    }
+    assert_eq!(n, 200_000);
+    // One record of 3 MiB.
+    let mut big = Vec::new();
+    pcap_write::record(&mut big, 1, 2, &vec![9u8; 3 << 20], usize::MAX);
+    let stream = Repeat {
+        record: big.clone(),
+        at: 0,
+        left: 1,
+    };
+    let mut chunks = capture::Chunks::new(Vec::new(), stream);
+    assert!(chunks.fill(big.len()).unwrap());
+    assert!(chunks.capacity() <= 2 * big.len(), "{}", chunks.capacity());
+    // A header claiming 64 MiB with 100 bytes behind it: no growth.
+    let mut liar = big[..16].to_vec();
+    liar[8..12].copy_from_slice(&(64u32 << 20).to_le_bytes());
+    liar.extend_from_slice(&[0; 100]);
+    let mut chunks = capture::Chunks::new(Vec::new(), &liar[..]);
+    assert!(!chunks.fill(16 + (64 << 20)).unwrap());
+    assert_eq!(chunks.capacity(), start);
+}

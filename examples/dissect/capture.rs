@@ -4,6 +4,10 @@
 //!
 //! Streams: a capture is read through a fixed buffer that grows only to
 //! hold the largest single record, so memory does not depend on file size.
+//! Classic pcap files, nearly every capture that is large, are cut into
+//! records here, straight from that buffer (a record header is four
+//! words); pcapng and the rare "modified" pcap go through `pcap-parser`'s
+//! reader.
 //!
 //! Shared with `tests/dissect.rs`, which uses a different subset.
 #![allow(dead_code)]
@@ -13,11 +17,12 @@ use std::io::{Cursor, Read};
 
 use flate2::read::MultiGzDecoder;
 
+use pcap_parser::pcap::parse_pcap_header;
 use pcap_parser::pcapng::Block;
-use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
+use pcap_parser::{PcapBlockOwned, PcapError, PcapHeader, create_reader};
 
 /// Size of the read buffer; grown on demand for larger records.
-const BUFFER: usize = 1 << 18;
+const BUFFER: usize = 1 << 20;
 /// Largest record accepted (pcapng blocks are at most this big in practice).
 const MAX_RECORD: usize = 1 << 26;
 
@@ -104,9 +109,167 @@ pub(crate) fn read_frames<R: Read + Send>(
     if head.starts_with(&GZIP_MAGIC) {
         let mut unzipped = MultiGzDecoder::new(Cursor::new(head).chain(input));
         let head = read_head(&mut unzipped)?;
-        return read_container(Cursor::new(head).chain(unzipped), on_frame);
+        return read_any(head, unzipped, on_frame);
     }
-    read_container(Cursor::new(head).chain(input), on_frame)
+    read_any(head, input, on_frame)
+}
+
+/// Reads a stream whose first bytes, `head`, have been read already.
+fn read_any<R: Read + Send>(
+    head: Vec<u8>,
+    rest: R,
+    on_frame: impl FnMut(&Frame<'_>),
+) -> Result<u64, CaptureError> {
+    match parse_pcap_header(&head) {
+        Ok((_, header)) if !header.is_modified_format() => {
+            read_classic(&header, Chunks::new(head, rest), on_frame)
+        }
+        _ => read_container(Cursor::new(head).chain(rest), on_frame),
+    }
+}
+
+/// A read buffer over a stream: the bytes read and not yet consumed.
+pub(crate) struct Chunks<R> {
+    input: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    exhausted: bool,
+}
+
+impl<R: Read> Chunks<R> {
+    /// A buffer holding `head`, the stream's first bytes, then `input`.
+    pub(crate) fn new(mut head: Vec<u8>, input: R) -> Self {
+        let end = head.len();
+        head.resize(BUFFER.max(end), 0);
+        Self {
+            input,
+            buf: head,
+            start: 0,
+            end,
+            exhausted: false,
+        }
+    }
+
+    /// The buffer's size.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The bytes buffered.
+    pub(crate) fn data(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// Drops the first `n` bytes buffered.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Reads until `need` bytes are buffered; false when the stream ends
+    /// first. The buffer grows (doubling) only when it is full of bytes
+    /// read and more are needed, so its size follows the data, never a
+    /// length field.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, need: usize) -> Result<bool, CaptureError> {
+        if self.end - self.start >= need {
+            return Ok(true);
+        }
+        self.read_more(need)
+    }
+
+    /// [`Chunks::fill`] when the bytes buffered are not enough.
+    #[cold]
+    #[inline(never)]
+    fn read_more(&mut self, need: usize) -> Result<bool, CaptureError> {
+        while self.end - self.start < need {
+            if self.exhausted {
+                return Ok(false);
+            }
+            if self.buf.len() - self.start < need {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.end == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            let space = self.buf.get_mut(self.end..).unwrap_or_default();
+            match self.input.read(space) {
+                Ok(0) => self.exhausted = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(CaptureError::Io(e.to_string())),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Reads the records of a classic pcap file (its 24-byte header is the
+/// first bytes of `chunks`): the 16-byte record header (seconds, micro- or
+/// nanoseconds, captured length, length on the wire, in the byte order of
+/// the magic number; draft-ietf-opsawg-pcap §5), then the captured bytes.
+fn read_classic<R: Read>(
+    header: &PcapHeader,
+    mut chunks: Chunks<R>,
+    mut on_frame: impl FnMut(&Frame<'_>),
+) -> Result<u64, CaptureError> {
+    let big_endian = header.is_bigendian();
+    let frac_ns: i128 = if header.is_nanosecond_precision() {
+        1
+    } else {
+        1000
+    };
+    let linktype = header.network.0;
+    // The four words of a record header.
+    let words = |b: &[u8; 16]| -> [u32; 4] {
+        let (w, _) = b.as_chunks::<4>();
+        let mut out = [0u32; 4];
+        for (o, w) in out.iter_mut().zip(w) {
+            *o = if big_endian {
+                u32::from_be_bytes(*w)
+            } else {
+                u32::from_le_bytes(*w)
+            };
+        }
+        out
+    };
+    chunks.consume(header.size());
+    let mut frames = 0u64;
+    loop {
+        if !chunks.fill(16)? {
+            return if chunks.data().is_empty() {
+                Ok(frames)
+            } else {
+                Err(CaptureError::TruncatedFile { frames })
+            };
+        }
+        let Some(rec) = chunks.data().first_chunk::<16>() else {
+            return Err(CaptureError::TruncatedFile { frames });
+        };
+        let [secs, frac, caplen, orig_len] = words(rec);
+        let need = 16 + caplen as usize;
+        if need > MAX_RECORD {
+            return Err(CaptureError::Damaged {
+                frames,
+                detail: format!("a record is larger than {MAX_RECORD} bytes"),
+            });
+        }
+        if !chunks.fill(need)? {
+            return Err(CaptureError::TruncatedFile { frames });
+        }
+        let data = chunks.data().get(16..need).unwrap_or_default();
+        frames += 1;
+        on_frame(&Frame {
+            number: frames,
+            time_ns: i128::from(secs) * 1_000_000_000 + i128::from(frac) * frac_ns,
+            linktype,
+            data,
+            orig_len,
+        });
+        chunks.consume(need);
+    }
 }
 
 /// The first bytes of a gzip stream (RFC 1952 §2.3.1).

@@ -12,8 +12,7 @@ use std::collections::VecDeque;
 
 use etherparse::defrag::{IpDefragBuf, MAX_IP_DEFRAG_LEN};
 use etherparse::{
-    EtherType, Ethernet2Header, Ethernet2HeaderSlice, IpFragOffset, IpNumber, Ipv6ExtensionSlice,
-    LaxIpSlice, TcpSlice, UdpSlice,
+    EtherType, Ethernet2Header, IpFragOffset, IpNumber, Ipv6ExtensionSlice, LaxIpSlice, TcpSlice,
 };
 
 /// UDP port of the name service.
@@ -198,7 +197,7 @@ fn ip_after_ether_type(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], Sk
 }
 
 /// The IP packet of a frame of the given link type.
-fn ip_packet(linktype: i32, data: &[u8]) -> Result<&[u8], Skip> {
+pub(crate) fn ip_packet(linktype: i32, data: &[u8]) -> Result<&[u8], Skip> {
     let two = |i: usize| -> Result<u16, Skip> {
         match (data.get(i), data.get(i + 1)) {
             (Some(&hi), Some(&lo)) => Ok(u16::from_be_bytes([hi, lo])),
@@ -206,10 +205,10 @@ fn ip_packet(linktype: i32, data: &[u8]) -> Result<&[u8], Skip> {
         }
     };
     match linktype {
+        // Destination, source, EtherType (IEEE 802.3 §3.1.1).
         linktype::ETHERNET => {
-            let eth = Ethernet2HeaderSlice::from_slice(data).map_err(|_| Skip::NotIp)?;
             let rest = data.get(Ethernet2Header::LEN..).ok_or(Skip::NotIp)?;
-            ip_after_ether_type(eth.ether_type().0, rest)
+            ip_after_ether_type(two(12)?, rest)
         }
         linktype::LINUX_SLL => ip_after_ether_type(two(14)?, data.get(16..).ok_or(Skip::NotIp)?),
         linktype::LINUX_SLL2 => ip_after_ether_type(two(0)?, data.get(20..).ok_or(Skip::NotIp)?),
@@ -272,6 +271,8 @@ struct Fragment<'a> {
 #[derive(Debug)]
 pub(crate) struct Decoder {
     ports: Vec<u16>,
+    /// `ports` as a bit per port number.
+    port_bits: Box<[u64; 1024]>,
     tcp_ports: Vec<u16>,
     pending: VecDeque<Reassembly>,
     /// The last datagram put back together (its buffer is reused).
@@ -295,8 +296,16 @@ impl Decoder {
             ports.dedup();
             ports
         };
+        let ports = set(NBNS_PORT, extra_ports);
+        let mut port_bits = Box::new([0u64; 1024]);
+        for &p in &ports {
+            if let Some(w) = port_bits.get_mut(usize::from(p >> 6)) {
+                *w |= 1 << (p & 63);
+            }
+        }
         Self {
-            ports: set(NBNS_PORT, extra_ports),
+            ports,
+            port_bits,
             tcp_ports: set(WINSREPL_PORT, extra_tcp_ports),
             pending: VecDeque::new(),
             done: Vec::new(),
@@ -324,6 +333,20 @@ impl Decoder {
         time_ns: i128,
     ) -> Result<Found<'a>, Skip> {
         let ip = ip_packet(linktype, data)?;
+        if let Some(v4) = plain_ipv4_udp(ip) {
+            return udp_datagram(&self.port_bits, v4.src, v4.dst, v4.payload, false)
+                .map(Found::Nbns);
+        }
+        self.decode_ip(ip, time_ns)
+    }
+
+    /// [`Decoder::decode`] of the IP packet `ip` by `etherparse`: every
+    /// case, including those [`plain_ipv4_udp`] reads.
+    pub(crate) fn decode_ip<'a>(
+        &'a mut self,
+        ip: &'a [u8],
+        time_ns: i128,
+    ) -> Result<Found<'a>, Skip> {
         let (ip, _) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::NotIp)?;
         let (src, dst) = match &ip {
             LaxIpSlice::Ipv4(v4) => (
@@ -343,7 +366,8 @@ impl Decoder {
             return Err(Skip::NotUdp);
         }
         if !payload.fragmented {
-            return udp_datagram(&self.ports, src, dst, payload.payload, false).map(Found::Nbns);
+            return udp_datagram(&self.port_bits, src, dst, payload.payload, false)
+                .map(Found::Nbns);
         }
         let Some(fragment) = fragment_of(&ip, src, dst) else {
             return Err(Skip::FragmentBad);
@@ -355,7 +379,7 @@ impl Decoder {
         if !self.reassemble(fragment, time_ns)? {
             return Err(Skip::FragmentHeld);
         }
-        udp_datagram(&self.ports, src, dst, &self.done, true).map(Found::Nbns)
+        udp_datagram(&self.port_bits, src, dst, &self.done, true).map(Found::Nbns)
     }
 
     /// Drops the datagrams whose first fragment is older than the timeout.
@@ -414,6 +438,48 @@ impl Decoder {
     }
 }
 
+/// An unfragmented IPv4 packet carrying UDP: its addresses and the UDP
+/// bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlainIpv4<'a> {
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
+    pub(crate) payload: &'a [u8],
+}
+
+/// The IPv4 packet nearly every NBNS frame holds, read in a few
+/// instructions: IPv4 (RFC 791 §3.1) with a whole header, not a fragment,
+/// protocol UDP. Anything else is `None`, and left to `etherparse`. The
+/// payload is what `LaxIpSlice` gives: up to the total length, or to the
+/// end of the captured bytes when the total length is below the header's or
+/// beyond the capture. `tests/dissect.rs` checks the two agree.
+#[inline]
+pub(crate) fn plain_ipv4_udp(ip: &[u8]) -> Option<PlainIpv4<'_>> {
+    let h = ip.first_chunk::<20>()?;
+    let header_len = usize::from(h[0] & 0x0F) * 4;
+    // Version 4, protocol 17, and neither more fragments nor an offset.
+    if h[0] >> 4 != 4
+        || header_len < 20
+        || ip.len() < header_len
+        || h[9] != IpNumber::UDP.0
+        || u16::from_be_bytes([h[6], h[7]]) & 0x3FFF != 0
+    {
+        return None;
+    }
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let end = if total_len < header_len || ip.len() < total_len {
+        ip.len()
+    } else {
+        total_len
+    };
+    let addr = |at: usize| IpAddr::from([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    Some(PlainIpv4 {
+        src: addr(12),
+        dst: addr(16),
+        payload: ip.get(header_len..end)?,
+    })
+}
+
 /// The fragment header fields of a fragmented IPv4 or IPv6 packet.
 fn fragment_of<'a>(ip: &LaxIpSlice<'a>, src: IpAddr, dst: IpAddr) -> Option<Fragment<'a>> {
     match ip {
@@ -451,26 +517,46 @@ fn fragment_of<'a>(ip: &LaxIpSlice<'a>, src: IpAddr, dst: IpAddr) -> Option<Frag
     }
 }
 
-/// The UDP datagram in `bytes` when one of its ports is in `ports`.
+/// Whether bit `port` of `bits` is set.
+#[inline]
+fn has_port(bits: &[u64; 1024], port: u16) -> bool {
+    bits.get(usize::from(port >> 6))
+        .is_some_and(|w| w & (1 << (port & 63)) != 0)
+}
+
+/// The UDP datagram in `bytes` (RFC 768: source port, destination port,
+/// length, checksum, then the data) when one of its ports has its bit set
+/// in `ports`. As `etherparse`'s lax reading: the payload ends where the
+/// length says, or at the end of the bytes when the length is below the
+/// header's or beyond the bytes.
+#[inline]
 fn udp_datagram<'a>(
-    ports: &[u16],
+    ports: &[u64; 1024],
     src: IpAddr,
     dst: IpAddr,
     bytes: &'a [u8],
     reassembled: bool,
 ) -> Result<Datagram<'a>, Skip> {
-    let udp = UdpSlice::from_slice_lax(bytes).map_err(|_| Skip::CutUdpHeader)?;
-    let (src_port, dst_port) = (udp.source_port(), udp.destination_port());
-    if !ports.contains(&src_port) && !ports.contains(&dst_port) {
+    let Some(&[s0, s1, d0, d1, l0, l1, _, _]) = bytes.first_chunk::<8>() else {
+        return Err(Skip::CutUdpHeader);
+    };
+    let (src_port, dst_port) = (u16::from_be_bytes([s0, s1]), u16::from_be_bytes([d0, d1]));
+    if !has_port(ports, src_port) && !has_port(ports, dst_port) {
         return Err(Skip::OtherPort);
     }
+    let len = usize::from(u16::from_be_bytes([l0, l1]));
+    let end = if bytes.len() < len || len < 8 {
+        bytes.len()
+    } else {
+        len
+    };
     Ok(Datagram {
         src,
         dst,
         src_port,
         dst_port,
-        payload: udp.payload(),
-        udp_payload_len: usize::from(udp.length()).saturating_sub(8),
+        payload: bytes.get(8..end).unwrap_or_default(),
+        udp_payload_len: len.saturating_sub(8),
         reassembled,
     })
 }
@@ -520,5 +606,7 @@ pub(crate) fn nbns_datagram(linktype: i32, data: &[u8]) -> Option<Datagram<'_>> 
             IpAddr::V6(v6.header().destination_addr()),
         ),
     };
-    udp_datagram(&[NBNS_PORT], src, dst, payload.payload, false).ok()
+    let mut ports = [0u64; 1024];
+    ports[usize::from(NBNS_PORT >> 6)] = 1 << (NBNS_PORT & 63);
+    udp_datagram(&ports, src, dst, payload.payload, false).ok()
 }

@@ -210,7 +210,7 @@ struct Clock {
 }
 
 /// A frame's times, from the [`Clock`] of its file.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Times {
     rel_ns: i128,
     delta_ns: i128,
@@ -241,8 +241,14 @@ impl<W: Write> Run<'_, W> {
         let mut streams = Streams::default();
         let mut clock = Clock::default();
         self.stats.start_file(name);
+        // Counting alone shows no times.
+        let timed = self.mode != Mode::StatsOnly;
         let frames = read_frames(input, |frame| {
-            let times = clock.frame(frame.time_ns);
+            let times = if timed {
+                clock.frame(frame.time_ns)
+            } else {
+                Times::default()
+            };
             match decoder.decode(frame.linktype, frame.data, frame.time_ns) {
                 Err(skip) => self.stats.skip(skip),
                 Ok(Found::Nbns(d)) => self.nbns(name, frame, &d, times, &mut clock),

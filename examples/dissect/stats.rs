@@ -8,10 +8,15 @@
 //! counted as untracked), and at most [`MAX_SAMPLES`] response times.
 //! The tables are keyed by bytes from the capture, so they use a hasher
 //! keyed at random for each run (foldhash's `RandomState`: fast, and an
-//! attacker who writes the capture cannot pick colliding keys).
+//! attacker who writes the capture cannot pick colliding keys). Each key
+//! is fed to the hasher as one 128-bit word (and a 32-bit one for a
+//! pair), foldhash's cheapest path; the words are a one-to-one image of
+//! the key, but for an IPv4 address and its IPv4-mapped IPv6 form, which
+//! share a word (and so a hash, never a count).
 #![allow(dead_code)]
 
 use core::fmt::Write as _;
+use core::hash::{Hash, Hasher};
 use core::net::IpAddr;
 use std::collections::HashMap;
 
@@ -22,7 +27,7 @@ use nbns::winsrepl::{Message, ParseError as WreplError};
 use nbns::wire::{NetbiosName, Opcode, Packet, PacketKind, ParseError, Rcode};
 
 use crate::decode::{Datagram, Skip};
-use crate::filter::KINDS;
+use crate::filter::{KINDS, kind_index};
 use crate::render::json_str;
 use crate::tcp::StreamNote;
 use crate::wrepl;
@@ -34,8 +39,52 @@ pub(crate) const MAX_SAMPLES: usize = 1_000_000;
 /// How many names and senders the report lists.
 const TOP: usize = 10;
 
+/// A name as a table key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct NameKey(NetbiosName);
+
+impl Hash for NameKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_le_bytes(*self.0.as_bytes()));
+    }
+}
+
+/// The 128-bit word of an address: IPv6 as it is, IPv4 mapped.
+#[inline]
+fn addr_word(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
+        IpAddr::V6(v6) => v6.to_bits(),
+    }
+}
+
+/// An address as a table key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct AddrKey(IpAddr);
+
+impl Hash for AddrKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(addr_word(self.0));
+    }
+}
+
 /// A request waiting for its response: transaction ID, requester, port.
-type PairKey = (u16, IpAddr, u16);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PairKey {
+    id: u16,
+    addr: IpAddr,
+    port: u16,
+}
+
+impl Hash for PairKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(addr_word(self.addr));
+        state.write_u32(u32::from(self.id) << 16 | u32::from(self.port));
+    }
+}
 
 /// Totals of one file.
 #[derive(Debug, Clone, Default)]
@@ -73,9 +122,9 @@ pub(crate) struct Stats {
     pub(crate) rcodes: [u64; 16],
     /// Per file, in the order read.
     pub(crate) files: Vec<FileTotals>,
-    names: HashMap<NetbiosName, u64, RandomState>,
+    names: HashMap<NameKey, u64, RandomState>,
     names_untracked: u64,
-    talkers: HashMap<IpAddr, u64, RandomState>,
+    talkers: HashMap<AddrKey, u64, RandomState>,
     talkers_untracked: u64,
     open: HashMap<PairKey, i128, RandomState>,
     requests_untracked: u64,
@@ -161,17 +210,16 @@ impl Stats {
         if let Some(f) = self.files.last_mut() {
             f.datagrams += 1;
         }
-        bump(&mut self.talkers, d.src, &mut self.talkers_untracked);
+        bump(
+            &mut self.talkers,
+            AddrKey(d.src),
+            &mut self.talkers_untracked,
+        );
         let Ok(p) = parsed else {
             self.malformed += 1;
             return;
         };
-        let k = p.kind();
-        let i = KINDS
-            .iter()
-            .position(|&x| x == k)
-            .unwrap_or(KINDS.len() - 1);
-        self.kinds[i] += 1;
+        self.kinds[kind_index(p.kind())] += 1;
         self.opcodes[usize::from(u8::from(p.opcode()))] += 1;
         // The name a packet is about: its question's, or (responses) its
         // first record's.
@@ -180,7 +228,7 @@ impl Stats {
             .map(|q| q.name.netbios)
             .or_else(|| p.answer().map(|rr| rr.name.netbios));
         if let Some(name) = name {
-            bump(&mut self.names, name, &mut self.names_untracked);
+            bump(&mut self.names, NameKey(name), &mut self.names_untracked);
         }
         if p.is_response() {
             self.rcodes[usize::from(u8::from(p.rcode()))] += 1;
@@ -188,7 +236,12 @@ impl Stats {
             if p.opcode() == Opcode::Wack {
                 return;
             }
-            match self.open.remove(&(p.id, d.dst, d.dst_port)) {
+            let key = PairKey {
+                id: p.id,
+                addr: d.dst,
+                port: d.dst_port,
+            };
+            match self.open.remove(&key) {
                 Some(sent) => {
                     self.answered += 1;
                     if self.response_ns.len() < MAX_SAMPLES {
@@ -198,7 +251,12 @@ impl Stats {
                 None => self.unmatched_responses += 1,
             }
         } else if self.open.len() < MAX_TRACKED {
-            self.open.insert((p.id, d.src, d.src_port), time_ns);
+            let key = PairKey {
+                id: p.id,
+                addr: d.src,
+                port: d.src_port,
+            };
+            self.open.insert(key, time_ns);
         } else {
             self.requests_untracked += 1;
         }
@@ -206,10 +264,7 @@ impl Stats {
 
     /// The count for one kind.
     pub(crate) fn kind(&self, k: PacketKind) -> u64 {
-        KINDS
-            .iter()
-            .position(|&x| x == k)
-            .map_or(0, |i| self.kinds[i])
+        self.kinds[kind_index(k)]
     }
 
     /// Requests still without a response.
@@ -232,11 +287,17 @@ impl Stats {
     /// The names seen most, most first.
     pub(crate) fn top_names(&self) -> Vec<(NetbiosName, u64)> {
         top(&self.names)
+            .into_iter()
+            .map(|(k, n)| (k.0, n))
+            .collect()
     }
 
     /// The senders of the most datagrams, most first.
     pub(crate) fn top_talkers(&self) -> Vec<(IpAddr, u64)> {
         top(&self.talkers)
+            .into_iter()
+            .map(|(k, n)| (k.0, n))
+            .collect()
     }
 
     /// Writes the counts as text.
@@ -444,11 +505,7 @@ impl Stats {
 
 /// Counts `key` in a table of at most [`MAX_TRACKED`] keys.
 #[inline]
-fn bump<K: core::hash::Hash + Eq>(
-    table: &mut HashMap<K, u64, RandomState>,
-    key: K,
-    untracked: &mut u64,
-) {
+fn bump<K: Hash + Eq>(table: &mut HashMap<K, u64, RandomState>, key: K, untracked: &mut u64) {
     if let Some(n) = table.get_mut(&key) {
         *n += 1;
     } else if table.len() < MAX_TRACKED {

@@ -34,20 +34,31 @@ pub enum RefreshOpcode {
 
 /// Configuration of a [`NameClient`](super::NameClient).
 ///
-/// Every field is public; start from [`ClientConfig::default`] (or
-/// [`ClientConfig::with_servers`]) and change what you need.
+/// Every field is public and has a documented default
+/// ([`ClientConfig::default`]); start from it (or
+/// [`ClientConfig::with_servers`]) and change what you need, by field or
+/// with the builder-style setters of the same names. New fields may be
+/// added, so the struct cannot be built with a literal.
+///
+/// Units: TTLs are whole seconds in a `u32`, as on the wire (RFC 1002
+/// §4.2.1.3), here as in [`ServerConfig`](crate::server::ServerConfig);
+/// every other time is a [`Duration`].
 ///
 /// ```
 /// use core::time::Duration;
 /// use nbns::client::ClientConfig;
 /// let primary = "10.0.0.1:137".parse().unwrap();
 /// let secondary = "10.0.0.2:137".parse().unwrap();
-/// let mut config = ClientConfig::with_servers([primary, secondary]);
-/// config.retry_interval = Duration::from_secs(5); // RFC 1002's UCAST_REQ_RETRY_TIMEOUT
+/// let config = ClientConfig::with_servers([primary, secondary])
+///     .retry_interval(Duration::from_secs(5)) // RFC 1002's UCAST_REQ_RETRY_TIMEOUT
+///     .min_ttl(600);
 /// assert_eq!(config.retries_per_server, 3);
 /// assert_eq!(config.reregister_cooldown, Duration::from_secs(120));
+/// let mut config = config;
+/// config.retries_per_server = 2;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// WINS servers, primary first, then the secondaries in the order they
     /// are tried. Only the first [`ClientConfig::MAX_SERVERS`] are used.
@@ -81,15 +92,16 @@ pub struct ClientConfig {
     /// [`wack_min`](ClientConfig::wack_min)..=[`wack_max`](ClientConfig::wack_max),
     /// including TTL 0 ("can not estimate"). Default 105 s (Samba).
     pub wack_fallback: Duration,
-    /// TTL asked for in registrations and refreshes. The server decides the
-    /// TTL it grants; the client always uses the granted one.
+    /// TTL asked for in registrations and refreshes, in seconds. The
+    /// server decides the TTL it grants; the client always uses the
+    /// granted one.
     ///
     /// Default 300 000 s (0x493E0), what Windows asks for (erratum E9).
     pub requested_ttl: u32,
-    /// Floor applied to a granted TTL before the refresh time is derived from
-    /// it: MS-NBTE §3.1.4.1 uses 5 minutes when the server grants less.
-    /// Default 300 s.
-    pub min_ttl: Duration,
+    /// Floor applied to a granted TTL before the refresh time is derived
+    /// from it, in seconds: MS-NBTE §3.1.4.1 uses 5 minutes when the server
+    /// grants less. Default 300.
+    pub min_ttl: u32,
     /// A name is refreshed after this fraction of its (floored) granted TTL,
     /// as a divisor: 2 means half the TTL, Windows 2000's schedule. Default 2;
     /// 0 is treated as 1.
@@ -172,8 +184,139 @@ impl ClientConfig {
         if ttl == 0 {
             return None;
         }
-        let ttl = Duration::from_secs(u64::from(ttl)).max(self.min_ttl);
+        let ttl = Duration::from_secs(u64::from(ttl.max(self.min_ttl)));
         Some((ttl / self.refresh_divisor.max(1)).max(Duration::from_millis(1)))
+    }
+}
+
+/// Builder-style setters, one per field (see each field for its meaning
+/// and default).
+impl ClientConfig {
+    /// Sets [`servers`](Self#structfield.servers): the WINS servers,
+    /// primary first.
+    #[must_use]
+    pub fn servers(mut self, servers: impl IntoIterator<Item = SocketAddrV4>) -> Self {
+        self.servers = servers.into_iter().collect();
+        self
+    }
+
+    /// Sets [`retry_interval`](Self#structfield.retry_interval).
+    #[must_use]
+    pub fn retry_interval(mut self, retry_interval: Duration) -> Self {
+        self.retry_interval = retry_interval;
+        self
+    }
+
+    /// Sets [`retries_per_server`](Self#structfield.retries_per_server).
+    #[must_use]
+    pub fn retries_per_server(mut self, retries_per_server: u8) -> Self {
+        self.retries_per_server = retries_per_server;
+        self
+    }
+
+    /// Sets [`wack_min`](Self#structfield.wack_min).
+    #[must_use]
+    pub fn wack_min(mut self, wack_min: Duration) -> Self {
+        self.wack_min = wack_min;
+        self
+    }
+
+    /// Sets [`wack_max`](Self#structfield.wack_max).
+    #[must_use]
+    pub fn wack_max(mut self, wack_max: Duration) -> Self {
+        self.wack_max = wack_max;
+        self
+    }
+
+    /// Sets [`wack_fallback`](Self#structfield.wack_fallback).
+    #[must_use]
+    pub fn wack_fallback(mut self, wack_fallback: Duration) -> Self {
+        self.wack_fallback = wack_fallback;
+        self
+    }
+
+    /// Sets [`requested_ttl`](Self#structfield.requested_ttl).
+    #[must_use]
+    pub fn requested_ttl(mut self, requested_ttl: u32) -> Self {
+        self.requested_ttl = requested_ttl;
+        self
+    }
+
+    /// Sets [`min_ttl`](Self#structfield.min_ttl).
+    #[must_use]
+    pub fn min_ttl(mut self, min_ttl: u32) -> Self {
+        self.min_ttl = min_ttl;
+        self
+    }
+
+    /// Sets [`refresh_divisor`](Self#structfield.refresh_divisor).
+    #[must_use]
+    pub fn refresh_divisor(mut self, refresh_divisor: u32) -> Self {
+        self.refresh_divisor = refresh_divisor;
+        self
+    }
+
+    /// Sets [`registration_retry`](Self#structfield.registration_retry).
+    #[must_use]
+    pub fn registration_retry(mut self, registration_retry: Duration) -> Self {
+        self.registration_retry = registration_retry;
+        self
+    }
+
+    /// Sets [`registration_opcode`](Self#structfield.registration_opcode).
+    #[must_use]
+    pub fn registration_opcode(mut self, registration_opcode: RegistrationOpcode) -> Self {
+        self.registration_opcode = registration_opcode;
+        self
+    }
+
+    /// Sets [`refresh_opcode`](Self#structfield.refresh_opcode).
+    #[must_use]
+    pub fn refresh_opcode(mut self, refresh_opcode: RefreshOpcode) -> Self {
+        self.refresh_opcode = refresh_opcode;
+        self
+    }
+
+    /// Sets [`reregister_cooldown`](Self#structfield.reregister_cooldown).
+    #[must_use]
+    pub fn reregister_cooldown(mut self, reregister_cooldown: Duration) -> Self {
+        self.reregister_cooldown = reregister_cooldown;
+        self
+    }
+
+    /// Sets [`node_type`](Self#structfield.node_type).
+    #[must_use]
+    pub fn node_type(mut self, node_type: NodeType) -> Self {
+        self.node_type = node_type;
+        self
+    }
+
+    /// Sets [`unit_id`](Self#structfield.unit_id).
+    #[must_use]
+    pub fn unit_id(mut self, unit_id: [u8; 6]) -> Self {
+        self.unit_id = unit_id;
+        self
+    }
+
+    /// Sets [`max_queued_answers`](Self#structfield.max_queued_answers).
+    #[must_use]
+    pub fn max_queued_answers(mut self, max_queued_answers: usize) -> Self {
+        self.max_queued_answers = max_queued_answers;
+        self
+    }
+
+    /// Sets [`status_burst`](Self#structfield.status_burst).
+    #[must_use]
+    pub fn status_burst(mut self, status_burst: u32) -> Self {
+        self.status_burst = status_burst;
+        self
+    }
+
+    /// Sets [`status_interval`](Self#structfield.status_interval).
+    #[must_use]
+    pub fn status_interval(mut self, status_interval: Duration) -> Self {
+        self.status_interval = status_interval;
+        self
     }
 }
 
@@ -187,7 +330,7 @@ impl Default for ClientConfig {
             wack_max: Duration::from_secs(105),
             wack_fallback: Duration::from_secs(105),
             requested_ttl: 300_000,
-            min_ttl: Duration::from_secs(300),
+            min_ttl: 300,
             refresh_divisor: 2,
             registration_retry: Duration::from_secs(600),
             registration_opcode: RegistrationOpcode::Auto,
@@ -216,6 +359,21 @@ mod tests {
         assert_eq!(c.wack_wait(0), Duration::from_secs(105));
         assert_eq!(c.wack_wait(106), Duration::from_secs(105));
         assert_eq!(c.wack_wait(u32::MAX), Duration::from_secs(105));
+    }
+
+    #[test]
+    fn setters_set_their_field() {
+        let server: SocketAddrV4 = "10.0.0.1:137".parse().unwrap();
+        let c = ClientConfig::default()
+            .servers([server])
+            .min_ttl(60)
+            .retry_interval(Duration::from_secs(2))
+            .node_type(NodeType::B);
+        assert_eq!(c.servers, [server]);
+        assert_eq!(c.min_ttl, 60);
+        assert_eq!(c.retry_interval, Duration::from_secs(2));
+        assert_eq!(c.node_type, NodeType::B);
+        assert_eq!(c.refresh_interval(10), Some(Duration::from_secs(30)));
     }
 
     #[test]

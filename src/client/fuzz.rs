@@ -108,9 +108,9 @@ pub fn fuzz_drive(data: &[u8]) {
                 }
             },
         }
-        assert!(c.pending_transactions() <= c.len());
+        assert!(c.by_id.len() <= c.len());
         let bound = 3 * c.len() + c.config().max_queued_answers + 1;
-        assert!(c.queued_transmits() <= bound, "transmit queue unbounded");
+        assert!(c.transmits.len() <= bound, "transmit queue unbounded");
         let drained: Vec<Vec<u8>> = core::iter::from_fn(|| c.poll_transmit())
             .map(|t| t.contents)
             .collect();

@@ -28,6 +28,7 @@ impl NameIndex {
     }
 
     /// Heap bytes held.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn heap_bytes(&self) -> usize {
         self.table.capacity() * size_of::<u32>()
     }

@@ -120,6 +120,7 @@ impl StatusLimiter {
     }
 
     /// Heap bytes held, roughly.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn heap_bytes(&self) -> usize {
         let cap = self.buckets.capacity();
         if cap == 0 {

@@ -7,7 +7,7 @@ use super::{
     ClientEvent, IdSource, NameClient, RegistrationOutcome, ReleaseOutcome, ReregisterOutcome,
 };
 
-/// [`Entry::round`](super::Entry) of a name in no open round.
+/// `Entry::round` of a name in no open round.
 pub(super) const NO_ROUND: u32 = u32::MAX;
 
 /// One name of the open round.
@@ -29,7 +29,7 @@ pub(super) struct Round {
 impl<I: IdSource> NameClient<I> {
     /// Adds a name to the open round (before its release begins).
     pub(super) fn join_round(&mut self, slot: u32) {
-        let Ok(index) = u32::try_from(self.round.members.len()) else {
+        let Ok(index) = u32::try_from(self.rr.round.members.len()) else {
             return;
         };
         let name = self.owned_name(slot);
@@ -37,7 +37,7 @@ impl<I: IdSource> NameClient<I> {
             return;
         };
         e.round = index;
-        self.round.members.push(Member {
+        self.rr.round.members.push(Member {
             outcome: ReregisterOutcome {
                 name,
                 release: None,
@@ -46,7 +46,7 @@ impl<I: IdSource> NameClient<I> {
             registering: false,
             done: false,
         });
-        self.round.open += 1;
+        self.rr.round.open += 1;
     }
 
     /// The round name's release ended with `outcome`.
@@ -54,7 +54,7 @@ impl<I: IdSource> NameClient<I> {
         let Some(index) = self.entry(slot).map(|e| e.round) else {
             return;
         };
-        if let Some(m) = self.round.members.get_mut(index as usize) {
+        if let Some(m) = self.rr.round.members.get_mut(index as usize) {
             m.outcome.release = Some(outcome);
         }
     }
@@ -64,7 +64,7 @@ impl<I: IdSource> NameClient<I> {
         let Some(index) = self.entry(slot).map(|e| e.round) else {
             return;
         };
-        if let Some(m) = self.round.members.get_mut(index as usize) {
+        if let Some(m) = self.rr.round.members.get_mut(index as usize) {
             m.registering = true;
         }
     }
@@ -76,6 +76,7 @@ impl<I: IdSource> NameClient<I> {
             return;
         };
         if !self
+            .rr
             .round
             .members
             .get(index as usize)
@@ -92,19 +93,19 @@ impl<I: IdSource> NameClient<I> {
 
     /// Sets member `index`'s registration outcome, once.
     pub(super) fn round_result(&mut self, index: u32, outcome: RegistrationOutcome) {
-        let Some(m) = self.round.members.get_mut(index as usize) else {
+        let Some(m) = self.rr.round.members.get_mut(index as usize) else {
             return;
         };
         if !m.done {
             m.done = true;
             m.outcome.registration = outcome;
-            self.round.open = self.round.open.saturating_sub(1);
+            self.rr.round.open = self.rr.round.open.saturating_sub(1);
         }
     }
 
     /// Reports the round once every member has its outcome.
     pub(super) fn finish_round_if_done(&mut self) {
-        if self.round.open == 0 && self.rr_pending == 0 && !self.rr_starting {
+        if self.rr.round.open == 0 && self.rr.releasing == 0 {
             self.report_round();
         }
     }
@@ -112,19 +113,19 @@ impl<I: IdSource> NameClient<I> {
     /// Ends the open round now (a new re-register-all begins): members
     /// without an outcome are [`RegistrationOutcome::Abandoned`].
     pub(super) fn close_round(&mut self) {
-        if self.round.members.is_empty() {
+        if self.rr.round.members.is_empty() {
             return;
         }
         self.report_round();
     }
 
     fn report_round(&mut self) {
-        let members = core::mem::take(&mut self.round.members);
-        self.round.open = 0;
-        if members.is_empty() && self.last_reregister.is_none() {
+        let members = core::mem::take(&mut self.rr.round.members);
+        self.rr.round.open = 0;
+        if members.is_empty() && self.rr.last.is_none() {
             return;
         }
-        for slot in self.live_slots() {
+        for slot in self.names.live_slots() {
             if let Some(e) = self.entry_mut(slot) {
                 e.round = NO_ROUND;
             }

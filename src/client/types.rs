@@ -455,24 +455,6 @@ impl fmt::Display for ClientEvent {
     }
 }
 
-/// A datagram to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Where to send it (a WINS server, a challenged owner on port 137, or
-    /// the sender of a request being answered).
-    pub destination: SocketAddrV4,
-    /// The local address to send from, when it matters: registration,
-    /// refresh and release requests carry the address being registered, and
-    /// must leave from it. Samba4's WINS server silently ignores a release
-    /// whose UDP source is not one of the record's addresses (and still
-    /// answers positively), so a release sent from another address is a
-    /// release that did not happen. `None`: any local address (answers go
-    /// back the way the request came).
-    pub source: Option<Ipv4Addr>,
-    /// The datagram.
-    pub contents: Vec<u8>,
-}
-
 /// [`NameClient::reregister_all`](super::NameClient::reregister_all) was
 /// called again within the cooldown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -495,7 +477,9 @@ pub enum AddNameError {
     /// The scope has a label containing `.`, which has no dotted form.
     #[error("the scope cannot be written in dotted form")]
     BadScope,
-    /// The client holds `u32::MAX` names already.
+    /// The client holds [`NameClient::MAX_NAMES`](super::NameClient::MAX_NAMES)
+    /// (32 768) names already: half the transaction ID space, so that
+    /// every name can have a request in flight with an ID of its own.
     #[error("too many names")]
     TooManyNames,
 }

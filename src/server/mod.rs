@@ -88,14 +88,15 @@ pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
 pub use replication::{MAX_OWNERS, REPLICA_VERIFY_INTERVAL};
 pub use restore::RestoreError;
 
-use core::cmp::Reverse;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::hash::KeyedState;
+use crate::scope::{self, ScopeError, ScopeTable};
+use crate::timer::TimerHeap;
 use crate::wire::{
     Labels, Message, NAME_SERVICE_PORT, Name, NameFlags, NbAddrEntry, NbAddrs, NetbiosName,
     NodeName, NodeNames, NodeStatus, Packet, PacketKind, Rcode, RrType, Section, Statistics,
@@ -108,14 +109,9 @@ use record::{Addrs, Key, Record};
 /// ones get SRV_ERR, as from Samba4's WINS server.
 pub const MAX_SERVER_SCOPE_LEN: usize = 237;
 
-/// A datagram to send: destination and owned bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Where to send it.
-    pub destination: SocketAddrV4,
-    /// The datagram.
-    pub contents: Vec<u8>,
-}
+/// The crate's datagram output, re-exported here: the server's
+/// transmits always have [`source`](Transmit::source) `None`.
+pub use crate::Transmit;
 
 /// What happened to a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -258,6 +254,7 @@ impl Outbox {
         if p.emit(&mut contents).is_ok() {
             self.transmits.push_back(Transmit {
                 destination,
+                source: None,
                 contents,
             });
         } else {
@@ -282,6 +279,7 @@ impl Outbox {
                 need,
                 Transmit {
                     destination,
+                    source: None,
                     contents,
                 },
             );
@@ -347,36 +345,21 @@ impl Outbox {
 
 /// Sets a record's deadline, keeping exactly one live heap entry no later
 /// than it (a later deadline is found when the earlier entry pops).
-fn set_deadline(heap: &mut BinaryHeap<Reverse<(u32, Key)>>, key: Key, rec: &mut Record, at: u32) {
+fn set_deadline(heap: &mut TimerHeap<u32, Key>, key: Key, rec: &mut Record, at: u32) {
     rec.deadline = at;
     if at < rec.heap_at {
         rec.heap_at = at;
-        heap.push(Reverse((at, key)));
+        heap.push(at, key);
     }
 }
 
-/// Why a scope cannot be used.
+/// The dotted form of a scope the server accepts, into `buf`: FORMERR for
+/// a label containing `.`, SRV_ERR beyond [`MAX_SERVER_SCOPE_LEN`].
 fn scope_to_dotted(labels: &Labels<'_>, buf: &mut [u8; 256]) -> Result<usize, Rcode> {
-    if labels.dotted_len() > MAX_SERVER_SCOPE_LEN {
-        return Err(Rcode::ServerFailure);
-    }
-    let mut n = 0;
-    for (i, label) in labels.iter().enumerate() {
-        // A '.' inside a label has no dotted form; refuse it rather than
-        // confuse it with two labels.
-        if label.contains(&b'.') {
-            return Err(Rcode::FormatError);
-        }
-        if i > 0 {
-            *buf.get_mut(n).ok_or(Rcode::ServerFailure)? = b'.';
-            n += 1;
-        }
-        buf.get_mut(n..n + label.len())
-            .ok_or(Rcode::ServerFailure)?
-            .copy_from_slice(label);
-        n += label.len();
-    }
-    Ok(n)
+    scope::to_dotted(labels, MAX_SERVER_SCOPE_LEN, buf).map_err(|e| match e {
+        ScopeError::LabelWithDot => Rcode::FormatError,
+        ScopeError::TooLong => Rcode::ServerFailure,
+    })
 }
 
 /// The name, TTL and single address of a register/refresh/release/0xF
@@ -404,16 +387,11 @@ pub struct WinsServer {
     config: ServerConfig,
     epoch: Instant,
     records: HashMap<Key, Record, KeyedState>,
-    heap: BinaryHeap<Reverse<(u32, Key)>>,
+    heap: TimerHeap<u32, Key>,
     /// Released and tombstoned records, oldest first.
     reclaim: Reclaim,
-    /// Interned scopes; index 0 is the empty scope, freed ones are empty.
-    scopes: Vec<Box<[u8]>>,
-    /// Records per interned scope (same index as `scopes`).
-    scope_refs: Vec<u32>,
-    /// Indexes of freed scopes, for reuse.
-    free_scopes: Vec<u32>,
-    scope_ids: HashMap<Box<[u8]>, u32, KeyedState>,
+    /// Interned scopes, counted by records.
+    scopes: ScopeTable,
     pending: HashMap<Key, Pending, KeyedState>,
     pending_min: Option<Instant>,
     out: Outbox,
@@ -474,12 +452,9 @@ impl WinsServer {
             config,
             epoch: now,
             records: HashMap::default(),
-            heap: BinaryHeap::new(),
+            heap: TimerHeap::default(),
             reclaim: Reclaim::default(),
-            scopes: vec![Box::default()],
-            scope_refs: vec![0],
-            free_scopes: Vec::new(),
-            scope_ids: HashMap::default(),
+            scopes: ScopeTable::default(),
             pending: HashMap::default(),
             pending_min: None,
             ids: Box::new(ids),
@@ -554,11 +529,7 @@ impl WinsServer {
     /// The record for `name` in `scope` (dotted form, empty for none).
     #[must_use]
     pub fn record(&self, name: NetbiosName, scope: &[u8]) -> Option<RecordView<'_>> {
-        let scope = if scope.is_empty() {
-            0
-        } else {
-            *self.scope_ids.get(scope)?
-        };
+        let scope = self.scopes.find_dotted(scope)?;
         let key = Key { name, scope };
         self.records.get(&key).map(|r| self.view(key, r))
     }
@@ -566,7 +537,7 @@ impl WinsServer {
     fn view<'s>(&'s self, k: Key, r: &'s Record) -> RecordView<'s> {
         RecordView {
             name: k.name,
-            scope: self.scopes.get(k.scope as usize).map_or(&[], |s| s),
+            scope: self.scopes.dotted(k.scope),
             record: r,
             epoch: self.epoch,
         }
@@ -608,7 +579,7 @@ impl WinsServer {
     /// Reports a change of the record `key` (see [`Outbox::note`]).
     fn note_change(&mut self, key: Key, kind: EventKind) {
         if let Some(rec) = self.records.get(&key) {
-            self.out.note(kind, key, &self.scopes, rec);
+            self.out.note(kind, key, self.scopes.as_slice(), rec);
         }
     }
 
@@ -619,7 +590,7 @@ impl WinsServer {
         let rec = self
             .heap
             .peek()
-            .map(|Reverse((t, _))| self.epoch + Duration::from_secs(u64::from(*t)));
+            .map(|(t, _)| self.epoch + Duration::from_secs(u64::from(t)));
         [rec, self.pending_min, self.replica_challenge_deadline()]
             .into_iter()
             .flatten()
@@ -657,7 +628,7 @@ impl WinsServer {
 
     fn run_record_timers(&mut self, now: Instant) {
         let now_s = self.secs_floor(now);
-        while let Some(&Reverse((t, key))) = self.heap.peek() {
+        while let Some((t, key)) = self.heap.peek() {
             if t > now_s {
                 break;
             }
@@ -720,9 +691,9 @@ impl WinsServer {
         let mut v = Vec::with_capacity(self.records.len());
         for (k, r) in &mut self.records {
             r.heap_at = r.deadline;
-            v.push(Reverse((r.deadline, *k)));
+            v.push((r.deadline, *k));
         }
-        self.heap = BinaryHeap::from(v);
+        self.heap.rebuild(v);
     }
 
     /// Handles one datagram received from `from`.
@@ -762,7 +733,7 @@ impl WinsServer {
         }
         let mut buf = [0u8; 256];
         let n = scope_to_dotted(labels, &mut buf)?;
-        Ok(buf.get(..n).and_then(|s| self.scope_ids.get(s)).copied())
+        Ok(buf.get(..n).and_then(|s| self.scopes.find_dotted(s)))
     }
 
     fn intern_scope(&mut self, labels: &Labels<'_>) -> Result<u32, Rcode> {
@@ -779,30 +750,14 @@ impl WinsServer {
     /// [`ServerConfig::max_scopes`], inactive records with a scope make room
     /// (oldest first, see the module docs); `None` when none is left.
     fn intern_dotted(&mut self, s: &[u8]) -> Option<u32> {
-        if s.is_empty() {
-            return Some(0);
-        }
-        if let Some(&id) = self.scope_ids.get(s) {
+        if let Some(id) = self.scopes.find_dotted(s) {
             return Some(id);
         }
-        while self.scopes.len() - self.free_scopes.len() > self.config.max_scopes {
+        while self.scopes.len() > self.config.max_scopes {
             let key = self.reclaim.pop(&self.records, true)?;
             self.remove_record(key);
         }
-        let id = match self.free_scopes.pop() {
-            Some(id) => {
-                *self.scopes.get_mut(id as usize)? = s.into();
-                id
-            }
-            None => {
-                let id = u32::try_from(self.scopes.len()).ok()?;
-                self.scopes.push(s.into());
-                self.scope_refs.push(0);
-                id
-            }
-        };
-        self.scope_ids.insert(s.into(), id);
-        Some(id)
+        self.scopes.intern_dotted(s)
     }
 
     /// Removes a record from the table (the one place records leave it),
@@ -810,19 +765,13 @@ impl WinsServer {
     /// scope ID if it was the scope's last record.
     fn remove_record(&mut self, key: Key) -> Option<Record> {
         let rec = self.records.remove(&key)?;
-        self.out.note(EventKind::Removed, key, &self.scopes, &rec);
-        let Some(refs) = self.scope_refs.get_mut(key.scope as usize) else {
-            return Some(rec);
-        };
-        *refs = refs.saturating_sub(1);
-        if *refs == 0
-            && key.scope != 0
+        self.out
+            .note(EventKind::Removed, key, self.scopes.as_slice(), &rec);
+        if self.scopes.release(key.scope)
+            && key.scope != ScopeTable::EMPTY
             && !self.pending.keys().any(|k| k.scope == key.scope)
-            && let Some(s) = self.scopes.get_mut(key.scope as usize)
         {
-            let dotted = core::mem::take(s);
-            self.scope_ids.remove(&dotted);
-            self.free_scopes.push(key.scope);
+            self.scopes.forget(key.scope);
         }
         Some(rec)
     }
@@ -847,9 +796,7 @@ impl WinsServer {
         // Interned after making room: that may have freed the scope.
         let scope = self.intern_scope(labels)?;
         let key = Key { name, scope };
-        if let Some(refs) = self.scope_refs.get_mut(scope as usize) {
-            *refs += 1;
-        }
+        self.scopes.acquire(scope);
         rec.version = self.out.journal.bump();
         let at = rec.deadline;
         set_deadline(&mut self.heap, key, &mut rec, at);
@@ -861,13 +808,7 @@ impl WinsServer {
     /// Rebuilds the scope reference counts and the queues of inactive
     /// records after records were put into the table directly (loading).
     pub(crate) fn reindex(&mut self) {
-        self.scope_refs = vec![0; self.scopes.len()];
-        for k in self.records.keys() {
-            if let Some(r) = self.scope_refs.get_mut(k.scope as usize) {
-                *r += 1;
-            }
-        }
-        self.free_scopes.clear();
+        self.scopes.recount(self.records.keys().map(|k| k.scope));
         self.reclaim.compact(&self.records, true);
     }
 
@@ -1213,11 +1154,8 @@ impl WinsServer {
         self.pending_min = self.pending.values().map(|p| p.deadline).min();
     }
 
-    fn scope_labels(scopes: &[Box<[u8]>], scope: u32) -> Labels<'_> {
-        scopes
-            .get(scope as usize)
-            .and_then(|s| Labels::from_dotted(s).ok())
-            .unwrap_or(Labels::EMPTY)
+    fn scope_labels(scopes: &ScopeTable, scope: u32) -> Labels<'_> {
+        scopes.labels(scope)
     }
 
     /// Sends the challenge query (a name query, RD set as Samba4 sends it)
@@ -1331,7 +1269,8 @@ impl WinsServer {
         rec.owner = me;
         rec.state = RecordState::Active;
         set_deadline(&mut self.heap, key, rec, deadline);
-        self.out.note(EventKind::Changed, key, &self.scopes, rec);
+        self.out
+            .note(EventKind::Changed, key, self.scopes.as_slice(), rec);
         self.out.ack(pd.requester, &positive, Some(key));
     }
 

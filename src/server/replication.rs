@@ -250,11 +250,7 @@ impl WinsServer {
     }
 
     fn key_of(&self, r: &Replica) -> Option<Key> {
-        let scope = if r.scope.is_empty() {
-            0
-        } else {
-            *self.scope_ids.get(r.scope.as_slice())?
-        };
+        let scope = self.scopes.find_dotted(r.scope.as_slice())?;
         Some(Key {
             name: r.name,
             scope,
@@ -314,9 +310,7 @@ impl WinsServer {
                 let Some(scope) = self.intern_dotted(&r.scope) else {
                     return false;
                 };
-                if let Some(refs) = self.scope_refs.get_mut(scope as usize) {
-                    *refs += 1;
-                }
+                self.scopes.acquire(scope);
                 let key = Key {
                     name: r.name,
                     scope,
@@ -568,7 +562,7 @@ impl WinsServer {
     }
 
     fn replica_of(&self, key: Key, rec: &Record) -> Option<Replica> {
-        let scope = self.scopes.get(key.scope as usize)?.to_vec();
+        let scope = self.scopes.get(key.scope)?.to_vec();
         let node = rec
             .addrs
             .as_slice()

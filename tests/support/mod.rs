@@ -6,6 +6,9 @@
 //! * [`NmbdClient`]: the same namespaces with nmbd as a WINS *client* of a
 //!   server the test runs in the server namespace (such as the crate's
 //!   `wins_server` example).
+//! * [`bridge::Bridge`]: one broadcast segment of network namespaces (a
+//!   bridge in a hub namespace, members on veth pairs), with nmbd as a B-node
+//!   in one member and the test's own code in another.
 //! * [`examples`]: the crate's example programs, built and run as
 //!   processes under test.
 //! * [`programs`]: the example programs by name, and `nbtstat`'s JSON
@@ -15,6 +18,8 @@
 //!   its `wins.ldb` readable through `ldbsearch`.
 //! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams and TCP/IPv4
 //!   conversations.
+//! * [`segment`]: a simulated broadcast segment of sans-IO machines (name
+//!   clients, WINS servers, resolvers) with a simulated clock and seeded loss.
 //! * [`tshark`]: Wireshark's dissector as a judge of packets, and live
 //!   captures inside a namespace.
 //!
@@ -31,12 +36,14 @@
 //! `unused_imports` allowances.
 #![allow(dead_code, unused_imports)]
 
+pub(crate) mod bridge;
 pub(crate) mod examples;
 pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;
 pub(crate) mod programs;
 pub(crate) mod samba4;
+pub(crate) mod segment;
 pub(crate) mod tshark;
 
 use std::io::Write;

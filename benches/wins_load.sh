@@ -31,7 +31,7 @@ INFLIGHT=${INFLIGHT:-64}
 HARNESS=tests/peer/nmbd-wins.sh
 
 [ "$(id -u)" = 0 ] || { echo "wins_load: needs root (network namespaces)" >&2; exit 1; }
-cargo build --release --quiet --features redb --example loadgen --example wins_server
+cargo build --release --quiet --features redb,tokio --example loadgen --example wins_server
 LOADGEN=$PWD/target/release/examples/loadgen
 SERVER=$PWD/target/release/examples/wins_server
 

@@ -439,3 +439,100 @@ async fn a_b_node_claim_defended_by_another_node_is_a_conflict() {
     );
     assert!(node.names().await.is_empty());
 }
+
+/// A store that refuses its first `fail` commits (or all of them).
+struct Flaky {
+    fail: u32,
+    attempts: std::sync::Arc<core::sync::atomic::AtomicU32>,
+}
+
+impl nbns::tokio::Persist for Flaky {
+    fn commit(&mut self, _: &[nbns::server::Change]) -> Result<(), nbns::tokio::StoreFailure> {
+        let n = self
+            .attempts
+            .fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+        if n < self.fail {
+            return Err("disk full".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_refused_commit_is_retried_and_the_grant_waits_for_it() {
+    use nbns::tokio::CommitRetry;
+    let attempts = std::sync::Arc::default();
+    let store = Flaky {
+        fail: 3,
+        attempts: std::sync::Arc::clone(&attempts),
+    };
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
+    let runner = ServerRunner::builder(socket, server)
+        .store(store)
+        .retry_commits(CommitRetry::default())
+        .spawn()
+        .unwrap();
+    let node = node(&[v4(runner.local_addr())]).await;
+    let me = [LOCALHOST];
+    // 20 + 40 + 80 ms of retries: within the client's retries.
+    node.register(spec(name("RETRIED"), &me)).await.unwrap();
+    assert!(attempts.load(core::sync::atomic::Ordering::SeqCst) >= 4);
+    let server = runner.shutdown().await.unwrap();
+    assert_eq!(server.unpersisted(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_keeps_refusing_loses_the_changes_at_shutdown_never_acknowledged() {
+    use nbns::server::EventKind;
+    use nbns::tokio::{CommitRetry, RunnerError};
+    use nbns::wire::{Message, NbAddrEntry, NbFlags, NodeType, Packet};
+    let store = Flaky {
+        fail: u32::MAX,
+        attempts: std::sync::Arc::default(),
+    };
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
+    let runner = ServerRunner::builder(socket, server)
+        .store(store)
+        .retry_commits(CommitRetry::default())
+        .spawn()
+        .unwrap();
+    let mut events = runner.events();
+    let client = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), LOCALHOST);
+    let reg = Message::registration_request(9, name("LOST"), 300, entry, false);
+    let mut bytes = vec![0; reg.buffer_len()];
+    reg.emit(&mut bytes).unwrap();
+    client.send_to(&bytes, runner.local_addr()).await.unwrap();
+    loop {
+        let e = events.recv().await.unwrap();
+        if e.kind == EventKind::Added {
+            break;
+        }
+    }
+    // A minute of refusals (paused clock): no answer but WACKs.
+    let mut buf = [0u8; 1500];
+    let silent = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let (n, _) = client.recv_from(&mut buf).await.unwrap();
+            let p = Packet::parse(&buf[..n]).unwrap();
+            if p.kind() != nbns::wire::PacketKind::Wack {
+                return p.kind();
+            }
+        }
+    })
+    .await;
+    assert!(silent.is_err(), "answered on a failing store: {silent:?}");
+    let t0 = Instant::now();
+    match runner.shutdown().await {
+        Err(RunnerError::Uncommitted { changes, .. }) => assert!(changes >= 1),
+        other => panic!("expected lost changes, got {other:?}"),
+    }
+    // Given up after CommitRetry::at_shutdown (10 s), not before.
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(13),
+        "{took:?}"
+    );
+}

@@ -75,6 +75,10 @@ struct Cli {
     /// and both roles by default.
     #[arg(long = "partner", value_name = "SPEC", value_parser = crate::replication::parse_partner)]
     partners: Vec<PartnerConfig>,
+    /// Replication partners in FILE, one a line: ADDRESS[:PORT] and the
+    /// words of --partner separated by blanks; # or ; starts a comment.
+    #[arg(long = "partners", value_name = "FILE")]
+    partners_file: Option<PathBuf>,
 }
 
 /// The hook's settings.
@@ -123,6 +127,15 @@ pub(crate) fn parse() -> Args {
             .error(clap::error::ErrorKind::ArgumentConflict, what)
             .exit();
     }
+    let mut partners = cli.partners;
+    if let Some(file) = &cli.partners_file
+        && let Err(errors) = crate::partners::read(file, &mut partners)
+    {
+        for e in errors {
+            eprintln!("wins_server: {e}");
+        }
+        std::process::exit(2);
+    }
     let mut config = ServerConfig::default();
     config.min_ttl = cli.min_ttl;
     config.max_ttl = cli.max_ttl;
@@ -150,6 +163,6 @@ pub(crate) fn parse() -> Args {
             max_queued: usize::try_from(cli.hook_queue).unwrap_or(1024),
         }),
         replication: cli.replication,
-        partners: cli.partners,
+        partners,
     }
 }

@@ -8,7 +8,9 @@
 //! * [`NameNode`]: register, release and re-register names, with a
 //!   stream of what happens later.
 //! * [`ServerRunner`]: a WINS server on a UDP socket, committing its
-//!   durable changes through a [`Persist`] store before it answers.
+//!   durable changes through a [`Persist`] store before it answers; with
+//!   [`RunnerBuilder::replication`], also a WINS replication partner on
+//!   TCP (port 42).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,9 +34,14 @@
 //! ```
 
 mod node;
+mod replication;
 mod server;
 
 pub use node::{
-    EVENT_CAPACITY, HeldName, NameNode, RegisterError, Registration, ReleaseError, ReregisterError,
+    EVENT_CAPACITY, HeldName, NameNode, NodeOptions, RegisterError, Registration, ReleaseError,
+    ReregisterError,
 };
-pub use server::{Persist, RunnerError, ServerRunner, StoreFailure};
+pub use replication::{CONNECT_TIMEOUT, WRITE_TIMEOUT};
+pub use server::{
+    CommitRetry, Inspect, Persist, RunnerBuilder, RunnerError, ServerRunner, StoreFailure,
+};

@@ -1,4 +1,5 @@
-//! [`NameNode`]: a [`NameClient`] on one tokio UDP socket.
+//! [`NameNode`]: a [`NameClient`] on tokio UDP sockets (one per local
+//! address of a multi-homed node).
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -186,12 +187,43 @@ enum Command {
 /// for a single-homed node. A node on port 137 of its address is also
 /// challengeable and answers node status requests; any port works for
 /// registering.
+///
+/// A multi-homed node ([`NameNode::bind_all`], [`NameNode::from_sockets`])
+/// has one socket per local address: each transmit leaves through the
+/// socket bound to its [`Transmit::source`](crate::client::Transmit::source)
+/// (a WINS server takes a registration or release of an address only from
+/// that address), others through the first socket, and what arrives on
+/// any socket goes to the one client.
+///
+/// [`NodeOptions::broadcast`] turns on `SO_BROADCAST` on every socket, for
+/// the broadcast node types (B, M, H when falling back to broadcast).
 #[derive(Debug, Clone)]
 pub struct NameNode {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<ClientEvent>,
-    local: SocketAddrV4,
+    locals: Vec<SocketAddrV4>,
     sent: Arc<AtomicU64>,
+}
+
+/// Socket options of a [`NameNode`], for [`NameNode::bind_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeOptions {
+    /// Sets `SO_BROADCAST` on every socket, so that datagrams to a
+    /// broadcast address (such as 255.255.255.255 or a subnet's) may be
+    /// sent (RFC 1001 §15.1: B nodes register, query and release by
+    /// broadcast). Off by default: without it the kernel refuses them
+    /// (`EACCES`), and the client counts that as a lost datagram.
+    pub broadcast: bool,
+}
+
+impl NodeOptions {
+    /// With `SO_BROADCAST` on or off.
+    #[must_use]
+    pub const fn broadcast(mut self, on: bool) -> Self {
+        self.broadcast = on;
+        self
+    }
 }
 
 impl NameNode {
@@ -201,8 +233,36 @@ impl NameNode {
     /// # Errors
     /// The socket's bind error.
     pub async fn bind(local: SocketAddrV4, config: ClientConfig) -> io::Result<Self> {
-        let socket = UdpSocket::bind(local).await?;
-        Self::from_socket(socket, config)
+        Self::bind_with(&[local], config, NodeOptions::default()).await
+    }
+
+    /// Binds one UDP socket to each of `locals` (a multi-homed node: one
+    /// per address its names are registered with) and starts the node.
+    ///
+    /// # Errors
+    /// A bind error, or no address given.
+    pub async fn bind_all(locals: &[SocketAddrV4], config: ClientConfig) -> io::Result<Self> {
+        Self::bind_with(locals, config, NodeOptions::default()).await
+    }
+
+    /// As [`NameNode::bind_all`], with socket options.
+    ///
+    /// # Errors
+    /// A bind error, an option the socket refused, or no address given.
+    pub async fn bind_with(
+        locals: &[SocketAddrV4],
+        config: ClientConfig,
+        options: NodeOptions,
+    ) -> io::Result<Self> {
+        let mut sockets = Vec::with_capacity(locals.len());
+        for local in locals {
+            let socket = UdpSocket::bind(local).await?;
+            if options.broadcast {
+                socket.set_broadcast(true)?;
+            }
+            sockets.push(socket);
+        }
+        Self::from_sockets(sockets, config)
     }
 
     /// Starts a node on a bound socket.
@@ -210,15 +270,36 @@ impl NameNode {
     /// # Errors
     /// The socket is not bound to an IPv4 address.
     pub fn from_socket(socket: UdpSocket, config: ClientConfig) -> io::Result<Self> {
-        let SocketAddr::V4(local) = socket.local_addr()? else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "NetBIOS name service is IPv4 only",
-            ));
-        };
+        Self::from_sockets(vec![socket], config)
+    }
+
+    /// Starts a node on bound sockets, one per local address; the first
+    /// sends what has no [`Transmit::source`](crate::client::Transmit::source)
+    /// of its own.
+    ///
+    /// # Errors
+    /// No socket, a socket not bound to an IPv4 address, or two bound to
+    /// the same address.
+    pub fn from_sockets(sockets: Vec<UdpSocket>, config: ClientConfig) -> io::Result<Self> {
+        let invalid = |what| io::Error::new(io::ErrorKind::InvalidInput, what);
+        let mut locals = Vec::with_capacity(sockets.len());
+        for s in &sockets {
+            let SocketAddr::V4(local) = s.local_addr()? else {
+                return Err(invalid("NetBIOS name service is IPv4 only"));
+            };
+            if locals.iter().any(|l: &SocketAddrV4| l.ip() == local.ip()) {
+                return Err(invalid("two sockets on one local address"));
+            }
+            locals.push(local);
+        }
         if config.broadcast.is_some() {
             // Broadcast registrations and releases (B, M and H nodes).
-            socket.set_broadcast(true)?;
+            for s in &sockets {
+                s.set_broadcast(true)?;
+            }
+        }
+        if sockets.is_empty() {
+            return Err(invalid("a name node needs a socket"));
         }
         let (commands, rx) = mpsc::channel(64);
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
@@ -227,7 +308,8 @@ impl NameNode {
         let driver = Driver {
             sent: Arc::clone(&sent),
             client: NameClient::new(config, OsRandomIds::new()),
-            socket,
+            sockets,
+            next_socket: 0,
             commands: rx,
             events: events.clone(),
             registering: HashMap::new(),
@@ -242,15 +324,24 @@ impl NameNode {
         Ok(Self {
             commands,
             events,
-            local,
+            locals,
             sent,
         })
     }
 
-    /// The socket's local address.
+    /// The (first) socket's local address.
     #[must_use]
     pub fn local_addr(&self) -> SocketAddrV4 {
-        self.local
+        self.locals
+            .first()
+            .copied()
+            .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
+    }
+
+    /// The local address of every socket, in order.
+    #[must_use]
+    pub fn local_addrs(&self) -> &[SocketAddrV4] {
+        &self.locals
     }
 
     /// A stream of everything the client reports, from now on: refreshes
@@ -425,6 +516,36 @@ pub(super) fn is_transient(e: &io::Error) -> bool {
     )
 }
 
+fn local_ip(s: &UdpSocket) -> Option<Ipv4Addr> {
+    match s.local_addr() {
+        Ok(SocketAddr::V4(a)) => Some(*a.ip()),
+        _ => None,
+    }
+}
+
+/// Receives from whichever socket has a datagram (cancellation-safe: a
+/// datagram is taken only when this returns), starting at `*next` in turn.
+async fn recv_any(
+    sockets: &[UdpSocket],
+    next: &mut usize,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr)> {
+    core::future::poll_fn(|cx| {
+        let n = sockets.len();
+        for k in 0..n {
+            let i = (*next + k) % n;
+            let Some(s) = sockets.get(i) else { continue };
+            let mut rb = ::tokio::io::ReadBuf::new(buf);
+            if let core::task::Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
+                *next = (i + 1) % n;
+                return core::task::Poll::Ready(r.map(|from| (rb.filled().len(), from)));
+            }
+        }
+        core::task::Poll::Pending
+    })
+    .await
+}
+
 struct Shutdown {
     deadline: TokioInstant,
     replies: Vec<oneshot::Sender<Vec<(OwnedName, ReleaseOutcome)>>>,
@@ -435,7 +556,11 @@ struct Shutdown {
 struct Driver {
     client: NameClient<OsRandomIds>,
     sent: Arc<AtomicU64>,
-    socket: UdpSocket,
+    /// Never empty.
+    sockets: Vec<UdpSocket>,
+    /// Where the next receive starts looking, so that no socket starves
+    /// the others.
+    next_socket: usize,
     commands: mpsc::Receiver<Command>,
     events: broadcast::Sender<ClientEvent>,
     registering: HashMap<OwnedName, oneshot::Sender<Result<Registration, RegisterError>>>,
@@ -472,7 +597,7 @@ impl Driver {
             let deadline = self.client.poll_timeout().map(TokioInstant::from_std);
             let shutdown_at = self.shutdown.as_ref().map(|s| s.deadline);
             ::tokio::select! {
-                r = self.socket.recv_from(&mut buf) => match r {
+                r = recv_any(&self.sockets, &mut self.next_socket, &mut buf) => match r {
                     Ok((n, SocketAddr::V4(from))) => {
                         let data = buf.get(..n).unwrap_or_default();
                         self.client.handle_datagram(now(), from, data);
@@ -512,13 +637,18 @@ impl Driver {
         loop {
             while let Some(t) = self.client.poll_transmit() {
                 // A lost datagram: the client retransmits requests.
-                if self
-                    .socket
-                    .send_to(&t.contents, SocketAddr::V4(t.destination))
-                    .await
-                    .is_ok()
-                {
-                    self.sent.fetch_add(1, Ordering::Relaxed);
+                let socket = t
+                    .source
+                    .and_then(|ip| self.sockets.iter().find(|s| local_ip(s) == Some(ip)))
+                    .or(self.sockets.first());
+                if let Some(socket) = socket {
+                    if socket
+                        .send_to(&t.contents, SocketAddr::V4(t.destination))
+                        .await
+                        .is_ok()
+                    {
+                        self.sent.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             let Some(event) = self.client.poll_event() else {

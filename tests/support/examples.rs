@@ -20,9 +20,10 @@ pub(crate) fn example_binary(name: &str, features: &[&str]) -> PathBuf {
         .and_then(Path::parent)
         .expect("test binary in <target>/<profile>/deps");
     let target_dir = profile_dir.parent().expect("target dir");
-    let mut features: Vec<&str> = features.to_vec();
+    let mut features: Vec<String> = features.iter().map(|f| (*f).to_owned()).collect();
+    features.extend(required_features(name));
     if cfg!(feature = "arbitrary") {
-        features.push("arbitrary");
+        features.push("arbitrary".to_owned());
     }
     let mut build = Command::new(env!("CARGO"));
     build
@@ -42,6 +43,29 @@ pub(crate) fn example_binary(name: &str, features: &[&str]) -> PathBuf {
     let bin = profile_dir.join("examples").join(name);
     assert!(bin.is_file(), "{} missing after the build", bin.display());
     bin
+}
+
+/// The `required-features` of example `name` in Cargo.toml, so that a
+/// test builds an example with what it needs whatever it asks for.
+fn required_features(name: &str) -> Vec<String> {
+    let toml = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .unwrap_or_default();
+    let mut in_example = false;
+    for line in toml.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_example = false;
+        } else if line == format!("name = \"{name}\"") {
+            in_example = true;
+        } else if in_example && let Some(list) = line.strip_prefix("required-features = ") {
+            return list
+                .trim_matches(['[', ']'])
+                .split(',')
+                .map(|f| f.trim().trim_matches('"').to_owned())
+                .filter(|f| !f.is_empty())
+                .collect();
+        }
+    }
+    Vec::new()
 }
 
 /// Lines a child writes to a pipe, collected by a thread.

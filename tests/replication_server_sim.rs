@@ -4,21 +4,25 @@
 //! UDP 137, replicas travel over simulated TCP 42, and a store keeps what
 //! was committed, so that a crash loses exactly what was not.
 
+mod support;
+
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 use nbns::server::{
     Change, ChangeItem, RecordState, ServerConfig, StoredRecord, Transmit, WinsServer,
 };
 use nbns::winsrepl::{
-    ConnectionId, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT,
+    Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT,
     ReplicationConfig, ReplicationDb,
 };
 use nbns::wire::{
     Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, PacketKind,
 };
+use support::repl_sim::{SimHost, SimNet, handles};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
@@ -101,47 +105,95 @@ struct Node {
     auto_commit: bool,
     events: Vec<PartnerEvent>,
     partners: Vec<PartnerConfig>,
-}
-
-#[derive(Clone, Copy)]
-struct End {
-    node: usize,
-    conn: ConnectionId,
-}
-
-struct Net {
-    now: Instant,
-    nodes: Vec<Node>,
-    links: BTreeMap<(usize, ConnectionId), End>,
-    wire: VecDeque<(End, Option<Vec<u8>>)>,
-    next_conn: u64,
-    next_port: u16,
-    /// Datagrams the servers sent to addresses that are not servers.
+    /// Datagrams the server sent.
     udp: Vec<Transmit>,
-    /// Name Records Requests per sender: (owner, min, max).
-    requests: Vec<(Ipv4Addr, Ipv4Addr, u64, u64)>,
+}
+
+impl Node {
+    /// Commits the waiting changes; after our own records changed, tells
+    /// the partner.
+    fn commit(&mut self, now: Instant) {
+        self.unsaved
+            .extend(core::iter::from_fn(|| self.server.poll_change()));
+        let Some(last) = self.unsaved.last().map(|c| c.seq) else {
+            return;
+        };
+        let ours = self.unsaved.iter().any(|c| match &c.item {
+            ChangeItem::Put { record, .. } => record.owner == self.ip,
+            _ => false,
+        });
+        for c in self.unsaved.drain(..) {
+            self.store.apply(&c);
+        }
+        self.server.handle_persisted(last);
+        if ours {
+            self.partner.handle_db_changed(&self.server, now);
+        }
+    }
+}
+
+impl SimHost for Node {
+    fn ip(&self) -> Ipv4Addr {
+        self.ip
+    }
+    fn parts(&mut self) -> (&mut Partner, &mut dyn ReplicationDb) {
+        (&mut self.partner, &mut self.server)
+    }
+    fn partner_ref(&self) -> &Partner {
+        &self.partner
+    }
+    fn events(&self) -> &[PartnerEvent] {
+        &self.events
+    }
+    fn push_event(&mut self, e: PartnerEvent) {
+        self.events.push(e);
+    }
+    fn before_drain(&mut self, now: Instant) -> bool {
+        if self.auto_commit {
+            self.commit(now);
+        } else {
+            self.unsaved
+                .extend(core::iter::from_fn(|| self.server.poll_change()));
+        }
+        let mut moved = false;
+        while let Some(t) = self.server.poll_transmit() {
+            moved = true;
+            self.udp.push(t);
+        }
+        moved
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+    }
+}
+
+/// The simulated network of servers, and the NBNS transaction IDs of the
+/// hosts registering at them.
+struct Net {
+    sim: SimNet<Node>,
     next_id: u16,
 }
 
-fn handles(ip: Ipv4Addr) -> impl FnMut() -> u32 + Send + 'static {
-    let mut seed = u32::from(ip);
-    move || {
-        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        seed
+impl Deref for Net {
+    type Target = SimNet<Node>;
+    fn deref(&self) -> &SimNet<Node> {
+        &self.sim
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut SimNet<Node> {
+        &mut self.sim
     }
 }
 
 impl Net {
     fn new() -> Self {
         Self {
-            now: Instant::now(),
-            nodes: Vec::new(),
-            links: BTreeMap::new(),
-            wire: VecDeque::new(),
-            next_conn: 1,
-            next_port: 40_000,
-            udp: Vec::new(),
-            requests: Vec::new(),
+            sim: SimNet::new(),
             next_id: 0,
         }
     }
@@ -154,7 +206,7 @@ impl Net {
             &server,
             handles(ip),
         );
-        self.nodes.push(Node {
+        self.push(Node {
             ip,
             server,
             partner,
@@ -163,27 +215,15 @@ impl Net {
             auto_commit: true,
             events: Vec::new(),
             partners,
-        });
-        self.nodes.len() - 1
+            udp: Vec::new(),
+        })
     }
 
     /// Node `i` stops (its connections break), losing what it had not
     /// committed, and starts again from its store.
     fn crash_and_restart(&mut self, i: usize) {
         let now = self.now;
-        let conns: Vec<(usize, ConnectionId)> = self
-            .links
-            .keys()
-            .filter(|(n, _)| *n == i)
-            .copied()
-            .collect();
-        for k in conns {
-            if let Some(other) = self.links.remove(&k) {
-                self.links.remove(&(other.node, other.conn));
-                self.wire.push_back((other, None));
-            }
-        }
-        self.wire.retain(|(e, _)| e.node != i);
+        self.disconnect(i);
         let n = &mut self.nodes[i];
         n.unsaved.clear();
         let records: Vec<StoredRecord> = n.store.records.values().cloned().collect();
@@ -200,138 +240,16 @@ impl Net {
         n.events.clear();
     }
 
-    /// Commits node `i`'s waiting changes; after our own records changed,
-    /// tells the partner.
-    fn commit(&mut self, i: usize) {
-        let now = self.now;
-        let n = &mut self.nodes[i];
-        n.unsaved
-            .extend(core::iter::from_fn(|| n.server.poll_change()));
-        let Some(last) = n.unsaved.last().map(|c| c.seq) else {
-            return;
-        };
-        let ours = n.unsaved.iter().any(|c| match &c.item {
-            ChangeItem::Put { record, .. } => record.owner == n.ip,
-            _ => false,
-        });
-        for c in n.unsaved.drain(..) {
-            n.store.apply(&c);
-        }
-        n.server.handle_persisted(last);
-        if ours {
-            n.partner.handle_db_changed(&n.server, now);
-        }
-    }
-
-    fn node_at(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.nodes.iter().position(|n| n.ip == ip)
-    }
-
-    fn settle(&mut self) {
-        for _ in 0..1_000_000 {
-            let mut moved = false;
-            for i in 0..self.nodes.len() {
-                moved |= self.drain(i);
-            }
-            if let Some((end, data)) = self.wire.pop_front() {
-                moved = true;
-                let now = self.now;
-                let n = &mut self.nodes[end.node];
-                match data {
-                    Some(b) => n.partner.handle_received(&mut n.server, end.conn, &b, now),
-                    None => n.partner.handle_closed(end.conn, now),
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
-        panic!("the simulation does not settle");
-    }
-
-    fn drain(&mut self, i: usize) -> bool {
-        let mut moved = false;
-        let now = self.now;
-        if self.nodes[i].auto_commit {
-            self.commit(i);
-        } else {
-            let n = &mut self.nodes[i];
-            n.unsaved
-                .extend(core::iter::from_fn(|| n.server.poll_change()));
-        }
-        while let Some(t) = self.nodes[i].server.poll_transmit() {
-            moved = true;
-            self.udp.push(t);
-        }
-        while let Some(to) = self.nodes[i].partner.poll_connect() {
-            moved = true;
-            match self.node_at(*to.ip()) {
-                Some(j) => {
-                    let (ci, cj) = (
-                        ConnectionId(self.next_conn),
-                        ConnectionId(self.next_conn + 1),
-                    );
-                    self.next_conn += 2;
-                    self.next_port += 1;
-                    let from = SocketAddrV4::new(self.nodes[i].ip, self.next_port);
-                    self.links.insert((i, ci), End { node: j, conn: cj });
-                    self.links.insert((j, cj), End { node: i, conn: ci });
-                    self.nodes[j].partner.handle_connected(cj, from, now);
-                    self.nodes[i].partner.handle_connected(ci, to, now);
-                }
-                None => self.nodes[i].partner.handle_connect_failed(to, now),
-            }
-        }
-        while let Some((conn, b)) = self.nodes[i].partner.poll_send() {
-            moved = true;
-            if let Ok(m) = nbns::winsrepl::Message::parse(&b)
-                && let nbns::winsrepl::Body::SendRequest(o) = m.body
-            {
-                self.requests
-                    .push((self.nodes[i].ip, o.owner, o.min_version, o.max_version));
-            }
-            if let Some(&other) = self.links.get(&(i, conn)) {
-                self.wire.push_back((other, Some(b)));
-            }
-        }
-        while let Some(conn) = self.nodes[i].partner.poll_close() {
-            moved = true;
-            if let Some(other) = self.links.remove(&(i, conn)) {
-                self.links.remove(&(other.node, other.conn));
-                self.wire.push_back((other, None));
-            }
-        }
-        while let Some(e) = self.nodes[i].partner.poll_event() {
-            moved = true;
-            self.nodes[i].events.push(e);
-        }
-        moved
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        loop {
-            self.settle();
-            let next = self
-                .nodes
-                .iter()
-                .flat_map(|n| [n.partner.poll_timeout(), n.server.poll_timeout()])
-                .flatten()
-                .min();
-            match next {
-                Some(t) if t <= until => {
-                    self.now = self.now.max(t);
-                    let now = self.now;
-                    for n in &mut self.nodes {
-                        n.partner.handle_timeout(now);
-                        n.server.handle_timeout(now);
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.now = until;
-        self.settle();
+    /// Name Records Requests seen: (sender, owner, min, max).
+    fn requests(&self) -> Vec<(Ipv4Addr, Ipv4Addr, u64, u64)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| {
+                self.requests_from(n.ip)
+                    .into_iter()
+                    .map(|(o, min, max)| (n.ip, o, min, max))
+            })
+            .collect()
     }
 
     fn datagram(&mut self, i: usize, from: SocketAddrV4, p: &Message<'_>) {
@@ -374,8 +292,9 @@ impl Net {
 
     /// The name queries the servers sent to host `h` (challenges).
     fn queries_to(&self, h: u8) -> Vec<(u16, NetbiosName)> {
-        self.udp
+        self.nodes
             .iter()
+            .flat_map(|n| &n.udp)
             .filter(|t| *t.destination.ip() == host(h))
             .filter_map(|t| {
                 let p = Packet::parse(&t.contents).ok()?;
@@ -554,11 +473,11 @@ fn a_restarted_partner_pulls_only_above_what_it_had() {
         had,
         "the map is restored"
     );
-    net.requests.clear();
+    net.seen.clear();
     net.register(a, 5, "THREE");
     let three = net.at(a, "THREE").unwrap().1;
     net.run_for(Duration::from_secs(1));
-    let asked: Vec<_> = net.requests.iter().filter(|r| r.0 == B).collect();
+    let asked: Vec<_> = net.requests().into_iter().filter(|r| r.0 == B).collect();
     assert!(!asked.is_empty());
     assert!(
         asked.iter().all(|r| r.1 == A && r.2 > had),
@@ -581,14 +500,14 @@ fn a_crash_before_commit_pulls_the_same_records_again() {
     net.crash_and_restart(b);
     assert_eq!(net.nodes[b].server.max_version(A), 0);
     assert!(net.at(b, "ONE").is_none());
-    net.requests.clear();
+    net.seen.clear();
     net.run_for(Duration::from_secs(1));
     assert!(
-        net.requests
+        net.requests()
             .iter()
             .any(|r| r.0 == B && r.1 == A && r.2 == 1),
         "pulled again from 1: {:?}",
-        net.requests
+        net.requests()
     );
     for n in ["ONE", "TWO", "THREE"] {
         assert_eq!(net.at(b, n), net.at(a, n), "{n}");

@@ -36,6 +36,7 @@ pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;
 pub(crate) mod programs;
+pub(crate) mod repl_sim;
 pub(crate) mod samba4;
 pub(crate) mod tshark;
 

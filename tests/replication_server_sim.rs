@@ -22,7 +22,7 @@ use nbns::winsrepl::{
 use nbns::wire::{
     Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, PacketKind,
 };
-use support::repl_sim::{SimHost, SimNet, handles};
+use support::repl_sim::{Hooks, SimNet, SimNode, handles};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
@@ -95,97 +95,83 @@ impl SimStore {
     }
 }
 
-struct Node {
-    ip: Ipv4Addr,
-    server: WinsServer,
-    partner: Partner,
+/// What a server host keeps besides its `WinsServer` and `Partner`.
+struct Host {
+    us: Ipv4Addr,
     store: SimStore,
     unsaved: Vec<Change>,
-    /// Commit after every step (else changes wait for `commit`).
+    /// Commit after every step (else changes wait for the next crash).
     auto_commit: bool,
-    events: Vec<PartnerEvent>,
     partners: Vec<PartnerConfig>,
     /// Datagrams the server sent.
     udp: Vec<Transmit>,
 }
 
-impl Node {
-    /// Commits the waiting changes; after our own records changed, tells
-    /// the partner.
-    fn commit(&mut self, now: Instant) {
+impl Hooks<WinsServer> for Host {
+    fn before_drain(
+        &mut self,
+        server: &mut WinsServer,
+        partner: &mut Partner,
+        now: Instant,
+    ) -> bool {
         self.unsaved
-            .extend(core::iter::from_fn(|| self.server.poll_change()));
-        let Some(last) = self.unsaved.last().map(|c| c.seq) else {
-            return;
-        };
-        let ours = self.unsaved.iter().any(|c| match &c.item {
-            ChangeItem::Put { record, .. } => record.owner == self.ip,
-            _ => false,
-        });
-        for c in self.unsaved.drain(..) {
-            self.store.apply(&c);
-        }
-        self.server.handle_persisted(last);
-        if ours {
-            self.partner.handle_db_changed(&self.server, now);
-        }
-    }
-}
-
-impl SimHost for Node {
-    fn ip(&self) -> Ipv4Addr {
-        self.ip
-    }
-    fn parts(&mut self) -> (&mut Partner, &mut dyn ReplicationDb) {
-        (&mut self.partner, &mut self.server)
-    }
-    fn partner_ref(&self) -> &Partner {
-        &self.partner
-    }
-    fn events(&self) -> &[PartnerEvent] {
-        &self.events
-    }
-    fn push_event(&mut self, e: PartnerEvent) {
-        self.events.push(e);
-    }
-    fn before_drain(&mut self, now: Instant) -> bool {
+            .extend(core::iter::from_fn(|| server.poll_change()));
         if self.auto_commit {
-            self.commit(now);
-        } else {
-            self.unsaved
-                .extend(core::iter::from_fn(|| self.server.poll_change()));
+            self.commit(server, partner, now);
         }
         let mut moved = false;
-        while let Some(t) = self.server.poll_transmit() {
+        while let Some(t) = server.poll_transmit() {
             moved = true;
             self.udp.push(t);
         }
         moved
     }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.server.poll_timeout()
+    fn poll_timeout(&self, server: &WinsServer) -> Option<Instant> {
+        server.poll_timeout()
     }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.server.handle_timeout(now);
+    fn handle_timeout(&mut self, server: &mut WinsServer, now: Instant) {
+        server.handle_timeout(now);
+    }
+}
+
+impl Host {
+    /// Commits the waiting changes; after our own records changed, tells
+    /// the partner.
+    fn commit(&mut self, server: &mut WinsServer, partner: &mut Partner, now: Instant) {
+        let Some(last) = self.unsaved.last().map(|c| c.seq) else {
+            return;
+        };
+        let us = self.us;
+        let ours = self.unsaved.iter().any(|c| match &c.item {
+            ChangeItem::Put { record, .. } => record.owner == us,
+            _ => false,
+        });
+        for c in self.unsaved.drain(..) {
+            self.store.apply(&c);
+        }
+        server.handle_persisted(last);
+        if ours {
+            partner.handle_db_changed(server, now);
+        }
     }
 }
 
 /// The simulated network of servers, and the NBNS transaction IDs of the
 /// hosts registering at them.
 struct Net {
-    sim: SimNet<Node>,
+    sim: SimNet<WinsServer, Host>,
     next_id: u16,
 }
 
 impl Deref for Net {
-    type Target = SimNet<Node>;
-    fn deref(&self) -> &SimNet<Node> {
+    type Target = SimNet<WinsServer, Host>;
+    fn deref(&self) -> &SimNet<WinsServer, Host> {
         &self.sim
     }
 }
 
 impl DerefMut for Net {
-    fn deref_mut(&mut self) -> &mut SimNet<Node> {
+    fn deref_mut(&mut self) -> &mut SimNet<WinsServer, Host> {
         &mut self.sim
     }
 }
@@ -201,22 +187,15 @@ impl Net {
     fn add(&mut self, ip: Ipv4Addr, partners: Vec<PartnerConfig>) -> usize {
         let mut server = WinsServer::new(server_config(ip), self.now);
         server.enable_replication();
-        let partner = Partner::new(
-            ReplicationConfig::new(ip, partners.clone()),
-            &server,
-            handles(ip),
-        );
-        self.push(Node {
-            ip,
-            server,
-            partner,
+        let host = Host {
+            us: ip,
             store: SimStore::default(),
             unsaved: Vec::new(),
             auto_commit: true,
-            events: Vec::new(),
-            partners,
+            partners: partners.clone(),
             udp: Vec::new(),
-        })
+        };
+        self.push(SimNode::new(ip, server, partners, host))
     }
 
     /// Node `i` stops (its connections break), losing what it had not
@@ -225,18 +204,18 @@ impl Net {
         let now = self.now;
         self.disconnect(i);
         let n = &mut self.nodes[i];
-        n.unsaved.clear();
-        let records: Vec<StoredRecord> = n.store.records.values().cloned().collect();
+        n.ext.unsaved.clear();
+        let records: Vec<StoredRecord> = n.ext.store.records.values().cloned().collect();
         let mut server =
-            WinsServer::restore(server_config(n.ip), now, n.store.mark, records).unwrap();
-        server.restore_owner_map(n.store.owners.iter().map(|(o, v)| (*o, *v)));
+            WinsServer::restore(server_config(n.ip), now, n.ext.store.mark, records).unwrap();
+        server.restore_owner_map(n.ext.store.owners.iter().map(|(o, v)| (*o, *v)));
         server.enable_replication();
         n.partner = Partner::new(
-            ReplicationConfig::new(n.ip, n.partners.clone()),
+            ReplicationConfig::new(n.ip, n.ext.partners.clone()),
             &server,
             handles(n.ip),
         );
-        n.server = server;
+        n.db = server;
         n.events.clear();
     }
 
@@ -254,7 +233,7 @@ impl Net {
 
     fn datagram(&mut self, i: usize, from: SocketAddrV4, p: &Message<'_>) {
         let now = self.now;
-        self.nodes[i].server.handle_datagram(now, from, &bytes(p));
+        self.nodes[i].db.handle_datagram(now, from, &bytes(p));
         self.settle();
     }
 
@@ -278,7 +257,7 @@ impl Net {
     }
 
     fn at(&self, i: usize, name: &str) -> Option<(Ipv4Addr, u64, RecordState)> {
-        let r = self.nodes[i].server.record(nb(name), b"")?;
+        let r = self.nodes[i].db.record(nb(name), b"")?;
         Some((r.owner(), r.version(), r.state()))
     }
 
@@ -294,7 +273,7 @@ impl Net {
     fn queries_to(&self, h: u8) -> Vec<(u16, NetbiosName)> {
         self.nodes
             .iter()
-            .flat_map(|n| &n.udp)
+            .flat_map(|n| &n.ext.udp)
             .filter(|t| *t.destination.ip() == host(h))
             .filter_map(|t| {
                 let p = Packet::parse(&t.contents).ok()?;
@@ -322,13 +301,13 @@ fn a_registration_at_a_appears_at_b_with_a_as_owner_and_its_version() {
     assert_eq!((owner, state), (A, RecordState::Active));
     net.run_for(Duration::from_secs(1));
     assert_eq!(net.at(b, "HOST"), Some((A, version, RecordState::Active)));
-    assert_eq!(net.nodes[b].server.max_version(A), version);
+    assert_eq!(net.nodes[b].db.max_version(A), version);
     // B serves the replica with A's owner and version, and never counts
     // it as its own.
-    assert_eq!(net.nodes[b].server.version_counter(), 0);
+    assert_eq!(net.nodes[b].db.version_counter(), 0);
     let mut out = Vec::new();
     assert_eq!(
-        ReplicationDb::records(&net.nodes[b].server, A, 1, 100, 10, &mut out),
+        ReplicationDb::records(&net.nodes[b].db, A, 1, 100, 10, &mut out),
         1
     );
     assert_eq!((out[0].owner, out[0].version), (A, version));
@@ -370,7 +349,7 @@ fn a_tombstone_propagates() {
     net.release(a, 5, "GONE");
     // The released record does not replicate; after the extinction
     // interval it becomes a tombstone with a new version, which does.
-    let ext = u64::from(net.nodes[a].server.config().extinction_interval);
+    let ext = u64::from(net.nodes[a].db.config().extinction_interval);
     net.run_for(Duration::from_secs(ext + 2));
     let (owner, version, state) = net.at(a, "GONE").unwrap();
     assert_eq!((owner, state), (A, RecordState::Tombstoned));
@@ -418,12 +397,12 @@ fn conflict() -> (Net, usize, usize, u64) {
     let ours = net.at(b, "SHARED").unwrap().1;
     net.nodes[b].partner = Partner::new(
         ReplicationConfig::new(B, vec![partner(A, 0)]),
-        &net.nodes[b].server,
+        &net.nodes[b].db,
         handles(B),
     );
     net.register(a, 5, "SHARED");
     net.run_for(Duration::from_millis(300));
-    assert_eq!(net.nodes[b].server.replica_challenges(), 1);
+    assert_eq!(net.nodes[b].db.replica_challenges(), 1);
     assert_eq!(net.queries_to(6).len(), 1, "a name query to the holder");
     assert_eq!(net.at(b, "SHARED"), Some((B, ours, RecordState::Active)));
     (net, a, b, ours)
@@ -441,9 +420,9 @@ fn our_active_record_is_kept_when_its_holder_answers_the_challenge() {
     );
     // From another port: not the challenge's answer.
     net.datagram(b, SocketAddrV4::new(host(6), 40000), &answer);
-    assert_eq!(net.nodes[b].server.replica_challenges(), 1);
+    assert_eq!(net.nodes[b].db.replica_challenges(), 1);
     net.datagram(b, SocketAddrV4::new(host(6), 137), &answer);
-    assert_eq!(net.nodes[b].server.replica_challenges(), 0);
+    assert_eq!(net.nodes[b].db.replica_challenges(), 0);
     net.run_for(Duration::from_secs(10));
     assert_eq!(net.at(b, "SHARED"), Some((B, ours, RecordState::Active)));
 }
@@ -464,15 +443,11 @@ fn a_restarted_partner_pulls_only_above_what_it_had() {
     net.register(a, 5, "ONE");
     net.register(a, 5, "TWO");
     net.run_for(Duration::from_secs(1));
-    let had = net.nodes[b].server.max_version(A);
+    let had = net.nodes[b].db.max_version(A);
     assert!(had >= 2);
-    net.nodes[b].auto_commit = true;
+    net.nodes[b].ext.auto_commit = true;
     net.crash_and_restart(b);
-    assert_eq!(
-        net.nodes[b].server.max_version(A),
-        had,
-        "the map is restored"
-    );
+    assert_eq!(net.nodes[b].db.max_version(A), had, "the map is restored");
     net.seen.clear();
     net.register(a, 5, "THREE");
     let three = net.at(a, "THREE").unwrap().1;
@@ -489,16 +464,19 @@ fn a_restarted_partner_pulls_only_above_what_it_had() {
 #[test]
 fn a_crash_before_commit_pulls_the_same_records_again() {
     let (mut net, a, b) = pair();
-    net.nodes[b].auto_commit = false;
+    net.nodes[b].ext.auto_commit = false;
     for n in ["ONE", "TWO", "THREE"] {
         net.register(a, 5, n);
     }
     net.run_for(Duration::from_secs(1));
     assert!(net.at(b, "ONE").is_some(), "applied in memory");
-    assert!(net.nodes[b].store.records.is_empty(), "nothing committed");
-    net.nodes[b].auto_commit = true;
+    assert!(
+        net.nodes[b].ext.store.records.is_empty(),
+        "nothing committed"
+    );
+    net.nodes[b].ext.auto_commit = true;
     net.crash_and_restart(b);
-    assert_eq!(net.nodes[b].server.max_version(A), 0);
+    assert_eq!(net.nodes[b].db.max_version(A), 0);
     assert!(net.at(b, "ONE").is_none());
     net.seen.clear();
     net.run_for(Duration::from_secs(1));
@@ -512,13 +490,14 @@ fn a_crash_before_commit_pulls_the_same_records_again() {
     for n in ["ONE", "TWO", "THREE"] {
         assert_eq!(net.at(b, n), net.at(a, n), "{n}");
         let stored = net.nodes[b]
+            .ext
             .store
             .records
             .get(&(nb(n), Box::default()))
             .unwrap();
         assert_eq!(stored.owner, A);
     }
-    let map_b = net.nodes[b].store.owners.get(&A).copied().unwrap_or(0);
+    let map_b = net.nodes[b].ext.store.owners.get(&A).copied().unwrap_or(0);
     assert!(map_b >= net.at(a, "THREE").unwrap().1);
 }
 
@@ -527,12 +506,12 @@ fn a_durable_map_entry_never_runs_ahead_of_its_replicas() {
     // Every prefix of B's change sequence that holds an owner-map entry
     // for A holds each record of A at or below that version.
     let (mut net, a, b) = pair();
-    net.nodes[b].auto_commit = false;
+    net.nodes[b].ext.auto_commit = false;
     for n in ["ONE", "TWO", "THREE", "FOUR"] {
         net.register(a, 5, n);
     }
     net.run_for(Duration::from_secs(1));
-    let changes = net.nodes[b].unsaved.clone();
+    let changes = net.nodes[b].ext.unsaved.clone();
     assert!(
         changes
             .iter()

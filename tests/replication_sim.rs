@@ -11,11 +11,10 @@ use std::time::Instant;
 
 use nbns::winsrepl::{
     Body, Down, MemoryDb, Message, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig,
-    REPLICATION_PORT, RecordState, RecordType, Refusal, ReplicationConfig, ReplicationDb,
-    StopReason, UpdateKind,
+    REPLICATION_PORT, RecordState, RecordType, Refusal, ReplicationDb, StopReason, UpdateKind,
 };
 use nbns::wire::NetbiosName;
-use support::repl_sim::{SimHost, SimNet, handles};
+use support::repl_sim::{SimNet, SimNode, handles};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
@@ -45,36 +44,7 @@ fn partner(ip: Ipv4Addr, pull: bool, push: Option<u64>, inform: bool) -> Partner
     }
 }
 
-struct Node {
-    ip: Ipv4Addr,
-    partner: Partner,
-    db: MemoryDb,
-    events: Vec<PartnerEvent>,
-    up: bool,
-}
-
-impl SimHost for Node {
-    fn ip(&self) -> Ipv4Addr {
-        self.ip
-    }
-    fn up(&self) -> bool {
-        self.up
-    }
-    fn parts(&mut self) -> (&mut Partner, &mut dyn ReplicationDb) {
-        (&mut self.partner, &mut self.db)
-    }
-    fn partner_ref(&self) -> &Partner {
-        &self.partner
-    }
-    fn events(&self) -> &[PartnerEvent] {
-        &self.events
-    }
-    fn push_event(&mut self, e: PartnerEvent) {
-        self.events.push(e);
-    }
-}
-
-type Net = SimNet<Node>;
+type Net = SimNet<MemoryDb>;
 
 trait NetExt {
     fn add(&mut self, ip: Ipv4Addr, db: MemoryDb, partners: Vec<PartnerConfig>) -> usize;
@@ -85,14 +55,7 @@ trait NetExt {
 impl NetExt for Net {
     /// Adds a node with its database, not started.
     fn add(&mut self, ip: Ipv4Addr, db: MemoryDb, partners: Vec<PartnerConfig>) -> usize {
-        let partner = Partner::new(ReplicationConfig::new(ip, partners), &db, handles(ip));
-        self.push(Node {
-            ip,
-            partner,
-            db,
-            events: Vec::new(),
-            up: true,
-        })
+        self.push(SimNode::new(ip, db, partners, ()))
     }
 
     /// Restarts node `i` with the database it had (the store survives).

@@ -2,9 +2,9 @@
 //! the crate's `Partner`s: every TCP connection is a pair of in-order byte
 //! pipes, the clock jumps to the next deadline, nothing sleeps.
 //!
-//! The hosts are the test's own type ([`SimHost`]): a `Partner` over some
-//! `ReplicationDb` (a `MemoryDb`, or a `WinsServer` with its store), with
-//! the work a host does besides replication (commits, UDP) in its hooks.
+//! Each host ([`SimNode`]) is a `Partner` over some `ReplicationDb` (a
+//! `MemoryDb`, or a `WinsServer` with its store), with the work a host does
+//! besides replication (commits, UDP) in its [`Hooks`].
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
@@ -12,42 +12,54 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use nbns::winsrepl::{
-    Body, ConnectionId, Message, OwnerRecord, Partner, PartnerEvent, REPLICATION_PORT,
-    ReplicationDb,
+    Body, ConnectionId, Message, OwnerRecord, Partner, PartnerConfig, PartnerEvent,
+    REPLICATION_PORT, ReplicationConfig, ReplicationDb,
 };
 
-/// One host of a [`SimNet`].
-pub(crate) trait SimHost {
-    /// The host's address.
-    fn ip(&self) -> Ipv4Addr;
-    /// Whether the host accepts connections (false: it is down).
-    fn up(&self) -> bool {
-        true
-    }
-    /// The partner and the database it works on.
-    fn parts(&mut self) -> (&mut Partner, &mut dyn ReplicationDb);
-    /// The partner.
-    fn partner(&mut self) -> &mut Partner {
-        self.parts().0
-    }
-    /// The partner, to read.
-    fn partner_ref(&self) -> &Partner;
+/// One host of a [`SimNet`]: a `Partner` over its database `D`, and what
+/// else the host keeps (`X`, with the host's own work in [`Hooks`]).
+pub(crate) struct SimNode<D, X = ()> {
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) partner: Partner,
+    pub(crate) db: D,
     /// The partner's events so far.
-    fn events(&self) -> &[PartnerEvent];
-    /// Keeps one more of the partner's events.
-    fn push_event(&mut self, e: PartnerEvent);
-    /// Work before the partner's outputs are drained (commits, datagrams);
-    /// true if anything moved.
-    fn before_drain(&mut self, _now: Instant) -> bool {
+    pub(crate) events: Vec<PartnerEvent>,
+    /// Whether the host accepts connections (false: it is down).
+    pub(crate) up: bool,
+    pub(crate) ext: X,
+}
+
+impl<D: ReplicationDb, X> SimNode<D, X> {
+    /// A host at `ip` with `db`, a `Partner` of `partners` and `ext`.
+    pub(crate) fn new(ip: Ipv4Addr, db: D, partners: Vec<PartnerConfig>, ext: X) -> Self {
+        let partner = Partner::new(ReplicationConfig::new(ip, partners), &db, handles(ip));
+        Self {
+            ip,
+            partner,
+            db,
+            events: Vec::new(),
+            up: true,
+            ext,
+        }
+    }
+}
+
+/// A host's own work besides replication (commits, datagrams, timers).
+pub(crate) trait Hooks<D> {
+    /// Work before the partner's outputs are drained; true if anything
+    /// moved.
+    fn before_drain(&mut self, _db: &mut D, _partner: &mut Partner, _now: Instant) -> bool {
         false
     }
     /// A deadline of the host's own, besides the partner's.
-    fn poll_timeout(&self) -> Option<Instant> {
+    fn poll_timeout(&self, _db: &D) -> Option<Instant> {
         None
     }
     /// The host's own deadline work, after the partner's.
-    fn handle_timeout(&mut self, _now: Instant) {}
+    fn handle_timeout(&mut self, _db: &mut D, _now: Instant) {}
 }
+
+impl<D> Hooks<D> for () {}
 
 /// One end of a simulated TCP connection.
 #[derive(Clone, Copy, Debug)]
@@ -64,9 +76,9 @@ pub(crate) struct Seen {
 }
 
 /// The simulated network of hosts `H`.
-pub(crate) struct SimNet<H> {
+pub(crate) struct SimNet<D, X = ()> {
     pub(crate) now: Instant,
-    pub(crate) nodes: Vec<H>,
+    pub(crate) nodes: Vec<SimNode<D, X>>,
     /// Connection id → the other end.
     links: BTreeMap<(usize, ConnectionId), End>,
     /// Bytes in flight, in order; `None` is a close.
@@ -79,7 +91,7 @@ pub(crate) struct SimNet<H> {
     pub(crate) cut: Option<fn(&Message<'_>) -> bool>,
 }
 
-impl<H: SimHost> SimNet<H> {
+impl<D: ReplicationDb, X: Hooks<D>> SimNet<D, X> {
     pub(crate) fn new() -> Self {
         Self {
             now: Instant::now(),
@@ -94,13 +106,13 @@ impl<H: SimHost> SimNet<H> {
     }
 
     /// Adds a host; returns its index.
-    pub(crate) fn push(&mut self, host: H) -> usize {
+    pub(crate) fn push(&mut self, host: SimNode<D, X>) -> usize {
         self.nodes.push(host);
         self.nodes.len() - 1
     }
 
     fn node_at(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.nodes.iter().position(|n| n.ip() == ip && n.up())
+        self.nodes.iter().position(|n| n.ip == ip && n.up)
     }
 
     /// Breaks every connection of node `i` (the peers see a close) and
@@ -131,10 +143,10 @@ impl<H: SimHost> SimNet<H> {
             if let Some((end, data)) = self.wire.pop_front() {
                 moved = true;
                 let now = self.now;
-                let (partner, db) = self.nodes[end.node].parts();
+                let n = &mut self.nodes[end.node];
                 match data {
-                    Some(bytes) => partner.handle_received(db, end.conn, &bytes, now),
-                    None => partner.handle_closed(end.conn, now),
+                    Some(bytes) => n.partner.handle_received(&mut n.db, end.conn, &bytes, now),
+                    None => n.partner.handle_closed(end.conn, now),
                 }
             }
             if !moved {
@@ -147,8 +159,9 @@ impl<H: SimHost> SimNet<H> {
     /// Moves node `i`'s outputs onto the network.
     fn drain(&mut self, i: usize) -> bool {
         let now = self.now;
-        let mut moved = self.nodes[i].before_drain(now);
-        while let Some(to) = self.nodes[i].partner().poll_connect() {
+        let n = &mut self.nodes[i];
+        let mut moved = n.ext.before_drain(&mut n.db, &mut n.partner, now);
+        while let Some(to) = self.nodes[i].partner.poll_connect() {
             moved = true;
             match self.node_at(*to.ip()) {
                 Some(j) if to.port() == REPLICATION_PORT => {
@@ -158,16 +171,16 @@ impl<H: SimHost> SimNet<H> {
                     );
                     self.next_conn += 2;
                     self.next_port += 1;
-                    let from = SocketAddrV4::new(self.nodes[i].ip(), self.next_port);
+                    let from = SocketAddrV4::new(self.nodes[i].ip, self.next_port);
                     self.links.insert((i, ci), End { node: j, conn: cj });
                     self.links.insert((j, cj), End { node: i, conn: ci });
-                    self.nodes[j].partner().handle_connected(cj, from, now);
-                    self.nodes[i].partner().handle_connected(ci, to, now);
+                    self.nodes[j].partner.handle_connected(cj, from, now);
+                    self.nodes[i].partner.handle_connected(ci, to, now);
                 }
-                _ => self.nodes[i].partner().handle_connect_failed(to, now),
+                _ => self.nodes[i].partner.handle_connect_failed(to, now),
             }
         }
-        while let Some((conn, bytes)) = self.nodes[i].partner().poll_send() {
+        while let Some((conn, bytes)) = self.nodes[i].partner.poll_send() {
             moved = true;
             let Some(&other) = self.links.get(&(i, conn)) else {
                 continue;
@@ -175,7 +188,7 @@ impl<H: SimHost> SimNet<H> {
             let m = Message::parse(&bytes).expect("the partner sends what parses");
             let cut = self.cut.is_some_and(|f| f(&m));
             self.seen.push(Seen {
-                from: self.nodes[i].ip(),
+                from: self.nodes[i].ip,
                 bytes: bytes.clone(),
             });
             if cut {
@@ -183,22 +196,22 @@ impl<H: SimHost> SimNet<H> {
                 let half = bytes[..bytes.len() / 2].to_vec();
                 self.wire.push_back((other, Some(half)));
                 self.wire.push_back((other, None));
-                self.nodes[i].partner().handle_closed(conn, now);
+                self.nodes[i].partner.handle_closed(conn, now);
                 self.links.remove(&(i, conn));
                 continue;
             }
             self.wire.push_back((other, Some(bytes)));
         }
-        while let Some(conn) = self.nodes[i].partner().poll_close() {
+        while let Some(conn) = self.nodes[i].partner.poll_close() {
             moved = true;
             if let Some(other) = self.links.remove(&(i, conn)) {
                 self.links.remove(&(other.node, other.conn));
                 self.wire.push_back((other, None));
             }
         }
-        while let Some(e) = self.nodes[i].partner().poll_event() {
+        while let Some(e) = self.nodes[i].partner.poll_event() {
             moved = true;
-            self.nodes[i].push_event(e);
+            self.nodes[i].events.push(e);
         }
         moved
     }
@@ -211,7 +224,7 @@ impl<H: SimHost> SimNet<H> {
             let next = self
                 .nodes
                 .iter()
-                .flat_map(|n| [n.partner_ref().poll_timeout(), n.poll_timeout()])
+                .flat_map(|n| [n.partner.poll_timeout(), n.ext.poll_timeout(&n.db)])
                 .flatten()
                 .min();
             match next {
@@ -219,8 +232,8 @@ impl<H: SimHost> SimNet<H> {
                     self.now = self.now.max(t);
                     let now = self.now;
                     for n in &mut self.nodes {
-                        n.partner().handle_timeout(now);
-                        n.handle_timeout(now);
+                        n.partner.handle_timeout(now);
+                        n.ext.handle_timeout(&mut n.db, now);
                     }
                 }
                 _ => break,
@@ -249,7 +262,7 @@ impl<H: SimHost> SimNet<H> {
 
     /// How many of node `i`'s events `f` matches.
     pub(crate) fn count(&self, i: usize, f: impl Fn(&PartnerEvent) -> bool) -> usize {
-        self.nodes[i].events().iter().filter(|e| f(e)).count()
+        self.nodes[i].events.iter().filter(|e| f(e)).count()
     }
 }
 

@@ -45,9 +45,13 @@ const CHILD: &str = "NBNS_SAMBA4_DRIVER";
 #[test]
 fn samba4_replicates_with_our_partner() {
     let started = Instant::now();
-    let Some((samba, packets, messages)) =
-        support::samba4::replication_test(TEST, CHILD, "nbns-samba4-replication.pcap", driver)
-    else {
+    let Some((samba, packets, messages)) = support::samba4::replication_test(
+        TEST,
+        CHILD,
+        "nbns-samba4-replication.pcap",
+        "3:3:0",
+        driver,
+    ) else {
         return;
     };
     // Samba's challenge of the gone holder of S4CLIENT<00>: name query

@@ -15,7 +15,10 @@
 //!    Samba's versions;
 //! 3. `-RR` at our server raises the version at Samba;
 //! 4. a release at our server, once it is a tombstone (new version),
-//!    reaches Samba as a tombstone.
+//!    reaches Samba as a tombstone;
+//! 5. a conflict between an owned record and a replica resolves at our
+//!    server as Samba resolves the same conflict: both challenge their
+//!    silent holder and take the replica.
 //!
 //! Back outside, tshark must read every captured TCP 42 packet as
 //! `winsrepl` without a malformed flag.
@@ -44,6 +47,8 @@ fn samba4_replicates_with_our_wins_server() {
         TEST,
         CHILD,
         "nbns-samba4-server-replication.pcap",
+        // No periodic pull by Samba: it pulls when we notify it.
+        "3:0:0",
         driver,
     ) else {
         return;
@@ -165,6 +170,57 @@ fn driver() {
         (r.owner, r.version, r.state) == (us, tomb, 2)
     });
     eprintln!("driver: the tombstone of RUSTSRVB (version {tomb}) reached Samba");
+
+    // 5: a conflict between an owned record and a replica, once each way:
+    // the same name is active at both servers, registered by two hosts
+    // that are gone, so that each challenge of the other holder meets
+    // silence (reference e.3: unique active vs unique active with other
+    // addresses, CHALLENGE; no answer, REPLACE). First Samba decides,
+    // pulling our RUSTMINE on our notification; then our server decides,
+    // pulling Samba's RUSTCONF.
+    let ours_host = Ipv4Addr::from(u32::from(us) + 3);
+    let samba_host = Ipv4Addr::from(u32::from(us) + 4);
+    assert!(nbns_register(samba_host, server, "RUSTMINE"));
+    let samba_mine = one(ldb, "RUSTMINE");
+    assert_eq!((samba_mine.owner, samba_mine.state), (server, 0));
+    id += 1;
+    register(&mut d.db, ours_host, id, "RUSTMINE");
+    let mine = d.db.record(name("RUSTMINE", 0), b"").unwrap().version();
+    d.partner.handle_db_changed(&d.db, Instant::now());
+    d.wait_for_ldb(ldb, "RUSTMINE", 20, |r| (r.owner, r.version) == (us, mine));
+    eprintln!("driver: Samba challenged its silent holder and took our RUSTMINE");
+
+    assert!(nbns_register(samba_host, server, "RUSTCONF"));
+    let theirs = one(ldb, "RUSTCONF");
+    id += 1;
+    register(&mut d.db, ours_host, id, "RUSTCONF");
+    let conf = d.db.record(name("RUSTCONF", 0), b"").unwrap();
+    assert_eq!(conf.owner(), us);
+    // A restart pulls at once; Samba's RUSTCONF meets our active record.
+    d.restart_partner(0x5eed_0003);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = d.db.record(name("RUSTCONF", 0), b"").unwrap();
+        if (r.owner(), r.version()) == (server, theirs.version) {
+            let held: Vec<Ipv4Addr> = r.addresses().iter().map(|e| e.address).collect();
+            assert_eq!(held, [samba_host]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "we hold {r:?}");
+        d.step();
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(one(ldb, "RUSTCONF").owner, server, "Samba keeps its own");
+    eprintln!("driver: our server challenged its silent holder and took Samba's RUSTCONF");
+}
+
+/// Samba's one record `name<00>`.
+fn one(ldb: &std::path::Path, name: &str) -> LdbRecord {
+    let records = ldb_records(ldb, &format!("(name={name})"));
+    records
+        .into_iter()
+        .find(|r| r.suffix == 0)
+        .unwrap_or_else(|| panic!("Samba holds no {name}<00>"))
 }
 
 /// The server's own work on each step: its timeouts, its datagrams
@@ -174,10 +230,10 @@ fn server_tick(db: &mut WinsServer, now: Instant) {
     while db.poll_transmit().is_some() {}
 }
 
-fn register(db: &mut WinsServer, us: Ipv4Addr, id: u16, n: &str) {
-    let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), us);
+fn register(db: &mut WinsServer, host: Ipv4Addr, id: u16, n: &str) {
+    let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), host);
     let p = Message::registration_request(id, Name::unscoped(name(n, 0)), 3000, entry, false);
-    datagram(db, us, &p);
+    datagram(db, host, &p);
 }
 
 fn release(db: &mut WinsServer, us: Ipv4Addr, id: u16, n: &str) {

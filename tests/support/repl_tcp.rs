@@ -62,6 +62,22 @@ impl<D: ReplicationDb> TcpDriver<D> {
         }
     }
 
+    /// Starts the partner again with the same configuration (its
+    /// connections closed), as after a restart of the program: it pulls
+    /// from its pull partners at once.
+    pub(crate) fn restart_partner(&mut self, seed: u32) {
+        for (_, s) in self.streams.drain() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        let mut seed = seed;
+        let handles = move || {
+            seed = seed.wrapping_add(0x9E37_79B9);
+            seed
+        };
+        let config = self.partner.config().clone();
+        self.partner = Partner::new(config, &self.db, handles);
+    }
+
     /// Accepts, reads, runs due timeouts and writes, once.
     pub(crate) fn step(&mut self) {
         let now = Instant::now();

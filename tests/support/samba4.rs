@@ -324,14 +324,16 @@ pub(crate) fn run_driver(
 /// The body of a Samba 4 replication interop test `test` of this binary:
 /// inside the client namespace (`driver_env` set) it runs `driver` and
 /// returns `None`; outside, unless the gate says no, it starts Samba with
-/// our first client address as push and pull partner (Samba pulls from it
-/// every 3 s, checked every second), runs the driver through
+/// our first client address as push and pull partner (`partner`: its
+/// `type:pullInterval:pushChangeCount`; Samba's periodic run every
+/// second), runs the driver through
 /// [`run_driver`] with its capture in `<temp>/<pcap_name>`, and returns
 /// Samba, the captured packets and the number of replication messages.
 pub(crate) fn replication_test(
     test: &str,
     driver_env: &str,
     pcap_name: &str,
+    partner: &str,
     driver: fn(),
 ) -> Option<(Samba4Wins, Vec<TsharkPacket>, usize)> {
     if std::env::var_os(driver_env).is_some() {
@@ -341,7 +343,7 @@ pub(crate) fn replication_test(
     if !super::interop_enabled(test) {
         return None;
     }
-    let samba = Samba4Wins::start("2:3:3:0", "wreplsrv:periodic_interval = 1")
+    let samba = Samba4Wins::start(&format!("2:{partner}"), "wreplsrv:periodic_interval = 1")
         .unwrap_or_else(|e| panic!("{e}"));
     let (packets, messages) = run_driver(&samba, test, driver_env, pcap_name);
     Some((samba, packets, messages))

@@ -246,6 +246,8 @@ struct Outbox {
     cap: usize,
     /// The (owner, version) index, once replication is enabled.
     index: Option<replication::VersionIndex>,
+    /// The member owners of list records with members of other owners.
+    members: replication::MemberOwners,
 }
 
 impl Outbox {
@@ -293,6 +295,9 @@ impl Outbox {
     /// Reports a change of the record `key` (now `rec`): an event (but for
     /// a renewed TTL) and a durable change.
     fn note(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if kind == EventKind::Removed {
+            self.members.forget(key);
+        }
         if let Some(ix) = &mut self.index {
             if kind == EventKind::Removed {
                 ix.remove(key);
@@ -314,6 +319,7 @@ impl Outbox {
             version: rec.version,
             owner: rec.owner,
             addresses: rec.addrs.as_slice().into(),
+            member_owners: self.members.stored(key, rec),
             deadline: self.epoch + Duration::from_secs(u64::from(rec.deadline)),
         };
         let item = match kind {
@@ -470,6 +476,7 @@ impl WinsServer {
                 stats: ServerStats::default(),
                 cap: config.max_queued,
                 index: None,
+                members: replication::MemberOwners::default(),
             },
             config,
             epoch: now,
@@ -1074,6 +1081,7 @@ impl WinsServer {
             rec.version = self.out.journal.bump();
             rec.kind = want;
             rec.addrs = Addrs::One(stored);
+            self.out.members.forget(key);
             rec.owner = me;
             rec.state = RecordState::Active;
             set_deadline(&mut self.heap, key, rec, deadline);
@@ -1086,7 +1094,14 @@ impl WinsServer {
             (RecordKind::NormalGroup, RecordKind::NormalGroup) => {}
             (RecordKind::SpecialGroup, RecordKind::SpecialGroup) => {
                 if !rec.addrs.contains(entry.address) {
+                    if rec.owner != me {
+                        // Taking over a replica: its members keep their
+                        // owners; the new one is ours.
+                        self.out.members.pin(key, rec);
+                        rec.owner = me;
+                    }
                     rec.addrs.push_capped_keeping(entry, &keep);
+                    self.out.members.claim(key, entry.address, me);
                     rec.version = self.out.journal.bump();
                     event = EventKind::Changed;
                 }
@@ -1101,7 +1116,10 @@ impl WinsServer {
                 if !want.is_group() && rec.addrs.contains(entry.address) =>
             {
                 if rec.owner != me {
-                    // Taking over a replica.
+                    // Taking over a replica; the other members keep
+                    // their owners.
+                    self.out.members.pin(key, rec);
+                    self.out.members.claim(key, entry.address, me);
                     rec.owner = me;
                     rec.version = self.out.journal.bump();
                     event = EventKind::Changed;
@@ -1317,14 +1335,17 @@ impl WinsServer {
                 }
                 // The old owner is the same multi-homed host and already
                 // holds the new address: merge.
+                self.out.members.pin(key, rec);
                 if !rec.addrs.contains(pd.entry.address) {
                     rec.addrs.push_capped(pd.entry);
                 }
+                self.out.members.claim(key, pd.entry.address, me);
                 rec.kind = RecordKind::Multihomed;
             }
             None => {
                 rec.kind = pd.want;
                 rec.addrs = Addrs::One(stored);
+                self.out.members.forget(key);
             }
         }
         rec.version = self.out.journal.bump();

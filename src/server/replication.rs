@@ -69,8 +69,10 @@ use crate::wire::{
     Labels, Message, NAME_SERVICE_PORT, Name, NbAddrEntry, NbFlags, NodeType, Packet, PacketKind,
 };
 
-/// How long an active replica lives before it would need verifying: the
-/// verify interval, 24 days (MS-WINSRA <10>; Samba `wreplsrv:verify_interval`).
+/// The default verify interval: how long an active replica lives before
+/// it is verified with its owner, 24 days (MS-WINSRA <10>; Samba
+/// `wreplsrv:verify_interval`). See
+/// [`ServerConfig::verify_interval`](crate::server::ServerConfig::verify_interval).
 pub const REPLICA_VERIFY_INTERVAL: u32 = 24 * 24 * 3600;
 
 /// Most owners in the owner-version map besides ourselves.
@@ -126,6 +128,8 @@ pub(crate) struct Replication {
     /// Highest version held or pulled per owner other than us.
     pub(crate) owners: BTreeMap<Ipv4Addr, u64>,
     pub(crate) challenges: HashMap<Key, ReplicaChallenge, KeyedState>,
+    /// Replicas waiting for their owner's answer to a verification.
+    pub(crate) verifications: HashMap<Key, crate::server::verify::Verification, KeyedState>,
 }
 
 /// The owners of the members of the records whose members are not all
@@ -390,7 +394,7 @@ impl WinsServer {
         let addrs = Addrs::from_vec(entries).unwrap_or(Addrs::One(entry(Ipv4Addr::UNSPECIFIED)));
         let c = &self.config;
         let lasts = match state {
-            RecordState::Active => REPLICA_VERIFY_INTERVAL,
+            RecordState::Active => c.verify_interval,
             RecordState::Released => c.extinction_interval,
             RecordState::Tombstoned => c.extinction_timeout,
         };

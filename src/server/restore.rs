@@ -90,6 +90,7 @@ impl WinsServer {
             }
             let c = &server.config;
             let longest = match r.state {
+                RecordState::Active if r.owner != c.address => c.verify_interval,
                 RecordState::Active => c.max_ttl,
                 RecordState::Released => c.extinction_interval,
                 RecordState::Tombstoned => c.extinction_timeout,

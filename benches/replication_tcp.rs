@@ -1,0 +1,221 @@
+//! A full pull of 100,000 records between two of the crate's WINS servers
+//! over loopback TCP, durable: `WinsServer` A (100,000 records of its own)
+//! serves on 127.0.0.1; `WinsServer` B, empty, with a redb store, pulls
+//! them all as a `Partner` (association, owner-version map, Name Records
+//! Requests and Responses, stop), committing what it applied after every
+//! message it received. One sample is from B's connect to the commit that
+//! holds B's last replica and the owner-version entry of the pull; the
+//! setup (A's records, B's empty store) is outside it.
+//!
+//! `anchor/sum_words` is the yardstick of the run, for the shared host
+//! whose speed drifts: it reads the bytes of a Name Records Response of
+//! the same 100,000 records as big-endian words and adds them.
+//!
+//! `cargo bench --features redb --bench replication_tcp`
+
+use core::hint::black_box;
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::time::Duration;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::thread;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nbns::server::{RecordKind, RecordState, ServerConfig, StoredRecord, WinsServer};
+use nbns::store::Store;
+use nbns::winsrepl::{
+    ConnectionId, MessageRepr, Partner, PartnerConfig, PartnerEvent, PullConfig, Replica,
+    ReplicationConfig, ReplicationDb,
+};
+use nbns::wire::{NbAddrEntry, NbFlags, NetbiosName, NodeType};
+
+const RECORDS: u64 = 100_000;
+/// A's owner address; the servers listen and connect on loopback.
+const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+fn config(us: Ipv4Addr) -> ServerConfig {
+    let mut c = ServerConfig::default();
+    c.address = us;
+    c.max_records = RECORDS as usize + 10;
+    c.max_unpersisted = usize::MAX;
+    c
+}
+
+/// A with `RECORDS` unique records of its own, versions 1 to `RECORDS`.
+fn source(now: Instant) -> WinsServer {
+    let records = (1..=RECORDS).map(|v| StoredRecord {
+        name: NetbiosName::new(&format!("P{v:07}"), 0x20).unwrap(),
+        scope: Box::default(),
+        kind: RecordKind::Unique,
+        state: RecordState::Active,
+        version: v,
+        owner: A,
+        addresses: [NbAddrEntry::new(
+            NbFlags::new(false, NodeType::H),
+            Ipv4Addr::from(0x0a01_0000 + v as u32),
+        )]
+        .into(),
+        member_owners: Box::default(),
+        deadline: now + Duration::from_secs(3600),
+    });
+    let mut s = WinsServer::restore(config(A), now, RECORDS, records).unwrap();
+    s.enable_replication();
+    s
+}
+
+fn partner(us: Ipv4Addr, them: SocketAddrV4, pull: bool, db: &WinsServer) -> Partner {
+    let mut p = PartnerConfig::push_pull(*them.ip());
+    p.address = them;
+    p.pull = pull.then_some(PullConfig {
+        interval: None,
+        ..PullConfig::default()
+    });
+    let mut h = u32::from(us);
+    p.push = p.push.map(|mut push| {
+        push.change_count = 0;
+        push
+    });
+    Partner::new(ReplicationConfig::new(us, vec![p]), db, move || {
+        h = h.wrapping_mul(747_796_405).wrapping_add(1);
+        h
+    })
+}
+
+/// Serves one association on `listener` for A, until it closes.
+fn serve(listener: TcpListener, mut a: WinsServer, mut p: Partner) -> WinsServer {
+    let (mut s, peer) = listener.accept().unwrap();
+    s.set_nodelay(true).unwrap();
+    let SocketAddr::V4(peer) = peer else {
+        unreachable!()
+    };
+    let id = ConnectionId(1);
+    p.handle_connected(id, peer, Instant::now());
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        while let Some((_, bytes)) = p.poll_send() {
+            if s.write_all(&bytes).is_err() {
+                return a;
+            }
+        }
+        if p.poll_close().is_some() {
+            let _ = s.shutdown(Shutdown::Both);
+            return a;
+        }
+        while p.poll_event().is_some() {}
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                p.handle_closed(id, Instant::now());
+                return a;
+            }
+            Ok(n) => p.handle_received(&mut a, id, &buf[..n], Instant::now()),
+        }
+    }
+}
+
+/// B pulls everything from A at `to`, committing to `store`; returns the
+/// time from the connect to the last commit, and B.
+fn pull(to: SocketAddrV4, store: &mut Store) -> (Duration, WinsServer) {
+    let t0 = Instant::now();
+    let mut b = WinsServer::new(config(B), t0);
+    b.enable_replication();
+    let mut p = partner(B, to, true, &b);
+    let target = p.poll_connect().unwrap();
+    let mut s = TcpStream::connect(target).unwrap();
+    s.set_nodelay(true).unwrap();
+    let id = ConnectionId(1);
+    p.handle_connected(id, target, Instant::now());
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut batch = Vec::new();
+    let mut done = false;
+    loop {
+        while let Some((_, bytes)) = p.poll_send() {
+            s.write_all(&bytes).unwrap();
+        }
+        while let Some(e) = p.poll_event() {
+            done |= matches!(e, PartnerEvent::PullDone { .. });
+        }
+        batch.extend(core::iter::from_fn(|| b.poll_change()));
+        if let Some(last) = batch.last().map(|c| c.seq) {
+            store.commit(&batch).unwrap();
+            b.handle_persisted(last);
+            batch.clear();
+        }
+        if done {
+            break;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => p.handle_received(&mut b, id, &buf[..n], Instant::now()),
+        }
+    }
+    let took = t0.elapsed();
+    assert_eq!(b.len(), RECORDS as usize, "B holds every record");
+    assert_eq!(ReplicationDb::max_version(&b, A), RECORDS);
+    while p.poll_close().is_none() && p.poll_send().is_some() {}
+    let _ = s.shutdown(Shutdown::Both);
+    (took, b)
+}
+
+/// One full pull: A serving in a thread, B pulling into a new store.
+fn one_pull(a: WinsServer) -> (Duration, WinsServer) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let SocketAddr::V4(at) = listener.local_addr().unwrap() else {
+        unreachable!()
+    };
+    let pa = partner(A, SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), false, &a);
+    let server = thread::spawn(move || serve(listener, a, pa));
+    let path = std::env::temp_dir().join(format!("nbns-pull-{}.redb", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut store = Store::open(&path).unwrap();
+    let (took, _b) = pull(at, &mut store);
+    let a = server.join().unwrap();
+    drop(store);
+    let _ = std::fs::remove_file(&path);
+    (took, a)
+}
+
+fn sum_words(bytes: &[u8]) -> u32 {
+    let (words, _) = bytes.as_chunks::<4>();
+    words
+        .iter()
+        .fold(0u32, |acc, w| acc.wrapping_add(u32::from_be_bytes(*w)))
+}
+
+fn bench(c: &mut Criterion) {
+    let now = Instant::now();
+    let mut a = Some(source(now));
+    let mut replicas: Vec<Replica> = Vec::new();
+    if let Some(a) = &a {
+        ReplicationDb::records(a, A, 1, RECORDS, RECORDS as usize, &mut replicas);
+    }
+    let reprs: Vec<_> = replicas.iter().map(|r| r.to_repr(A).unwrap()).collect();
+    let mut reply = Vec::new();
+    MessageRepr::send_reply(1, &reprs)
+        .emit_buf(&mut reply)
+        .unwrap();
+    drop(reprs);
+
+    let mut g = c.benchmark_group("replication_tcp");
+    g.throughput(Throughput::Elements(RECORDS));
+    g.sample_size(10);
+    g.bench_function("anchor/sum_words", |b| {
+        b.iter(|| sum_words(black_box(&reply)))
+    });
+    g.bench_function("full_pull/100000", |bench| {
+        bench.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (took, back) = one_pull(a.take().unwrap());
+                a = Some(back);
+                total += took;
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

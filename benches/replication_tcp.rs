@@ -2,8 +2,8 @@
 //! over loopback TCP, durable: `WinsServer` A (100,000 records of its own)
 //! serves on 127.0.0.1; `WinsServer` B, empty, with a redb store, pulls
 //! them all as a `Partner` (association, owner-version map, Name Records
-//! Requests and Responses, stop), committing what it applied after every
-//! message it received. One sample is from B's connect to the commit that
+//! Requests and Responses, stop), committing what it applied on a commit
+//! thread, as the `wins_server` program does. One sample is from B's connect to the commit that
 //! holds B's last replica and the owner-version entry of the pull; the
 //! setup (A's records, B's empty store) is outside it.
 //!
@@ -18,11 +18,12 @@ use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nbns::server::{RecordKind, RecordState, ServerConfig, StoredRecord, WinsServer};
+use nbns::server::{Change, RecordKind, RecordState, ServerConfig, StoredRecord, WinsServer};
 use nbns::store::Store;
 use nbns::winsrepl::{
     ConnectionId, MessageRepr, Partner, PartnerConfig, PartnerEvent, PullConfig, Replica,
@@ -114,9 +115,11 @@ fn serve(listener: TcpListener, mut a: WinsServer, mut p: Partner) -> WinsServer
     }
 }
 
-/// B pulls everything from A at `to`, committing to `store`; returns the
-/// time from the connect to the last commit, and B.
-fn pull(to: SocketAddrV4, store: &mut Store) -> (Duration, WinsServer) {
+/// B pulls everything from A at `to`, committing to `store` on a commit
+/// thread as the `wins_server` program does (each commit takes every
+/// change made while the one before ran); returns the time from the
+/// connect to the last commit, and B.
+fn pull(to: SocketAddrV4, store: Store) -> (Duration, WinsServer, Store) {
     let t0 = Instant::now();
     let mut b = WinsServer::new(config(B), t0);
     b.enable_replication();
@@ -126,9 +129,40 @@ fn pull(to: SocketAddrV4, store: &mut Store) -> (Duration, WinsServer) {
     s.set_nodelay(true).unwrap();
     let id = ConnectionId(1);
     p.handle_connected(id, target, Instant::now());
+    let (to_commit, batches) = mpsc::channel::<Vec<Change>>();
+    let (committed, persisted) = mpsc::channel::<(u64, Duration)>();
+    let committer = thread::spawn(move || {
+        let mut store = store;
+        for batch in batches {
+            let t = Instant::now();
+            store.commit(&batch).unwrap();
+            let last = batch.last().map_or(0, |c| c.seq);
+            if committed.send((last, t.elapsed())).is_err() {
+                break;
+            }
+        }
+        store
+    });
     let mut buf = vec![0u8; 256 * 1024];
-    let mut batch = Vec::new();
     let mut done = false;
+    let mut in_flight = 0;
+    let mut commit_time = Duration::ZERO;
+    let mut commits = 0;
+    let mut apply_time = Duration::ZERO;
+    let mut settle = |b: &mut WinsServer, wait: bool, in_flight: &mut u32| {
+        while *in_flight > 0 {
+            let got = if wait {
+                persisted.recv().ok()
+            } else {
+                persisted.try_recv().ok()
+            };
+            let Some((seq, took)) = got else { break };
+            *in_flight -= 1;
+            commit_time += took;
+            commits += 1;
+            b.handle_persisted(seq);
+        }
+    };
     loop {
         while let Some((_, bytes)) = p.poll_send() {
             s.write_all(&bytes).unwrap();
@@ -136,26 +170,47 @@ fn pull(to: SocketAddrV4, store: &mut Store) -> (Duration, WinsServer) {
         while let Some(e) = p.poll_event() {
             done |= matches!(e, PartnerEvent::PullDone { .. });
         }
-        batch.extend(core::iter::from_fn(|| b.poll_change()));
-        if let Some(last) = batch.last().map(|c| c.seq) {
-            store.commit(&batch).unwrap();
-            b.handle_persisted(last);
-            batch.clear();
+        settle(&mut b, false, &mut in_flight);
+        if in_flight == 0 {
+            let batch: Vec<Change> = core::iter::from_fn(|| b.poll_change()).collect();
+            if !batch.is_empty() {
+                to_commit.send(batch).unwrap();
+                in_flight += 1;
+            }
         }
         if done {
-            break;
+            // The last changes, committed.
+            settle(&mut b, true, &mut in_flight);
+            let batch: Vec<Change> = core::iter::from_fn(|| b.poll_change()).collect();
+            if batch.is_empty() {
+                break;
+            }
+            to_commit.send(batch).unwrap();
+            in_flight += 1;
+            continue;
         }
         match s.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => p.handle_received(&mut b, id, &buf[..n], Instant::now()),
+            Ok(n) => {
+                let t = Instant::now();
+                p.handle_received(&mut b, id, &buf[..n], Instant::now());
+                apply_time += t.elapsed();
+            }
         }
     }
     let took = t0.elapsed();
+    drop(to_commit);
+    drop(settle);
+    let store = committer.join().unwrap();
+    if std::env::var_os("NBNS_PULL_PHASES").is_some() {
+        eprintln!(
+            "pull {took:?}: parse and apply {apply_time:?}; {commits} commits {commit_time:?} (on their thread)"
+        );
+    }
     assert_eq!(b.len(), RECORDS as usize, "B holds every record");
     assert_eq!(ReplicationDb::max_version(&b, A), RECORDS);
-    while p.poll_close().is_none() && p.poll_send().is_some() {}
     let _ = s.shutdown(Shutdown::Both);
-    (took, b)
+    (took, b, store)
 }
 
 /// One full pull: A serving in a thread, B pulling into a new store.
@@ -168,8 +223,8 @@ fn one_pull(a: WinsServer) -> (Duration, WinsServer) {
     let server = thread::spawn(move || serve(listener, a, pa));
     let path = std::env::temp_dir().join(format!("nbns-pull-{}.redb", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let mut store = Store::open(&path).unwrap();
-    let (took, _b) = pull(at, &mut store);
+    let store = Store::open(&path).unwrap();
+    let (took, _b, store) = pull(at, store);
     let a = server.join().unwrap();
     drop(store);
     let _ = std::fs::remove_file(&path);

@@ -78,7 +78,14 @@ fn partner(us: Ipv4Addr, them: SocketAddrV4, pull: bool, db: &WinsServer) -> Par
         push.change_count = 0;
         push
     });
-    Partner::new(ReplicationConfig::new(us, vec![p]), db, move || {
+    let mut c = ReplicationConfig::new(us, vec![p]);
+    if let Some(n) = std::env::var("NBNS_PULL_REPLY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        c.max_records_per_reply = n;
+    }
+    Partner::new(c, db, move || {
         h = h.wrapping_mul(747_796_405).wrapping_add(1);
         h
     })
@@ -200,7 +207,6 @@ fn pull(to: SocketAddrV4, store: Store) -> (Duration, WinsServer, Store) {
     }
     let took = t0.elapsed();
     drop(to_commit);
-    drop(settle);
     let store = committer.join().unwrap();
     if std::env::var_os("NBNS_PULL_PHASES").is_some() {
         eprintln!(

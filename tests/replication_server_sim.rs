@@ -7,9 +7,9 @@
 mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
+use core::ops::{Deref, DerefMut};
 use core::time::Duration;
 use std::collections::BTreeMap;
-use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 use nbns::server::{

@@ -7,6 +7,12 @@
 //! holds B's last replica and the owner-version entry of the pull; the
 //! setup (A's records, B's empty store) is outside it.
 //!
+//! `full_pull_commit_in_turn/100000` is the same with B waiting for each
+//! commit before it reads on (the pull and the commits take turns).
+//! `NBNS_PULL_REPLY=n` sets the records per Name Records Response
+//! (default 50,000); `NBNS_PULL_PHASES=1` prints B's apply and commit
+//! times of each pull.
+//!
 //! `anchor/sum_words` is the yardstick of the run, for the shared host
 //! whose speed drifts: it reads the bytes of a Name Records Response of
 //! the same 100,000 records as big-endian words and adds them.
@@ -126,7 +132,10 @@ fn serve(listener: TcpListener, mut a: WinsServer, mut p: Partner) -> WinsServer
 /// thread as the `wins_server` program does (each commit takes every
 /// change made while the one before ran); returns the time from the
 /// connect to the last commit, and B.
-fn pull(to: SocketAddrV4, store: Store) -> (Duration, WinsServer, Store) {
+///
+/// With `overlap` false, B waits for each commit before it reads on: the
+/// commit and the pull take turns.
+fn pull(to: SocketAddrV4, store: Store, overlap: bool) -> (Duration, WinsServer, Store) {
     let t0 = Instant::now();
     let mut b = WinsServer::new(config(B), t0);
     b.enable_replication();
@@ -183,6 +192,9 @@ fn pull(to: SocketAddrV4, store: Store) -> (Duration, WinsServer, Store) {
             if !batch.is_empty() {
                 to_commit.send(batch).unwrap();
                 in_flight += 1;
+                if !overlap {
+                    settle(&mut b, true, &mut in_flight);
+                }
             }
         }
         if done {
@@ -220,7 +232,7 @@ fn pull(to: SocketAddrV4, store: Store) -> (Duration, WinsServer, Store) {
 }
 
 /// One full pull: A serving in a thread, B pulling into a new store.
-fn one_pull(a: WinsServer) -> (Duration, WinsServer) {
+fn one_pull(a: WinsServer, overlap: bool) -> (Duration, WinsServer) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let SocketAddr::V4(at) = listener.local_addr().unwrap() else {
         unreachable!()
@@ -230,7 +242,7 @@ fn one_pull(a: WinsServer) -> (Duration, WinsServer) {
     let path = std::env::temp_dir().join(format!("nbns-pull-{}.redb", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let store = Store::open(&path).unwrap();
-    let (took, _b, store) = pull(at, store);
+    let (took, _b, store) = pull(at, store, overlap);
     let a = server.join().unwrap();
     drop(store);
     let _ = std::fs::remove_file(&path);
@@ -264,17 +276,22 @@ fn bench(c: &mut Criterion) {
     g.bench_function("anchor/sum_words", |b| {
         b.iter(|| sum_words(black_box(&reply)))
     });
-    g.bench_function("full_pull/100000", |bench| {
-        bench.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let (took, back) = one_pull(a.take().unwrap());
-                a = Some(back);
-                total += took;
-            }
-            total
-        })
-    });
+    for (label, overlap) in [
+        ("full_pull/100000", true),
+        ("full_pull_commit_in_turn/100000", false),
+    ] {
+        g.bench_function(label, |bench| {
+            bench.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (took, back) = one_pull(a.take().unwrap(), overlap);
+                    a = Some(back);
+                    total += took;
+                }
+                total
+            })
+        });
+    }
     g.finish();
 }
 

@@ -253,3 +253,103 @@ fn datagram(db: &mut WinsServer, from: Ipv4Addr, p: &Message<'_>) {
 fn wait_for(d: &mut Driver, ldb: &std::path::Path, name: &str, ok: impl Fn(&LdbRecord) -> bool) {
     d.wait_for_ldb(ldb, name, 5, ok);
 }
+
+const FIGURE: &str = "samba4_pulls_from_our_server_figure";
+/// Set in the environment of the figure's driver.
+const FIGURE_CHILD: &str = "NBNS_SAMBA4_PULL_FIGURE_DRIVER";
+/// Records of the figure (`NBNS_SAMBA4_PULL_RECORDS`, default 2,000:
+/// Samba's apply into `wins.ldb` is far slower than ours).
+fn figure_records() -> u64 {
+    std::env::var("NBNS_SAMBA4_PULL_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
+/// The figure of Samba 4 pulling our server's records: our `WinsServer`
+/// holds `figure_records()` unique records of its own, notifies Samba
+/// once at start, and Samba pulls them all on our stream. Prints records/s
+/// from our partner's start until `wins.ldb` holds them all (polled with
+/// `ldbsearch`, so within about its run time). Run with `--ignored` and
+/// `NBNS_INTEROP=1`.
+#[test]
+#[ignore = "a figure, not a check: NBNS_INTEROP=1 cargo test --test replication_samba4_server -- --ignored"]
+fn samba4_pulls_from_our_server_figure() {
+    let Some((samba, _packets, messages)) = support::samba4::replication_test(
+        FIGURE,
+        FIGURE_CHILD,
+        "nbns-samba4-pull-figure.pcap",
+        "3:0:0",
+        figure_driver,
+    ) else {
+        return;
+    };
+    eprintln!("{FIGURE}: {messages} winsrepl messages, none malformed");
+    samba.stop().unwrap();
+}
+
+fn figure_driver() {
+    let var = |k: &str| std::env::var(k).unwrap();
+    let server: Ipv4Addr = var("S4_SERVER").parse().unwrap();
+    let us: Ipv4Addr = var("S4_CLIENT").parse().unwrap();
+    let ldb = var("S4_LDB");
+    let n = figure_records();
+    let now = Instant::now();
+    let entry = |v: u64| {
+        NbAddrEntry::new(
+            NbFlags::new(false, NodeType::H),
+            Ipv4Addr::from(0x0a63_0000 + v as u32),
+        )
+    };
+    let records = (1..=n).map(|v| nbns::server::StoredRecord {
+        name: NetbiosName::new(&format!("F{v:07}"), 0x20).unwrap(),
+        scope: Box::default(),
+        kind: nbns::server::RecordKind::Unique,
+        state: RecordState::Active,
+        version: v,
+        owner: us,
+        addresses: [entry(v)].into(),
+        member_owners: Box::default(),
+        deadline: now + Duration::from_secs(3600),
+    });
+    let mut config = ServerConfig::default();
+    config.address = us;
+    config.max_records = n as usize + 100;
+    let mut db = WinsServer::restore(config, now, n, records).unwrap();
+    db.enable_replication();
+    let t0 = Instant::now();
+    let mut d = Driver::new(
+        us,
+        vec![samba_partner(server)],
+        db,
+        0x5eed_0004,
+        server_tick,
+    );
+    let deadline = t0 + Duration::from_secs(40);
+    let held = loop {
+        for _ in 0..250 {
+            d.step();
+            thread::sleep(Duration::from_millis(2));
+        }
+        let out = std::process::Command::new("ldbsearch")
+            .args(["-H", &ldb, &format!("(winsOwner={us})"), "dn"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let held: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# returned "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        if held >= n || Instant::now() > deadline {
+            break held;
+        }
+    };
+    let took = t0.elapsed();
+    assert_eq!(held, n, "Samba holds {held} of our {n} records");
+    eprintln!(
+        "driver: Samba 4 pulled {n} records from our server in {took:?}: {:.0} records/s",
+        n as f64 / took.as_secs_f64()
+    );
+}

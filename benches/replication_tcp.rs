@@ -19,6 +19,9 @@
 //!
 //! `cargo bench --features redb --bench replication_tcp`
 
+#[path = "support/anchor.rs"]
+mod anchor;
+
 use core::hint::black_box;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
@@ -249,13 +252,6 @@ fn one_pull(a: WinsServer, overlap: bool) -> (Duration, WinsServer) {
     (took, a)
 }
 
-fn sum_words(bytes: &[u8]) -> u32 {
-    let (words, _) = bytes.as_chunks::<4>();
-    words
-        .iter()
-        .fold(0u32, |acc, w| acc.wrapping_add(u32::from_be_bytes(*w)))
-}
-
 fn bench(c: &mut Criterion) {
     let now = Instant::now();
     let mut a = Some(source(now));
@@ -274,7 +270,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(RECORDS));
     g.sample_size(10);
     g.bench_function("anchor/sum_words", |b| {
-        b.iter(|| sum_words(black_box(&reply)))
+        b.iter(|| anchor::sum_words(black_box(&reply)))
     });
     for (label, overlap) in [
         ("full_pull/100000", true),

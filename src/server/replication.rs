@@ -598,35 +598,42 @@ impl WinsServer {
         let Some(key) = found else {
             return false;
         };
-        let Some(answer) = p.answer() else {
+        let Some(held) = self.query_answer(key, p) else {
             return false;
-        };
-        if answer.name.netbios != key.name
-            || answer.name.scope != Self::scope_labels(&self.scopes, key.scope)
-        {
-            return false;
-        }
-        let held: Vec<Ipv4Addr> = answer
-            .nb()
-            .iter()
-            .flat_map(|a| a.iter())
-            .take(MAX_RECORD_ADDRS)
-            .map(|e| e.address)
-            .collect();
-        let positive = match p.kind() {
-            PacketKind::PositiveNameQueryResponse => true,
-            PacketKind::NegativeNameQueryResponse => false,
-            _ => return false,
         };
         if let Some(ch) = self.repl.challenges.remove(&key) {
-            let answer = if positive {
-                ChallengeAnswer::Positive(&held)
-            } else {
-                ChallengeAnswer::Negative
+            let answer = match &held {
+                Some(held) => ChallengeAnswer::Positive(held),
+                None => ChallengeAnswer::Negative,
             };
             self.resolve_replica_challenge(now, key, ch, answer);
         }
         true
+    }
+
+    /// A name query response `p` for the name at `key`, read: the
+    /// addresses of a positive one (`Some(Some(..))`), `Some(None)` for a
+    /// negative one, `None` for anything else or another name.
+    pub(crate) fn query_answer(&self, key: Key, p: &Packet<'_>) -> Option<Option<Vec<Ipv4Addr>>> {
+        let answer = p.answer()?;
+        if answer.name.netbios != key.name
+            || answer.name.scope != Self::scope_labels(&self.scopes, key.scope)
+        {
+            return None;
+        }
+        match p.kind() {
+            PacketKind::PositiveNameQueryResponse => Some(Some(
+                answer
+                    .nb()
+                    .iter()
+                    .flat_map(|a| a.iter())
+                    .take(MAX_RECORD_ADDRS)
+                    .map(|e| e.address)
+                    .collect(),
+            )),
+            PacketKind::NegativeNameQueryResponse => Some(None),
+            _ => None,
+        }
     }
 
     fn resolve_replica_challenge(

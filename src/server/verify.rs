@@ -9,8 +9,8 @@ use core::time::Duration;
 use std::time::Instant;
 
 use crate::server::record::Key;
-use crate::server::{EventKind, MAX_RECORD_ADDRS, RecordState, WinsServer, set_deadline};
-use crate::wire::{Message, NAME_SERVICE_PORT, Name, Packet, PacketKind};
+use crate::server::{EventKind, RecordState, WinsServer, set_deadline};
+use crate::wire::{Message, NAME_SERVICE_PORT, Name, Packet};
 
 /// How long a replica whose owner did not answer its verification waits
 /// before it is asked again: 3 days, the period of Samba's scavenging run
@@ -130,28 +130,11 @@ impl WinsServer {
         let Some(key) = found else {
             return false;
         };
-        let Some(answer) = p.answer() else {
+        let Some(held) = self.query_answer(key, p) else {
             return false;
-        };
-        if answer.name.netbios != key.name
-            || answer.name.scope != Self::scope_labels(&self.scopes, key.scope)
-        {
-            return false;
-        }
-        let held: Vec<Ipv4Addr> = answer
-            .nb()
-            .iter()
-            .flat_map(|a| a.iter())
-            .take(MAX_RECORD_ADDRS)
-            .map(|e| e.address)
-            .collect();
-        let positive = match p.kind() {
-            PacketKind::PositiveNameQueryResponse => true,
-            PacketKind::NegativeNameQueryResponse => false,
-            _ => return false,
         };
         if let Some(v) = self.repl.verifications.remove(&key) {
-            self.verified(now, key, &v, Some(positive.then_some(&held[..])));
+            self.verified(now, key, &v, Some(held.as_deref()));
         }
         true
     }

@@ -13,6 +13,9 @@
 //! shared host whose speed drifts between runs: it reads the bytes of the
 //! 10,000-record response as big-endian words and adds them.
 
+#[path = "support/anchor.rs"]
+mod anchor;
+
 use core::hint::black_box;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
@@ -83,13 +86,6 @@ fn pull(a_db: &mut MemoryDb, b_db: &mut MemoryDb) -> usize {
     b_db.len()
 }
 
-fn sum_words(bytes: &[u8]) -> u32 {
-    let (words, _) = bytes.as_chunks::<4>();
-    words
-        .iter()
-        .fold(0u32, |acc, w| acc.wrapping_add(u32::from_be_bytes(*w)))
-}
-
 fn bench(c: &mut Criterion) {
     let mut a_db = source();
     assert_eq!(
@@ -107,7 +103,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("replication");
     g.throughput(Throughput::Elements(RECORDS as u64));
     g.bench_function("anchor/sum_words", |b| {
-        b.iter(|| sum_words(black_box(&reply)))
+        b.iter(|| anchor::sum_words(black_box(&reply)))
     });
     g.bench_function("pull/10000", |bench| {
         bench.iter_batched(

@@ -27,6 +27,7 @@ fn put(seq: u64, i: u32) -> Change {
                 version: seq,
                 owner: Ipv4Addr::new(10, 0, 0, 1),
                 addresses: [NbAddrEntry::new(NbFlags::new(false, NodeType::H), ip)].into(),
+                member_owners: Box::default(),
                 deadline: Instant::now() + Duration::from_secs(3600),
             },
         },

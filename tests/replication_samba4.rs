@@ -25,21 +25,18 @@
 
 mod support;
 
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::Ipv4Addr;
 use core::time::Duration;
-use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 use std::time::Instant;
 
 use nbns::winsrepl::{
-    ChallengeAnswer, ChallengeOutcome, ConnectionId, Decision, MemoryDb, Partner, PartnerConfig,
-    PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT, RecordState, RecordType,
-    ReplicationConfig, after_challenge, decide,
+    ChallengeAnswer, ChallengeOutcome, Decision, MemoryDb, PartnerEvent, RecordState, RecordType,
+    after_challenge, decide,
 };
 use nbns::wire::NetbiosName;
-use support::samba4::{LdbRecord, Samba4Wins, ldb_records};
+use support::repl_tcp::{TcpDriver, nbns_register, samba_partner};
+use support::samba4::{LdbRecord, ldb_records};
 
 const TEST: &str = "samba4_replicates_with_our_partner";
 /// Set in the environment of the driver run inside the namespace.
@@ -47,19 +44,16 @@ const CHILD: &str = "NBNS_SAMBA4_DRIVER";
 
 #[test]
 fn samba4_replicates_with_our_partner() {
-    if std::env::var_os(CHILD).is_some() {
-        return driver();
-    }
-    if !support::interop_enabled(TEST) {
-        return;
-    }
     let started = Instant::now();
-    // Our address pulls and pushes, and Samba pulls from it every 3 s on
-    // its own connection (checked every second).
-    let samba = Samba4Wins::start("2:3:3:0", "wreplsrv:periodic_interval = 1")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (packets, messages) =
-        support::samba4::run_driver(&samba, TEST, CHILD, "nbns-samba4-replication.pcap");
+    let Some((samba, packets, messages)) = support::samba4::replication_test(
+        TEST,
+        CHILD,
+        "nbns-samba4-replication.pcap",
+        "3:3:0",
+        driver,
+    ) else {
+        return;
+    };
     // Samba's challenge of the gone holder of S4CLIENT<00>: name query
     // requests (not responses, opcode 0) to <subnet>.4, port 137.
     let holder = Ipv4Addr::from(u32::from(samba.client_ip()) + 2).to_string();
@@ -95,108 +89,7 @@ fn name(s: &str, suffix: u8) -> NetbiosName {
     NetbiosName::new(s, suffix).unwrap()
 }
 
-/// A std driver for a `Partner`: non-blocking sockets polled every few ms.
-struct Driver {
-    partner: Partner,
-    db: MemoryDb,
-    listener: TcpListener,
-    streams: HashMap<ConnectionId, TcpStream>,
-    next: u64,
-    events: Vec<PartnerEvent>,
-}
-
-impl Driver {
-    fn step(&mut self) {
-        let now = Instant::now();
-        while let Ok((s, SocketAddr::V4(peer))) = self.listener.accept() {
-            s.set_nonblocking(true).unwrap();
-            let id = self.id();
-            self.streams.insert(id, s);
-            self.partner.handle_connected(id, peer, now);
-        }
-        let mut buf = vec![0u8; 64 * 1024];
-        let ids: Vec<ConnectionId> = self.streams.keys().copied().collect();
-        for id in ids {
-            while let Some(s) = self.streams.get_mut(&id) {
-                match s.read(&mut buf) {
-                    Ok(0) => {
-                        self.streams.remove(&id);
-                        self.partner.handle_closed(id, Instant::now());
-                        break;
-                    }
-                    Ok(n) => {
-                        self.partner
-                            .handle_received(&mut self.db, id, &buf[..n], Instant::now());
-                        self.flush();
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(_) => {
-                        self.streams.remove(&id);
-                        self.partner.handle_closed(id, Instant::now());
-                        break;
-                    }
-                }
-            }
-        }
-        if self
-            .partner
-            .poll_timeout()
-            .is_some_and(|t| t <= Instant::now())
-        {
-            self.partner.handle_timeout(Instant::now());
-        }
-        self.flush();
-    }
-
-    fn id(&mut self) -> ConnectionId {
-        self.next += 1;
-        ConnectionId(self.next)
-    }
-
-    fn flush(&mut self) {
-        while let Some(to) = self.partner.poll_connect() {
-            match TcpStream::connect_timeout(&to.into(), Duration::from_secs(5)) {
-                Ok(s) => {
-                    s.set_nonblocking(true).unwrap();
-                    let id = self.id();
-                    self.streams.insert(id, s);
-                    self.partner.handle_connected(id, to, Instant::now());
-                }
-                Err(_) => self.partner.handle_connect_failed(to, Instant::now()),
-            }
-        }
-        while let Some((id, bytes)) = self.partner.poll_send() {
-            if let Some(s) = self.streams.get_mut(&id) {
-                s.set_nonblocking(false).unwrap();
-                let _ = s.write_all(&bytes);
-                s.set_nonblocking(true).unwrap();
-            }
-        }
-        while let Some(id) = self.partner.poll_close() {
-            if let Some(s) = self.streams.remove(&id) {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        }
-        while let Some(e) = self.partner.poll_event() {
-            eprintln!("driver: {e:?}");
-            self.events.push(e);
-        }
-    }
-
-    /// Runs until `done` holds for the events so far, for at most `limit`.
-    fn run_until(&mut self, limit: Duration, done: impl Fn(&[PartnerEvent]) -> bool) {
-        let deadline = Instant::now() + limit;
-        while !done(&self.events) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out; events: {:#?}",
-                self.events
-            );
-            self.step();
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
+type Driver = TcpDriver<MemoryDb>;
 
 fn served(events: &[PartnerEvent], owner: Ipv4Addr) -> usize {
     events
@@ -211,36 +104,6 @@ fn one(records: &[LdbRecord], suffix: u8) -> LdbRecord {
         .find(|r| r.suffix == suffix)
         .cloned()
         .unwrap_or_else(|| panic!("no <{suffix:02x}> record in {records:?}"))
-}
-
-/// Registers the unique name `name<00>` for `from` at the WINS server
-/// `server` with a hand-built NBNS name registration request (RFC 1002
-/// 4.2.2) from `from:137`; true on a positive response.
-fn nbns_register(from: Ipv4Addr, server: Ipv4Addr, name: &str) -> bool {
-    let mut raw = [b' '; 16];
-    raw[..name.len()].copy_from_slice(name.as_bytes());
-    raw[15] = 0;
-    let mut p = vec![0x4e, 0x42, 0x29, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, 0x20];
-    for b in raw {
-        p.extend([b'A' + (b >> 4), b'A' + (b & 0x0f)]);
-    }
-    p.extend([0, 0, 0x20, 0, 1]);
-    p.extend([0xc0, 0x0c, 0, 0x20, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 0x60, 0]);
-    p.extend(from.octets());
-    let socket = std::net::UdpSocket::bind((from, 137)).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
-    socket.send_to(&p, (server, 137)).unwrap();
-    let mut buf = [0u8; 600];
-    while let Ok((n, _)) = socket.recv_from(&mut buf) {
-        let Some(reply) = buf.get(..n) else { break };
-        // The final answer (not a WACK, opcode 7): a response with rcode 0.
-        if reply.len() > 4 && reply[..2] == [0x4e, 0x42] && reply[2] & 0x78 == 0x28 {
-            return reply[2] & 0x80 != 0 && reply[3] & 0x0f == 0;
-        }
-    }
-    false
 }
 
 fn driver() {
@@ -268,34 +131,7 @@ fn driver() {
     .unwrap();
     db.register(name("RUSTMULTI", 0), RecordType::Multihomed, &[us, other])
         .unwrap();
-    let partner = PartnerConfig {
-        address: SocketAddrV4::new(server, REPLICATION_PORT),
-        pull: Some(PullConfig {
-            interval: None,
-            retry: Duration::from_secs(2),
-        }),
-        push: Some(PushConfig {
-            change_count: 1,
-            use_inform: false,
-        }),
-    };
-    let config = ReplicationConfig::new(us, vec![partner]);
-    let listener = TcpListener::bind((us, REPLICATION_PORT)).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let mut seed = 0x5eed_0001u32;
-    let handles = move || {
-        seed = seed.wrapping_add(0x9E37_79B9);
-        seed
-    };
-    let partner = Partner::new(config, &db, handles);
-    let mut d = Driver {
-        partner,
-        db,
-        listener,
-        streams: HashMap::new(),
-        next: 0,
-        events: Vec::new(),
-    };
+    let mut d = Driver::new(us, vec![samba_partner(server)], db, 0x5eed_0001, |_, _| {});
 
     // 1 and 2: the pull at start and the notification at start.
     d.run_until(Duration::from_secs(15), |e| {
@@ -418,33 +254,11 @@ fn driver() {
         ChallengeOutcome::Replace
     );
     d.partner.handle_db_changed(&d.db, Instant::now());
-    wait_for_secs(&mut d, ldb, "S4CLIENT", 20, |r| {
-        (r.owner, r.version) == (us, v)
-    });
+    d.wait_for_ldb(ldb, "S4CLIENT", 20, |r| (r.owner, r.version) == (us, v));
     eprintln!("driver: Samba challenged its silent holder and took our S4CLIENT<00>");
 }
 
 /// Drives `d` until Samba's record `name<00>` satisfies `ok` (at most 5 s).
 fn wait_for(d: &mut Driver, ldb: &std::path::Path, name: &str, ok: impl Fn(&LdbRecord) -> bool) {
-    wait_for_secs(d, ldb, name, 5, ok);
-}
-
-/// Drives `d` until Samba's record `name<00>` satisfies `ok`.
-fn wait_for_secs(
-    d: &mut Driver,
-    ldb: &std::path::Path,
-    name: &str,
-    secs: u64,
-    ok: impl Fn(&LdbRecord) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let records = ldb_records(ldb, &format!("(name={name})"));
-        if records.iter().any(|r| r.suffix == 0 && ok(r)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "Samba holds {records:?}");
-        d.step();
-        thread::sleep(Duration::from_millis(20));
-    }
+    d.wait_for_ldb(ldb, name, 5, ok);
 }

@@ -4,21 +4,25 @@
 //! UDP 137, replicas travel over simulated TCP 42, and a store keeps what
 //! was committed, so that a crash loses exactly what was not.
 
+mod support;
+
 use core::net::{Ipv4Addr, SocketAddrV4};
+use core::ops::{Deref, DerefMut};
 use core::time::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use nbns::server::{
     Change, ChangeItem, RecordState, ServerConfig, StoredRecord, Transmit, WinsServer,
 };
 use nbns::winsrepl::{
-    ConnectionId, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT,
+    Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig, REPLICATION_PORT,
     ReplicationConfig, ReplicationDb,
 };
 use nbns::wire::{
     Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, NodeType, Packet, PacketKind,
 };
+use support::repl_sim::{Hooks, SimNet, SimNode, handles};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
@@ -91,57 +95,91 @@ impl SimStore {
     }
 }
 
-struct Node {
-    ip: Ipv4Addr,
-    server: WinsServer,
-    partner: Partner,
+/// What a server host keeps besides its `WinsServer` and `Partner`.
+struct Host {
+    us: Ipv4Addr,
     store: SimStore,
     unsaved: Vec<Change>,
-    /// Commit after every step (else changes wait for `commit`).
+    /// Commit after every step (else changes wait for the next crash).
     auto_commit: bool,
-    events: Vec<PartnerEvent>,
     partners: Vec<PartnerConfig>,
-}
-
-#[derive(Clone, Copy)]
-struct End {
-    node: usize,
-    conn: ConnectionId,
-}
-
-struct Net {
-    now: Instant,
-    nodes: Vec<Node>,
-    links: BTreeMap<(usize, ConnectionId), End>,
-    wire: VecDeque<(End, Option<Vec<u8>>)>,
-    next_conn: u64,
-    next_port: u16,
-    /// Datagrams the servers sent to addresses that are not servers.
+    /// Datagrams the server sent.
     udp: Vec<Transmit>,
-    /// Name Records Requests per sender: (owner, min, max).
-    requests: Vec<(Ipv4Addr, Ipv4Addr, u64, u64)>,
+}
+
+impl Hooks<WinsServer> for Host {
+    fn before_drain(
+        &mut self,
+        server: &mut WinsServer,
+        partner: &mut Partner,
+        now: Instant,
+    ) -> bool {
+        self.unsaved
+            .extend(core::iter::from_fn(|| server.poll_change()));
+        if self.auto_commit {
+            self.commit(server, partner, now);
+        }
+        let mut moved = false;
+        while let Some(t) = server.poll_transmit() {
+            moved = true;
+            self.udp.push(t);
+        }
+        moved
+    }
+    fn poll_timeout(&self, server: &WinsServer) -> Option<Instant> {
+        server.poll_timeout()
+    }
+    fn handle_timeout(&mut self, server: &mut WinsServer, now: Instant) {
+        server.handle_timeout(now);
+    }
+}
+
+impl Host {
+    /// Commits the waiting changes; after our own records changed, tells
+    /// the partner.
+    fn commit(&mut self, server: &mut WinsServer, partner: &mut Partner, now: Instant) {
+        let Some(last) = self.unsaved.last().map(|c| c.seq) else {
+            return;
+        };
+        let us = self.us;
+        let ours = self.unsaved.iter().any(|c| match &c.item {
+            ChangeItem::Put { record, .. } => record.owner == us,
+            _ => false,
+        });
+        for c in self.unsaved.drain(..) {
+            self.store.apply(&c);
+        }
+        server.handle_persisted(last);
+        if ours {
+            partner.handle_db_changed(server, now);
+        }
+    }
+}
+
+/// The simulated network of servers, and the NBNS transaction IDs of the
+/// hosts registering at them.
+struct Net {
+    sim: SimNet<WinsServer, Host>,
     next_id: u16,
 }
 
-fn handles(ip: Ipv4Addr) -> impl FnMut() -> u32 + Send + 'static {
-    let mut seed = u32::from(ip);
-    move || {
-        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        seed
+impl Deref for Net {
+    type Target = SimNet<WinsServer, Host>;
+    fn deref(&self) -> &SimNet<WinsServer, Host> {
+        &self.sim
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut SimNet<WinsServer, Host> {
+        &mut self.sim
     }
 }
 
 impl Net {
     fn new() -> Self {
         Self {
-            now: Instant::now(),
-            nodes: Vec::new(),
-            links: BTreeMap::new(),
-            wire: VecDeque::new(),
-            next_conn: 1,
-            next_port: 40_000,
-            udp: Vec::new(),
-            requests: Vec::new(),
+            sim: SimNet::new(),
             next_id: 0,
         }
     }
@@ -149,194 +187,53 @@ impl Net {
     fn add(&mut self, ip: Ipv4Addr, partners: Vec<PartnerConfig>) -> usize {
         let mut server = WinsServer::new(server_config(ip), self.now);
         server.enable_replication();
-        let partner = Partner::new(
-            ReplicationConfig::new(ip, partners.clone()),
-            &server,
-            handles(ip),
-        );
-        self.nodes.push(Node {
-            ip,
-            server,
-            partner,
+        let host = Host {
+            us: ip,
             store: SimStore::default(),
             unsaved: Vec::new(),
             auto_commit: true,
-            events: Vec::new(),
-            partners,
-        });
-        self.nodes.len() - 1
+            partners: partners.clone(),
+            udp: Vec::new(),
+        };
+        self.push(SimNode::new(ip, server, partners, host))
     }
 
     /// Node `i` stops (its connections break), losing what it had not
     /// committed, and starts again from its store.
     fn crash_and_restart(&mut self, i: usize) {
         let now = self.now;
-        let conns: Vec<(usize, ConnectionId)> = self
-            .links
-            .keys()
-            .filter(|(n, _)| *n == i)
-            .copied()
-            .collect();
-        for k in conns {
-            if let Some(other) = self.links.remove(&k) {
-                self.links.remove(&(other.node, other.conn));
-                self.wire.push_back((other, None));
-            }
-        }
-        self.wire.retain(|(e, _)| e.node != i);
+        self.disconnect(i);
         let n = &mut self.nodes[i];
-        n.unsaved.clear();
-        let records: Vec<StoredRecord> = n.store.records.values().cloned().collect();
+        n.ext.unsaved.clear();
+        let records: Vec<StoredRecord> = n.ext.store.records.values().cloned().collect();
         let mut server =
-            WinsServer::restore(server_config(n.ip), now, n.store.mark, records).unwrap();
-        server.restore_owner_map(n.store.owners.iter().map(|(o, v)| (*o, *v)));
+            WinsServer::restore(server_config(n.ip), now, n.ext.store.mark, records).unwrap();
+        server.restore_owner_map(n.ext.store.owners.iter().map(|(o, v)| (*o, *v)));
         server.enable_replication();
         n.partner = Partner::new(
-            ReplicationConfig::new(n.ip, n.partners.clone()),
+            ReplicationConfig::new(n.ip, n.ext.partners.clone()),
             &server,
             handles(n.ip),
         );
-        n.server = server;
+        n.db = server;
         n.events.clear();
     }
 
-    /// Commits node `i`'s waiting changes; after our own records changed,
-    /// tells the partner.
-    fn commit(&mut self, i: usize) {
-        let now = self.now;
-        let n = &mut self.nodes[i];
-        n.unsaved
-            .extend(core::iter::from_fn(|| n.server.poll_change()));
-        let Some(last) = n.unsaved.last().map(|c| c.seq) else {
-            return;
-        };
-        let ours = n.unsaved.iter().any(|c| match &c.item {
-            ChangeItem::Put { record, .. } => record.owner == n.ip,
-            _ => false,
-        });
-        for c in n.unsaved.drain(..) {
-            n.store.apply(&c);
-        }
-        n.server.handle_persisted(last);
-        if ours {
-            n.partner.handle_db_changed(&n.server, now);
-        }
-    }
-
-    fn node_at(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.nodes.iter().position(|n| n.ip == ip)
-    }
-
-    fn settle(&mut self) {
-        for _ in 0..1_000_000 {
-            let mut moved = false;
-            for i in 0..self.nodes.len() {
-                moved |= self.drain(i);
-            }
-            if let Some((end, data)) = self.wire.pop_front() {
-                moved = true;
-                let now = self.now;
-                let n = &mut self.nodes[end.node];
-                match data {
-                    Some(b) => n.partner.handle_received(&mut n.server, end.conn, &b, now),
-                    None => n.partner.handle_closed(end.conn, now),
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
-        panic!("the simulation does not settle");
-    }
-
-    fn drain(&mut self, i: usize) -> bool {
-        let mut moved = false;
-        let now = self.now;
-        if self.nodes[i].auto_commit {
-            self.commit(i);
-        } else {
-            let n = &mut self.nodes[i];
-            n.unsaved
-                .extend(core::iter::from_fn(|| n.server.poll_change()));
-        }
-        while let Some(t) = self.nodes[i].server.poll_transmit() {
-            moved = true;
-            self.udp.push(t);
-        }
-        while let Some(to) = self.nodes[i].partner.poll_connect() {
-            moved = true;
-            match self.node_at(*to.ip()) {
-                Some(j) => {
-                    let (ci, cj) = (
-                        ConnectionId(self.next_conn),
-                        ConnectionId(self.next_conn + 1),
-                    );
-                    self.next_conn += 2;
-                    self.next_port += 1;
-                    let from = SocketAddrV4::new(self.nodes[i].ip, self.next_port);
-                    self.links.insert((i, ci), End { node: j, conn: cj });
-                    self.links.insert((j, cj), End { node: i, conn: ci });
-                    self.nodes[j].partner.handle_connected(cj, from, now);
-                    self.nodes[i].partner.handle_connected(ci, to, now);
-                }
-                None => self.nodes[i].partner.handle_connect_failed(to, now),
-            }
-        }
-        while let Some((conn, b)) = self.nodes[i].partner.poll_send() {
-            moved = true;
-            if let Ok(m) = nbns::winsrepl::Message::parse(&b)
-                && let nbns::winsrepl::Body::SendRequest(o) = m.body
-            {
-                self.requests
-                    .push((self.nodes[i].ip, o.owner, o.min_version, o.max_version));
-            }
-            if let Some(&other) = self.links.get(&(i, conn)) {
-                self.wire.push_back((other, Some(b)));
-            }
-        }
-        while let Some(conn) = self.nodes[i].partner.poll_close() {
-            moved = true;
-            if let Some(other) = self.links.remove(&(i, conn)) {
-                self.links.remove(&(other.node, other.conn));
-                self.wire.push_back((other, None));
-            }
-        }
-        while let Some(e) = self.nodes[i].partner.poll_event() {
-            moved = true;
-            self.nodes[i].events.push(e);
-        }
-        moved
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        loop {
-            self.settle();
-            let next = self
-                .nodes
-                .iter()
-                .flat_map(|n| [n.partner.poll_timeout(), n.server.poll_timeout()])
-                .flatten()
-                .min();
-            match next {
-                Some(t) if t <= until => {
-                    self.now = self.now.max(t);
-                    let now = self.now;
-                    for n in &mut self.nodes {
-                        n.partner.handle_timeout(now);
-                        n.server.handle_timeout(now);
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.now = until;
-        self.settle();
+    /// Name Records Requests seen: (sender, owner, min, max).
+    fn requests(&self) -> Vec<(Ipv4Addr, Ipv4Addr, u64, u64)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| {
+                self.requests_from(n.ip)
+                    .into_iter()
+                    .map(|(o, min, max)| (n.ip, o, min, max))
+            })
+            .collect()
     }
 
     fn datagram(&mut self, i: usize, from: SocketAddrV4, p: &Message<'_>) {
         let now = self.now;
-        self.nodes[i].server.handle_datagram(now, from, &bytes(p));
+        self.nodes[i].db.handle_datagram(now, from, &bytes(p));
         self.settle();
     }
 
@@ -360,7 +257,7 @@ impl Net {
     }
 
     fn at(&self, i: usize, name: &str) -> Option<(Ipv4Addr, u64, RecordState)> {
-        let r = self.nodes[i].server.record(nb(name), b"")?;
+        let r = self.nodes[i].db.record(nb(name), b"")?;
         Some((r.owner(), r.version(), r.state()))
     }
 
@@ -374,8 +271,9 @@ impl Net {
 
     /// The name queries the servers sent to host `h` (challenges).
     fn queries_to(&self, h: u8) -> Vec<(u16, NetbiosName)> {
-        self.udp
+        self.nodes
             .iter()
+            .flat_map(|n| &n.ext.udp)
             .filter(|t| *t.destination.ip() == host(h))
             .filter_map(|t| {
                 let p = Packet::parse(&t.contents).ok()?;
@@ -403,13 +301,13 @@ fn a_registration_at_a_appears_at_b_with_a_as_owner_and_its_version() {
     assert_eq!((owner, state), (A, RecordState::Active));
     net.run_for(Duration::from_secs(1));
     assert_eq!(net.at(b, "HOST"), Some((A, version, RecordState::Active)));
-    assert_eq!(net.nodes[b].server.max_version(A), version);
+    assert_eq!(net.nodes[b].db.max_version(A), version);
     // B serves the replica with A's owner and version, and never counts
     // it as its own.
-    assert_eq!(net.nodes[b].server.version_counter(), 0);
+    assert_eq!(net.nodes[b].db.version_counter(), 0);
     let mut out = Vec::new();
     assert_eq!(
-        ReplicationDb::records(&net.nodes[b].server, A, 1, 100, 10, &mut out),
+        ReplicationDb::records(&net.nodes[b].db, A, 1, 100, 10, &mut out),
         1
     );
     assert_eq!((out[0].owner, out[0].version), (A, version));
@@ -451,7 +349,7 @@ fn a_tombstone_propagates() {
     net.release(a, 5, "GONE");
     // The released record does not replicate; after the extinction
     // interval it becomes a tombstone with a new version, which does.
-    let ext = u64::from(net.nodes[a].server.config().extinction_interval);
+    let ext = u64::from(net.nodes[a].db.config().extinction_interval);
     net.run_for(Duration::from_secs(ext + 2));
     let (owner, version, state) = net.at(a, "GONE").unwrap();
     assert_eq!((owner, state), (A, RecordState::Tombstoned));
@@ -499,12 +397,12 @@ fn conflict() -> (Net, usize, usize, u64) {
     let ours = net.at(b, "SHARED").unwrap().1;
     net.nodes[b].partner = Partner::new(
         ReplicationConfig::new(B, vec![partner(A, 0)]),
-        &net.nodes[b].server,
+        &net.nodes[b].db,
         handles(B),
     );
     net.register(a, 5, "SHARED");
     net.run_for(Duration::from_millis(300));
-    assert_eq!(net.nodes[b].server.replica_challenges(), 1);
+    assert_eq!(net.nodes[b].db.replica_challenges(), 1);
     assert_eq!(net.queries_to(6).len(), 1, "a name query to the holder");
     assert_eq!(net.at(b, "SHARED"), Some((B, ours, RecordState::Active)));
     (net, a, b, ours)
@@ -522,9 +420,9 @@ fn our_active_record_is_kept_when_its_holder_answers_the_challenge() {
     );
     // From another port: not the challenge's answer.
     net.datagram(b, SocketAddrV4::new(host(6), 40000), &answer);
-    assert_eq!(net.nodes[b].server.replica_challenges(), 1);
+    assert_eq!(net.nodes[b].db.replica_challenges(), 1);
     net.datagram(b, SocketAddrV4::new(host(6), 137), &answer);
-    assert_eq!(net.nodes[b].server.replica_challenges(), 0);
+    assert_eq!(net.nodes[b].db.replica_challenges(), 0);
     net.run_for(Duration::from_secs(10));
     assert_eq!(net.at(b, "SHARED"), Some((B, ours, RecordState::Active)));
 }
@@ -545,20 +443,16 @@ fn a_restarted_partner_pulls_only_above_what_it_had() {
     net.register(a, 5, "ONE");
     net.register(a, 5, "TWO");
     net.run_for(Duration::from_secs(1));
-    let had = net.nodes[b].server.max_version(A);
+    let had = net.nodes[b].db.max_version(A);
     assert!(had >= 2);
-    net.nodes[b].auto_commit = true;
+    net.nodes[b].ext.auto_commit = true;
     net.crash_and_restart(b);
-    assert_eq!(
-        net.nodes[b].server.max_version(A),
-        had,
-        "the map is restored"
-    );
-    net.requests.clear();
+    assert_eq!(net.nodes[b].db.max_version(A), had, "the map is restored");
+    net.seen.clear();
     net.register(a, 5, "THREE");
     let three = net.at(a, "THREE").unwrap().1;
     net.run_for(Duration::from_secs(1));
-    let asked: Vec<_> = net.requests.iter().filter(|r| r.0 == B).collect();
+    let asked: Vec<_> = net.requests().into_iter().filter(|r| r.0 == B).collect();
     assert!(!asked.is_empty());
     assert!(
         asked.iter().all(|r| r.1 == A && r.2 > had),
@@ -570,36 +464,40 @@ fn a_restarted_partner_pulls_only_above_what_it_had() {
 #[test]
 fn a_crash_before_commit_pulls_the_same_records_again() {
     let (mut net, a, b) = pair();
-    net.nodes[b].auto_commit = false;
+    net.nodes[b].ext.auto_commit = false;
     for n in ["ONE", "TWO", "THREE"] {
         net.register(a, 5, n);
     }
     net.run_for(Duration::from_secs(1));
     assert!(net.at(b, "ONE").is_some(), "applied in memory");
-    assert!(net.nodes[b].store.records.is_empty(), "nothing committed");
-    net.nodes[b].auto_commit = true;
+    assert!(
+        net.nodes[b].ext.store.records.is_empty(),
+        "nothing committed"
+    );
+    net.nodes[b].ext.auto_commit = true;
     net.crash_and_restart(b);
-    assert_eq!(net.nodes[b].server.max_version(A), 0);
+    assert_eq!(net.nodes[b].db.max_version(A), 0);
     assert!(net.at(b, "ONE").is_none());
-    net.requests.clear();
+    net.seen.clear();
     net.run_for(Duration::from_secs(1));
     assert!(
-        net.requests
+        net.requests()
             .iter()
             .any(|r| r.0 == B && r.1 == A && r.2 == 1),
         "pulled again from 1: {:?}",
-        net.requests
+        net.requests()
     );
     for n in ["ONE", "TWO", "THREE"] {
         assert_eq!(net.at(b, n), net.at(a, n), "{n}");
         let stored = net.nodes[b]
+            .ext
             .store
             .records
             .get(&(nb(n), Box::default()))
             .unwrap();
         assert_eq!(stored.owner, A);
     }
-    let map_b = net.nodes[b].store.owners.get(&A).copied().unwrap_or(0);
+    let map_b = net.nodes[b].ext.store.owners.get(&A).copied().unwrap_or(0);
     assert!(map_b >= net.at(a, "THREE").unwrap().1);
 }
 
@@ -608,12 +506,12 @@ fn a_durable_map_entry_never_runs_ahead_of_its_replicas() {
     // Every prefix of B's change sequence that holds an owner-map entry
     // for A holds each record of A at or below that version.
     let (mut net, a, b) = pair();
-    net.nodes[b].auto_commit = false;
+    net.nodes[b].ext.auto_commit = false;
     for n in ["ONE", "TWO", "THREE", "FOUR"] {
         net.register(a, 5, n);
     }
     net.run_for(Duration::from_secs(1));
-    let changes = net.nodes[b].unsaved.clone();
+    let changes = net.nodes[b].ext.unsaved.clone();
     assert!(
         changes
             .iter()

@@ -1,18 +1,20 @@
 //! Replication conversations between the crate's `Partner`s over a
 //! simulated network and clock: every TCP connection is a pair of in-order
-//! byte pipes, the clock jumps to the next deadline, nothing sleeps.
+//! byte pipes, the clock jumps to the next deadline, nothing sleeps
+//! (`support::repl_sim`).
+
+mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use nbns::winsrepl::{
-    Body, ConnectionId, Down, MemoryDb, Message, OwnerRecord, Partner, PartnerConfig, PartnerEvent,
-    PullConfig, PushConfig, REPLICATION_PORT, RecordState, RecordType, Refusal, ReplicationConfig,
-    ReplicationDb, StopReason, UpdateKind,
+    Body, Down, MemoryDb, Message, Partner, PartnerConfig, PartnerEvent, PullConfig, PushConfig,
+    REPLICATION_PORT, RecordState, RecordType, Refusal, ReplicationDb, StopReason, UpdateKind,
 };
 use nbns::wire::NetbiosName;
+use support::repl_sim::{SimNet, SimNode, handles};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
@@ -42,208 +44,26 @@ fn partner(ip: Ipv4Addr, pull: bool, push: Option<u64>, inform: bool) -> Partner
     }
 }
 
-struct Node {
-    ip: Ipv4Addr,
-    partner: Partner,
-    db: MemoryDb,
-    events: Vec<PartnerEvent>,
-    up: bool,
+type Net = SimNet<MemoryDb>;
+
+trait NetExt {
+    fn add(&mut self, ip: Ipv4Addr, db: MemoryDb, partners: Vec<PartnerConfig>) -> usize;
+    fn restart(&mut self, i: usize);
+    fn changed(&mut self, i: usize);
 }
 
-/// One end of a simulated TCP connection.
-#[derive(Clone, Copy)]
-struct End {
-    node: usize,
-    conn: ConnectionId,
-}
-
-/// A message seen on the wire: who sent it and what it was.
-#[derive(Debug, Clone)]
-struct Seen {
-    from: Ipv4Addr,
-    bytes: Vec<u8>,
-}
-
-struct Net {
-    now: Instant,
-    nodes: Vec<Node>,
-    /// Connection id → the other end.
-    links: BTreeMap<(usize, ConnectionId), End>,
-    /// Bytes in flight, in order; `None` is a close.
-    wire: VecDeque<(End, Option<Vec<u8>>)>,
-    next_conn: u64,
-    next_port: u16,
-    seen: Vec<Seen>,
-    /// Cut the connection in the middle of the first message this matches.
-    cut: Option<fn(&Message<'_>) -> bool>,
-}
-
-impl Net {
-    fn new() -> Self {
-        Self {
-            now: Instant::now(),
-            nodes: Vec::new(),
-            links: BTreeMap::new(),
-            wire: VecDeque::new(),
-            next_conn: 1,
-            next_port: 40_000,
-            seen: Vec::new(),
-            cut: None,
-        }
-    }
-
-    fn config(ip: Ipv4Addr, partners: Vec<PartnerConfig>) -> ReplicationConfig {
-        ReplicationConfig::new(ip, partners)
-    }
-
+impl NetExt for Net {
     /// Adds a node with its database, not started.
     fn add(&mut self, ip: Ipv4Addr, db: MemoryDb, partners: Vec<PartnerConfig>) -> usize {
-        let mut seed = u32::from(ip);
-        let handles = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            seed
-        };
-        let partner = Partner::new(Self::config(ip, partners), &db, handles);
-        self.nodes.push(Node {
-            ip,
-            partner,
-            db,
-            events: Vec::new(),
-            up: true,
-        });
-        self.nodes.len() - 1
+        self.push(SimNode::new(ip, db, partners, ()))
     }
 
     /// Restarts node `i` with the database it had (the store survives).
     fn restart(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         let config = node.partner.config().clone();
-        let mut seed = 7u32;
-        let handles = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            seed
-        };
-        node.partner = Partner::new(config, &node.db, handles);
+        node.partner = Partner::new(config, &node.db, handles(Ipv4Addr::from(7)));
         node.events.clear();
-    }
-
-    fn node_at(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.nodes.iter().position(|n| n.ip == ip && n.up)
-    }
-
-    /// Runs everything that is due now until nothing moves.
-    fn settle(&mut self) {
-        for _ in 0..100_000 {
-            let mut moved = false;
-            for i in 0..self.nodes.len() {
-                moved |= self.drain(i);
-            }
-            if let Some((end, data)) = self.wire.pop_front() {
-                moved = true;
-                self.deliver(end, data);
-            }
-            if !moved {
-                return;
-            }
-        }
-        panic!("the simulation does not settle");
-    }
-
-    fn deliver(&mut self, end: End, data: Option<Vec<u8>>) {
-        let now = self.now;
-        let node = &mut self.nodes[end.node];
-        match data {
-            Some(bytes) => {
-                node.partner
-                    .handle_received(&mut node.db, end.conn, &bytes, now);
-            }
-            None => {
-                node.partner.handle_closed(end.conn, now);
-            }
-        }
-    }
-
-    /// Moves node `i`'s outputs onto the network.
-    fn drain(&mut self, i: usize) -> bool {
-        let mut moved = false;
-        let now = self.now;
-        while let Some(to) = self.nodes[i].partner.poll_connect() {
-            moved = true;
-            match self.node_at(*to.ip()) {
-                Some(j) if to.port() == REPLICATION_PORT => {
-                    let (ci, cj) = (
-                        ConnectionId(self.next_conn),
-                        ConnectionId(self.next_conn + 1),
-                    );
-                    self.next_conn += 2;
-                    self.next_port += 1;
-                    let from = SocketAddrV4::new(self.nodes[i].ip, self.next_port);
-                    self.links.insert((i, ci), End { node: j, conn: cj });
-                    self.links.insert((j, cj), End { node: i, conn: ci });
-                    self.nodes[j].partner.handle_connected(cj, from, now);
-                    self.nodes[i].partner.handle_connected(ci, to, now);
-                }
-                _ => self.nodes[i].partner.handle_connect_failed(to, now),
-            }
-        }
-        while let Some((conn, bytes)) = self.nodes[i].partner.poll_send() {
-            moved = true;
-            let Some(&other) = self.links.get(&(i, conn)) else {
-                continue;
-            };
-            let m = Message::parse(&bytes).expect("the partner sends what parses");
-            self.seen.push(Seen {
-                from: self.nodes[i].ip,
-                bytes: bytes.clone(),
-            });
-            if self.cut.is_some_and(|f| f(&m)) {
-                self.cut = None;
-                let half = bytes[..bytes.len() / 2].to_vec();
-                self.wire.push_back((other, Some(half)));
-                self.wire.push_back((other, None));
-                self.nodes[i].partner.handle_closed(conn, now);
-                self.links.remove(&(i, conn));
-                continue;
-            }
-            self.wire.push_back((other, Some(bytes)));
-        }
-        while let Some(conn) = self.nodes[i].partner.poll_close() {
-            moved = true;
-            if let Some(other) = self.links.remove(&(i, conn)) {
-                self.links.remove(&(other.node, other.conn));
-                self.wire.push_back((other, None));
-            }
-        }
-        while let Some(e) = self.nodes[i].partner.poll_event() {
-            moved = true;
-            self.nodes[i].events.push(e);
-        }
-        moved
-    }
-
-    /// Runs the network until `until`, jumping from deadline to deadline.
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        loop {
-            self.settle();
-            let next = self
-                .nodes
-                .iter()
-                .filter_map(|n| n.partner.poll_timeout())
-                .min();
-            match next {
-                Some(t) if t <= until => {
-                    self.now = self.now.max(t);
-                    let now = self.now;
-                    for n in &mut self.nodes {
-                        n.partner.handle_timeout(now);
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.now = until;
-        self.settle();
     }
 
     /// Node `i`'s records changed.
@@ -251,27 +71,6 @@ impl Net {
         let now = self.now;
         let n = &mut self.nodes[i];
         n.partner.handle_db_changed(&n.db, now);
-    }
-
-    /// The Name Records Requests `from` sent, as (owner, min, max).
-    fn requests_from(&self, from: Ipv4Addr) -> Vec<(Ipv4Addr, u64, u64)> {
-        self.seen
-            .iter()
-            .filter(|s| s.from == from)
-            .filter_map(|s| match Message::parse(&s.bytes).ok()?.body {
-                Body::SendRequest(OwnerRecord {
-                    owner,
-                    max_version,
-                    min_version,
-                    ..
-                }) => Some((owner, min_version, max_version)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn count(&self, i: usize, f: impl Fn(&PartnerEvent) -> bool) -> usize {
-        self.nodes[i].events.iter().filter(|e| f(e)).count()
     }
 }
 

@@ -536,6 +536,7 @@ fn restore_refuses_bad_records() {
         version: 7,
         owner: SERVER,
         addresses: [entry(2)].into(),
+        member_owners: Box::default(),
         deadline: now,
     };
     let s = WinsServer::restore(config(), now, 3, [good.clone()]).unwrap();

@@ -40,6 +40,17 @@ pub struct ServerConfig {
     /// How long a tombstone is kept before it is removed, in seconds.
     /// Default 86 400 (1 day, nmbd and Samba4's tombstone timeout).
     pub extinction_timeout: u32,
+    /// How long an active replica (a record of another owner) lives after
+    /// it was last replicated before it is verified with its owner, in
+    /// seconds (see [`verify`](crate::server#replica-verification)).
+    /// Default 2 073 600 (24 days, MS-WINSRA <10> and Samba's
+    /// `wreplsrv:verify_interval`).
+    pub verify_interval: u32,
+    /// How long the server must have run before it removes a replica
+    /// tombstone, in seconds. Default 259 200 (3 days, Samba's
+    /// `wreplsrv:tombstone_extra_timeout`; Windows keeps replica
+    /// tombstones for its first 3 days alike).
+    pub tombstone_min_uptime: u32,
     /// Interval between challenge queries to the same owner address.
     /// Default 500 ms (Windows: "three times at 500-millisecond intervals").
     pub challenge_interval: Duration,
@@ -101,6 +112,8 @@ impl Default for ServerConfig {
             max_ttl: 518_400,
             extinction_interval: 345_600,
             extinction_timeout: 86_400,
+            verify_interval: crate::server::REPLICA_VERIFY_INTERVAL,
+            tombstone_min_uptime: 259_200,
             challenge_interval: Duration::from_millis(500),
             challenge_sends: 3,
             wack_ttl_base: 5,

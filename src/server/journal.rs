@@ -79,6 +79,10 @@ pub struct StoredRecord {
     /// The addresses, oldest first (never empty; at most
     /// [`MAX_RECORD_ADDRS`](crate::server::MAX_RECORD_ADDRS)).
     pub addresses: Box<[NbAddrEntry]>,
+    /// The owner of each address, in the order of `addresses`, when a
+    /// member of a special group or multihomed record has an owner of its
+    /// own (MS-WINSRA 2.2.10.1.1.1); empty when `owner` owns them all.
+    pub member_owners: Box<[Ipv4Addr]>,
     /// When the current state ends (expiry, extinction, removal).
     pub deadline: Instant,
 }

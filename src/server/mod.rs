@@ -59,6 +59,40 @@
 //! challenge's deadline, with the query's transaction ID and the
 //! challenged name and scope.
 //!
+//! # Replica verification
+//!
+//! An active replica lives for the verify interval
+//! ([`ServerConfig::verify_interval`](crate::server::ServerConfig::verify_interval),
+//! 24 days) after it was last replicated. Its owner refreshes it by
+//! replicating a newer version; when the interval passes without one, the
+//! server asks the owner itself, as Samba does: a name query (RD set) to
+//! UDP 137 of the owner's address,
+//! [`challenge_sends`](crate::server::ServerConfig::challenge_sends) tries
+//! of [`challenge_interval`](crate::server::ServerConfig::challenge_interval)
+//! each, accepted only from that address and port with the query's ID and
+//! name. The answer decides:
+//!
+//! | owner's answer | the replica |
+//! |---|---|
+//! | positive, the same addresses | kept for another verify interval |
+//! | positive, other addresses | taken over as a tombstone with a new version of ours, so that the owner's own record replicates over it |
+//! | negative (the owner no longer has it) | removed |
+//! | none | kept, asked again after [`VERIFY_RETRY`] |
+//!
+//! (Microsoft's variant, a Name Records Request to the owner, deletes the
+//! records missing from the answer: the same outcome for a name the owner
+//! dropped.) At most
+//! [`max_pending`](crate::server::ServerConfig::max_pending) verifications
+//! run at once; a replica due beyond that waits one challenge interval
+//! per try.
+//!
+//! A replica tombstone is removed after the extinction timeout, but not
+//! before the server has run for
+//! [`tombstone_min_uptime`](crate::server::ServerConfig::tombstone_min_uptime)
+//! (3 days, Samba's `wreplsrv:tombstone_extra_timeout` and the Windows
+//! rule), so that a server restarted with a stale store has time to pull
+//! the owners' newer records before it forgets the deletions.
+//!
 //! # Dropped input
 //!
 //! Unparseable datagrams, broadcasts, responses other than the answer to a
@@ -77,6 +111,7 @@ mod reclaim;
 mod record;
 mod replication;
 mod restore;
+mod verify;
 
 #[doc(hidden)]
 pub mod fuzz;
@@ -87,6 +122,7 @@ pub use journal::{Change, ChangeItem, Durability, StoredRecord, VERSION_BLOCK};
 pub use record::{MAX_RECORD_ADDRS, RecordKind, RecordState, RecordView};
 pub use replication::{MAX_OWNERS, REPLICA_VERIFY_INTERVAL};
 pub use restore::RestoreError;
+pub use verify::VERIFY_RETRY;
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -202,6 +238,8 @@ pub struct ServerStats {
     pub releases: u64,
     /// Challenges started.
     pub challenges: u64,
+    /// Verifications of replicas with their owners started.
+    pub verifications: u64,
     /// Transmits dropped because the queue was full.
     pub transmits_dropped: u64,
     /// Events dropped because the queue was full.
@@ -242,6 +280,8 @@ struct Outbox {
     cap: usize,
     /// The (owner, version) index, once replication is enabled.
     index: Option<replication::VersionIndex>,
+    /// The member owners of list records with members of other owners.
+    members: replication::MemberOwners,
 }
 
 impl Outbox {
@@ -291,6 +331,9 @@ impl Outbox {
     /// Reports a change of the record `key` (now `rec`): an event (but for
     /// a renewed TTL) and a durable change.
     fn note(&mut self, kind: EventKind, key: Key, scopes: &[Box<[u8]>], rec: &Record) {
+        if kind == EventKind::Removed {
+            self.members.forget(key);
+        }
         if let Some(ix) = &mut self.index {
             if kind == EventKind::Removed {
                 ix.remove(key);
@@ -312,6 +355,7 @@ impl Outbox {
             version: rec.version,
             owner: rec.owner,
             addresses: rec.addrs.as_slice().into(),
+            member_owners: self.members.stored(key, rec),
             deadline: self.epoch + Duration::from_secs(u64::from(rec.deadline)),
         };
         let item = match kind {
@@ -448,6 +492,7 @@ impl WinsServer {
                 stats: ServerStats::default(),
                 cap: config.max_queued,
                 index: None,
+                members: replication::MemberOwners::default(),
             },
             config,
             epoch: now,
@@ -591,10 +636,15 @@ impl WinsServer {
             .heap
             .peek()
             .map(|(t, _)| self.epoch + Duration::from_secs(u64::from(t)));
-        [rec, self.pending_min, self.replica_challenge_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            rec,
+            self.pending_min,
+            self.replica_challenge_deadline(),
+            self.verification_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn secs_floor(&self, now: Instant) -> u32 {
@@ -613,6 +663,7 @@ impl WinsServer {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.run_record_timers(now);
         self.replica_challenge_timers(now);
+        self.verification_timers(now);
         while self.pending_min.is_some_and(|t| t <= now) {
             let due = self
                 .pending
@@ -628,6 +679,8 @@ impl WinsServer {
 
     fn run_record_timers(&mut self, now: Instant) {
         let now_s = self.secs_floor(now);
+        let hold = self.replica_tombstone_hold(now);
+        let mut verify = Vec::new();
         while let Some((t, key)) = self.heap.peek() {
             if t > now_s {
                 break;
@@ -647,6 +700,10 @@ impl WinsServer {
             }
             let c = &self.config;
             match rec.state {
+                RecordState::Active if rec.owner != c.address => {
+                    // A replica its owner did not refresh: ask the owner.
+                    verify.push(key);
+                }
                 RecordState::Active => {
                     rec.state = RecordState::Released;
                     set_deadline(
@@ -674,10 +731,18 @@ impl WinsServer {
                     self.reclaim.push(rec.state, rec.deadline, key);
                     self.note_change(key, EventKind::Tombstoned);
                 }
+                RecordState::Tombstoned if rec.owner != c.address && hold.is_some() => {
+                    if let Some(at) = hold {
+                        set_deadline(&mut self.heap, key, rec, at);
+                    }
+                }
                 RecordState::Tombstoned => {
                     self.remove_record(key);
                 }
             }
+        }
+        for key in verify {
+            self.start_verification(now, key);
         }
         self.compact_heap();
         self.reclaim.compact(&self.records, false);
@@ -1015,6 +1080,7 @@ impl WinsServer {
             rec.version = self.out.journal.bump();
             rec.kind = want;
             rec.addrs = Addrs::One(stored);
+            self.out.members.forget(key);
             rec.owner = me;
             rec.state = RecordState::Active;
             set_deadline(&mut self.heap, key, rec, deadline);
@@ -1027,7 +1093,14 @@ impl WinsServer {
             (RecordKind::NormalGroup, RecordKind::NormalGroup) => {}
             (RecordKind::SpecialGroup, RecordKind::SpecialGroup) => {
                 if !rec.addrs.contains(entry.address) {
+                    if rec.owner != me {
+                        // Taking over a replica: its members keep their
+                        // owners; the new one is ours.
+                        self.out.members.pin(key, rec);
+                        rec.owner = me;
+                    }
                     rec.addrs.push_capped_keeping(entry, &keep);
+                    self.out.members.claim(key, entry.address, me);
                     rec.version = self.out.journal.bump();
                     event = EventKind::Changed;
                 }
@@ -1042,7 +1115,10 @@ impl WinsServer {
                 if !want.is_group() && rec.addrs.contains(entry.address) =>
             {
                 if rec.owner != me {
-                    // Taking over a replica.
+                    // Taking over a replica; the other members keep
+                    // their owners.
+                    self.out.members.pin(key, rec);
+                    self.out.members.claim(key, entry.address, me);
                     rec.owner = me;
                     rec.version = self.out.journal.bump();
                     event = EventKind::Changed;
@@ -1255,14 +1331,17 @@ impl WinsServer {
                 }
                 // The old owner is the same multi-homed host and already
                 // holds the new address: merge.
+                self.out.members.pin(key, rec);
                 if !rec.addrs.contains(pd.entry.address) {
                     rec.addrs.push_capped(pd.entry);
                 }
+                self.out.members.claim(key, pd.entry.address, me);
                 rec.kind = RecordKind::Multihomed;
             }
             None => {
                 rec.kind = pd.want;
                 rec.addrs = Addrs::One(stored);
+                self.out.members.forget(key);
             }
         }
         rec.version = self.out.journal.bump();
@@ -1279,7 +1358,8 @@ impl WinsServer {
     /// its deadline, with its transaction ID, naming the challenged name in
     /// its scope.
     fn on_response(&mut self, now: Instant, from: SocketAddrV4, p: &Packet<'_>) {
-        if self.replica_challenge_response(now, from, p) {
+        if self.replica_challenge_response(now, from, p) || self.verification_response(now, from, p)
+        {
             return;
         }
         let found = self

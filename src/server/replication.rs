@@ -37,9 +37,15 @@
 //!
 //! # Member owners
 //!
-//! The server keeps one owner per record: the members of a special group
-//! or multihomed replica are stored, and served again, as owned by the
-//! record's owner.
+//! Each member of a special group or multihomed record has an owner of
+//! its own (MS-WINSRA 2.2.10.1.1.1), which need not be the record's: a
+//! merge keeps each member's owner (reference e.4, e.5). The server keeps
+//! these owners beside the records ([`MemberOwners`]), only for the
+//! records whose members are not all the record owner's, merges with
+//! them, serves them back out unchanged and stores them
+//! ([`StoredRecord::member_owners`](crate::server::StoredRecord::member_owners)).
+//! A member a client registers here is ours; when we take over a record
+//! and keep its members, each keeps the owner it had.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::{BTreeMap, HashMap};
@@ -63,8 +69,10 @@ use crate::wire::{
     Labels, Message, NAME_SERVICE_PORT, Name, NbAddrEntry, NbFlags, NodeType, Packet, PacketKind,
 };
 
-/// How long an active replica lives before it would need verifying: the
-/// verify interval, 24 days (MS-WINSRA <10>; Samba `wreplsrv:verify_interval`).
+/// The default verify interval: how long an active replica lives before
+/// it is verified with its owner, 24 days (MS-WINSRA <10>; Samba
+/// `wreplsrv:verify_interval`). See
+/// [`ServerConfig::verify_interval`](crate::server::ServerConfig::verify_interval).
 pub const REPLICA_VERIFY_INTERVAL: u32 = 24 * 24 * 3600;
 
 /// Most owners in the owner-version map besides ourselves.
@@ -120,6 +128,107 @@ pub(crate) struct Replication {
     /// Highest version held or pulled per owner other than us.
     pub(crate) owners: BTreeMap<Ipv4Addr, u64>,
     pub(crate) challenges: HashMap<Key, ReplicaChallenge, KeyedState>,
+    /// Replicas waiting for their owner's answer to a verification.
+    pub(crate) verifications: HashMap<Key, crate::server::verify::Verification, KeyedState>,
+}
+
+/// The owners of the members of the records whose members are not all
+/// owned by the record's owner, by record; a member not listed is the
+/// record owner's. At most one entry per record, removed with the record.
+#[derive(Debug, Default)]
+pub(crate) struct MemberOwners(HashMap<Key, Box<[Member]>, KeyedState>);
+
+impl MemberOwners {
+    fn owner(&self, key: Key, rec: &Record, address: Ipv4Addr) -> Ipv4Addr {
+        self.0
+            .get(&key)
+            .and_then(|list| list.iter().find(|m| m.address == address))
+            .map_or(rec.owner, |m| m.owner)
+    }
+
+    /// The members of `rec` (at `key`) with their owners.
+    fn members(&self, key: Key, rec: &Record) -> Vec<Member> {
+        rec.addrs
+            .as_slice()
+            .iter()
+            .filter(|e| e.address != Ipv4Addr::UNSPECIFIED)
+            .map(|e| Member {
+                owner: self.owner(key, rec, e.address),
+                address: e.address,
+            })
+            .collect()
+    }
+
+    /// The record at `key`, owned by `owner`, now has `members`.
+    pub(crate) fn set(&mut self, key: Key, owner: Ipv4Addr, members: &[Member]) {
+        if members.iter().all(|m| m.owner == owner) {
+            self.0.remove(&key);
+        } else {
+            self.0.insert(key, members.into());
+        }
+    }
+
+    /// The record at `key` is gone, or its members were replaced by ones
+    /// of its owner.
+    pub(crate) fn forget(&mut self, key: Key) {
+        self.0.remove(&key);
+    }
+
+    /// The record at `key` changes owner and keeps its members: each
+    /// keeps the owner it has now.
+    pub(crate) fn pin(&mut self, key: Key, rec: &Record) {
+        let members = self.members(key, rec);
+        self.0.insert(key, members.into());
+    }
+
+    /// `address` is now a member of the record at `key` owned by `owner`
+    /// (a registration here).
+    pub(crate) fn claim(&mut self, key: Key, address: Ipv4Addr, owner: Ipv4Addr) {
+        if let Some(list) = self.0.get_mut(&key) {
+            let mut v: Vec<Member> = list
+                .iter()
+                .filter(|m| m.address != address)
+                .copied()
+                .collect();
+            v.push(Member { owner, address });
+            *list = v.into();
+        }
+    }
+
+    /// The owners to store with `rec`, in the order of its addresses;
+    /// empty when the record's owner owns every member.
+    pub(crate) fn stored(&self, key: Key, rec: &Record) -> Box<[Ipv4Addr]> {
+        if !self.0.contains_key(&key) {
+            return Box::default();
+        }
+        let owners: Box<[Ipv4Addr]> = rec
+            .addrs
+            .as_slice()
+            .iter()
+            .map(|e| self.owner(key, rec, e.address))
+            .collect();
+        if owners.iter().all(|o| *o == rec.owner) {
+            Box::default()
+        } else {
+            owners
+        }
+    }
+
+    /// Restores the owners `owners` (in the order of `rec`'s addresses)
+    /// of the record at `key`.
+    pub(crate) fn restore(&mut self, key: Key, rec: &Record, owners: &[Ipv4Addr]) {
+        let members: Vec<Member> = rec
+            .addrs
+            .as_slice()
+            .iter()
+            .zip(owners)
+            .map(|(e, o)| Member {
+                owner: *o,
+                address: e.address,
+            })
+            .collect();
+        self.set(key, rec.owner, &members);
+    }
 }
 
 /// A record's side as the conflict rules see it, with owned members.
@@ -131,17 +240,8 @@ struct Side {
 }
 
 impl Side {
-    fn of(rec: &Record) -> Self {
-        let members = rec
-            .addrs
-            .as_slice()
-            .iter()
-            .filter(|e| e.address != Ipv4Addr::UNSPECIFIED)
-            .map(|e| Member {
-                owner: rec.owner,
-                address: e.address,
-            })
-            .collect();
+    fn of(owners: &MemberOwners, key: Key, rec: &Record) -> Self {
+        let members = owners.members(key, rec);
         Self {
             owner: rec.owner,
             record_type: type_of(rec.kind),
@@ -290,7 +390,7 @@ impl WinsServer {
         let addrs = Addrs::from_vec(entries).unwrap_or(Addrs::One(entry(Ipv4Addr::UNSPECIFIED)));
         let c = &self.config;
         let lasts = match state {
-            RecordState::Active => REPLICA_VERIFY_INTERVAL,
+            RecordState::Active => c.verify_interval,
             RecordState::Released => c.extinction_interval,
             RecordState::Tombstoned => c.extinction_timeout,
         };
@@ -338,6 +438,10 @@ impl WinsServer {
         rec.kind = kind;
         rec.state = state;
         rec.addrs = addrs;
+        match &r.addresses {
+            ReplicaAddresses::List(list) => self.out.members.set(key, r.owner, list),
+            ReplicaAddresses::Single(_) => self.out.members.forget(key),
+        }
         set_deadline(&mut self.heap, key, rec, deadline);
         if state != RecordState::Active {
             self.reclaim.push(state, rec.deadline, key);
@@ -352,6 +456,7 @@ impl WinsServer {
     fn propagate(&mut self, key: Key) {
         let me = self.config.address;
         if let Some(rec) = self.records.get_mut(&key) {
+            self.out.members.pin(key, rec);
             rec.owner = me;
             rec.version = self.out.journal.bump();
             self.note_change(key, EventKind::Changed);
@@ -487,35 +592,42 @@ impl WinsServer {
         let Some(key) = found else {
             return false;
         };
-        let Some(answer) = p.answer() else {
+        let Some(held) = self.query_answer(key, p) else {
             return false;
-        };
-        if answer.name.netbios != key.name
-            || answer.name.scope != Self::scope_labels(&self.scopes, key.scope)
-        {
-            return false;
-        }
-        let held: Vec<Ipv4Addr> = answer
-            .nb()
-            .iter()
-            .flat_map(|a| a.iter())
-            .take(MAX_RECORD_ADDRS)
-            .map(|e| e.address)
-            .collect();
-        let positive = match p.kind() {
-            PacketKind::PositiveNameQueryResponse => true,
-            PacketKind::NegativeNameQueryResponse => false,
-            _ => return false,
         };
         if let Some(ch) = self.repl.challenges.remove(&key) {
-            let answer = if positive {
-                ChallengeAnswer::Positive(&held)
-            } else {
-                ChallengeAnswer::Negative
+            let answer = match &held {
+                Some(held) => ChallengeAnswer::Positive(held),
+                None => ChallengeAnswer::Negative,
             };
             self.resolve_replica_challenge(now, key, ch, answer);
         }
         true
+    }
+
+    /// A name query response `p` for the name at `key`, read: the
+    /// addresses of a positive one (`Some(Some(..))`), `Some(None)` for a
+    /// negative one, `None` for anything else or another name.
+    pub(crate) fn query_answer(&self, key: Key, p: &Packet<'_>) -> Option<Option<Vec<Ipv4Addr>>> {
+        let answer = p.answer()?;
+        if answer.name.netbios != key.name
+            || answer.name.scope != Self::scope_labels(&self.scopes, key.scope)
+        {
+            return None;
+        }
+        match p.kind() {
+            PacketKind::PositiveNameQueryResponse => Some(Some(
+                answer
+                    .nb()
+                    .iter()
+                    .flat_map(|a| a.iter())
+                    .take(MAX_RECORD_ADDRS)
+                    .map(|e| e.address)
+                    .collect(),
+            )),
+            PacketKind::NegativeNameQueryResponse => Some(None),
+            _ => None,
+        }
     }
 
     fn resolve_replica_challenge(
@@ -534,7 +646,7 @@ impl WinsServer {
             // next pull brings it again if it still matters.
             return;
         }
-        let local = Side::of(rec);
+        let local = Side::of(&self.out.members, key, rec);
         let replica = &ch.replica;
         match after_challenge(&local.side(), &replica.side(), answer) {
             ChallengeOutcome::Replace => {
@@ -571,7 +683,7 @@ impl WinsServer {
         let record_type = type_of(rec.kind);
         let flags = RecordFlags::new(record_type, state_of(rec.state), node);
         let addresses = if record_type.has_list() {
-            ReplicaAddresses::List(Side::of(rec).members)
+            ReplicaAddresses::List(self.out.members.members(key, rec))
         } else {
             ReplicaAddresses::Single(rec.addrs.as_slice().first()?.address)
         };
@@ -637,7 +749,8 @@ impl ReplicationDb for WinsServer {
             return ApplyOutcome::Kept;
         }
         let key = self.key_of(record);
-        let local = key.and_then(|k| Some((k, Side::of(self.records.get(&k)?))));
+        let local =
+            key.and_then(|k| Some((k, Side::of(&self.out.members, k, self.records.get(&k)?))));
         let Some((key, local)) = local else {
             return if self.put_replica(now, None, record) {
                 ApplyOutcome::Added
@@ -702,7 +815,8 @@ impl ReplicationDb for WinsServer {
 
 impl WinsServer {
     /// A special-group merge that keeps (or makes) the record ours: the
-    /// members of `merged`, owned by us, with a new version of ours.
+    /// members of `merged`, each with its owner, with a new version of
+    /// ours.
     fn put_owned_merge(&mut self, now: Instant, key: Key, merged: &Replica) {
         let me = self.config.address;
         let node = merged.flags.node_type();
@@ -719,6 +833,7 @@ impl WinsServer {
         let deadline = self.secs_ceil(now).saturating_add(self.config.max_ttl);
         if let Some(rec) = self.records.get_mut(&key) {
             rec.addrs = addrs;
+            self.out.members.set(key, me, merged.members());
             rec.owner = me;
             rec.kind = RecordKind::SpecialGroup;
             rec.state = RecordState::Active;

@@ -67,6 +67,9 @@ impl WinsServer {
             if r.version == 0 || r.addresses.len() > MAX_RECORD_ADDRS {
                 return Err(bad);
             }
+            if !r.member_owners.is_empty() && r.member_owners.len() != r.addresses.len() {
+                return Err(bad);
+            }
             let addrs = Addrs::from_vec(r.addresses.into_vec()).ok_or(bad)?;
             let scope = if r.scope.is_empty() {
                 0
@@ -87,6 +90,7 @@ impl WinsServer {
             }
             let c = &server.config;
             let longest = match r.state {
+                RecordState::Active if r.owner != c.address => c.verify_interval,
                 RecordState::Active => c.max_ttl,
                 RecordState::Released => c.extinction_interval,
                 RecordState::Tombstoned => c.extinction_timeout,
@@ -102,6 +106,7 @@ impl WinsServer {
                 state: r.state,
             };
             set_deadline(&mut server.heap, key, &mut rec, deadline);
+            server.out.members.restore(key, &rec, &r.member_owners);
             server.records.insert(key, rec);
             if r.owner == server.config.address {
                 top = top.max(r.version);

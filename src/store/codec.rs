@@ -6,15 +6,23 @@
 //! value: format (1) | kind (1) | state (1) | address count n (1)
 //!        | version (8) | deadline, seconds since the Unix epoch (8)
 //!        | owner (4) | n × (NB_FLAGS (2) | address (4))
+//!        [format 2 only: n × member owner (4)]
 //! ```
+//!
+//! Format 1 is written when the record's owner owns every member, format
+//! 2 when a member of a special group or multihomed record has an owner
+//! of its own (MS-WINSRA 2.2.10.1.1.1). Both are read, so a store written
+//! before member owners existed loads unchanged.
 
 use core::net::Ipv4Addr;
 
 use crate::server::{MAX_RECORD_ADDRS, RecordKind, RecordState};
 use crate::wire::{NbAddrEntry, NbFlags, NetbiosName};
 
-/// Layout version in the first byte of every value.
+/// Layout version in the first byte of a value without member owners.
 const FORMAT: u8 = 1;
+/// Layout version of a value with member owners.
+const FORMAT_OWNERS: u8 = 2;
 const HEAD: usize = 24;
 
 /// A record's fields as they are stored; the deadline is wall-clock time.
@@ -29,6 +37,8 @@ pub(crate) struct Row {
     pub(crate) deadline: u64,
     pub(crate) owner: Ipv4Addr,
     pub(crate) addresses: Box<[NbAddrEntry]>,
+    /// Empty, or the owner of each address in order.
+    pub(crate) member_owners: Box<[Ipv4Addr]>,
 }
 
 /// Why a stored key or value could not be read.
@@ -46,6 +56,7 @@ pub(crate) fn key(name: &NetbiosName, scope: &[u8], out: &mut Vec<u8>) {
 
 /// The value of a record with these fields (`deadline` in seconds since
 /// the Unix epoch).
+#[expect(clippy::too_many_arguments, reason = "one argument per stored field")]
 pub(crate) fn value(
     kind: RecordKind,
     state: RecordState,
@@ -53,17 +64,25 @@ pub(crate) fn value(
     deadline: u64,
     owner: Ipv4Addr,
     addresses: &[NbAddrEntry],
+    member_owners: &[Ipv4Addr],
     out: &mut Vec<u8>,
 ) {
     out.clear();
     let n = u8::try_from(addresses.len()).unwrap_or(u8::MAX);
-    out.extend_from_slice(&[FORMAT, kind.code(), state.code(), n]);
+    let owned = member_owners.len() == addresses.len() && !member_owners.is_empty();
+    let format = if owned { FORMAT_OWNERS } else { FORMAT };
+    out.extend_from_slice(&[format, kind.code(), state.code(), n]);
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(&deadline.to_be_bytes());
     out.extend_from_slice(&owner.octets());
     for e in addresses.iter().take(usize::from(n)) {
         out.extend_from_slice(&e.flags.bits().to_be_bytes());
         out.extend_from_slice(&e.address.octets());
+    }
+    if owned {
+        for o in member_owners.iter().take(usize::from(n)) {
+            out.extend_from_slice(&o.octets());
+        }
     }
 }
 
@@ -76,7 +95,12 @@ pub(crate) fn decode(k: &[u8], v: &[u8]) -> Result<Row, Bad> {
     let head = v.first_chunk::<4>().ok_or(Bad::Value)?;
     let [format, kind, state, n] = *head;
     let n = usize::from(n);
-    if format != FORMAT || n == 0 || n > MAX_RECORD_ADDRS || v.len() != HEAD + 6 * n {
+    let len = match format {
+        FORMAT => HEAD + 6 * n,
+        FORMAT_OWNERS => HEAD + 10 * n,
+        _ => return Err(Bad::Value),
+    };
+    if n == 0 || n > MAX_RECORD_ADDRS || v.len() != len {
         return Err(Bad::Value);
     }
     let field = |at| be::<8>(v, at).map(u64::from_be_bytes).ok_or(Bad::Value);
@@ -91,6 +115,16 @@ pub(crate) fn decode(k: &[u8], v: &[u8]) -> Result<Row, Bad> {
             ))
         })
         .collect::<Result<Box<[_]>, Bad>>()?;
+    let member_owners = if format == FORMAT_OWNERS {
+        (0..n)
+            .map(|i| {
+                let ip = be::<4>(v, HEAD + 6 * n + 4 * i).ok_or(Bad::Value)?;
+                Ok(Ipv4Addr::from(ip))
+            })
+            .collect::<Result<Box<[_]>, Bad>>()?
+    } else {
+        Box::default()
+    };
     Ok(Row {
         name: NetbiosName::from_raw(*name),
         scope: scope.into(),
@@ -100,6 +134,7 @@ pub(crate) fn decode(k: &[u8], v: &[u8]) -> Result<Row, Bad> {
         deadline: field(12)?,
         owner: Ipv4Addr::from(be::<4>(v, 20).ok_or(Bad::Value)?),
         addresses,
+        member_owners,
     })
 }
 
@@ -136,7 +171,63 @@ mod tests {
                 Ipv4Addr::new(10, 0, 0, 7),
             )]
             .into(),
+            member_owners: Box::default(),
         }
+    }
+
+    /// `DOM<1c>` without scope, a special group owned by 10.0.0.1, version
+    /// 9: 10.0.0.7 (owner 10.0.0.1) and 10.0.0.8 (owner 10.0.0.2).
+    static GROUP_KEY_BYTES: [u8; 16] = [
+        b'D', b'O', b'M', b' ', b' ', b' ', b' ', b' ', b' ', b' ', b' ', b' ', b' ', b' ', b' ',
+        0x1c,
+    ];
+    static GROUP_VALUE_BYTES: [u8; 44] = [
+        2, 2, 0, 2, // format 2, special group, active, two addresses
+        0, 0, 0, 0, 0, 0, 0, 9, // version
+        0, 0, 0, 0, 0x60, 0, 0, 0, // deadline
+        10, 0, 0, 1, // owner
+        0xe0, 0x00, 10, 0, 0, 7, // group, H node, 10.0.0.7
+        0xe0, 0x00, 10, 0, 0, 8, // group, H node, 10.0.0.8
+        10, 0, 0, 1, // owner of 10.0.0.7
+        10, 0, 0, 2, // owner of 10.0.0.8
+    ];
+
+    fn group_row() -> Row {
+        let entry =
+            |n| NbAddrEntry::new(NbFlags::new(true, NodeType::H), Ipv4Addr::new(10, 0, 0, n));
+        Row {
+            name: NetbiosName::new("DOM", 0x1c).unwrap(),
+            scope: Box::default(),
+            kind: RecordKind::SpecialGroup,
+            state: RecordState::Active,
+            version: 9,
+            deadline: 0x6000_0000,
+            owner: Ipv4Addr::new(10, 0, 0, 1),
+            addresses: [entry(7), entry(8)].into(),
+            member_owners: [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)].into(),
+        }
+    }
+
+    #[test]
+    fn member_owners_round_trip_in_format_2() {
+        let r = group_row();
+        let mut v = vec![0xa5; 3];
+        let (a, o) = (&r.addresses, &r.member_owners);
+        value(
+            r.kind, r.state, r.version, r.deadline, r.owner, a, o, &mut v,
+        );
+        assert_eq!(v, GROUP_VALUE_BYTES);
+        assert_eq!(decode(&GROUP_KEY_BYTES, &GROUP_VALUE_BYTES), Ok(r));
+        for n in 0..GROUP_VALUE_BYTES.len() {
+            assert_eq!(
+                decode(&GROUP_KEY_BYTES, &GROUP_VALUE_BYTES[..n]),
+                Err(Bad::Value)
+            );
+        }
+        // The same bytes labelled format 1 are too long for it.
+        let mut v1 = GROUP_VALUE_BYTES;
+        v1[0] = 1;
+        assert_eq!(decode(&GROUP_KEY_BYTES, &v1), Err(Bad::Value));
     }
 
     #[test]
@@ -147,7 +238,16 @@ mod tests {
         assert_eq!(k, KEY_BYTES);
         let mut v = vec![0xa5; 3];
         let a = &r.addresses;
-        value(r.kind, r.state, r.version, r.deadline, r.owner, a, &mut v);
+        value(
+            r.kind,
+            r.state,
+            r.version,
+            r.deadline,
+            r.owner,
+            a,
+            &[],
+            &mut v,
+        );
         assert_eq!(v, VALUE_BYTES);
     }
 

@@ -197,6 +197,7 @@ impl Store {
             version: r.version,
             owner: r.owner,
             addresses: r.addresses,
+            member_owners: r.member_owners,
             deadline: instant_of(r.deadline, now, wall_now),
         });
         let mut server = WinsServer::restore(config, now, mark, records)?;
@@ -249,6 +250,7 @@ impl Store {
                             deadline,
                             r.owner,
                             &r.addresses,
+                            &r.member_owners,
                             &mut self.value,
                         );
                         records

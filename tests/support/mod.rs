@@ -42,6 +42,8 @@ pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;
 pub(crate) mod programs;
+pub(crate) mod repl_sim;
+pub(crate) mod repl_tcp;
 pub(crate) mod samba4;
 pub(crate) mod segment;
 pub(crate) mod tshark;

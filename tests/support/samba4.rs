@@ -278,7 +278,13 @@ pub(crate) fn run_driver(
     let exe = std::env::current_exe().expect("current_exe");
     let mut child = samba
         .client_command(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            test,
+            "--nocapture",
+            "--test-threads=1",
+            "--include-ignored",
+        ])
         .env(driver_env, "1")
         .env("S4_SERVER", samba.server_ip().to_string())
         .env("S4_CLIENT", samba.client_ip().to_string())
@@ -307,16 +313,54 @@ pub(crate) fn run_driver(
     let packets = tshark::dissect_fields(
         &pcap,
         &[],
-        &["winsrepl.", "tcp.len", "ip.src", "ip.dst", "nbns.flags"],
+        &[
+            "winsrepl.",
+            "tcp.len",
+            "tcp.segment_data",
+            "ip.src",
+            "ip.dst",
+            "nbns.flags",
+        ],
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let mut messages = 0;
     for p in &packets {
         assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
         let payload = p.field("tcp.len").is_some_and(|l| l != "0");
-        let winsrepl = p.protocols.iter().any(|x| x == "winsrepl");
+        // A segment of a message that spans segments is read with the
+        // message, in the frame that completes it.
+        let winsrepl =
+            p.protocols.iter().any(|x| x == "winsrepl") || p.field("tcp.segment_data").is_some();
         assert_eq!(payload, winsrepl, "frame {}: {:?}", p.number, p.protocols);
         messages += p.fields_named("winsrepl.size").len();
     }
     (packets, messages)
+}
+
+/// The body of a Samba 4 replication interop test `test` of this binary:
+/// inside the client namespace (`driver_env` set) it runs `driver` and
+/// returns `None`; outside, unless the gate says no, it starts Samba with
+/// our first client address as push and pull partner (`partner`: its
+/// `type:pullInterval:pushChangeCount`; Samba's periodic run every
+/// second), runs the driver through
+/// [`run_driver`] with its capture in `<temp>/<pcap_name>`, and returns
+/// Samba, the captured packets and the number of replication messages.
+pub(crate) fn replication_test(
+    test: &str,
+    driver_env: &str,
+    pcap_name: &str,
+    partner: &str,
+    driver: fn(),
+) -> Option<(Samba4Wins, Vec<TsharkPacket>, usize)> {
+    if std::env::var_os(driver_env).is_some() {
+        driver();
+        return None;
+    }
+    if !super::interop_enabled(test) {
+        return None;
+    }
+    let samba = Samba4Wins::start(&format!("2:{partner}"), "wreplsrv:periodic_interval = 1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (packets, messages) = run_driver(&samba, test, driver_env, pcap_name);
+    Some((samba, packets, messages))
 }

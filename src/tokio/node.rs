@@ -641,14 +641,13 @@ impl Driver {
                     .source
                     .and_then(|ip| self.sockets.iter().find(|s| local_ip(s) == Some(ip)))
                     .or(self.sockets.first());
-                if let Some(socket) = socket {
-                    if socket
+                if let Some(socket) = socket
+                    && socket
                         .send_to(&t.contents, SocketAddr::V4(t.destination))
                         .await
                         .is_ok()
-                    {
-                        self.sent.fetch_add(1, Ordering::Relaxed);
-                    }
+                {
+                    self.sent.fetch_add(1, Ordering::Relaxed);
                 }
             }
             let Some(event) = self.client.poll_event() else {

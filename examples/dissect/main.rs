@@ -31,6 +31,7 @@
 //! with 2.
 
 mod capture;
+mod counter;
 mod decode;
 mod filter;
 mod pcap_write;

@@ -311,6 +311,7 @@ impl<W: Write> Run<'_, W> {
     }
 
     /// One NBNS datagram: select, count, write, show.
+    #[inline(always)]
     fn nbns(
         &mut self,
         name: &str,

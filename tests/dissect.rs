@@ -4,6 +4,8 @@
 
 #[path = "../examples/dissect/capture.rs"]
 mod capture;
+#[path = "../examples/dissect/counter.rs"]
+mod counter;
 #[path = "../examples/dissect/decode.rs"]
 mod decode;
 #[path = "../examples/dissect/filter.rs"]

@@ -326,6 +326,7 @@ impl Decoder {
     /// The NBNS datagram or replication segment in a frame captured at
     /// `time_ns`, or why there is none. A frame that completes a
     /// fragmented datagram gives that datagram.
+    #[inline(always)]
     pub(crate) fn decode<'a>(
         &'a mut self,
         linktype: i32,

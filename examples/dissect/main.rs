@@ -31,6 +31,7 @@
 //! with 2.
 
 mod capture;
+mod counter;
 mod decode;
 mod filter;
 mod pcap_write;
@@ -310,6 +311,7 @@ impl<W: Write> Run<'_, W> {
     }
 
     /// One NBNS datagram: select, count, write, show.
+    #[inline(always)]
     fn nbns(
         &mut self,
         name: &str,

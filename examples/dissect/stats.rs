@@ -8,11 +8,14 @@
 //! counted as untracked), and at most [`MAX_SAMPLES`] response times.
 //! The tables are keyed by bytes from the capture, so they use a hasher
 //! keyed at random for each run (foldhash's `RandomState`: fast, and an
-//! attacker who writes the capture cannot pick colliding keys). Each key
-//! is fed to the hasher as one 128-bit word (and a 32-bit one for a
-//! pair), foldhash's cheapest path; the words are a one-to-one image of
-//! the key, but for an IPv4 address and its IPv4-mapped IPv6 form, which
-//! share a word (and so a hash, never a count).
+//! attacker who writes the capture cannot pick colliding keys). Names and
+//! senders are [`Counter`]s: each distinct one stored once, with a small
+//! cache in front for the ones seen again. Each key is fed to the hasher
+//! as one word, foldhash's cheapest path: 128 bits for a name or an
+//! address, 64 for an IPv4 request (address, ID, port), 128 and 32 for an
+//! IPv6 one. The words are a one-to-one image of the key, but for an IPv4
+//! address and its IPv4-mapped IPv6 form, which share a word (and so a
+//! hash, never a count).
 #![allow(dead_code)]
 
 use core::fmt::Write as _;
@@ -26,6 +29,7 @@ use std::io::{self, Write};
 use nbns::winsrepl::{Message, ParseError as WreplError};
 use nbns::wire::{NetbiosName, Opcode, Packet, PacketKind, ParseError, Rcode};
 
+use crate::counter::{Counter, Key};
 use crate::decode::{Datagram, Skip};
 use crate::filter::{KINDS, kind_index};
 use crate::render::json_str;
@@ -46,7 +50,14 @@ struct NameKey(NetbiosName);
 impl Hash for NameKey {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u128(u128::from_le_bytes(*self.0.as_bytes()));
+        state.write_u128(self.word());
+    }
+}
+
+impl Key for NameKey {
+    #[inline(always)]
+    fn word(&self) -> u128 {
+        u128::from_le_bytes(*self.0.as_bytes())
     }
 }
 
@@ -70,6 +81,13 @@ impl Hash for AddrKey {
     }
 }
 
+impl Key for AddrKey {
+    #[inline(always)]
+    fn word(&self) -> u128 {
+        addr_word(self.0)
+    }
+}
+
 /// A request waiting for its response: transaction ID, requester, port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PairKey {
@@ -83,6 +101,19 @@ impl Hash for PairKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u128(addr_word(self.addr));
         state.write_u32(u32::from(self.id) << 16 | u32::from(self.port));
+    }
+}
+
+impl PairKey {
+    /// The key of a request from an IPv4 requester as one word.
+    #[inline(always)]
+    fn v4_word(&self) -> Option<u64> {
+        match self.addr {
+            IpAddr::V4(a) => {
+                Some(u64::from(a.to_bits()) << 32 | u64::from(self.id) << 16 | u64::from(self.port))
+            }
+            IpAddr::V6(_) => None,
+        }
     }
 }
 
@@ -122,11 +153,12 @@ pub(crate) struct Stats {
     pub(crate) rcodes: [u64; 16],
     /// Per file, in the order read.
     pub(crate) files: Vec<FileTotals>,
-    names: HashMap<NameKey, u64, RandomState>,
-    names_untracked: u64,
-    talkers: HashMap<AddrKey, u64, RandomState>,
-    talkers_untracked: u64,
-    open: HashMap<PairKey, i128, RandomState>,
+    names: Counter<NameKey>,
+    talkers: Counter<AddrKey>,
+    /// Requests waiting for a response from IPv4 requesters, by
+    /// [`PairKey::v4_word`], and from IPv6 ones; sent time.
+    open4: HashMap<u64, i128, RandomState>,
+    open6: HashMap<PairKey, i128, RandomState>,
     requests_untracked: u64,
     /// Requests left without a response in the files already ended.
     unanswered_before: u64,
@@ -159,8 +191,9 @@ impl Stats {
     /// paired with responses within a file only.
     pub(crate) fn end_file(&mut self, frames: u64) {
         self.frames += frames;
-        self.unanswered_before += self.open.len() as u64;
-        self.open.clear();
+        self.unanswered_before += self.open_len() as u64;
+        self.open4.clear();
+        self.open6.clear();
         if let Some(f) = self.files.last_mut() {
             f.frames = frames;
         }
@@ -210,11 +243,7 @@ impl Stats {
         if let Some(f) = self.files.last_mut() {
             f.datagrams += 1;
         }
-        bump(
-            &mut self.talkers,
-            AddrKey(d.src),
-            &mut self.talkers_untracked,
-        );
+        self.talkers.bump(AddrKey(d.src));
         let Ok(p) = parsed else {
             self.malformed += 1;
             return;
@@ -228,7 +257,7 @@ impl Stats {
             .map(|q| q.name.netbios)
             .or_else(|| p.answer().map(|rr| rr.name.netbios));
         if let Some(name) = name {
-            bump(&mut self.names, NameKey(name), &mut self.names_untracked);
+            self.names.bump(NameKey(name));
         }
         if p.is_response() {
             self.rcodes[usize::from(u8::from(p.rcode()))] += 1;
@@ -241,7 +270,7 @@ impl Stats {
                 addr: d.dst,
                 port: d.dst_port,
             };
-            match self.open.remove(&key) {
+            match self.open_remove(&key) {
                 Some(sent) => {
                     self.answered += 1;
                     if self.response_ns.len() < MAX_SAMPLES {
@@ -250,15 +279,33 @@ impl Stats {
                 }
                 None => self.unmatched_responses += 1,
             }
-        } else if self.open.len() < MAX_TRACKED {
+        } else if self.open_len() < MAX_TRACKED {
             let key = PairKey {
                 id: p.id,
                 addr: d.src,
                 port: d.src_port,
             };
-            self.open.insert(key, time_ns);
+            match key.v4_word() {
+                Some(w) => self.open4.insert(w, time_ns),
+                None => self.open6.insert(key, time_ns),
+            };
         } else {
             self.requests_untracked += 1;
+        }
+    }
+
+    /// Requests waiting for a response.
+    #[inline(always)]
+    fn open_len(&self) -> usize {
+        self.open4.len() + self.open6.len()
+    }
+
+    /// Takes the request `key` waits for, if any: its sent time.
+    #[inline(always)]
+    fn open_remove(&mut self, key: &PairKey) -> Option<i128> {
+        match key.v4_word() {
+            Some(w) => self.open4.remove(&w),
+            None => self.open6.remove(key),
         }
     }
 
@@ -269,7 +316,7 @@ impl Stats {
 
     /// Requests still without a response.
     pub(crate) fn unanswered(&self) -> u64 {
-        self.unanswered_before + self.open.len() as u64 + self.requests_untracked
+        self.unanswered_before + self.open_len() as u64 + self.requests_untracked
     }
 
     /// Median and largest response time in microseconds.
@@ -286,7 +333,7 @@ impl Stats {
 
     /// The names seen most, most first.
     pub(crate) fn top_names(&self) -> Vec<(NetbiosName, u64)> {
-        top(&self.names)
+        top(self.names.counts())
             .into_iter()
             .map(|(k, n)| (k.0, n))
             .collect()
@@ -294,7 +341,7 @@ impl Stats {
 
     /// The senders of the most datagrams, most first.
     pub(crate) fn top_talkers(&self) -> Vec<(IpAddr, u64)> {
-        top(&self.talkers)
+        top(self.talkers.counts())
             .into_iter()
             .map(|(k, n)| (k.0, n))
             .collect()
@@ -503,21 +550,9 @@ impl Stats {
     }
 }
 
-/// Counts `key` in a table of at most [`MAX_TRACKED`] keys.
-#[inline]
-fn bump<K: Hash + Eq>(table: &mut HashMap<K, u64, RandomState>, key: K, untracked: &mut u64) {
-    if let Some(n) = table.get_mut(&key) {
-        *n += 1;
-    } else if table.len() < MAX_TRACKED {
-        table.insert(key, 1);
-    } else {
-        *untracked += 1;
-    }
-}
-
 /// The [`TOP`] largest counts, largest first (ties in key order).
-fn top<K: Copy + Ord>(table: &HashMap<K, u64, RandomState>) -> Vec<(K, u64)> {
-    let mut v: Vec<(K, u64)> = table.iter().map(|(&k, &n)| (k, n)).collect();
+fn top<K: Copy + Ord>(counts: &[(K, u64)]) -> Vec<(K, u64)> {
+    let mut v = counts.to_vec();
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(TOP);
     v

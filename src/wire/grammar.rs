@@ -13,9 +13,6 @@
 //! decodes again.
 
 use nom::Parser;
-use nom::bytes::complete::take;
-use nom::combinator::map_opt;
-use nom::number::complete::be_u8;
 
 use crate::wire::error::{Field, Section};
 use crate::wire::{Flags, Header, MAX_LABELS, MAX_SCOPE_LEN, NetbiosName, ParseError, RrType};
@@ -134,11 +131,24 @@ fn whole<'a, O>(
     p.parse(i).map_err(|_| truncated(what))
 }
 
-/// `N` bytes as an array: nom's `take` and one load, where nom's `be_u*`
-/// readers assemble a number a byte at a time.
+/// `N` bytes as an array, read by hand in one load: nom's `take` is an
+/// out-of-line call here and its `be_u*` readers assemble a number a byte
+/// at a time.
 #[inline(always)]
 fn bytes<const N: usize>(i: In<'_>) -> Res<'_, [u8; N]> {
-    map_opt(take(N), |b: &[u8]| b.first_chunk::<N>().copied()).parse(i)
+    match i.split_first_chunk::<N>() {
+        Some((b, rest)) => Ok((rest, *b)),
+        None => Err(eof(i)),
+    }
+}
+
+/// The datagram ended at `i` (what nom's complete-input readers report).
+#[cold]
+fn eof(i: In<'_>) -> nom::Err<Error> {
+    nom::Err::Error(<Error as nom::error::ParseError<In<'_>>>::from_error_kind(
+        i,
+        nom::error::ErrorKind::Eof,
+    ))
 }
 
 /// The next `n` bytes (nom's `take`, kept inline: a record's RDATA).
@@ -146,12 +156,7 @@ fn bytes<const N: usize>(i: In<'_>) -> Res<'_, [u8; N]> {
 fn take_n(n: usize, i: In<'_>) -> Res<'_, In<'_>> {
     match i.split_at_checked(n) {
         Some((taken, rest)) => Ok((rest, taken)),
-        None => Err(nom::Err::Error(
-            <Error as nom::error::ParseError<In<'_>>>::from_error_kind(
-                i,
-                nom::error::ErrorKind::Eof,
-            ),
-        )),
+        None => Err(eof(i)),
     }
 }
 
@@ -227,12 +232,12 @@ enum Head {
 /// `label-length | pointer` (RFC 1035 §4.1.4).
 #[inline(always)]
 fn head(i: In<'_>) -> Res<'_, Head> {
-    let (rest, b) = whole(Field::Name, be_u8, i)?;
+    let (rest, [b]) = whole(Field::Name, bytes::<1>, i)?;
     match b >> 6 {
         0b00 if b == 0 => Ok((rest, Head::End)),
         0b00 => Ok((rest, Head::Label(b))),
         0b11 => {
-            let (rest, lo) = whole(Field::Name, be_u8, rest)?;
+            let (rest, [lo]) = whole(Field::Name, bytes::<1>, rest)?;
             // The 14-bit offset.
             let target = usize::from(u16::from_be_bytes([b & 0x3F, lo]));
             Ok((rest, Head::Pointer(target)))
@@ -375,10 +380,8 @@ fn name_general<'a>(msg: &'a [u8], i: In<'a>) -> Res<'a, Named> {
             Head::Pointer(target) => cur = walk.jump(cur, rest, target)?,
         }
     };
-    let (rest, encoded) = whole(Field::Name, take(ENCODED_LEN), chars)?;
-    let encoded: &[u8; ENCODED_LEN] = encoded
-        .first_chunk()
-        .ok_or_else(|| truncated(Field::Name))?;
+    let (rest, encoded) = whole(Field::Name, bytes::<ENCODED_LEN>, chars)?;
+    let encoded = &encoded;
     let netbios = NetbiosName::decode(encoded).map_err(|n| {
         let byte = encoded.get(n).copied().unwrap_or(0);
         fail(tail(chars, n), Kind::BadNameEncoding(byte))

@@ -7,7 +7,6 @@ mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::time::Instant;
 
 use nbns::client::{ClientConfig, ClientEvent, DeterministicIds, NameClient, NameSpec};
 use nbns::node_type::NodeType;
@@ -15,35 +14,10 @@ use nbns::resolver::{Resolver, ResolverConfig, ResolverEvent, Subnet, Via};
 use nbns::server::{ServerConfig, WinsServer};
 use nbns::wire::{Name, NetbiosName, Packet, PacketKind};
 use proptest::prelude::*;
-use support::segment::{ClientNode, Datagram, Machine, Segment, ServerNode};
+use support::segment::{ClientNode, Segment, ServerNode};
 
-struct ResolverNode {
-    resolver: Resolver<DeterministicIds>,
-    events: Vec<ResolverEvent>,
-}
-
-impl Machine for ResolverNode {
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddrV4, bytes: &[u8]) {
-        self.resolver.handle_datagram(now, from, bytes);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.resolver.handle_timeout(now);
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.resolver.poll_timeout()
-    }
-    fn poll_transmit(&mut self) -> Option<Datagram> {
-        self.resolver.poll_transmit().map(|t| Datagram {
-            destination: t.destination,
-            source: t.source,
-            contents: t.contents,
-        })
-    }
-    fn after_input(&mut self) {
-        self.events
-            .extend(core::iter::from_fn(|| self.resolver.poll_event()));
-    }
-}
+/// The resolver as a node of the segment, collecting its events.
+type ResolverNode = support::segment::ResolverNode<DeterministicIds>;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]

@@ -6,7 +6,6 @@ mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::time::Instant;
 
 use nbns::client::{ClientConfig, ClientEvent, DeterministicIds, NameClient, NameSpec};
 use nbns::node_type::NodeType;
@@ -17,7 +16,10 @@ use nbns::server::{ServerConfig, WinsServer};
 use nbns::wire::{
     Message, Name, NbAddrEntry, NbAddrs, NbFlags, NetbiosName, Packet, PacketKind, Rcode,
 };
-use support::segment::{ClientNode, Datagram, Machine, NodeId, Segment, ServerNode};
+use support::segment::{ClientNode, NodeId, Segment, ServerNode};
+
+/// The resolver as a node of the segment, collecting its events.
+type ResolverNode = support::segment::ResolverNode<DeterministicIds>;
 
 const NETWORK: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 0);
 const WINS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -35,35 +37,6 @@ fn name(s: &str, suffix: u8) -> Name<'static> {
 
 fn subnet() -> Subnet {
     Subnet::new(ME, 24)
-}
-
-/// The resolver as a node of the segment, collecting its events.
-struct ResolverNode {
-    resolver: Resolver<DeterministicIds>,
-    events: Vec<ResolverEvent>,
-}
-
-impl Machine for ResolverNode {
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddrV4, bytes: &[u8]) {
-        self.resolver.handle_datagram(now, from, bytes);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.resolver.handle_timeout(now);
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.resolver.poll_timeout()
-    }
-    fn poll_transmit(&mut self) -> Option<Datagram> {
-        self.resolver.poll_transmit().map(|t| Datagram {
-            destination: t.destination,
-            source: t.source,
-            contents: t.contents,
-        })
-    }
-    fn after_input(&mut self) {
-        self.events
-            .extend(core::iter::from_fn(|| self.resolver.poll_event()));
-    }
 }
 
 type Client = ClientNode<DeterministicIds>;

@@ -35,6 +35,7 @@ use std::time::Instant;
 
 use nbns::client::{ClientEvent, NameClient};
 use nbns::ids::IdSource;
+use nbns::resolver::{Resolver, ResolverEvent};
 use nbns::server::{ServerEvent, WinsServer};
 
 /// The NBNS port.
@@ -173,6 +174,37 @@ impl Machine for ServerNode {
     fn after_input(&mut self) {
         self.events
             .extend(core::iter::from_fn(|| self.server.poll_event()));
+    }
+}
+
+/// The crate's [`Resolver`] as a node, collecting its events.
+pub(crate) struct ResolverNode<I: IdSource + 'static> {
+    /// The resolver.
+    pub(crate) resolver: Resolver<I>,
+    /// Events polled so far, oldest first.
+    pub(crate) events: Vec<ResolverEvent>,
+}
+
+impl<I: IdSource + 'static> Machine for ResolverNode<I> {
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddrV4, bytes: &[u8]) {
+        self.resolver.handle_datagram(now, from, bytes);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.resolver.handle_timeout(now);
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.resolver.poll_timeout()
+    }
+    fn poll_transmit(&mut self) -> Option<Datagram> {
+        self.resolver.poll_transmit().map(|t| Datagram {
+            destination: t.destination,
+            source: t.source,
+            contents: t.contents,
+        })
+    }
+    fn after_input(&mut self) {
+        self.events
+            .extend(core::iter::from_fn(|| self.resolver.poll_event()));
     }
 }
 

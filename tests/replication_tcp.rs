@@ -8,33 +8,17 @@ mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::net::{TcpListener, UdpSocket};
+use std::net::UdpSocket;
 use std::process::Command;
 use std::time::Instant;
 
 use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind};
-use support::examples::{Proc, example_binary};
+use support::examples::{Proc, example_binary, free_tcp, free_udp};
 use support::nmbd::wait_until;
 
 const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
 const HOST: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 21);
-
-fn free_tcp(ip: Ipv4Addr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp(ip: Ipv4Addr) -> u16 {
-    UdpSocket::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(bin: &std::path::Path, ip: Ipv4Addr, udp: u16, tcp: u16, peer: SocketAddrV4) -> Proc {
     let db = std::env::temp_dir().join(format!("nbns-repl-tcp-{}-{ip}.redb", std::process::id()));

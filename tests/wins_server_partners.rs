@@ -7,11 +7,11 @@ mod support;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
-use std::net::{TcpListener, UdpSocket};
+use std::net::UdpSocket;
 use std::process::Command;
 
 use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Packet, PacketKind};
-use support::examples::{Proc, example_binary};
+use support::examples::{Proc, example_binary, free_tcp, free_udp};
 use support::nmbd::wait_until;
 
 const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 13);
@@ -65,22 +65,6 @@ fn every_mistake_of_the_file_is_reported_with_its_line() {
     assert_eq!(err.lines().count(), 6, "{err}");
     assert!(!err.contains("serving on"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn free_tcp(ip: Ipv4Addr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp(ip: Ipv4Addr) -> u16 {
-    UdpSocket::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -2,13 +2,33 @@
 //! profile, target directory and features of the test binary, with their
 //! output followed line by line.
 
+use core::net::Ipv4Addr;
 use core::time::Duration;
 use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Instant;
+
+/// A TCP port on `ip` that was free a moment ago (the OS's pick).
+pub(crate) fn free_tcp(ip: Ipv4Addr) -> u16 {
+    TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A UDP port on `ip` that was free a moment ago (the OS's pick).
+pub(crate) fn free_udp(ip: Ipv4Addr) -> u16 {
+    UdpSocket::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// Builds the example `name` (with `features`, plus `arbitrary` when the
 /// test binary has it) and returns its path.

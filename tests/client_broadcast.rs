@@ -185,6 +185,14 @@ impl Segment {
         self.net.node_mut::<Client>(self.nodes[i]).take_events()
     }
 
+    /// Datagrams sent by `from` since the wire held `mark` of them.
+    fn sent_since(&self, mark: usize, from: Ipv4Addr) -> Vec<&Wire> {
+        self.wire[mark..]
+            .iter()
+            .filter(|w| *w.from.ip() == from)
+            .collect()
+    }
+
     /// Datagrams sent by `from`.
     fn sent_by(&self, from: Ipv4Addr) -> Vec<&Wire> {
         self.wire.iter().filter(|w| *w.from.ip() == from).collect()
@@ -404,10 +412,7 @@ fn a_claimed_name_is_defended_against_registrations_and_refreshes_echoing_their_
     for (id, req, to) in &requests {
         let mark = s.wire.len();
         s.inject(stranger, *to, req);
-        let answers: Vec<&Wire> = s.wire[mark..]
-            .iter()
-            .filter(|w| *w.from.ip() == ip(7))
-            .collect();
+        let answers = s.sent_since(mark, ip(7));
         assert_eq!(answers.len(), 1, "request {id}");
         assert_eq!(answers[0].id, *id);
         assert_eq!(answers[0].kind, PacketKind::NegativeRegistrationResponse);
@@ -421,7 +426,7 @@ fn a_claimed_name_is_defended_against_registrations_and_refreshes_echoing_their_
         BCAST,
         &Message::registration_request(5, name("*SMBSERVER", 0x20), 0, entry, true),
     );
-    assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
+    assert!(s.sent_since(mark, ip(7)).is_empty());
     assert_eq!(s.state(a, name("HOST", 0)), Some(NameState::Claimed));
 }
 
@@ -488,11 +493,11 @@ fn a_conflict_demand_takes_the_name_off_the_segment() {
         &Message::registration_request(2, name("HOST", 0), 0, request_entry(ip(9)), true),
     );
     s.run_for(Duration::from_secs(3600));
-    assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
+    assert!(s.sent_since(mark, ip(7)).is_empty());
     let now = s.now;
     assert!(s.client(a).release(now, name("HOST", 0)));
     s.settle();
-    assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
+    assert!(s.sent_since(mark, ip(7)).is_empty());
     assert!(matches!(
         s.events(a).as_slice(),
         [ClientEvent::Released {
@@ -515,9 +520,9 @@ fn release_by_broadcast_frees_the_name_for_another_node() {
     let released_at = s.elapsed();
     assert!(s.client(a).release(now, name("HOST", 0)));
     s.run_for(Duration::from_secs(5));
-    let releases: Vec<(PacketKind, bool, Duration)> = s.wire[mark..]
+    let releases: Vec<(PacketKind, bool, Duration)> = s
+        .sent_since(mark, ip(7))
         .iter()
-        .filter(|w| *w.from.ip() == ip(7))
         .map(|w| (w.kind, w.broadcast, w.at - released_at))
         .collect();
     let ms = Duration::from_millis;
@@ -556,10 +561,7 @@ fn others_releases_of_our_unique_name_are_refused_and_change_nothing() {
         BCAST,
         &Message::release_request(0x31, name("HOST", 0), request_entry(ip(9)), true),
     );
-    let answers: Vec<&Wire> = s.wire[mark..]
-        .iter()
-        .filter(|w| *w.from.ip() == ip(7))
-        .collect();
+    let answers = s.sent_since(mark, ip(7));
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].kind, PacketKind::NegativeReleaseResponse);
     assert_eq!(answers[0].rcode, Rcode::Active);
@@ -573,7 +575,7 @@ fn others_releases_of_our_unique_name_are_refused_and_change_nothing() {
         BCAST,
         &Message::release_request(0x32, name("WORKGROUP", 0), member, true),
     );
-    assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
+    assert!(s.sent_since(mark, ip(7)).is_empty());
     assert_eq!(s.state(a, name("WORKGROUP", 0)), Some(NameState::Claimed));
 }
 
@@ -590,15 +592,15 @@ fn broadcast_queries_are_never_answered_negatively() {
         BCAST,
         &Message::name_query_request(1, name("OTHER", 0), true),
     );
-    assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
+    assert!(s.sent_since(mark, ip(7)).is_empty());
     s.inject(
         stranger,
         BCAST,
         &Message::name_query_request(2, name("HOST", 0), true),
     );
-    let positive = s.wire[mark..]
+    let positive = s
+        .sent_since(mark, ip(7))
         .iter()
-        .filter(|w| *w.from.ip() == ip(7))
         .map(|w| w.kind)
         .collect::<Vec<_>>();
     assert_eq!(positive, [PacketKind::PositiveNameQueryResponse]);
@@ -649,9 +651,10 @@ fn an_h_node_falls_back_to_broadcast_and_returns_to_wins() {
     // WINS is retried every registration_retry (60 s), silently.
     let mark = s.wire.len();
     s.run_for(Duration::from_secs(130));
-    let to_wins = s.wire[mark..]
+    let to_wins = s
+        .sent_since(mark, ip(7))
         .iter()
-        .filter(|w| *w.from.ip() == ip(7) && w.to == WINS && !w.broadcast)
+        .filter(|w| w.to == WINS && !w.broadcast)
         .count();
     assert_eq!(to_wins, 6, "two rounds of three registrations");
     assert_eq!(s.state(h, name("HOST", 0)), Some(NameState::Claimed));
@@ -676,9 +679,9 @@ fn an_h_node_falls_back_to_broadcast_and_returns_to_wins() {
     let now = s.now;
     assert!(s.client(h).release(now, name("HOST", 0)));
     s.run_for(Duration::from_secs(5));
-    let sent: Vec<(PacketKind, bool)> = s.wire[mark..]
+    let sent: Vec<(PacketKind, bool)> = s
+        .sent_since(mark, ip(7))
         .iter()
-        .filter(|w| *w.from.ip() == ip(7))
         .map(|w| (w.kind, w.broadcast))
         .collect();
     assert_eq!(
@@ -750,7 +753,7 @@ fn reregister_all_on_a_b_node_sends_nothing() {
     let now = s.now;
     s.client(a).reregister_all(now).unwrap();
     s.run_for(Duration::from_secs(5));
-    assert!(s.wire[mark..].iter().all(|w| *w.from.ip() != ip(7)));
+    assert!(s.sent_since(mark, ip(7)).is_empty());
     assert_eq!(s.state(a, name("HOST", 0)), Some(NameState::Claimed));
 }
 

@@ -20,57 +20,24 @@ use support::tshark;
 #[test]
 fn nmbd_defends_its_name_against_our_broadcast_registration() {
     const TEST: &str = "nmbd_defends_its_name_against_our_broadcast_registration";
-    if std::env::var_os("NBNS_CLIENT_DRIVER").is_some() {
-        client_driver();
+    if !runs_outside(TEST) {
         return;
     }
-    if !support::interop_enabled(TEST) {
-        return;
-    }
-    let mut bridge = Bridge::start(2).unwrap_or_else(|e| panic!("{e}"));
-    bridge
-        .start_nmbd(1, "BNODEPEER")
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        bridge.wait_nmbd_name(0x20, Duration::from_secs(30)),
-        "nmbd did not claim BNODEPEER<20>:\n{}",
-        bridge.nmbd_log()
-    );
+    let bridge = Bridge::with_nmbd(2, "BNODEPEER", &[0x20]);
     let pcap = bridge.dir().join("claim.pcap");
-    let capture = tshark::capture(
-        Some(&bridge.netns(2)),
-        bridge.interface(),
-        "udp port 137",
-        &pcap,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let out = bridge
-        .run_self_in(
-            2,
-            TEST,
-            &[
-                ("NBNS_CLIENT_DRIVER", "BNODEPEER".to_owned()),
-                ("NBNS_CLIENT_HOLD", "6".to_owned()),
-                ("NBNS_CLIENT_EXPECT", format!("conflict {}", bridge.ip(1))),
-            ],
-            Duration::from_secs(60),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pcap = capture.stop().unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the client in {} failed:\n{stdout}{}\nnmbd:\n{}",
-        bridge.netns(2),
-        String::from_utf8_lossy(&out.stderr),
-        bridge.nmbd_log()
+    let capture = bridge.capture_nbns(2, &pcap);
+    bridge.run_driver_in(
+        2,
+        TEST,
+        &[
+            ("NBNS_CLIENT_DRIVER", "BNODEPEER".to_owned()),
+            ("NBNS_CLIENT_HOLD", "6".to_owned()),
+            ("NBNS_CLIENT_EXPECT", format!("conflict {}", bridge.ip(1))),
+        ],
+        "the client",
     );
-    eprint!("{stdout}");
-    let packets =
-        tshark::dissect_fields(&pcap, &[], &["nbns.", "ip."]).unwrap_or_else(|e| panic!("{e}"));
-    for p in &packets {
-        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
-    }
+    let pcap = capture.stop().unwrap_or_else(|e| panic!("{e}"));
+    let packets = tshark::dissect_nbns_clean(&pcap);
     let me = bridge.ip(2).to_string();
     let peer = bridge.ip(1).to_string();
     let broadcast = bridge.broadcast().to_string();
@@ -102,22 +69,12 @@ fn nmbd_defends_its_name_against_our_broadcast_registration() {
 #[test]
 fn our_b_node_defends_its_name_against_nmbd_and_nmblookup_finds_it() {
     const TEST: &str = "our_b_node_defends_its_name_against_nmbd_and_nmblookup_finds_it";
-    if std::env::var_os("NBNS_CLIENT_DRIVER").is_some() {
-        client_driver();
-        return;
-    }
-    if !support::interop_enabled(TEST) {
+    if !runs_outside(TEST) {
         return;
     }
     let mut bridge = Bridge::start(2).unwrap_or_else(|e| panic!("{e}"));
     let pcap = bridge.dir().join("defence.pcap");
-    let capture = tshark::capture(
-        Some(&bridge.netns(2)),
-        bridge.interface(),
-        "udp port 137",
-        &pcap,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let capture = bridge.capture_nbns(2, &pcap);
     let exe = std::env::current_exe().unwrap();
     let mut driver = bridge
         .command_in(2, exe)
@@ -168,11 +125,7 @@ fn our_b_node_defends_its_name_against_nmbd_and_nmblookup_finds_it() {
     );
     assert!(got_00, "nmbd did not claim OURNODE<00>:\n{nmbd_log}");
     assert!(!got_20, "nmbd claimed our OURNODE<20>:\n{nmbd_log}");
-    let packets =
-        tshark::dissect_fields(&pcap, &[], &["nbns.", "ip."]).unwrap_or_else(|e| panic!("{e}"));
-    for p in &packets {
-        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
-    }
+    let packets = tshark::dissect_nbns_clean(&pcap);
     let me = bridge.ip(2).to_string();
     let peer = bridge.ip(1).to_string();
     let defences = packets
@@ -185,6 +138,17 @@ fn our_b_node_defends_its_name_against_nmbd_and_nmblookup_finds_it() {
         .count();
     assert!(defences >= 1, "our ACT_ERR answers to nmbd: {packets:?}");
     bridge.stop().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Whether the test `test` goes on as the part outside the bridge: inside
+/// (`NBNS_CLIENT_DRIVER` set) this runs [`client_driver`] instead, and
+/// outside the test runs only with `NBNS_INTEROP=1`.
+fn runs_outside(test: &str) -> bool {
+    if std::env::var_os("NBNS_CLIENT_DRIVER").is_some() {
+        client_driver();
+        return false;
+    }
+    support::interop_enabled(test)
 }
 
 /// Whether NBNS flags (as tshark prints them, `0x....`) are a response with

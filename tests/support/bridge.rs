@@ -33,6 +33,7 @@ use std::sync::Once;
 use std::time::Instant;
 
 use super::nmbd::{INSTANCES, check_requirements, remove_or_keep, wait_until};
+use super::tshark::{self, CaptureHandle};
 
 /// Start of every namespace name this module creates: `nbb<pid>n<instance>`.
 const PREFIX_START: &str = "nbb";
@@ -115,6 +116,49 @@ impl Bridge {
             ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
         }
         Ok(())
+    }
+
+    /// A bridge of `members` with nmbd in member 1 as `netbios_name`,
+    /// once nmbd holds `netbios_name<suffix>` for each of `suffixes`
+    /// (panics if it does not within 30 s each).
+    pub(crate) fn with_nmbd(members: usize, netbios_name: &str, suffixes: &[u8]) -> Self {
+        let mut bridge = Self::start(members).unwrap_or_else(|e| panic!("{e}"));
+        bridge
+            .start_nmbd(1, netbios_name)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for &suffix in suffixes {
+            assert!(
+                bridge.wait_nmbd_name(suffix, Duration::from_secs(30)),
+                "nmbd did not claim {netbios_name}<{suffix:02x}>:\n{}",
+                bridge.nmbd_log()
+            );
+        }
+        bridge
+    }
+
+    /// [`Bridge::run_self_in`] with 60 s to finish, checking that the run
+    /// succeeded (panics with its output and nmbd's log, naming it `what`,
+    /// otherwise); prints its standard output.
+    pub(crate) fn run_driver_in(&self, i: usize, test: &str, envs: &[(&str, String)], what: &str) {
+        let out = self
+            .run_self_in(i, test, envs, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{what} in {} failed:\n{stdout}{}\nnmbd:\n{}",
+            self.netns(i),
+            String::from_utf8_lossy(&out.stderr),
+            self.nmbd_log()
+        );
+        eprint!("{stdout}");
+    }
+
+    /// A tshark capture of UDP port 137 on member `i`'s interface into
+    /// `path` (panics if tshark does not start).
+    pub(crate) fn capture_nbns(&self, i: usize, path: &Path) -> CaptureHandle {
+        tshark::capture(Some(&self.netns(i)), self.interface(), "udp port 137", path)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The hub namespace (the bridge; no addresses).

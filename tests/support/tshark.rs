@@ -97,6 +97,16 @@ pub(crate) fn dissect_with_options(
     dissect_fields(path, extra_args, &["nbns."])
 }
 
+/// The NBNS and IP fields of every packet of the capture at `path`,
+/// checking that tshark flags none of them malformed (panics otherwise).
+pub(crate) fn dissect_nbns_clean(path: &Path) -> Vec<TsharkPacket> {
+    let packets = dissect_fields(path, &[], &["nbns.", "ip."]).unwrap_or_else(|e| panic!("{e}"));
+    for p in &packets {
+        assert!(!p.malformed, "frame {} flagged: {:?}", p.number, p.expert);
+    }
+    packets
+}
+
 /// Dissects the capture at `path`, passing `extra_args` to tshark, and keeps
 /// the fields whose names start with one of `prefixes` (for example
 /// `["winsrepl.", "netbios."]`).

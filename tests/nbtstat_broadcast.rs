@@ -25,23 +25,16 @@ use std::time::Instant;
 
 use serde_json::Value;
 use support::bridge::Bridge;
-use support::programs::{describe, events, json_lines, nbtstat_bin, scratch, wait_bounded};
+use support::programs::{
+    describe, events, json_lines, listed_names, nbtstat_bin, scratch, wait_bounded,
+};
 use support::tshark;
 
 const PEER: &str = "BCASTPEER";
 
 /// A bridge of `members` with nmbd in member 1 holding `PEER<00>`, `<20>`.
 fn segment(members: usize) -> Bridge {
-    let mut bridge = Bridge::start(members).unwrap_or_else(|e| panic!("{e}"));
-    bridge.start_nmbd(1, PEER).unwrap_or_else(|e| panic!("{e}"));
-    for suffix in [0x00, 0x20] {
-        assert!(
-            bridge.wait_nmbd_name(suffix, Duration::from_secs(30)),
-            "nmbd did not claim {PEER}<{suffix:02x}>:\n{}",
-            bridge.nmbd_log()
-        );
-    }
-    bridge
+    Bridge::with_nmbd(members, PEER, &[0x00, 0x20])
 }
 
 /// `nbtstat args` in member `i`, with a system root of its own (no smb.conf,
@@ -65,13 +58,7 @@ fn a_without_wins_resolves_by_broadcast_then_asks_node_status() {
     }
     let bridge = segment(2);
     let pcap = scratch("bcast-a.pcap");
-    let capture = tshark::capture(
-        Some(&bridge.netns(2)),
-        bridge.interface(),
-        "udp port 137",
-        &pcap,
-    )
-    .expect("start capture");
+    let capture = bridge.capture_nbns(2, &pcap);
 
     let child = nbtstat_in(&bridge, 2, &["-a", PEER, "--json"])
         .spawn()
@@ -81,18 +68,7 @@ fn a_without_wins_resolves_by_broadcast_then_asks_node_status() {
     let lines = json_lines(&out);
     let table = &events(&lines, "name_table")[0];
     assert_eq!(table["address"], bridge.ip(1).to_string(), "{table}");
-    let listed: Vec<String> = table["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            format!(
-                "{}<{}>",
-                n["name"].as_str().unwrap(),
-                n["suffix"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let listed = listed_names(table);
     for n in [format!("{PEER}<00>"), format!("{PEER}<20>")] {
         assert!(listed.contains(&n), "{n} missing: {listed:?}");
     }
@@ -338,14 +314,10 @@ fn a_holding_node_resolves_and_shows_its_cache_and_statistics() {
     }
     assert!(registered, "VIAWINS<00> not registered at the WINS server");
 
-    let mut child = nbtstat_in(
+    let mut h = hold_in(
         &bridge,
         2,
         &[
-            "--hold",
-            "--json",
-            "--hold-seconds",
-            "90",
             "--wins",
             &wins_ip,
             "--addr",
@@ -355,30 +327,7 @@ fn a_holding_node_resolves_and_shows_its_cache_and_statistics() {
             "--name",
             "HOLDER<00>",
         ],
-    )
-    .stdin(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            eprintln!("hold: {line}");
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && tx.send(v).is_err()
-            {
-                break;
-            }
-        }
-    });
-    let mut h = Holder {
-        child,
-        stdin,
-        lines,
-        seen: Vec::new(),
-    };
+    );
     h.wait_for("holding", |v| v["event"] == "holding");
 
     h.send(&format!("resolve {PEER}"));

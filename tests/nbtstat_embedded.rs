@@ -10,7 +10,9 @@ use std::net::UdpSocket;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use support::programs::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
+use support::programs::{
+    describe, event_for, events, json_lines, loopback_node, nbtstat_bin, scratch,
+};
 
 fn nbtstat(args: &[&str]) -> std::process::Output {
     // A system root with no smb.conf and no DHCP leases: nothing configured.
@@ -120,20 +122,9 @@ fn unreachable_server_times_out_with_exit_1() {
         .port();
     let wins = format!("127.0.0.1:{port}");
     let start = Instant::now();
-    let out = nbtstat(&[
-        "--register",
-        "--json",
-        "--wins",
-        &wins,
-        "--addr",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--name",
-        "LONELY<00>",
-        "--timeout",
-        "30",
-    ]);
+    let mut args = loopback_node("--register", &wins).to_vec();
+    args.extend(["--name", "LONELY<00>", "--timeout", "30"]);
+    let out = nbtstat(&args);
     assert!(start.elapsed() < Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let lines = json_lines(&out);

@@ -27,7 +27,9 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use serde_json::Value;
-use support::programs::{describe, event_for, events, json_lines, nbtstat_bin, scratch};
+use support::programs::{
+    describe, event_for, events, json_lines, listed_names, nbtstat_bin, scratch,
+};
 use support::tshark::{self, TsharkPacket};
 use support::{NmbdWins, RecordState};
 
@@ -367,18 +369,7 @@ fn rr_refresh_cooldown_and_node_status_against_nmbd() {
     let lines = json_lines(&out);
     let table = &events(&lines, "name_table")[0];
     assert_eq!(table["address"], wins.as_str());
-    let listed: Vec<String> = table["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            format!(
-                "{}<{}>",
-                n["name"].as_str().unwrap(),
-                n["suffix"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let listed = listed_names(table);
     for n in ["WINSSRV<00>", "WINSSRV<03>", "WINSSRV<20>", "NBNSTEST<00>"] {
         assert!(listed.iter().any(|l| l == n), "-a lacks {n}: {listed:?}");
     }

@@ -8,39 +8,20 @@
 
 mod support;
 
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::process::Stdio;
 
 use nbns::client::{ClientConfig, ClientEvent, NameSpec, ReleaseOutcome};
-use nbns::server::{Durability, RecordState, ServerConfig, WinsServer};
-use nbns::tokio::{NameNode, RegisterError, ServerRunner};
+use nbns::server::{RecordState, WinsServer};
+use nbns::tokio::{NameNode, RegisterError};
 use nbns::wire::{Name, NetbiosName};
-use support::programs::{describe, events, json_lines, nbtstat_bin, scratch};
-use tokio::net::UdpSocket;
-use tokio::time::{Instant, timeout};
+use support::loopback::{v4, wins};
+use support::programs::{describe, events, json_lines, loopback_node, nbtstat_bin, scratch};
+use tokio::time::timeout;
 
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const ME: [Ipv4Addr; 1] = [LOCALHOST];
-
-fn v4(a: SocketAddr) -> SocketAddrV4 {
-    match a {
-        SocketAddr::V4(a) => a,
-        SocketAddr::V6(_) => panic!("IPv4 expected"),
-    }
-}
-
-async fn wins() -> ServerRunner {
-    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
-    let mut config = ServerConfig::default();
-    config.durability = Durability::Volatile;
-    ServerRunner::spawn(
-        socket,
-        WinsServer::new(config, Instant::now().into_std()),
-        None,
-    )
-    .unwrap()
-}
 
 async fn node(server: SocketAddrV4) -> NameNode {
     let mut config = ClientConfig::with_servers([server]);
@@ -142,19 +123,10 @@ async fn register_then_release_in_another_process() {
     let bin = tokio::task::spawn_blocking(nbtstat_bin).await.unwrap();
     let run = |mode: &'static str| {
         let mut c = tokio::process::Command::new(&bin);
-        c.args([
-            mode,
-            "--json",
-            "--wins",
-            &wins,
-            "--addr",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ])
-        .args(["--name", "KEEPME<00>", "--group", "KEEPGRP<00>"])
-        .env("NBTSTAT_SYSROOT", &root)
-        .stdin(Stdio::null());
+        c.args(loopback_node(mode, &wins))
+            .args(["--name", "KEEPME<00>", "--group", "KEEPGRP<00>"])
+            .env("NBTSTAT_SYSROOT", &root)
+            .stdin(Stdio::null());
         async move { c.output().await.unwrap() }
     };
     let out = run("--register").await;
@@ -190,16 +162,7 @@ async fn release_unanswered_fails() {
     std::fs::create_dir_all(&root).unwrap();
     let bin = tokio::task::spawn_blocking(nbtstat_bin).await.unwrap();
     let out = tokio::process::Command::new(&bin)
-        .args([
-            "--release",
-            "--json",
-            "--wins",
-            &wins,
-            "--addr",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ])
+        .args(loopback_node("--release", &wins))
         .args(["--name", "GONE<00>"])
         .env("NBTSTAT_SYSROOT", &root)
         .stdin(Stdio::null())

@@ -10,6 +10,37 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+/// The arguments of `nbtstat MODE --json` as a node on 127.0.0.1 (an
+/// ephemeral port) whose WINS server is `wins`.
+pub(crate) fn loopback_node<'a>(mode: &'a str, wins: &'a str) -> [&'a str; 8] {
+    [
+        mode,
+        "--json",
+        "--wins",
+        wins,
+        "--addr",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ]
+}
+
+/// The names of an `nbtstat --json` `name_table` event, as `NAME<xx>`.
+pub(crate) fn listed_names(table: &Value) -> Vec<String> {
+    table["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            format!(
+                "{}<{}>",
+                n["name"].as_str().unwrap(),
+                n["suffix"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 /// The example program `name`, built with the test binary's profile,
 /// target directory and features ([`examples::example_binary`]).
 /// `$NBTSTAT_BIN` overrides the `nbtstat` one.

@@ -3,13 +3,13 @@
 //! matters.
 #![cfg(feature = "tokio")]
 
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use nbns::client::{ClientConfig, ClientEvent, NameSpec, RegistrationOutcome, ReleaseOutcome};
-use nbns::server::{Durability, RecordState, ServerConfig, WinsServer};
+use nbns::server::{RecordState, ServerConfig, WinsServer};
 use nbns::tokio::{NameNode, RegisterError, ReleaseError, ReregisterError, ServerRunner};
 use nbns::wire::{Name, NetbiosName};
 use tokio::net::UdpSocket;
@@ -18,27 +18,15 @@ use tokio::time::Instant;
 #[allow(dead_code)]
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/loopback.rs"]
+mod loopback;
+
+use loopback::{v4, wins};
 
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 fn name(s: &str) -> Name<'static> {
     Name::unscoped(NetbiosName::new(s, 0x20).unwrap())
-}
-
-fn v4(a: SocketAddr) -> SocketAddrV4 {
-    match a {
-        SocketAddr::V4(a) => a,
-        SocketAddr::V6(_) => panic!("IPv4 expected"),
-    }
-}
-
-/// A volatile WINS server on 127.0.0.1, on an ephemeral port.
-async fn wins() -> ServerRunner {
-    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
-    let mut config = ServerConfig::default();
-    config.durability = Durability::Volatile;
-    let server = WinsServer::new(config, Instant::now().into_std());
-    ServerRunner::spawn(socket, server, None).unwrap()
 }
 
 fn config(servers: &[SocketAddrV4]) -> ClientConfig {
@@ -458,21 +446,26 @@ impl nbns::tokio::Persist for Flaky {
     }
 }
 
+/// A WINS server on loopback that commits to `store`, retrying refused
+/// commits ([`nbns::tokio::CommitRetry::default`]).
+async fn retrying(store: Flaky) -> ServerRunner {
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
+    ServerRunner::builder(socket, server)
+        .store(store)
+        .retry_commits(nbns::tokio::CommitRetry::default())
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_refused_commit_is_retried_and_the_grant_waits_for_it() {
-    use nbns::tokio::CommitRetry;
     let attempts = std::sync::Arc::default();
     let store = Flaky {
         fail: 3,
         attempts: std::sync::Arc::clone(&attempts),
     };
-    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
-    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
-    let runner = ServerRunner::builder(socket, server)
-        .store(store)
-        .retry_commits(CommitRetry::default())
-        .spawn()
-        .unwrap();
+    let runner = retrying(store).await;
     let node = node(&[v4(runner.local_addr())]).await;
     let me = [LOCALHOST];
     // 20 + 40 + 80 ms of retries: within the client's retries.
@@ -485,19 +478,13 @@ async fn a_refused_commit_is_retried_and_the_grant_waits_for_it() {
 #[tokio::test(start_paused = true)]
 async fn a_store_that_keeps_refusing_loses_the_changes_at_shutdown_never_acknowledged() {
     use nbns::server::EventKind;
-    use nbns::tokio::{CommitRetry, RunnerError};
+    use nbns::tokio::RunnerError;
     use nbns::wire::{Message, NbAddrEntry, NbFlags, NodeType, Packet};
     let store = Flaky {
         fail: u32::MAX,
         attempts: std::sync::Arc::default(),
     };
-    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
-    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
-    let runner = ServerRunner::builder(socket, server)
-        .store(store)
-        .retry_commits(CommitRetry::default())
-        .spawn()
-        .unwrap();
+    let runner = retrying(store).await;
     let mut events = runner.events();
     let client = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
     let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::H), LOCALHOST);

@@ -38,6 +38,8 @@
 
 pub(crate) mod bridge;
 pub(crate) mod examples;
+#[cfg(feature = "tokio")]
+pub(crate) mod loopback;
 pub(crate) mod nmbd;
 pub(crate) mod nmbd_client;
 pub(crate) mod pcap;

@@ -660,40 +660,35 @@ impl Driver {
     fn command(&mut self, command: Command) {
         let now = now();
         match command {
+            Command::Register { reply, .. } if self.shutdown.is_some() => {
+                let _ = reply.send(Err(RegisterError::Closed));
+            }
+            Command::Adopt { reply, .. } if self.shutdown.is_some() => {
+                let _ = reply.send(Err(RegisterError::Closed));
+            }
             Command::Register {
                 name,
                 group,
                 addresses,
                 reply,
-            } => {
-                if self.shutdown.is_some() {
-                    let _ = reply.send(Err(RegisterError::Closed));
-                    return;
-                }
-                let spec = NameSpec {
-                    name: name.name(),
-                    group,
-                    addresses: &addresses,
-                };
-                match self.client.add_name(now, spec) {
-                    Ok(()) => {
-                        if let Some(info) = self.client.name_state(name.name())
-                            && info == NameState::Local
-                        {
-                            let _ = reply.send(Ok(Registration {
-                                name,
-                                server: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
-                                ttl: 0,
-                            }));
-                        } else {
-                            self.registering.insert(name, reply);
-                        }
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e.into()));
+            } => match self.client.add_name(now, spec(&name, group, &addresses)) {
+                Ok(()) => {
+                    if let Some(info) = self.client.name_state(name.name())
+                        && info == NameState::Local
+                    {
+                        let _ = reply.send(Ok(Registration {
+                            name,
+                            server: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                            ttl: 0,
+                        }));
+                    } else {
+                        self.registering.insert(name, reply);
                     }
                 }
-            }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            },
             Command::Adopt {
                 name,
                 group,
@@ -701,15 +696,7 @@ impl Driver {
                 ttl,
                 reply,
             } => {
-                if self.shutdown.is_some() {
-                    let _ = reply.send(Err(RegisterError::Closed));
-                    return;
-                }
-                let spec = NameSpec {
-                    name: name.name(),
-                    group,
-                    addresses: &addresses,
-                };
+                let spec = spec(&name, group, &addresses);
                 let _ = reply.send(self.client.adopt_name(now, spec, ttl).map_err(Into::into));
             }
             Command::Refresh => self.client.refresh_now(now),
@@ -844,6 +831,15 @@ impl Driver {
         }
         // No subscriber is not an error.
         let _ = self.events.send(event);
+    }
+}
+
+/// The client's view of a name a command asks to hold.
+fn spec<'a>(name: &'a OwnedName, group: bool, addresses: &'a [Ipv4Addr]) -> NameSpec<'a> {
+    NameSpec {
+        name: name.name(),
+        group,
+        addresses,
     }
 }
 

@@ -185,6 +185,20 @@ impl Segment {
         self.net.node_mut::<Client>(self.nodes[i]).take_events()
     }
 
+    /// Injects `p` (as [`Segment::inject`]) and returns what `by` sent
+    /// until the segment settled.
+    fn answers(
+        &mut self,
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        p: &Message<'_>,
+        by: Ipv4Addr,
+    ) -> Vec<Wire> {
+        let mark = self.wire.len();
+        self.inject(from, to, p);
+        self.sent_since(mark, by).into_iter().cloned().collect()
+    }
+
     /// Datagrams sent by `from` since the wire held `mark` of them.
     fn sent_since(&self, mark: usize, from: Ipv4Addr) -> Vec<&Wire> {
         self.wire[mark..]
@@ -410,9 +424,7 @@ fn a_claimed_name_is_defended_against_registrations_and_refreshes_echoing_their_
         ),
     ];
     for (id, req, to) in &requests {
-        let mark = s.wire.len();
-        s.inject(stranger, *to, req);
-        let answers = s.sent_since(mark, ip(7));
+        let answers = s.answers(stranger, *to, req, ip(7));
         assert_eq!(answers.len(), 1, "request {id}");
         assert_eq!(answers[0].id, *id);
         assert_eq!(answers[0].kind, PacketKind::NegativeRegistrationResponse);
@@ -420,13 +432,13 @@ fn a_claimed_name_is_defended_against_registrations_and_refreshes_echoing_their_
         assert_eq!(answers[0].to, ip(9));
     }
     // `*` names are never defended.
-    let mark = s.wire.len();
-    s.inject(
+    let answers = s.answers(
         stranger,
         BCAST,
         &Message::registration_request(5, name("*SMBSERVER", 0x20), 0, entry, true),
+        ip(7),
     );
-    assert!(s.sent_since(mark, ip(7)).is_empty());
+    assert!(answers.is_empty(), "{answers:?}");
     assert_eq!(s.state(a, name("HOST", 0)), Some(NameState::Claimed));
 }
 
@@ -555,27 +567,26 @@ fn others_releases_of_our_unique_name_are_refused_and_change_nothing() {
     s.add(a, NameSpec::group(name("WORKGROUP", 0), &[ip(7)]));
     s.run_for(Duration::from_secs(5));
     let stranger = SocketAddrV4::new(ip(9), PORT);
-    let mark = s.wire.len();
-    s.inject(
+    let answers = s.answers(
         stranger,
         BCAST,
         &Message::release_request(0x31, name("HOST", 0), request_entry(ip(9)), true),
+        ip(7),
     );
-    let answers = s.sent_since(mark, ip(7));
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].kind, PacketKind::NegativeReleaseResponse);
     assert_eq!(answers[0].rcode, Rcode::Active);
     assert_eq!(answers[0].to, ip(9));
     assert_eq!(s.state(a, name("HOST", 0)), Some(NameState::Claimed));
     // A group member leaving is not refused.
-    let mark = s.wire.len();
     let member = NbAddrEntry::new(NbFlags::new(true, NodeType::B), ip(9));
-    s.inject(
+    let answers = s.answers(
         stranger,
         BCAST,
         &Message::release_request(0x32, name("WORKGROUP", 0), member, true),
+        ip(7),
     );
-    assert!(s.sent_since(mark, ip(7)).is_empty());
+    assert!(answers.is_empty(), "{answers:?}");
     assert_eq!(s.state(a, name("WORKGROUP", 0)), Some(NameState::Claimed));
 }
 
@@ -586,20 +597,20 @@ fn broadcast_queries_are_never_answered_negatively() {
     s.add(a, NameSpec::unique(name("HOST", 0), &[ip(7)]));
     s.run_for(Duration::from_secs(5));
     let stranger = SocketAddrV4::new(ip(9), PORT);
-    let mark = s.wire.len();
-    s.inject(
+    let answers = s.answers(
         stranger,
         BCAST,
         &Message::name_query_request(1, name("OTHER", 0), true),
+        ip(7),
     );
-    assert!(s.sent_since(mark, ip(7)).is_empty());
-    s.inject(
-        stranger,
-        BCAST,
-        &Message::name_query_request(2, name("HOST", 0), true),
-    );
+    assert!(answers.is_empty(), "{answers:?}");
     let positive = s
-        .sent_since(mark, ip(7))
+        .answers(
+            stranger,
+            BCAST,
+            &Message::name_query_request(2, name("HOST", 0), true),
+            ip(7),
+        )
         .iter()
         .map(|w| w.kind)
         .collect::<Vec<_>>();

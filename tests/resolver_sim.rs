@@ -47,6 +47,17 @@ struct Lan {
 }
 
 impl Lan {
+    /// Injects, from `from` to the resolver, a positive name query response
+    /// `id` for `n` naming the B-node `holder`.
+    fn answer(&mut self, from: SocketAddrV4, id: u16, n: Name<'_>, holder: Ipv4Addr) {
+        let entry = NbAddrEntry::new(NbFlags::new(false, NodeType::B), holder);
+        let m = Message::positive_name_query_response(id, n, 0, NbAddrs::one(entry));
+        let mut buf = [0u8; 100];
+        let len = m.emit(&mut buf).unwrap();
+        self.seg
+            .inject(from, SocketAddrV4::new(ME, MY_PORT), &buf[..len]);
+    }
+
     fn new(config: ResolverConfig, seed: u64) -> Self {
         let mut seg = Segment::new(NETWORK, 24, seed);
         let resolver = seg.add_on_port(
@@ -306,15 +317,7 @@ fn conflict_timer_bounds_conflict_detection() {
         assert!(matches!(lan.outcome(q).0, ResolverEvent::Resolved { .. }));
         let id = lan.queries_sent()[0].2;
         lan.seg.run_for(delay);
-        let other = NbAddrEntry::new(NbFlags::new(false, NodeType::B), ip(9));
-        let forged = Message::positive_name_query_response(id, n, 0, NbAddrs::one(other));
-        let mut buf = [0u8; 100];
-        let len = forged.emit(&mut buf).unwrap();
-        lan.seg.inject(
-            SocketAddrV4::new(ip(9), 137),
-            SocketAddrV4::new(ME, MY_PORT),
-            &buf[..len],
-        );
+        lan.answer(SocketAddrV4::new(ip(9), 137), id, n, ip(9));
         assert_eq!(
             lan.r().resolver.stats().conflict_demands,
             u64::from(expect_demand),
@@ -332,15 +335,7 @@ fn same_data_from_a_second_responder_is_no_conflict() {
     assert!(matches!(lan.outcome(q).0, ResolverEvent::Resolved { .. }));
     let id = lan.queries_sent()[0].2;
     // a proxy on .8 answering with the holder's own address
-    let same = NbAddrEntry::new(NbFlags::new(false, NodeType::B), ip(2));
-    let m = Message::positive_name_query_response(id, n, 0, NbAddrs::one(same));
-    let mut buf = [0u8; 100];
-    let len = m.emit(&mut buf).unwrap();
-    lan.seg.inject(
-        SocketAddrV4::new(ip(8), 137),
-        SocketAddrV4::new(ME, MY_PORT),
-        &buf[..len],
-    );
+    lan.answer(SocketAddrV4::new(ip(8), 137), id, n, ip(2));
     assert_eq!(lan.r().resolver.stats().conflict_demands, 0);
 }
 
@@ -572,33 +567,26 @@ fn broadcast_release_by_the_holder_flushes_the_cache_entry() {
 #[test]
 fn forged_answers_are_ignored() {
     let n = name("TARGET", 0x20);
-    let evil = NbAddrEntry::new(NbFlags::new(false, NodeType::B), Ipv4Addr::new(6, 6, 6, 6));
-    let me = SocketAddrV4::new(ME, MY_PORT);
-    let mut buf = [0u8; 100];
+    let evil = Ipv4Addr::new(6, 6, 6, 6);
 
     // broadcast
     let mut lan = Lan::new(ResolverConfig::broadcast(subnet()), 13);
     lan.query(n);
     let id = lan.queries_sent()[0].2;
-    let forge = |buf: &mut [u8], id: u16, n: Name<'_>| {
-        Message::positive_name_query_response(id, n, 0, NbAddrs::one(evil))
-            .emit(buf)
-            .unwrap()
-    };
-    let len = forge(&mut buf, id, n);
-    lan.seg
-        .inject(SocketAddrV4::new(ip(9), 1024), me, &buf[..len]);
-    lan.seg.inject(
+    lan.answer(SocketAddrV4::new(ip(9), 1024), id, n, evil);
+    lan.answer(
         SocketAddrV4::new(Ipv4Addr::new(10, 9, 9, 9), 137),
-        me,
-        &buf[..len],
+        id,
+        n,
+        evil,
     );
-    let len = forge(&mut buf, id.wrapping_add(1), n);
-    lan.seg
-        .inject(SocketAddrV4::new(ip(9), 137), me, &buf[..len]);
-    let len = forge(&mut buf, id, name("TARGET", 0x00));
-    lan.seg
-        .inject(SocketAddrV4::new(ip(9), 137), me, &buf[..len]);
+    lan.answer(SocketAddrV4::new(ip(9), 137), id.wrapping_add(1), n, evil);
+    lan.answer(
+        SocketAddrV4::new(ip(9), 137),
+        id,
+        name("TARGET", 0x00),
+        evil,
+    );
     let s = *lan.r().resolver.stats();
     assert_eq!(
         (
@@ -610,12 +598,7 @@ fn forged_answers_are_ignored() {
         (2, 1, 1, 0)
     );
     assert!(lan.r().events.is_empty());
-    let genuine = NbAddrEntry::new(NbFlags::new(false, NodeType::B), ip(9));
-    let len = Message::positive_name_query_response(id, n, 0, NbAddrs::one(genuine))
-        .emit(&mut buf)
-        .unwrap();
-    lan.seg
-        .inject(SocketAddrV4::new(ip(9), 137), me, &buf[..len]);
+    lan.answer(SocketAddrV4::new(ip(9), 137), id, n, ip(9));
     let events = lan.take_events();
     assert!(
         matches!(&events[..], [ResolverEvent::Resolved { resolution, .. }] if addresses(resolution) == [ip(9)]),
@@ -628,14 +611,11 @@ fn forged_answers_are_ignored() {
     let mut lan = Lan::new(config, 14);
     lan.query(n);
     let id = lan.queries_sent()[0].2;
-    let len = forge(&mut buf, id, n);
-    lan.seg
-        .inject(SocketAddrV4::new(WINS, 1137), me, &buf[..len]);
-    lan.seg
-        .inject(SocketAddrV4::new(ip(9), 137), me, &buf[..len]);
+    lan.answer(SocketAddrV4::new(WINS, 1137), id, n, evil);
+    lan.answer(SocketAddrV4::new(ip(9), 137), id, n, evil);
     assert_eq!(lan.r().resolver.stats().dropped_wrong_source, 2);
     assert!(lan.r().events.is_empty());
-    lan.seg.inject(wins_addr, me, &buf[..len]);
+    lan.answer(wins_addr, id, n, evil);
     assert!(matches!(
         &lan.take_events()[..],
         [ResolverEvent::Resolved { .. }]

@@ -57,6 +57,17 @@ fn replica(n: &str, t: RecordType, owner: Ipv4Addr, version: u64, members: Vec<M
     }
 }
 
+/// A's special group DOM<1C>, version 5, with a member of A and one of X.
+fn dom_of_a() -> Replica {
+    replica(
+        "DOM",
+        RecordType::SpecialGroup,
+        A,
+        5,
+        vec![m(A, 1), m(X, 2)],
+    )
+}
+
 /// What the server serves of `owner`'s records: (name, members).
 fn served(s: &WinsServer, owner: Ipv4Addr) -> Vec<(NetbiosName, Vec<Member>)> {
     let mut out = Vec::new();
@@ -75,13 +86,7 @@ fn members_of(s: &WinsServer, owner: Ipv4Addr, n: &str) -> Vec<Member> {
 #[test]
 fn a_special_group_replica_is_served_with_each_members_owner() {
     let mut s = server();
-    let r = replica(
-        "DOM",
-        RecordType::SpecialGroup,
-        A,
-        5,
-        vec![m(A, 1), m(X, 2)],
-    );
+    let r = dom_of_a();
     assert_eq!(s.apply_replica(&r, A, Instant::now()), ApplyOutcome::Added);
     assert_eq!(members_of(&s, A, "DOM"), [m(A, 1), m(X, 2)]);
 }
@@ -102,13 +107,7 @@ fn a_special_group_merge_keeps_each_members_owner() {
     // every member keeps its owner.
     let mut s = server();
     let now = Instant::now();
-    let first = replica(
-        "DOM",
-        RecordType::SpecialGroup,
-        A,
-        5,
-        vec![m(A, 1), m(X, 2)],
-    );
+    let first = dom_of_a();
     s.apply_replica(&first, A, now);
     let second = replica("DOM", RecordType::SpecialGroup, B, 9, vec![m(B, 3)]);
     assert_eq!(s.apply_replica(&second, B, now), ApplyOutcome::Merged);
@@ -119,13 +118,7 @@ fn a_special_group_merge_keeps_each_members_owner() {
 fn a_registration_into_a_replica_group_is_ours_and_the_others_keep_theirs() {
     let mut s = server();
     let now = Instant::now();
-    let r = replica(
-        "DOM",
-        RecordType::SpecialGroup,
-        A,
-        5,
-        vec![m(A, 1), m(X, 2)],
-    );
+    let r = dom_of_a();
     s.apply_replica(&r, A, now);
     let entry = NbAddrEntry::new(NbFlags::new(true, NodeType::H), ip(7));
     let name = NetbiosName::new("DOM", 0x1C).unwrap();
@@ -141,13 +134,7 @@ fn a_registration_into_a_replica_group_is_ours_and_the_others_keep_theirs() {
 fn member_owners_survive_a_restart_from_the_stored_records() {
     let mut s = server();
     let now = Instant::now();
-    let r = replica(
-        "DOM",
-        RecordType::SpecialGroup,
-        A,
-        5,
-        vec![m(A, 1), m(X, 2)],
-    );
+    let r = dom_of_a();
     s.apply_replica(&r, A, now);
     let plain = replica(
         "PLAIN",

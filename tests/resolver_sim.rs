@@ -140,9 +140,15 @@ impl Lan {
     }
 
     fn resolution(&mut self, q: QueryHandle) -> Resolution {
-        match self.outcome(q).0 {
-            ResolverEvent::Resolved { resolution, .. } => resolution,
-            other => panic!("{q}: {other}"),
+        self.resolved(q).0
+    }
+
+    /// The resolution of `q` and how long it took (panics on another
+    /// outcome).
+    fn resolved(&mut self, q: QueryHandle) -> (Resolution, Duration) {
+        match self.outcome(q) {
+            (ResolverEvent::Resolved { resolution, .. }, took) => (resolution, took),
+            (other, _) => panic!("{q}: {other}"),
         }
     }
 
@@ -208,10 +214,7 @@ fn broadcast_query_collects_every_group_member_within_conflict_timer() {
         lan.holder(ip(n), &[(group, true)]);
     }
     let q = lan.query(group);
-    let (event, took) = lan.outcome(q);
-    let ResolverEvent::Resolved { resolution, .. } = event else {
-        panic!("{event}");
-    };
+    let (resolution, took) = lan.resolved(q);
     assert!(resolution.group);
     assert_eq!(resolution.via, Via::Broadcast);
     assert_eq!(addresses(&resolution), [ip(2), ip(3), ip(4)]);
@@ -374,10 +377,7 @@ fn h_node_falls_back_to_broadcast_while_wins_is_silent_and_returns() {
     lan.seg.take_wire();
     lan.seg.set_up(wins, false);
     let q = lan.query(n);
-    let (event, took) = lan.outcome(q);
-    let ResolverEvent::Resolved { resolution, .. } = event else {
-        panic!("{event}");
-    };
+    let (resolution, took) = lan.resolved(q);
     assert_eq!(resolution.via, Via::Broadcast);
     assert_eq!(addresses(&resolution), [ip(2)]);
     assert_eq!(took, Duration::from_millis(4500));
@@ -395,10 +395,7 @@ fn h_node_falls_back_to_broadcast_while_wins_is_silent_and_returns() {
     lan.seg.set_up(wins, true);
     lan.seg.take_wire();
     let q = lan.query(n);
-    let (event, took) = lan.outcome(q);
-    let ResolverEvent::Resolved { resolution, .. } = event else {
-        panic!("{event}");
-    };
+    let (resolution, took) = lan.resolved(q);
     assert_eq!(resolution.via, Via::NameServer(wins_addr));
     assert_eq!(took, Duration::ZERO);
     let stats = *lan.r().resolver.stats();
@@ -427,10 +424,7 @@ fn m_node_broadcasts_first_then_asks_wins() {
     lan.seg.set_up(c, false);
     lan.seg.take_wire();
     let q = lan.query(n);
-    let (event, took) = lan.outcome(q);
-    let ResolverEvent::Resolved { resolution, .. } = event else {
-        panic!("{event}");
-    };
+    let (resolution, took) = lan.resolved(q);
     assert_eq!(resolution.via, Via::NameServer(wins_addr));
     assert_eq!(
         took,

@@ -26,6 +26,8 @@
 
 #[path = "dissect/pcap_write.rs"]
 mod pcap_write;
+#[path = "cli/usage_exit.rs"]
+mod usage_exit;
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
@@ -36,6 +38,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::Parser;
+use usage_exit::usage_exit;
 
 /// Times `dissect --stats` against `tshark -q -z io,stat,0` on one capture.
 #[derive(Debug, Parser)]
@@ -77,23 +80,7 @@ struct Cli {
 fn parse_args() -> Cli {
     match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            if !e.use_stderr() {
-                let _ = e.print();
-                std::process::exit(0);
-            }
-            // clap's first paragraph, on one line.
-            let text = e.render().to_string();
-            let what: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            let what = what.join(" ");
-            let what = what.strip_prefix("error: ").unwrap_or(&what);
-            eprintln!("dissect_bench: {what} (see --help)");
-            std::process::exit(2);
-        }
+        Err(e) => usage_exit("dissect_bench", &e),
     }
 }
 

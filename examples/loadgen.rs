@@ -35,6 +35,9 @@
 //! loadgen: mix sent 200000 answered 200000 lost 0 in 1.234 s: 162074 answered/s, latency p50 380 us p99 910 us
 //! ```
 
+#[path = "cli/usage_exit.rs"]
+mod usage_exit;
+
 use core::net::{Ipv4Addr, SocketAddrV4};
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -45,6 +48,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use nbns::wire::{Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType, Opcode, Packet};
+use usage_exit::usage_exit;
 
 const MAX_REQUESTS: u64 = 10_000_000;
 const MAX_DURATION: u64 = 300;
@@ -108,23 +112,7 @@ struct Cli {
 fn parse_args() -> Args {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            if !e.use_stderr() {
-                let _ = e.print();
-                std::process::exit(0);
-            }
-            // clap's first paragraph, on one line.
-            let text = e.render().to_string();
-            let what: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            let what = what.join(" ");
-            let what = what.strip_prefix("error: ").unwrap_or(&what);
-            eprintln!("loadgen: {what} (see --help)");
-            std::process::exit(2);
-        }
+        Err(e) => usage_exit("loadgen", &e),
     };
     Args {
         server: cli.server,

@@ -235,7 +235,7 @@ impl Reporter {
                 .iter()
                 .map(|r| {
                     merge(
-                        json!({ "type": if r.group { "GROUP" } else { "UNIQUE" },
+                        json!({ "type": type_word(r.group),
                                 "status": r.status }),
                         name_json(&r.name),
                     )
@@ -262,22 +262,33 @@ impl Reporter {
         let _ = writeln!(out, "           NetBIOS {kind} Name Table\n");
         let _ = writeln!(out, "       Name               Type         Status");
         let _ = writeln!(out, "    ---------------------------------------------");
-        if rows.is_empty() {
-            let _ = writeln!(out, "    No names in cache");
-        }
-        for r in rows {
-            let _ = writeln!(
-                out,
+        write_rows(&mut out, rows, |r| {
+            format!(
                 "    {}  {:<10}  {}",
                 padded(&r.name),
-                if r.group { "GROUP" } else { "UNIQUE" },
+                type_word(r.group),
                 r.status
-            );
-        }
+            )
+        });
         if let Some(m) = mac {
             let _ = writeln!(out, "\n    MAC Address = {}", mac_text(m));
         }
         print!("{out}");
+    }
+}
+
+/// `GROUP` or `UNIQUE`, as nbtstat's tables name a name's type.
+fn type_word(group: bool) -> &'static str {
+    if group { "GROUP" } else { "UNIQUE" }
+}
+
+/// Writes one line per row, or `No names in cache` when there is none.
+fn write_rows<R>(out: &mut String, rows: &[R], line: impl Fn(&R) -> String) {
+    if rows.is_empty() {
+        let _ = writeln!(out, "    No names in cache");
+    }
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r));
     }
 }
 
@@ -316,7 +327,7 @@ impl Reporter {
                 .iter()
                 .map(|r| {
                     merge(
-                        json!({ "type": if r.group { "GROUP" } else { "UNIQUE" },
+                        json!({ "type": type_word(r.group),
                                 "address": r.address.to_string(), "life": r.life_secs,
                                 "via": r.via }),
                         name_json(&r.name),
@@ -340,19 +351,15 @@ impl Reporter {
             out,
             "    ------------------------------------------------------------"
         );
-        if rows.is_empty() {
-            let _ = writeln!(out, "    No names in cache");
-        }
-        for r in rows {
-            let _ = writeln!(
-                out,
+        write_rows(&mut out, rows, |r| {
+            format!(
                 "    {}  {:<6}  {:>15}  {:>12}",
                 padded(&r.name),
-                if r.group { "GROUP" } else { "UNIQUE" },
+                type_word(r.group),
                 r.address,
                 r.life_secs
-            );
-        }
+            )
+        });
         print!("{out}");
     }
 

@@ -13,6 +13,13 @@
 //! 2 when a member of a special group or multihomed record has an owner
 //! of its own (MS-WINSRA 2.2.10.1.1.1). Both are read, so a store written
 //! before member owners existed loads unchanged.
+//!
+//! A record without a scope and with one address in format 1 (most of a
+//! WINS database: unique names) is stored in a table of fixed-width rows
+//! instead: the key is the name as a big-endian `u128` (so the order is
+//! the same), the value the 30 bytes of its format-1 value. A B-tree leaf
+//! of fixed-width rows keeps no offset table, so an insert does not
+//! rewrite every offset of its page, and keys compare as integers.
 
 use core::net::Ipv4Addr;
 
@@ -46,6 +53,28 @@ pub(crate) struct Row {
 pub(crate) enum Bad {
     Key,
     Value,
+}
+
+/// Length of a value in the fixed-width table.
+pub(crate) const COMPACT_LEN: usize = HEAD + 6;
+
+/// The fixed-width row of a record whose `value` (from [`value`]) has the
+/// format-1 layout with one address, when it has no scope; `None` for
+/// every other record.
+pub(crate) fn compact(
+    name: &NetbiosName,
+    scope: &[u8],
+    value: &[u8],
+) -> Option<(u128, [u8; COMPACT_LEN])> {
+    if !scope.is_empty() || value.first() != Some(&FORMAT) {
+        return None;
+    }
+    Some((compact_key(name), value.try_into().ok()?))
+}
+
+/// The fixed-width table's key of an unscoped name.
+pub(crate) fn compact_key(name: &NetbiosName) -> u128 {
+    u128::from_be_bytes(*name.as_bytes())
 }
 
 pub(crate) fn key(name: &NetbiosName, scope: &[u8], out: &mut Vec<u8>) {
@@ -249,6 +278,37 @@ mod tests {
             &mut v,
         );
         assert_eq!(v, VALUE_BYTES);
+    }
+
+    #[test]
+    fn an_unscoped_one_address_record_has_a_fixed_width_row() {
+        let r = row();
+        let mut v = Vec::new();
+        let a = &r.addresses;
+        value(
+            r.kind,
+            r.state,
+            r.version,
+            r.deadline,
+            r.owner,
+            a,
+            &[],
+            &mut v,
+        );
+        assert_eq!(compact(&r.name, &r.scope, &v), None, "scoped");
+        let (k, fixed) = compact(&r.name, b"", &v).unwrap();
+        assert_eq!(k.to_be_bytes(), KEY_BYTES[..16]);
+        assert_eq!(fixed, VALUE_BYTES);
+        // names sort as their keys do
+        let other = NetbiosName::new("HOSTA", 0x20).unwrap();
+        assert!(compact_key(&r.name) < compact_key(&other));
+        // two addresses, or member owners: not fixed-width
+        let group = group_row();
+        let (a, o) = (&group.addresses, &group.member_owners);
+        value(group.kind, group.state, 9, 0, group.owner, a, o, &mut v);
+        assert_eq!(compact(&group.name, b"", &v), None);
+        value(group.kind, group.state, 9, 0, group.owner, a, &[], &mut v);
+        assert_eq!(compact(&group.name, b"", &v), None);
     }
 
     #[test]

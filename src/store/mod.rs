@@ -13,9 +13,11 @@
 //! their own if commits must not stall the server (see
 //! `examples/wins_server/`).
 //!
-//! Three tables: `records` (one row per name and scope, our own records
-//! and replicas alike, each with its owner, laid out as the `codec`
-//! module says), `meta` (`version-mark`) and `owners` (the owner-version
+//! Four tables: `unique-records` and `records` (one row per name and
+//! scope, our own records and replicas alike, each with its owner, laid
+//! out as the `codec` module says: a record without a scope and with one
+//! address in the fixed-width rows of `unique-records`, every other in
+//! `records`; a record is in one of them), `meta` (`version-mark`) and `owners` (the owner-version
 //! map of other owners: address → highest version pulled, from
 //! [`ChangeItem::OwnerVersion`]). Deadlines are stored
 //! as wall-clock seconds, so the time the server was down counts when it
@@ -36,6 +38,9 @@ use crate::server::{Change, ChangeItem, RestoreError, ServerConfig, StoredRecord
 use codec::Row;
 
 const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records");
+/// Unscoped one-address records: name as a big-endian `u128` → value.
+const UNIQUE: TableDefinition<'_, u128, [u8; codec::COMPACT_LEN]> =
+    TableDefinition::new("unique-records");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const VERSION_MARK: &str = "version-mark";
 /// Owner address (big-endian u32) → highest version pulled of that owner.
@@ -99,6 +104,8 @@ pub struct Store {
     path: PathBuf,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// The order a commit applies its batch in (see `order_by_key`).
+    order: Vec<usize>,
 }
 
 impl Store {
@@ -114,6 +121,7 @@ impl Store {
         let db = Database::create(&path).map_err(dberr)?;
         let w = db.begin_write().map_err(dberr)?;
         w.open_table(RECORDS).map_err(dberr)?;
+        w.open_table(UNIQUE).map_err(dberr)?;
         w.open_table(META).map_err(dberr)?;
         w.open_table(OWNERS).map_err(dberr)?;
         w.commit().map_err(dberr)?;
@@ -122,6 +130,7 @@ impl Store {
             path,
             key: Vec::with_capacity(64),
             value: Vec::with_capacity(64),
+            order: Vec::new(),
         })
     }
 
@@ -159,11 +168,20 @@ impl Store {
         Ok(out)
     }
 
-    /// Every stored record, in key order, with wall-clock deadlines.
+    /// Every stored record, with wall-clock deadlines: the fixed-width
+    /// rows in name order, then the others in key order.
     fn rows(&self) -> Result<Vec<Row>, StoreError> {
         let r = self.db.begin_read().map_err(dberr)?;
-        let t = r.open_table(RECORDS).map_err(dberr)?;
         let mut rows = Vec::new();
+        let unique = r.open_table(UNIQUE).map_err(dberr)?;
+        for item in unique.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            let key = k.value().to_be_bytes();
+            let row = codec::decode(&key, &v.value())
+                .map_err(|_| StoreError::Damaged { key: hex(&key) })?;
+            rows.push(row);
+        }
+        let t = r.open_table(RECORDS).map_err(dberr)?;
         for item in t.iter().map_err(dberr)? {
             let (k, v) = item.map_err(dberr)?;
             let row = codec::decode(k.value(), v.value()).map_err(|_| StoreError::Damaged {
@@ -231,6 +249,7 @@ impl Store {
         let w = self.db.begin_write().map_err(dberr)?;
         {
             let mut records = w.open_table(RECORDS).map_err(dberr)?;
+            let mut unique = w.open_table(UNIQUE).map_err(dberr)?;
             let mut meta = w.open_table(META).map_err(dberr)?;
             let mut owners = w.open_table(OWNERS).map_err(dberr)?;
             let mut mark = meta
@@ -238,7 +257,9 @@ impl Store {
                 .map_err(dberr)?
                 .map_or(0, |v| v.value());
             let mark_before = mark;
-            for c in batch {
+            self.order_by_key(batch);
+            for &i in &self.order {
+                let Some(c) = batch.get(i) else { continue };
                 match &c.item {
                     ChangeItem::Put { record: r, .. } => {
                         codec::key(&r.name, &r.scope, &mut self.key);
@@ -253,13 +274,27 @@ impl Store {
                             &r.member_owners,
                             &mut self.value,
                         );
-                        records
-                            .insert(self.key.as_slice(), self.value.as_slice())
-                            .map_err(dberr)?;
+                        // Into its table, and out of the other one (where an
+                        // earlier state of it, or a store written before
+                        // the fixed-width table existed, may have put it).
+                        if let Some((k, v)) = codec::compact(&r.name, &r.scope, &self.value) {
+                            unique.insert(k, v).map_err(dberr)?;
+                            records.remove(self.key.as_slice()).map_err(dberr)?;
+                        } else {
+                            records
+                                .insert(self.key.as_slice(), self.value.as_slice())
+                                .map_err(dberr)?;
+                            if r.scope.is_empty() {
+                                unique.remove(codec::compact_key(&r.name)).map_err(dberr)?;
+                            }
+                        }
                     }
                     ChangeItem::Remove(r) => {
                         codec::key(&r.name, &r.scope, &mut self.key);
                         records.remove(self.key.as_slice()).map_err(dberr)?;
+                        if r.scope.is_empty() {
+                            unique.remove(codec::compact_key(&r.name)).map_err(dberr)?;
+                        }
                     }
                     ChangeItem::VersionMark(m) => mark = mark.max(*m),
                     ChangeItem::OwnerVersion { owner, version } => {
@@ -277,6 +312,36 @@ impl Store {
         }
         w.commit().map_err(dberr)
     }
+
+    /// Fills `order` with the indices into `batch` of the last change of
+    /// each record, sorted by name and scope (the key order of both record
+    /// tables: a B-tree takes inserts in key order with the fewest page
+    /// splits and cache misses), followed by every mark and owner-version
+    /// change. Within one transaction only the last change of a record
+    /// counts: each one fully sets the record's row in both tables.
+    fn order_by_key(&mut self, batch: &[Change]) {
+        fn record(c: &Change) -> Option<&StoredRecord> {
+            match &c.item {
+                ChangeItem::Put { record, .. } | ChangeItem::Remove(record) => Some(record),
+                _ => None,
+            }
+        }
+        self.order.clear();
+        self.order
+            .extend((0..batch.len()).filter(|&i| batch.get(i).and_then(record).is_some()));
+        let key = |i: &usize| batch.get(*i).and_then(record).map(|r| (r.name, &r.scope));
+        // stable: the changes of one record stay in sequence order
+        self.order.sort_by(|a, b| key(a).cmp(&key(b)));
+        self.order.dedup_by(|later, earlier| {
+            let same = key(later) == key(earlier);
+            if same {
+                *earlier = *later;
+            }
+            same
+        });
+        self.order
+            .extend((0..batch.len()).filter(|&i| batch.get(i).and_then(record).is_none()));
+    }
 }
 
 #[cfg(test)]
@@ -285,6 +350,7 @@ mod tests {
     use crate::server::RecordState;
     use crate::wire::{Labels, Message, Name, NbAddrEntry, NbFlags, NetbiosName, NodeType};
     use core::net::{Ipv4Addr, SocketAddrV4};
+    use redb::ReadableTableMetadata;
 
     fn temp(name: &str) -> PathBuf {
         let p = std::env::temp_dir().join(format!("nbns-store-{}-{name}.redb", std::process::id()));
@@ -476,6 +542,155 @@ mod tests {
         let loaded = store.load(config(), now, wall).unwrap();
         assert_eq!(loaded.owner_map().collect::<Vec<_>>(), [(other, 40)]);
         assert_eq!(loaded.version_counter(), 0);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Rows of (`unique-records`, `records`).
+    fn table_rows(store: &Store) -> (u64, u64) {
+        let r = store.db.begin_read().unwrap();
+        let unique = r.open_table(UNIQUE).unwrap().len().unwrap();
+        (unique, r.open_table(RECORDS).unwrap().len().unwrap())
+    }
+
+    fn stored(name: &str, version: u64, addresses: &[u8], now: Instant) -> StoredRecord {
+        let group = addresses.len() > 1;
+        StoredRecord {
+            name: NetbiosName::new(name, 0x1c).unwrap(),
+            scope: Box::default(),
+            kind: if group {
+                crate::server::RecordKind::SpecialGroup
+            } else {
+                crate::server::RecordKind::Unique
+            },
+            state: RecordState::Active,
+            version,
+            owner: Ipv4Addr::new(10, 0, 0, 1),
+            addresses: addresses
+                .iter()
+                .map(|&n| {
+                    let flags = NbFlags::new(group, NodeType::H);
+                    NbAddrEntry::new(flags, Ipv4Addr::new(10, 0, 0, n))
+                })
+                .collect(),
+            member_owners: Box::default(),
+            deadline: now + Duration::from_secs(600),
+        }
+    }
+
+    fn put(seq: u64, record: StoredRecord) -> Change {
+        Change {
+            seq,
+            item: ChangeItem::Put {
+                event: crate::server::EventKind::Added,
+                record,
+            },
+        }
+    }
+
+    #[test]
+    fn a_record_is_in_one_table_as_its_shape_changes() {
+        let path = temp("tables");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut store = Store::open(&path).unwrap();
+        let loaded = |store: &Store| {
+            let s = store.load(config(), now, wall).unwrap();
+            s.records()
+                .map(|r| (r.version(), r.addresses().len()))
+                .collect::<Vec<_>>()
+        };
+        // one address, no scope: a fixed-width row
+        store
+            .commit_at(&[put(1, stored("DOM", 1, &[7], now))], now, wall)
+            .unwrap();
+        assert_eq!(table_rows(&store), (1, 0));
+        assert_eq!(loaded(&store), [(1, 1)]);
+        // two addresses: the row moves to `records`
+        let two = stored("DOM", 2, &[7, 8], now);
+        store.commit_at(&[put(2, two.clone())], now, wall).unwrap();
+        assert_eq!(table_rows(&store), (0, 1));
+        assert_eq!(loaded(&store), [(2, 2)]);
+        // and back
+        store
+            .commit_at(&[put(3, stored("DOM", 3, &[8], now))], now, wall)
+            .unwrap();
+        assert_eq!(table_rows(&store), (1, 0));
+        assert_eq!(loaded(&store), [(3, 1)]);
+        // a removal leaves neither
+        let gone = [Change {
+            seq: 4,
+            item: ChangeItem::Remove(stored("DOM", 3, &[8], now)),
+        }];
+        store.commit_at(&gone, now, wall).unwrap();
+        assert_eq!(table_rows(&store), (0, 0));
+        // the same in one transaction: only the last state is stored
+        let batch = [
+            put(5, stored("DOM", 5, &[7], now)),
+            put(6, two),
+            put(7, stored("DOM", 7, &[9], now)),
+        ];
+        store.commit_at(&batch, now, wall).unwrap();
+        assert_eq!(table_rows(&store), (1, 0));
+        assert_eq!(loaded(&store), [(7, 1)]);
+        // interleaved records: each ends in its last state
+        let mut scoped = stored("DOM", 11, &[7], now);
+        scoped.scope = (*b"corp").into();
+        let batch = [
+            put(8, stored("ZED", 8, &[7], now)),
+            put(9, stored("AB", 9, &[7, 8], now)),
+            Change {
+                seq: 10,
+                item: ChangeItem::Remove(stored("DOM", 7, &[9], now)),
+            },
+            put(11, scoped),
+            Change {
+                seq: 12,
+                item: ChangeItem::Remove(stored("ZED", 8, &[7], now)),
+            },
+            put(13, stored("ZED", 13, &[9], now)),
+        ];
+        store.commit_at(&batch, now, wall).unwrap();
+        assert_eq!(table_rows(&store), (1, 2));
+        let mut held = loaded(&store);
+        held.sort_unstable();
+        assert_eq!(held, [(9, 2), (11, 1), (13, 1)]);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_store_with_unique_records_in_the_old_table_loads_and_moves_them() {
+        let path = temp("old-table");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let store = Store::open(&path).unwrap();
+        // as a store written before `unique-records` holds a unique record
+        let w = store.db.begin_write().unwrap();
+        {
+            let r = stored("OLD", 9, &[7], now);
+            let (mut k, mut v) = (Vec::new(), Vec::new());
+            codec::key(&r.name, &r.scope, &mut k);
+            let owner = r.owner;
+            codec::value(r.kind, r.state, 9, 0, owner, &r.addresses, &[], &mut v);
+            w.open_table(RECORDS)
+                .unwrap()
+                .insert(k.as_slice(), v.as_slice())
+                .unwrap();
+        }
+        w.commit().unwrap();
+        let mut store = store;
+        let s = store.load(config(), now, wall).unwrap();
+        let name = NetbiosName::new("OLD", 0x1c).unwrap();
+        assert_eq!(s.record(name, b"").unwrap().version(), 9);
+        // its next state goes to the fixed-width table, the old row away
+        store
+            .commit_at(&[put(1, stored("OLD", 10, &[8], now))], now, wall)
+            .unwrap();
+        assert_eq!(table_rows(&store), (1, 0));
+        let s = store.load(config(), now, wall).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.record(name, b"").unwrap().version(), 10);
         drop(store);
         let _ = std::fs::remove_file(&path);
     }

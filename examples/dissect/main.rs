@@ -250,9 +250,11 @@ impl<W: Write> Run<'_, W> {
             } else {
                 Times::default()
             };
-            match decoder.decode(frame.linktype, frame.data, frame.time_ns) {
-                Err(skip) => self.stats.skip(skip),
-                Ok(Found::Nbns(d)) => self.nbns(name, frame, &d, times, &mut clock),
+            // Matched by reference: moving the datagram out of the result
+            // copied it on the stack once more, field by field.
+            match &decoder.decode(frame.linktype, frame.data, frame.time_ns) {
+                Err(skip) => self.stats.skip(*skip),
+                Ok(Found::Nbns(d)) => self.nbns(name, frame, d, times, &mut clock),
                 Ok(Found::Winsrepl(seg)) => {
                     if !self.filter.selects_addresses(seg.src, seg.dst) {
                         self.stats.filtered += 1;
@@ -262,9 +264,9 @@ impl<W: Write> Run<'_, W> {
                     if let Some(w) = &mut self.writer {
                         w.frame(frame.linktype, frame.time_ns, frame.data, frame.orig_len);
                     }
-                    streams.segment(&seg, |event| match event {
+                    streams.segment(seg, |event| match event {
                         StreamEvent::Message(m) => {
-                            self.winsrepl(name, frame, &seg, m, times, &mut clock);
+                            self.winsrepl(name, frame, seg, m, times, &mut clock);
                         }
                         StreamEvent::Note(note) => self.stats.stream_note(note),
                     });

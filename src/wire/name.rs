@@ -187,22 +187,36 @@ impl NetbiosName {
     /// returns its index.
     #[inline(always)]
     pub(crate) fn decode(encoded: &[u8; 32]) -> Result<Self, usize> {
-        // The four quarters are gathered in one 128-bit register and stored
-        // at once: separate 4-byte stores read back as 16 bytes would stall
-        // store forwarding.
-        let (octs, _) = encoded.as_chunks::<8>();
-        let mut raw = 0u128;
-        let mut bad = 0u64;
-        for (i, oct) in octs.iter().enumerate() {
-            let (quad, oct_bad) = decode_oct(*oct);
-            raw |= u128::from(u32::from_le_bytes(quad)) << (32 * i);
-            bad |= oct_bad;
+        match decode_chars(encoded) {
+            Some(raw) => Ok(Self(raw)),
+            None => Err(first_bad_char(encoded)),
         }
-        if bad != 0 {
-            return Err(first_bad_char(encoded));
-        }
-        Ok(Self(raw.to_le_bytes()))
     }
+}
+
+/// The 16 bytes of a 32-character first-level label, or `None` if some
+/// character is outside `'A'..='P'`.
+///
+/// Plain loops over fixed-size arrays, which the compiler turns into a few
+/// 16-byte vector operations: two loads, the split into even and odd
+/// characters, one subtraction each, a shift and an OR. Each character
+/// less `'A'` is 0–15 if valid and has a high-nibble bit set otherwise;
+/// `seen` gathers those bits for all 32 at once. Kept out of line: inlined
+/// into the parser's larger body, the loops stay byte by byte.
+#[inline(never)]
+fn decode_chars(encoded: &[u8; 32]) -> Option<[u8; 16]> {
+    let (pairs, _) = encoded.as_chunks::<2>();
+    let mut raw = [0u8; 16];
+    let mut seen = [0u8; 16];
+    for ((out, any), &[hi, lo]) in raw.iter_mut().zip(seen.iter_mut()).zip(pairs) {
+        let (hi, lo) = (hi.wrapping_sub(b'A'), lo.wrapping_sub(b'A'));
+        *any = hi | lo;
+        *out = (hi << 4) | lo;
+    }
+    if u128::from_ne_bytes(seen) & HIGH_NIBBLES != 0 {
+        return None;
+    }
+    Some(raw)
 }
 
 /// Index of the first character outside `'A'..='P'` (the error path of
@@ -219,7 +233,8 @@ fn first_bad_char(encoded: &[u8; 32]) -> usize {
 const LANES_LO: u64 = 0x00FF_00FF_00FF_00FF;
 const NIBBLES: u64 = 0x000F_000F_000F_000F;
 const EACH_41: u64 = 0x4141_4141_4141_4141;
-const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+/// The high nibble of each of 16 bytes.
+const HIGH_NIBBLES: u128 = 0xF0F0_F0F0_F0F0_F0F0_F0F0_F0F0_F0F0_F0F0;
 
 /// The first-level encoding as four 8-character pieces, each made in a
 /// register, for callers that store them straight into their output.
@@ -244,21 +259,6 @@ fn encode_quad(quad: [u8; 4]) -> [u8; 8] {
     let hi = (s >> 4) & NIBBLES;
     let lo = (s & NIBBLES) << 8;
     (hi | lo).wrapping_add(EACH_41).to_le_bytes()
-}
-
-/// Eight half-ASCII characters to four bytes, and a word that is non-zero
-/// when some character is outside `'A'..='P'`. Subtracting `'A'` from all
-/// eight bytes at once leaves 0–15 in each valid one and sets a high-nibble
-/// bit in any byte below `'A'` or above `'P'`; a borrow out of such a byte
-/// can only disturb the bytes above it, and the word is non-zero already.
-#[inline]
-fn decode_oct(oct: [u8; 8]) -> ([u8; 4], u64) {
-    let n = u64::from_le_bytes(oct).wrapping_sub(EACH_41);
-    let bad = n & HIGH_NIBBLES;
-    let mut t = ((n & LANES_LO) << 4) | ((n >> 8) & LANES_LO);
-    t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF;
-    t = (t | (t >> 16)) & 0xFFFF_FFFF;
-    ((t as u32).to_le_bytes(), bad)
 }
 
 /// Writes bytes, escaping what is not printable ASCII (and `\`) as `\xNN`.

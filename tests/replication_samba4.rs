@@ -71,16 +71,7 @@ fn samba4_replicates_with_our_partner() {
     // request and response, name records request and response, stop) and
     // two notifications (6 each: start, response, UPDATE, Samba's request,
     // our response, Samba's stop).
-    assert!(
-        messages >= 19,
-        "tshark read only {messages} replication messages"
-    );
-    eprintln!(
-        "{TEST}: {} frames, {messages} winsrepl messages, none malformed; {:.1} s in all",
-        packets.len(),
-        started.elapsed().as_secs_f64()
-    );
-    samba.stop().unwrap();
+    support::samba4::finish_replication_test(TEST, samba, &packets, messages, 19, started);
 }
 
 // ---- The driver, inside the client namespace --------------------------------

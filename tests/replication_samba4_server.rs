@@ -53,16 +53,7 @@ fn samba4_replicates_with_our_wins_server() {
     ) else {
         return;
     };
-    assert!(
-        messages >= 12,
-        "tshark read only {messages} replication messages"
-    );
-    eprintln!(
-        "{TEST}: {} frames, {messages} winsrepl messages, none malformed; {:.1} s in all",
-        packets.len(),
-        started.elapsed().as_secs_f64()
-    );
-    samba.stop().unwrap();
+    support::samba4::finish_replication_test(TEST, samba, &packets, messages, 12, started);
 }
 
 // ---- The driver, inside the client namespace --------------------------------

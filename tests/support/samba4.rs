@@ -364,3 +364,27 @@ pub(crate) fn replication_test(
     let (packets, messages) = run_driver(&samba, test, driver_env, pcap_name);
     Some((samba, packets, messages))
 }
+
+/// The end of a Samba 4 replication interop test `test` begun at
+/// `started`: tshark read at least `min_messages` replication messages in
+/// its capture (`packets`, `messages` as [`replication_test`] returned
+/// them), a line of figures, and Samba stopped.
+pub(crate) fn finish_replication_test(
+    test: &str,
+    samba: Samba4Wins,
+    packets: &[TsharkPacket],
+    messages: usize,
+    min_messages: usize,
+    started: Instant,
+) {
+    assert!(
+        messages >= min_messages,
+        "tshark read only {messages} replication messages"
+    );
+    eprintln!(
+        "{test}: {} frames, {messages} winsrepl messages, none malformed; {:.1} s in all",
+        packets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    samba.stop().unwrap();
+}

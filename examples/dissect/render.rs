@@ -579,6 +579,25 @@ fn json_record(out: &mut String, rr: &ResourceRecord<'_>) {
     out.push('}');
 }
 
+/// Appends the JSON fields every record has, from `"file"` to `"length"`
+/// (no braces): where the datagram or message was found.
+pub(crate) fn json_origin(buf: &mut String, o: &Origin<'_>) {
+    buf.push_str("\"file\":");
+    json_str(buf, o.file);
+    let _ = write!(
+        buf,
+        ",\"frame\":{},\"time\":{:.6},\"epoch\":{:.6},\"src\":\"{}\",\"src_port\":{},\"dst\":\"{}\",\"dst_port\":{},\"length\":{}",
+        o.frame,
+        o.rel_time(),
+        o.epoch_ns as f64 / 1e9,
+        o.src.0,
+        o.src.1,
+        o.dst.0,
+        o.dst.1,
+        o.len
+    );
+}
+
 /// Writes one JSON object (and a newline) for a packet or its parse error.
 ///
 /// # Errors
@@ -590,21 +609,12 @@ pub(crate) fn json(
     parsed: &Result<Packet<'_>, ParseError>,
 ) -> io::Result<()> {
     buf.clear();
-    buf.push_str("{\"file\":");
-    json_str(buf, o.file);
+    buf.push('{');
+    json_origin(buf, o);
     let _ = write!(
         buf,
-        ",\"frame\":{},\"time\":{:.6},\"epoch\":{:.6},\"src\":\"{}\",\"src_port\":{},\"dst\":\"{}\",\"dst_port\":{},\"length\":{},\"udp_length\":{},\"reassembled\":{}",
-        o.frame,
-        o.rel_time(),
-        o.epoch_ns as f64 / 1e9,
-        o.src.0,
-        o.src.1,
-        o.dst.0,
-        o.dst.1,
-        o.len,
-        o.udp_len,
-        o.reassembled
+        ",\"udp_length\":{},\"reassembled\":{}",
+        o.udp_len, o.reassembled
     );
     match parsed {
         Err(e) => {

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use nbns::winsrepl::{Addresses, Body, Message, NameRecord, ParseError};
 
-use crate::render::{Origin, json_str, write_endpoints, write_prefix};
+use crate::render::{Origin, json_origin, json_str, write_endpoints, write_prefix};
 
 /// What a message is, in a few words (for `--stats`).
 pub(crate) fn kind(m: &Message<'_>) -> &'static str {
@@ -178,20 +178,8 @@ pub(crate) fn json(
     parsed: &Result<Message<'_>, ParseError>,
 ) -> io::Result<()> {
     buf.clear();
-    buf.push_str("{\"protocol\":\"winsrepl\",\"file\":");
-    json_str(buf, o.file);
-    let _ = write!(
-        buf,
-        ",\"frame\":{},\"time\":{:.6},\"epoch\":{:.6},\"src\":\"{}\",\"src_port\":{},\"dst\":\"{}\",\"dst_port\":{},\"length\":{}",
-        o.frame,
-        o.rel_time(),
-        o.epoch_ns as f64 / 1e9,
-        o.src.0,
-        o.src.1,
-        o.dst.0,
-        o.dst.1,
-        o.len
-    );
+    buf.push_str("{\"protocol\":\"winsrepl\",");
+    json_origin(buf, o);
     match parsed {
         Err(e) => {
             buf.push_str(",\"error\":");

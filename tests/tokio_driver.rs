@@ -523,3 +523,160 @@ async fn a_store_that_keeps_refusing_loses_the_changes_at_shutdown_never_acknowl
         "{took:?}"
     );
 }
+
+/// A store with `steps` steps of idle work, failing them while `fail` is
+/// set, recording the size of every batch it is given.
+struct Idle {
+    steps: std::sync::Arc<core::sync::atomic::AtomicU32>,
+    fail: std::sync::Arc<core::sync::atomic::AtomicBool>,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl nbns::tokio::Persist for Idle {
+    fn commit(&mut self, batch: &[nbns::server::Change]) -> Result<(), nbns::tokio::StoreFailure> {
+        use core::sync::atomic::Ordering::SeqCst;
+        self.calls.lock().unwrap().push(batch.len());
+        if batch.is_empty() {
+            if self.fail.load(SeqCst) {
+                return Err("fold failed".into());
+            }
+            self.steps.fetch_sub(1, SeqCst);
+        }
+        Ok(())
+    }
+
+    fn has_idle_work(&self) -> bool {
+        self.steps.load(core::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+#[tokio::test]
+async fn the_runner_does_the_stores_idle_work_between_batches() {
+    use core::sync::atomic::Ordering::SeqCst;
+    let steps = std::sync::Arc::new(core::sync::atomic::AtomicU32::new(3));
+    let fail = std::sync::Arc::new(core::sync::atomic::AtomicBool::new(true));
+    let calls = std::sync::Arc::<std::sync::Mutex<Vec<usize>>>::default();
+    let store = Idle {
+        steps: steps.clone(),
+        fail: fail.clone(),
+        calls: calls.clone(),
+    };
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let server = WinsServer::new(ServerConfig::default(), Instant::now().into_std());
+    let runner = ServerRunner::builder(socket, server)
+        .store(store)
+        .spawn()
+        .unwrap();
+    // A failing step is tried once, and not again while no batch commits.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(*calls.lock().unwrap(), [0]);
+    fail.store(false, SeqCst);
+    let node = node(&[v4(runner.local_addr())]).await;
+    node.register(spec(name("IDLE"), &[LOCALHOST]))
+        .await
+        .unwrap();
+    // After the batch, the three steps, one at a time, then nothing.
+    for _ in 0..100 {
+        if steps.load(SeqCst) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let seen = calls.lock().unwrap().clone();
+    assert_eq!(seen.first(), Some(&0));
+    assert!(seen.get(1).is_some_and(|&n| n > 0), "{seen:?}");
+    assert_eq!(seen.iter().filter(|&&n| n == 0).count(), 4, "{seen:?}");
+    assert_eq!(steps.load(SeqCst), 0);
+    drop(node);
+    runner.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_log_left_by_a_large_commit_is_folded_while_the_runner_is_idle() {
+    use nbns::server::{Change, ChangeItem, EventKind, RecordKind, StoredRecord};
+    use nbns::store::Store;
+    use nbns::wire::{NbAddrEntry, NbFlags, NodeType};
+
+    let dir = std::env::temp_dir().join(format!("nbns-tokio-fold-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wins.redb");
+    let _ = std::fs::remove_file(&path);
+    let now = std::time::Instant::now();
+    let records = nbns::store::LOG_MIN as u64 * 3;
+    let batch: Vec<Change> = (1..=records)
+        .map(|v| Change {
+            seq: v,
+            item: ChangeItem::Put {
+                event: EventKind::Added,
+                record: StoredRecord {
+                    name: NetbiosName::new(&format!("R{v}"), 0x20).unwrap(),
+                    scope: Box::default(),
+                    kind: RecordKind::Unique,
+                    state: RecordState::Active,
+                    version: v,
+                    owner: Ipv4Addr::new(10, 0, 0, 9),
+                    addresses: [NbAddrEntry::new(
+                        NbFlags::new(false, NodeType::H),
+                        Ipv4Addr::new(10, 1, (v >> 8) as u8, v as u8),
+                    )]
+                    .into(),
+                    member_owners: Box::default(),
+                    deadline: now + Duration::from_secs(3600),
+                },
+            },
+        })
+        .collect();
+    let mut store = Store::open(&path).unwrap();
+    store.commit(&batch).unwrap();
+    assert_eq!(store.unfolded(), records);
+    let server = store
+        .load(ServerConfig::default(), now, std::time::SystemTime::now())
+        .unwrap();
+    assert_eq!(server.len() as u64, records);
+    /// The store, telling how much of its log is left after each call.
+    struct Watched(Store, std::sync::Arc<core::sync::atomic::AtomicU64>);
+    impl nbns::tokio::Persist for Watched {
+        fn commit(&mut self, batch: &[Change]) -> Result<(), nbns::tokio::StoreFailure> {
+            let r = nbns::tokio::Persist::commit(&mut self.0, batch);
+            self.1
+                .store(self.0.unfolded(), core::sync::atomic::Ordering::SeqCst);
+            r
+        }
+        fn has_idle_work(&self) -> bool {
+            nbns::tokio::Persist::has_idle_work(&self.0)
+        }
+    }
+    let left = std::sync::Arc::new(core::sync::atomic::AtomicU64::new(records));
+    let socket = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let runner = ServerRunner::builder(socket, server)
+        .store(Watched(store, left.clone()))
+        .spawn()
+        .unwrap();
+    // The runner folds while idle; a registration meanwhile is granted.
+    let node = node(&[v4(runner.local_addr())]).await;
+    node.register(spec(name("DURING"), &[LOCALHOST]))
+        .await
+        .unwrap();
+    for _ in 0..500 {
+        if left.load(core::sync::atomic::Ordering::SeqCst) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(left.load(core::sync::atomic::Ordering::SeqCst), 0);
+    drop(node);
+    let server = runner.shutdown().await.unwrap();
+    drop(server);
+    let store = Store::open(&path).unwrap();
+    let loaded = store
+        .load(
+            ServerConfig::default(),
+            std::time::Instant::now(),
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+    assert_eq!(loaded.len() as u64, records + 1);
+    assert_eq!(store.unfolded(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

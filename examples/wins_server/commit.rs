@@ -68,4 +68,13 @@ impl Persist for Committer {
         }
         Ok(())
     }
+
+    /// A log left by a large commit (a replication pull) is folded into
+    /// the database's tables while the server is idle.
+    fn has_idle_work(&self) -> bool {
+        self.db
+            .as_ref()
+            .and_then(|(_, store)| store.as_ref())
+            .is_some_and(|s| s.unfolded() > 0)
+    }
 }

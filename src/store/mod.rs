@@ -13,20 +13,38 @@
 //! their own if commits must not stall the server (see
 //! `examples/wins_server/`).
 //!
-//! Four tables: `unique-records` and `records` (one row per name and
+//! Five tables: `unique-records` and `records` (one row per name and
 //! scope, our own records and replicas alike, each with its owner, laid
 //! out as the `codec` module says: a record without a scope and with one
 //! address in the fixed-width rows of `unique-records`, every other in
-//! `records`; a record is in one of them), `meta` (`version-mark`) and `owners` (the owner-version
-//! map of other owners: address → highest version pulled, from
-//! [`ChangeItem::OwnerVersion`]). Deadlines are stored
-//! as wall-clock seconds, so the time the server was down counts when it
-//! is loaded again.
+//! `records`; a record is in one of them), `log` (below), `meta`
+//! (`version-mark`) and `owners` (the owner-version map of other owners:
+//! address → highest version pulled, from [`ChangeItem::OwnerVersion`]).
+//! Deadlines are stored as wall-clock seconds, so the time the server was
+//! down counts when it is loaded again.
+//!
+//! # The log
+//!
+//! A B-tree row costs microseconds to insert, so a commit of many records
+//! (a replication pull: tens of thousands) would take seconds one row per
+//! record. A commit that changes at least [`LOG_MIN`] records, or any
+//! commit while the log is not empty, writes instead the last state of
+//! each record it changed into rows of the `log` table, up to
+//! [`LOG_ROW_ENTRIES`] records a row (about 200 kB): a few large values,
+//! written at the speed of the disk. Loading applies the log over the
+//! record tables, oldest row first. The log is folded into the record
+//! tables later, oldest row first and in its own transactions: by
+//! [`Store::fold_step`] (what an empty [`Store::commit`] does; the tokio
+//! `ServerRunner` calls it while no change waits), by [`Store::fold`],
+//! and by any commit that leaves more than [`LOG_CAP`] records in the
+//! log (it folds the excess). The fold costs what the rows would have
+//! cost, later, and in steps of at most [`FOLD_STEP`] records.
 //!
 //! Behind the `redb` feature.
 
 mod codec;
 mod export;
+mod log;
 
 use core::time::Duration;
 use std::path::{Path, PathBuf};
@@ -41,10 +59,25 @@ const RECORDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("records
 /// Unscoped one-address records: name as a big-endian `u128` → value.
 const UNIQUE: TableDefinition<'_, u128, [u8; codec::COMPACT_LEN]> =
     TableDefinition::new("unique-records");
+/// Log position → a row of records' last states (see the `log` module).
+const LOG: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("log");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const VERSION_MARK: &str = "version-mark";
 /// Owner address (big-endian u32) → highest version pulled of that owner.
 const OWNERS: TableDefinition<'_, u32, u64> = TableDefinition::new("owners");
+
+/// A commit that changes at least this many records writes them to the
+/// log (see the [module docs](self)).
+pub const LOG_MIN: usize = 1024;
+/// Records in one row of the log, at most.
+pub const LOG_ROW_ENTRIES: usize = 4096;
+/// Records a fold step folds, at most (at least one row, whatever its
+/// size).
+pub const FOLD_STEP: u64 = 4096;
+/// Records the log holds after a commit, at most: a commit folds what is
+/// above. Loading holds the log's keys in memory, so this bounds what a
+/// load needs beyond the records themselves.
+pub const LOG_CAP: u64 = 262_144;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +92,14 @@ pub enum StoreError {
     Damaged {
         /// The row's key (name and scope bytes) in hex.
         key: String,
+    },
+    /// A row of the log could not be read at `offset` in it.
+    #[error("damaged log row {position} at byte {offset}")]
+    DamagedLog {
+        /// The row's position in the log.
+        position: u64,
+        /// Where in the row it stops making sense.
+        offset: usize,
     },
     /// The stored records do not fit the configuration.
     #[error(transparent)]
@@ -106,6 +147,75 @@ pub struct Store {
     value: Vec<u8>,
     /// The order a commit applies its batch in (see `order_by_key`).
     order: Vec<usize>,
+    /// A log row being written.
+    row: Vec<u8>,
+    /// The committed log: its rows' positions and entry counts, oldest
+    /// first.
+    log: std::collections::VecDeque<(u64, u64)>,
+    /// The position of the next log row.
+    log_next: u64,
+    /// Entries in the committed log.
+    log_entries: u64,
+    /// [`LOG_MIN`], [`LOG_ROW_ENTRIES`], [`FOLD_STEP`] and [`LOG_CAP`],
+    /// smaller in tests.
+    limits: Limits,
+}
+
+/// The log's limits, as the constants say.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    log_min: usize,
+    row_entries: usize,
+    fold_step: u64,
+    cap: u64,
+}
+
+impl Limits {
+    const DEFAULT: Self = Self {
+        log_min: LOG_MIN,
+        row_entries: LOG_ROW_ENTRIES,
+        fold_step: FOLD_STEP,
+        cap: LOG_CAP,
+    };
+}
+
+/// The record tables of a write transaction.
+struct Tables<'t> {
+    records: redb::Table<'t, &'static [u8], &'static [u8]>,
+    unique: redb::Table<'t, u128, [u8; codec::COMPACT_LEN]>,
+}
+
+impl Tables<'_> {
+    /// Sets the record of `key` to `value`, or removes it (`None`): into
+    /// its table, and out of the other one (where an earlier state of it,
+    /// or a store written before the fixed-width table existed, may have
+    /// put it).
+    fn set(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        let (name, scope) = key
+            .split_first_chunk::<16>()
+            .ok_or_else(|| StoreError::Damaged { key: hex(key) })?;
+        let name = crate::wire::NetbiosName::from_raw(*name);
+        let compact = value.and_then(|v| codec::compact(&name, scope, v));
+        if let Some((k, v)) = compact {
+            self.unique.insert(k, v).map_err(dberr)?;
+            self.records.remove(key).map_err(dberr)?;
+            return Ok(());
+        }
+        match value {
+            Some(v) => {
+                self.records.insert(key, v).map_err(dberr)?;
+            }
+            None => {
+                self.records.remove(key).map_err(dberr)?;
+            }
+        }
+        if scope.is_empty() {
+            self.unique
+                .remove(codec::compact_key(&name))
+                .map_err(dberr)?;
+        }
+        Ok(())
+    }
 }
 
 impl Store {
@@ -124,14 +234,42 @@ impl Store {
         w.open_table(UNIQUE).map_err(dberr)?;
         w.open_table(META).map_err(dberr)?;
         w.open_table(OWNERS).map_err(dberr)?;
+        w.open_table(LOG).map_err(dberr)?;
         w.commit().map_err(dberr)?;
+        let mut log = std::collections::VecDeque::new();
+        {
+            let r = db.begin_read().map_err(dberr)?;
+            let t = r.open_table(LOG).map_err(dberr)?;
+            for item in t.iter().map_err(dberr)? {
+                let (k, v) = item.map_err(dberr)?;
+                let position = k.value();
+                let n = log::count(v.value()).ok_or(StoreError::DamagedLog {
+                    position,
+                    offset: 0,
+                })?;
+                log.push_back((position, u64::from(n)));
+            }
+        }
+        let log_next = log.back().map_or(0, |&(p, _)| p + 1);
+        let log_entries = log.iter().map(|&(_, n)| n).sum();
         Ok(Self {
             db,
             path,
             key: Vec::with_capacity(64),
             value: Vec::with_capacity(64),
             order: Vec::new(),
+            row: Vec::new(),
+            log,
+            log_next,
+            log_entries,
+            limits: Limits::DEFAULT,
         })
+    }
+
+    /// Records in the log, not yet folded into the record tables.
+    #[must_use]
+    pub fn unfolded(&self) -> u64 {
+        self.log_entries
     }
 
     /// Where the database is.
@@ -168,15 +306,34 @@ impl Store {
         Ok(out)
     }
 
-    /// Every stored record, with wall-clock deadlines: the fixed-width
-    /// rows in name order, then the others in key order.
+    /// Every stored record, with wall-clock deadlines: the log applied
+    /// over the record tables.
     fn rows(&self) -> Result<Vec<Row>, StoreError> {
         let r = self.db.begin_read().map_err(dberr)?;
+        // The last state of each record in the log, oldest row first.
+        let mut logged = std::collections::BTreeMap::<Vec<u8>, Option<Row>>::new();
+        let log = r.open_table(LOG).map_err(dberr)?;
+        for item in log.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            let position = k.value();
+            for entry in log::entries(v.value()) {
+                let (key, value) =
+                    entry.map_err(|offset| StoreError::DamagedLog { position, offset })?;
+                let row = value
+                    .map(|v| codec::decode(key, v))
+                    .transpose()
+                    .map_err(|_| StoreError::Damaged { key: hex(key) })?;
+                logged.insert(key.to_vec(), row);
+            }
+        }
         let mut rows = Vec::new();
         let unique = r.open_table(UNIQUE).map_err(dberr)?;
         for item in unique.iter().map_err(dberr)? {
             let (k, v) = item.map_err(dberr)?;
             let key = k.value().to_be_bytes();
+            if logged.contains_key(key.as_slice()) {
+                continue;
+            }
             let row = codec::decode(&key, &v.value())
                 .map_err(|_| StoreError::Damaged { key: hex(&key) })?;
             rows.push(row);
@@ -184,11 +341,15 @@ impl Store {
         let t = r.open_table(RECORDS).map_err(dberr)?;
         for item in t.iter().map_err(dberr)? {
             let (k, v) = item.map_err(dberr)?;
+            if logged.contains_key(k.value()) {
+                continue;
+            }
             let row = codec::decode(k.value(), v.value()).map_err(|_| StoreError::Damaged {
                 key: hex(k.value()),
             })?;
             rows.push(row);
         }
+        rows.extend(logged.into_values().flatten());
         Ok(rows)
     }
 
@@ -224,8 +385,11 @@ impl Store {
     }
 
     /// Applies `batch`, in order, in one transaction, durable when this
-    /// returns `Ok`. Deadlines are turned into wall-clock time with the
-    /// clocks read now.
+    /// returns `Ok`: into the record tables, or into the log when it is
+    /// large or the log is not empty (see the [module docs](self)). An
+    /// empty batch folds a step of the log ([`Store::fold_step`]).
+    /// Deadlines are turned into wall-clock time with the clocks read
+    /// now.
     ///
     /// # Errors
     /// [`StoreError::Db`]: nothing of the batch is stored. After an I/O
@@ -246,10 +410,25 @@ impl Store {
         now: Instant,
         wall_now: SystemTime,
     ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return self.fold_step().map(drop);
+        }
+        self.order_by_key(batch);
+        let changed = self
+            .order
+            .iter()
+            .filter(|&&i| batch.get(i).is_some_and(|c| record_of(c).is_some()))
+            .count();
+        let to_log = self.log_entries > 0 || changed >= self.limits.log_min;
         let w = self.db.begin_write().map_err(dberr)?;
+        // The log rows this commit writes: (position, entries).
+        let mut appended = Vec::new();
         {
-            let mut records = w.open_table(RECORDS).map_err(dberr)?;
-            let mut unique = w.open_table(UNIQUE).map_err(dberr)?;
+            let mut tables = Tables {
+                records: w.open_table(RECORDS).map_err(dberr)?,
+                unique: w.open_table(UNIQUE).map_err(dberr)?,
+            };
+            let mut log = w.open_table(LOG).map_err(dberr)?;
             let mut meta = w.open_table(META).map_err(dberr)?;
             let mut owners = w.open_table(OWNERS).map_err(dberr)?;
             let mut mark = meta
@@ -257,7 +436,8 @@ impl Store {
                 .map_err(dberr)?
                 .map_or(0, |v| v.value());
             let mark_before = mark;
-            self.order_by_key(batch);
+            let mut in_row = 0;
+            log::start(&mut self.row);
             for &i in &self.order {
                 let Some(c) = batch.get(i) else { continue };
                 match &c.item {
@@ -274,43 +454,95 @@ impl Store {
                             &r.member_owners,
                             &mut self.value,
                         );
-                        // Into its table, and out of the other one (where an
-                        // earlier state of it, or a store written before
-                        // the fixed-width table existed, may have put it).
-                        if let Some((k, v)) = codec::compact(&r.name, &r.scope, &self.value) {
-                            unique.insert(k, v).map_err(dberr)?;
-                            records.remove(self.key.as_slice()).map_err(dberr)?;
-                        } else {
-                            records
-                                .insert(self.key.as_slice(), self.value.as_slice())
-                                .map_err(dberr)?;
-                            if r.scope.is_empty() {
-                                unique.remove(codec::compact_key(&r.name)).map_err(dberr)?;
-                            }
-                        }
                     }
                     ChangeItem::Remove(r) => {
                         codec::key(&r.name, &r.scope, &mut self.key);
-                        records.remove(self.key.as_slice()).map_err(dberr)?;
-                        if r.scope.is_empty() {
-                            unique.remove(codec::compact_key(&r.name)).map_err(dberr)?;
-                        }
+                        self.value.clear();
                     }
-                    ChangeItem::VersionMark(m) => mark = mark.max(*m),
+                    ChangeItem::VersionMark(m) => {
+                        mark = mark.max(*m);
+                        continue;
+                    }
                     ChangeItem::OwnerVersion { owner, version } => {
                         let key = u32::from(*owner);
                         let old = owners.get(key).map_err(dberr)?.map_or(0, |v| v.value());
                         if *version > old {
                             owners.insert(key, *version).map_err(dberr)?;
                         }
+                        continue;
                     }
                 }
+                let value = (!self.value.is_empty()).then_some(self.value.as_slice());
+                if !to_log {
+                    tables.set(&self.key, value)?;
+                    continue;
+                }
+                log::push(&mut self.row, &self.key, value);
+                in_row += 1;
+                if in_row == self.limits.row_entries {
+                    let position = self.log_next + appended.len() as u64;
+                    log.insert(position, self.row.as_slice()).map_err(dberr)?;
+                    appended.push((position, in_row as u64));
+                    log::start(&mut self.row);
+                    in_row = 0;
+                }
+            }
+            if in_row > 0 {
+                let position = self.log_next + appended.len() as u64;
+                log.insert(position, self.row.as_slice()).map_err(dberr)?;
+                appended.push((position, in_row as u64));
             }
             if mark != mark_before {
                 meta.insert(VERSION_MARK, mark).map_err(dberr)?;
             }
         }
-        w.commit().map_err(dberr)
+        // Above the cap, the oldest rows are folded in this transaction.
+        let total = self.log_entries + appended.iter().map(|&(_, n)| n).sum::<u64>();
+        let (folded_rows, folded) = if total > self.limits.cap {
+            let rows = self.log.iter().chain(&appended).copied();
+            fold_rows(&w, rows, Fold::AtLeast(total - self.limits.cap))?
+        } else {
+            (0, 0)
+        };
+        w.commit().map_err(dberr)?;
+        self.log.extend(appended.iter().copied());
+        self.log.drain(..folded_rows);
+        self.log_next += appended.len() as u64;
+        self.log_entries = total - folded;
+        Ok(())
+    }
+
+    /// Folds the oldest rows of the log into the record tables, at least
+    /// one and at most [`FOLD_STEP`] records (unless one row holds more),
+    /// in one transaction. Returns whether any of the log is left.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] (nothing is folded), [`StoreError::DamagedLog`]
+    /// or [`StoreError::Damaged`] for a row that cannot be read.
+    pub fn fold_step(&mut self) -> Result<bool, StoreError> {
+        if self.log.is_empty() {
+            return Ok(false);
+        }
+        let w = self.db.begin_write().map_err(dberr)?;
+        let (rows, folded) = fold_rows(
+            &w,
+            self.log.iter().copied(),
+            Fold::Within(self.limits.fold_step),
+        )?;
+        w.commit().map_err(dberr)?;
+        self.log.drain(..rows);
+        self.log_entries -= folded;
+        Ok(!self.log.is_empty())
+    }
+
+    /// Folds the whole log into the record tables, a [`Store::fold_step`]
+    /// at a time.
+    ///
+    /// # Errors
+    /// As [`Store::fold_step`]; the steps before the error stay folded.
+    pub fn fold(&mut self) -> Result<(), StoreError> {
+        while self.fold_step()? {}
+        Ok(())
     }
 
     /// Fills `order` with the indices into `batch` of the last change of
@@ -320,12 +552,7 @@ impl Store {
     /// change. Within one transaction only the last change of a record
     /// counts: each one fully sets the record's row in both tables.
     fn order_by_key(&mut self, batch: &[Change]) {
-        fn record(c: &Change) -> Option<&StoredRecord> {
-            match &c.item {
-                ChangeItem::Put { record, .. } | ChangeItem::Remove(record) => Some(record),
-                _ => None,
-            }
-        }
+        let record = record_of;
         self.order.clear();
         self.order
             .extend((0..batch.len()).filter(|&i| batch.get(i).and_then(record).is_some()));
@@ -342,6 +569,60 @@ impl Store {
         self.order
             .extend((0..batch.len()).filter(|&i| batch.get(i).and_then(record).is_none()));
     }
+}
+
+/// The record a change sets or removes.
+fn record_of(c: &Change) -> Option<&StoredRecord> {
+    match &c.item {
+        ChangeItem::Put { record, .. } | ChangeItem::Remove(record) => Some(record),
+        _ => None,
+    }
+}
+
+/// How much of the log a fold takes, in whole rows, oldest first.
+#[derive(Debug, Clone, Copy)]
+enum Fold {
+    /// At least one row, and as many more as keep the records folded
+    /// within this many.
+    Within(u64),
+    /// Rows until at least this many records are folded.
+    AtLeast(u64),
+}
+
+/// Folds the oldest rows of `log` into the record tables in `w`, and
+/// removes them from the log table, as much as `fold` says. Returns the
+/// rows and the records folded.
+fn fold_rows(
+    w: &redb::WriteTransaction,
+    log: impl IntoIterator<Item = (u64, u64)>,
+    fold: Fold,
+) -> Result<(usize, u64), StoreError> {
+    let mut tables = Tables {
+        records: w.open_table(RECORDS).map_err(dberr)?,
+        unique: w.open_table(UNIQUE).map_err(dberr)?,
+    };
+    let mut table = w.open_table(LOG).map_err(dberr)?;
+    let (mut rows, mut folded) = (0, 0);
+    for (position, n) in log {
+        let done = match fold {
+            Fold::Within(budget) => rows > 0 && folded + n > budget,
+            Fold::AtLeast(enough) => folded >= enough,
+        };
+        if done {
+            break;
+        }
+        let Some(row) = table.remove(position).map_err(dberr)? else {
+            continue;
+        };
+        for entry in log::entries(row.value()) {
+            let (key, value) =
+                entry.map_err(|offset| StoreError::DamagedLog { position, offset })?;
+            tables.set(key, value)?;
+        }
+        rows += 1;
+        folded += n;
+    }
+    Ok((rows, folded))
 }
 
 #[cfg(test)]
@@ -715,5 +996,227 @@ mod tests {
         );
         drop(store);
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// Small limits, so that a few records exercise the log.
+    const SMALL: Limits = Limits {
+        log_min: 4,
+        row_entries: 3,
+        fold_step: 4,
+        cap: 9,
+    };
+
+    fn log_rows(store: &Store) -> u64 {
+        let r = store.db.begin_read().unwrap();
+        r.open_table(LOG).unwrap().len().unwrap()
+    }
+
+    fn versions(store: &Store, now: Instant, wall: SystemTime) -> Vec<(String, u64, usize)> {
+        let s = store.load(config(), now, wall).unwrap();
+        let mut v: Vec<_> = s
+            .records()
+            .map(|r| (r.name().to_string(), r.version(), r.addresses().len()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_large_commit_goes_to_the_log_and_is_folded_later() {
+        let path = temp("log");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut store = Store::open(&path).unwrap();
+        store.limits = SMALL;
+        // below log_min: the record tables
+        let small: Vec<_> = (1..=3)
+            .map(|v| put(v, stored(&format!("N{v}"), v, &[7], now)))
+            .collect();
+        store.commit_at(&small, now, wall).unwrap();
+        assert_eq!((table_rows(&store), store.unfolded()), ((3, 0), 0));
+        // seven records, N1 again among them: three log rows
+        let large: Vec<_> = (4..=10)
+            .map(|v| {
+                let name = if v == 10 {
+                    "N1".to_owned()
+                } else {
+                    format!("N{v}")
+                };
+                put(
+                    v,
+                    stored(&name, v, if v == 9 { &[7, 8] } else { &[7] }, now),
+                )
+            })
+            .collect();
+        store.commit_at(&large, now, wall).unwrap();
+        assert_eq!((table_rows(&store), store.unfolded()), ((3, 0), 7));
+        assert_eq!(log_rows(&store), 3);
+        let all = versions(&store, now, wall);
+        assert_eq!(all.len(), 9);
+        assert!(all.contains(&("N1<1c>".to_owned(), 10, 1)), "{all:?}");
+        assert!(all.contains(&("N9<1c>".to_owned(), 9, 2)), "{all:?}");
+        // while the log is not empty, a small commit goes to it too
+        let gone = [Change {
+            seq: 11,
+            item: ChangeItem::Remove(stored("N2", 2, &[7], now)),
+        }];
+        store.commit_at(&gone, now, wall).unwrap();
+        assert_eq!(store.unfolded(), 8);
+        let before = versions(&store, now, wall);
+        assert_eq!(before.len(), 8);
+        // the log is read back when the store is opened again
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        store.limits = SMALL;
+        assert_eq!(store.unfolded(), 8);
+        assert_eq!(versions(&store, now, wall), before);
+        // one step folds whole rows within its budget: 3, not 3 + 3
+        assert!(store.fold_step().unwrap());
+        assert_eq!(store.unfolded(), 5);
+        assert_eq!(versions(&store, now, wall), before);
+        // an empty commit is a step too
+        store.commit_at(&[], now, wall).unwrap();
+        assert_eq!(store.unfolded(), 1);
+        store.fold().unwrap();
+        assert_eq!((store.unfolded(), log_rows(&store)), (0, 0));
+        assert_eq!(table_rows(&store), (7, 1));
+        assert_eq!(versions(&store, now, wall), before);
+        // with the log empty, small commits go to the tables again
+        store
+            .commit_at(&[put(12, stored("N3", 12, &[9], now))], now, wall)
+            .unwrap();
+        assert_eq!(store.unfolded(), 0);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_commit_folds_the_log_above_its_cap() {
+        let path = temp("log-cap");
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let mut store = Store::open(&path).unwrap();
+        store.limits = SMALL;
+        let batch = |from: u64| -> Vec<Change> {
+            (from..from + 7)
+                .map(|v| put(v, stored(&format!("N{v}"), v, &[7], now)))
+                .collect()
+        };
+        store.commit_at(&batch(1), now, wall).unwrap();
+        assert_eq!(store.unfolded(), 7);
+        // 14 in the log, above the cap of 9: rows of 3 are folded until
+        // at least 5 are, the oldest first
+        store.commit_at(&batch(8), now, wall).unwrap();
+        assert_eq!(store.unfolded(), 8);
+        assert_eq!(table_rows(&store).0, 6);
+        assert_eq!(versions(&store, now, wall).len(), 14);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_damaged_log_row_is_an_error_with_its_offset() {
+        let path = temp("log-damaged");
+        let store = Store::open(&path).unwrap();
+        let w = store.db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(LOG).unwrap();
+            // one entry said, its key cut short
+            t.insert(7, &b"\x00\x00\x00\x01\x00\x10ABC"[..]).unwrap();
+        }
+        w.commit().unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.unfolded(), 1);
+        let e = store
+            .load(config(), Instant::now(), SystemTime::now())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::DamagedLog {
+                    position: 7,
+                    offset: 4
+                }
+            ),
+            "{e}"
+        );
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// What a test does to the store.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Commit changes: (name 0..6, version bump or removal, addresses).
+        Commit(Vec<(u8, bool, u8)>),
+        FoldStep,
+        Reopen,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => proptest::collection::vec((0u8..6, any::<bool>(), 1u8..3), 0..12).prop_map(Op::Commit),
+            1 => Just(Op::FoldStep),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// Whatever mix of small and large commits, fold steps and
+        /// reopenings, the store loads the last state of every record.
+        #[test]
+        fn the_store_loads_what_was_committed(ops in proptest::collection::vec(op(), 1..24)) {
+            let path = temp(&format!("log-model-{:?}", std::thread::current().id()));
+            let now = Instant::now();
+            let wall = SystemTime::now();
+            let mut store = Store::open(&path).unwrap();
+            store.limits = SMALL;
+            let mut model = std::collections::BTreeMap::new();
+            let mut seq = 0;
+            for op in ops {
+                match op {
+                    Op::Commit(changes) => {
+                        let mut batch = Vec::new();
+                        for (n, remove, addrs) in changes {
+                            seq += 1;
+                            let name = format!("N{n}");
+                            let addresses: Vec<u8> = (1..=addrs).collect();
+                            let record = stored(&name, seq, &addresses, now);
+                            if remove {
+                                model.remove(&name);
+                                batch.push(Change { seq, item: ChangeItem::Remove(record) });
+                            } else {
+                                model.insert(name, (seq, addresses.len()));
+                                batch.push(put(seq, record));
+                            }
+                        }
+                        store.commit_at(&batch, now, wall).unwrap();
+                        proptest::prop_assert!(store.unfolded() <= SMALL.cap + 2);
+                    }
+                    Op::FoldStep => {
+                        store.fold_step().unwrap();
+                    }
+                    Op::Reopen => {
+                        drop(store);
+                        store = Store::open(&path).unwrap();
+                        store.limits = SMALL;
+                    }
+                }
+                let want: Vec<_> = model
+                    .iter()
+                    .map(|(n, &(v, a))| (format!("{n}<1c>"), v, a))
+                    .collect();
+                proptest::prop_assert_eq!(versions(&store, now, wall), want);
+            }
+            store.fold().unwrap();
+            proptest::prop_assert_eq!(store.unfolded(), 0);
+            let (unique, other) = table_rows(&store);
+            proptest::prop_assert_eq!((unique + other) as usize, model.len());
+            drop(store);
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }

@@ -35,6 +35,17 @@ pub trait Persist: Send + 'static {
     /// or, with [`RunnerBuilder::retry_commits`], commits the batch again
     /// later (with the changes made meanwhile after it).
     fn commit(&mut self, batch: &[Change]) -> Result<(), StoreFailure>;
+
+    /// Whether the store has work of its own to do while no change waits
+    /// (for a [`Store`](crate::store::Store): a log to fold into its
+    /// tables). While it says so and no change waits, the runner calls
+    /// [`commit`](Self::commit) with an empty batch, one call at a time,
+    /// each to do a bounded step of that work; changes made meanwhile wait
+    /// for the step. A step that fails is not retried until a batch has
+    /// been committed.
+    fn has_idle_work(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(feature = "redb")]
@@ -42,6 +53,10 @@ pub trait Persist: Send + 'static {
 impl Persist for crate::store::Store {
     fn commit(&mut self, batch: &[Change]) -> Result<(), StoreFailure> {
         Self::commit(self, batch).map_err(Into::into)
+    }
+
+    fn has_idle_work(&self) -> bool {
+        self.unfolded() > 0
     }
 }
 
@@ -361,6 +376,9 @@ impl Task {
         let mut batch: Vec<Change> = Vec::new();
         let mut committing: Option<Commit> = None;
         let mut retrying: Option<Retrying> = None;
+        // Whether the store's idle work may be started (not after a step
+        // failed, until a batch commits).
+        let mut idle_ok = true;
         // When shutdown began.
         let mut stopping: Option<TokioInstant> = None;
         // The last change made, and the last one committed.
@@ -404,6 +422,13 @@ impl Task {
                             // A volatile server reports no change.
                             None => retrying = None,
                         }
+                    } else if retrying.is_none()
+                        && stopping.is_none()
+                        && idle_ok
+                        && self.store.as_ref().is_some_and(|s| s.has_idle_work())
+                        && let Some(sink) = self.store.take()
+                    {
+                        committing = Some(commit(sink, todo));
                     }
                 }
             }
@@ -475,7 +500,10 @@ impl Task {
                     let (sink, done, r) = done.map_err(|_| RunnerError::Task)?;
                     self.store = Some(sink);
                     match (r, self.retry) {
+                        // A step of the store's idle work.
+                        (r, _) if done.is_empty() => idle_ok = r.is_ok(),
                         (Ok(()), _) => {
+                            idle_ok = true;
                             retrying = None;
                             if let Some(last) = done.last() {
                                 persisted = persisted.max(last.seq);

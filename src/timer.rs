@@ -36,6 +36,11 @@ impl<T: Ord + Copy, K: Ord + Copy> TimerHeap<T, K> {
         self.heap.push(Reverse((at, key)));
     }
 
+    /// Room for `additional` more entries.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.heap.reserve(additional);
+    }
+
     /// The earliest entry, live or not.
     pub(crate) fn peek(&self) -> Option<(T, K)> {
         self.heap.peek().map(|&Reverse(e)| e)

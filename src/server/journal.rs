@@ -225,6 +225,16 @@ impl Journal {
         });
     }
 
+    /// Room for `additional` more changes of records.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        if self.mode == Durability::Volatile {
+            return;
+        }
+        self.changes.reserve(additional);
+        self.dirty.reserve(additional);
+        self.dirty_order.reserve(additional);
+    }
+
     pub(crate) fn poll_change(&mut self) -> Option<Change> {
         self.changes.pop_front()
     }

@@ -100,6 +100,10 @@ impl VersionIndex {
         self.by_version.insert(at, key);
     }
 
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.of_key.reserve(additional);
+    }
+
     pub(crate) fn remove(&mut self, key: Key) {
         if let Some(old) = self.of_key.remove(&key)
             && self.by_version.get(&old) == Some(&key)
@@ -699,6 +703,19 @@ impl WinsServer {
 }
 
 impl ReplicationDb for WinsServer {
+    /// Room in the record table and its indexes, within the configured
+    /// [`max_records`](crate::server::ServerConfig::max_records).
+    fn reserve(&mut self, additional: usize) {
+        let room = self.config.max_records.saturating_sub(self.records.len());
+        let n = additional.min(room);
+        self.records.reserve(n);
+        self.heap.reserve(n);
+        self.out.journal.reserve(n);
+        if let Some(ix) = &mut self.out.index {
+            ix.reserve(n);
+        }
+    }
+
     fn owner_versions(&self, out: &mut Vec<OwnerRecord>) {
         out.push(OwnerRecord::new(
             self.config.address,

@@ -60,6 +60,14 @@ pub trait ReplicationDb {
         now: Instant,
     ) -> ApplyOutcome;
 
+    /// `additional` replicas are about to be applied (the records of one
+    /// Name Records Response, each one present in the message): room for
+    /// them may be made at once instead of as they come. A hint; the
+    /// default does nothing.
+    fn reserve(&mut self, additional: usize) {
+        let _ = additional;
+    }
+
     /// A pull of `owner`'s records up to `max_version` is complete: raise
     /// the owner's map entry to it (the requested max, not the highest
     /// received, so that gaps are not asked for again; MS-WINSRA 3.2.5.1,

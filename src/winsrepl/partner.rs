@@ -1062,6 +1062,9 @@ fn apply(
 ) -> (PartnerEvent, usize) {
     let mut applied = ApplyCounts::default();
     let mut highest = None;
+    // Each counted record is present in the message (NameRecords), so the
+    // count is bounded by the bytes received.
+    db.reserve(records.len());
     for record in records.iter() {
         if record.version < range.from || record.version > range.to {
             applied.rejected = applied.rejected.saturating_add(1);

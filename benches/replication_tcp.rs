@@ -11,7 +11,8 @@
 //! commit before it reads on (the pull and the commits take turns).
 //! `NBNS_PULL_REPLY=n` sets the records per Name Records Response
 //! (default 50,000); `NBNS_PULL_PHASES=1` prints B's apply and commit
-//! times of each pull.
+//! times of each pull, and the time the store then takes to fold the log
+//! the pull left into its record tables (outside the sample).
 //!
 //! `anchor/sum_words` is the yardstick of the run, for the shared host
 //! whose speed drifts: it reads the bytes of a Name Records Response of
@@ -245,8 +246,18 @@ fn one_pull(a: WinsServer, overlap: bool) -> (Duration, WinsServer) {
     let path = std::env::temp_dir().join(format!("nbns-pull-{}.redb", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let store = Store::open(&path).unwrap();
-    let (took, _b, store) = pull(at, store, overlap);
+    let (took, _b, mut store) = pull(at, store, overlap);
     let a = server.join().unwrap();
+    if std::env::var_os("NBNS_PULL_PHASES").is_some() {
+        // What the pull left in the store's log, folded into its tables
+        // (the work a server does later, while idle).
+        let (left, t) = (store.unfolded(), Instant::now());
+        store.fold().unwrap();
+        eprintln!(
+            "fold of {left} logged records afterwards: {:?}",
+            t.elapsed()
+        );
+    }
     drop(store);
     let _ = std::fs::remove_file(&path);
     (took, a)

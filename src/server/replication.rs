@@ -82,13 +82,20 @@ pub const MAX_OWNERS: usize = 4096;
 /// change the server reports.
 #[derive(Debug, Default)]
 pub(crate) struct VersionIndex {
-    by_version: BTreeMap<(Ipv4Addr, u64), Key>,
-    of_key: HashMap<Key, (Ipv4Addr, u64), KeyedState>,
+    /// By [`VersionIndex::at`]: owner-major, as one integer to compare.
+    by_version: BTreeMap<u128, Key>,
+    of_key: HashMap<Key, u128, KeyedState>,
 }
 
 impl VersionIndex {
+    /// The index key of `owner`'s `version`: the owner's address as a
+    /// number (the order of `Ipv4Addr`) above the version.
+    pub(crate) fn at(owner: Ipv4Addr, version: u64) -> u128 {
+        (u128::from(u32::from(owner)) << 64) | u128::from(version)
+    }
+
     pub(crate) fn update(&mut self, key: Key, owner: Ipv4Addr, version: u64) {
-        let at = (owner, version);
+        let at = Self::at(owner, version);
         if let Some(old) = self.of_key.insert(key, at) {
             if old == at {
                 return;
@@ -750,7 +757,7 @@ impl ReplicationDb for WinsServer {
         let before = out.len();
         let replicating = ix
             .by_version
-            .range((owner, min)..=(owner, max))
+            .range(VersionIndex::at(owner, min)..=VersionIndex::at(owner, max))
             .filter_map(|(_, key)| Some((*key, self.records.get(key)?)))
             .filter(|(_, r)| r.state != RecordState::Released)
             .filter_map(|(k, r)| self.replica_of(k, r))

@@ -611,13 +611,13 @@ fn fold_rows(
         if done {
             break;
         }
-        let Some(row) = table.remove(position).map_err(dberr)? else {
-            continue;
-        };
-        for entry in log::entries(row.value()) {
-            let (key, value) =
-                entry.map_err(|offset| StoreError::DamagedLog { position, offset })?;
-            tables.set(key, value)?;
+        // (A row missing from the table has nothing left to fold.)
+        if let Some(row) = table.remove(position).map_err(dberr)? {
+            for entry in log::entries(row.value()) {
+                let (key, value) =
+                    entry.map_err(|offset| StoreError::DamagedLog { position, offset })?;
+                tables.set(key, value)?;
+            }
         }
         rows += 1;
         folded += n;

@@ -75,8 +75,9 @@ pub const LOG_ROW_ENTRIES: usize = 4096;
 /// size).
 pub const FOLD_STEP: u64 = 4096;
 /// Records the log holds after a commit, at most: a commit folds what is
-/// above. Loading holds the log's keys in memory, so this bounds what a
-/// load needs beyond the records themselves.
+/// above. A load keeps the logged records in a map of their own while it
+/// reads the tables, so this bounds what a load needs beyond the server
+/// it builds.
 pub const LOG_CAP: u64 = 262_144;
 
 /// Why the store failed.

@@ -59,7 +59,7 @@ use nbns::wire::Packet;
 use crate::capture::{CaptureError, Frame, read_frames};
 use crate::decode::{Datagram, Decoder, Found, Segment};
 use crate::filter::Filter;
-use crate::pipeline::{Batch, IN_FLIGHT, Item, What};
+use crate::pipeline::{Batch, FrameFacts, IN_FLIGHT, Item, What};
 use crate::render::{Origin, TimeFormat};
 use crate::stats::Stats;
 use crate::tcp::{StreamEvent, Streams};
@@ -327,8 +327,14 @@ impl<W: Write> Run<'_, W> {
             // Ends when the reader has sent its last batch, or has gone.
             for batch in &full_rx {
                 batch.tally.add_to(&mut self.stats);
-                for item in &batch.items {
-                    self.item(name, &batch.bytes, item, &mut clock);
+                if batch.facts.is_empty() {
+                    for item in &batch.items {
+                        self.item(name, &batch, item, None, &mut clock);
+                    }
+                } else {
+                    for (item, facts) in batch.items.iter().zip(&batch.facts) {
+                        self.item(name, &batch, item, Some(facts), &mut clock);
+                    }
                 }
                 // A reader that has ended takes no more batches.
                 let _ = free_tx.send(batch);
@@ -340,18 +346,41 @@ impl<W: Write> Run<'_, W> {
         self.end_file(frames)
     }
 
-    /// One item of a batch of [`Run::file_pipelined`], handled as
-    /// [`Run::file`] handles what a frame holds.
+    /// One item of a batch of [`Run::file_pipelined`], with the facts of
+    /// its frame when the batch has them, handled as [`Run::file`] handles
+    /// what a frame holds.
     #[inline(always)]
-    fn item(&mut self, name: &str, bytes: &[u8], item: &Item, clock: &mut Clock) {
-        let frame = Frame {
-            number: item.number,
-            time_ns: item.time_ns,
-            linktype: item.linktype,
-            data: bytes.get(item.frame.clone()).unwrap_or_default(),
-            orig_len: item.orig_len,
+    fn item(
+        &mut self,
+        name: &str,
+        batch: &Batch,
+        item: &Item,
+        facts: Option<&FrameFacts>,
+        clock: &mut Clock,
+    ) {
+        let (times, frame) = match facts {
+            Some(f) => (
+                f.times,
+                Frame {
+                    number: item.number,
+                    time_ns: item.time_ns,
+                    linktype: f.linktype,
+                    data: batch.frame(f),
+                    orig_len: f.orig_len,
+                },
+            ),
+            None => (
+                Times::default(),
+                Frame {
+                    number: item.number,
+                    time_ns: item.time_ns,
+                    linktype: 0,
+                    data: &[],
+                    orig_len: 0,
+                },
+            ),
         };
-        let payload = bytes.get(item.payload.clone()).unwrap_or_default();
+        let payload = batch.payload(item);
         match item.what {
             What::Nbns => {
                 let d = Datagram {
@@ -360,10 +389,10 @@ impl<W: Write> Run<'_, W> {
                     src_port: item.src_port,
                     dst_port: item.dst_port,
                     payload,
-                    udp_payload_len: item.udp_payload_len,
+                    udp_payload_len: usize::from(item.udp_payload_len),
                     reassembled: item.reassembled,
                 };
-                self.nbns(name, &frame, &d, item.times, clock);
+                self.nbns(name, &frame, &d, times, clock);
             }
             What::Segment => {
                 if let Some(w) = &mut self.writer {
@@ -382,7 +411,7 @@ impl<W: Write> Run<'_, W> {
                     rst: false,
                     payload: &[],
                 };
-                self.winsrepl(name, &frame, &seg, payload, item.times, clock);
+                self.winsrepl(name, &frame, &seg, payload, times, clock);
             }
         }
     }

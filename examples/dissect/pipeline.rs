@@ -21,7 +21,6 @@
 //! them; a second stage whose reader has gone sees its channel close.
 
 use core::net::IpAddr;
-use core::ops::Range;
 use std::io::Read;
 use std::sync::mpsc::{Receiver, SyncSender};
 
@@ -34,11 +33,11 @@ use crate::tcp::{StreamEvent, StreamNote, Streams};
 
 /// Batches in existence for one file: filled, in the channel, or being
 /// read.
-pub(crate) const IN_FLIGHT: usize = 4;
+pub(crate) const IN_FLIGHT: usize = 8;
 /// Items a batch holds at the most.
-pub(crate) const BATCH_ITEMS: usize = 1024;
+pub(crate) const BATCH_ITEMS: usize = 256;
 /// Bytes a batch holds before it is sent (it may pass this by one frame).
-pub(crate) const BATCH_BYTES: usize = 1 << 17;
+pub(crate) const BATCH_BYTES: usize = 1 << 15;
 
 /// What an [`Item`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,31 +51,42 @@ pub(crate) enum What {
     Segment,
 }
 
-/// One datagram, message or frame of a batch, with the facts of its frame.
+/// One datagram, message or frame of a batch: what every mode needs.
+/// Kept small (80 bytes), as every item crosses from one core to the other.
 #[derive(Debug, Clone)]
 pub(crate) struct Item {
-    pub(crate) what: What,
-    /// Frame number within the file.
-    pub(crate) number: u64,
     /// Capture time (ns since the epoch).
     pub(crate) time_ns: i128,
-    /// The frame's times (zero when no times are shown).
-    pub(crate) times: Times,
-    pub(crate) linktype: i32,
-    pub(crate) orig_len: u32,
-    /// The frame's captured bytes in [`Batch::bytes`] (empty unless the
-    /// second stage writes or shows frames).
-    pub(crate) frame: Range<usize>,
-    /// The datagram's or message's bytes in [`Batch::bytes`].
-    pub(crate) payload: Range<usize>,
+    /// Frame number within the file.
+    pub(crate) number: u64,
     pub(crate) src: IpAddr,
     pub(crate) dst: IpAddr,
     pub(crate) src_port: u16,
     pub(crate) dst_port: u16,
-    /// The UDP payload length the header claims.
-    pub(crate) udp_payload_len: usize,
+    /// The datagram's or message's bytes in [`Batch::bytes`].
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    /// The UDP payload length the header claims (at most 65,527).
+    pub(crate) udp_payload_len: u16,
+    pub(crate) what: What,
     /// Whether the datagram was put back together from IP fragments.
     pub(crate) reassembled: bool,
+}
+
+const _: () = assert!(size_of::<Item>() <= 80);
+
+/// What the modes that show times, write or show frames need of an
+/// item's frame, kept beside the items only then.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FrameFacts {
+    /// The frame's times.
+    pub(crate) times: Times,
+    pub(crate) linktype: i32,
+    pub(crate) orig_len: u32,
+    /// The frame's captured bytes in [`Batch::frames`] (empty unless
+    /// frames are written or shown).
+    pub(crate) start: u32,
+    pub(crate) end: u32,
 }
 
 /// Counts the first stage keeps for frames that give no item; they add up
@@ -112,7 +122,12 @@ impl Tally {
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub(crate) items: Vec<Item>,
+    /// One for each item, when times are shown or frames written or shown.
+    pub(crate) facts: Vec<FrameFacts>,
+    /// The datagrams and messages, one after another.
     pub(crate) bytes: Vec<u8>,
+    /// The frames, when they are written or shown.
+    pub(crate) frames: Vec<u8>,
     pub(crate) tally: Tally,
 }
 
@@ -121,27 +136,47 @@ impl Batch {
     pub(crate) fn new() -> Self {
         Self {
             items: Vec::with_capacity(BATCH_ITEMS),
-            bytes: Vec::with_capacity(BATCH_BYTES + 2048),
+            facts: Vec::new(),
+            bytes: Vec::with_capacity(BATCH_BYTES),
+            frames: Vec::new(),
             tally: Tally::default(),
         }
     }
 
     fn clear(&mut self) {
         self.items.clear();
+        self.facts.clear();
         self.bytes.clear();
+        self.frames.clear();
         self.tally = Tally::default();
     }
 
     fn is_full(&self) -> bool {
-        self.items.len() >= BATCH_ITEMS || self.bytes.len() >= BATCH_BYTES
+        self.items.len() >= BATCH_ITEMS || self.bytes.len() + self.frames.len() >= BATCH_BYTES
     }
 
-    /// Copies `b` in; its place.
-    fn keep(&mut self, b: &[u8]) -> Range<usize> {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(b);
-        start..self.bytes.len()
+    /// The bytes of `item`.
+    pub(crate) fn payload(&self, item: &Item) -> &[u8] {
+        self.bytes
+            .get(item.start as usize..item.end as usize)
+            .unwrap_or_default()
     }
+
+    /// The captured bytes of `facts`' frame.
+    pub(crate) fn frame(&self, facts: &FrameFacts) -> &[u8] {
+        self.frames
+            .get(facts.start as usize..facts.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// Copies `b` to the end of `to`; where it went. A batch holds far less
+/// than 4 GiB (its limit and one frame or message more).
+fn keep(to: &mut Vec<u8>, b: &[u8]) -> (u32, u32) {
+    let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let start = at(to.len());
+    to.extend_from_slice(b);
+    (start, at(to.len()))
 }
 
 /// Source, destination, source port, destination port.
@@ -202,26 +237,32 @@ pub(crate) fn read(
         };
         // An item of this frame, its bytes copied in.
         let item = |b: &mut Batch, what: What, payload: &[u8], ends: Ends4, udp: (usize, bool)| {
-            let frame_bytes = if reader.frames {
-                b.keep(frame.data)
-            } else {
-                0..0
-            };
-            let payload = b.keep(payload);
+            if reader.timed || reader.frames {
+                let (start, end) = if reader.frames {
+                    keep(&mut b.frames, frame.data)
+                } else {
+                    (0, 0)
+                };
+                b.facts.push(FrameFacts {
+                    times,
+                    linktype: frame.linktype,
+                    orig_len: frame.orig_len,
+                    start,
+                    end,
+                });
+            }
+            let (start, end) = keep(&mut b.bytes, payload);
             b.items.push(Item {
-                what,
-                number: frame.number,
                 time_ns: frame.time_ns,
-                times,
-                linktype: frame.linktype,
-                orig_len: frame.orig_len,
-                frame: frame_bytes,
-                payload,
+                number: frame.number,
                 src: ends.0,
                 dst: ends.1,
                 src_port: ends.2,
                 dst_port: ends.3,
-                udp_payload_len: udp.0,
+                start,
+                end,
+                udp_payload_len: u16::try_from(udp.0).unwrap_or(u16::MAX),
+                what,
                 reassembled: udp.1,
             });
         };

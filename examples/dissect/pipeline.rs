@@ -33,11 +33,11 @@ use crate::tcp::{StreamEvent, StreamNote, Streams};
 
 /// Batches in existence for one file: filled, in the channel, or being
 /// read.
-pub(crate) const IN_FLIGHT: usize = 8;
+pub(crate) const IN_FLIGHT: usize = 4;
 /// Items a batch holds at the most.
-pub(crate) const BATCH_ITEMS: usize = 256;
+pub(crate) const BATCH_ITEMS: usize = 1024;
 /// Bytes a batch holds before it is sent (it may pass this by one frame).
-pub(crate) const BATCH_BYTES: usize = 1 << 15;
+pub(crate) const BATCH_BYTES: usize = 1 << 17;
 
 /// What an [`Item`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,7 +59,7 @@ use nbns::wire::Packet;
 use crate::capture::{CaptureError, Frame, read_frames};
 use crate::decode::{Datagram, Decoder, Found, Segment};
 use crate::filter::Filter;
-use crate::pipeline::{Batch, FrameFacts, IN_FLIGHT, Item, What};
+use crate::pipeline::{Batch, FrameFacts, IN_FLIGHT, Item, RETURN_GROUP, What};
 use crate::render::{Origin, TimeFormat};
 use crate::stats::Stats;
 use crate::tcp::{StreamEvent, Streams};
@@ -324,6 +324,9 @@ impl<W: Write> Run<'_, W> {
             };
             let reader = &reader;
             let stage = scope.spawn(move || pipeline::read(reader, input, &ends));
+            // Batches read go back in groups, so that a reader waiting for
+            // one is woken once a group rather than once a batch.
+            let mut spent = Vec::with_capacity(RETURN_GROUP);
             // Ends when the reader has sent its last batch, or has gone.
             for batch in &full_rx {
                 batch.tally.add_to(&mut self.stats);
@@ -336,8 +339,13 @@ impl<W: Write> Run<'_, W> {
                         self.item(name, &batch, item, Some(facts), &mut clock);
                     }
                 }
-                // A reader that has ended takes no more batches.
-                let _ = free_tx.send(batch);
+                spent.push(batch);
+                if spent.len() >= RETURN_GROUP {
+                    // A reader that has ended takes no more batches.
+                    for b in spent.drain(..) {
+                        let _ = free_tx.send(b);
+                    }
+                }
             }
             stage
                 .join()

@@ -33,7 +33,11 @@ use crate::tcp::{StreamEvent, StreamNote, Streams};
 
 /// Batches in existence for one file: filled, in the channel, or being
 /// read.
-pub(crate) const IN_FLIGHT: usize = 4;
+pub(crate) const IN_FLIGHT: usize = 8;
+/// Batches the second stage gives back at once: a first stage that had to
+/// wait for a free batch is woken then with several (a wake-up a batch
+/// costs as much as the work of a few packets); at most [`IN_FLIGHT`].
+pub(crate) const RETURN_GROUP: usize = IN_FLIGHT / 2;
 /// Items a batch holds at the most.
 pub(crate) const BATCH_ITEMS: usize = 1024;
 /// Bytes a batch holds before it is sent (it may pass this by one frame).

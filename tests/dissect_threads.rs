@@ -319,3 +319,44 @@ fn threads_is_one_or_two() {
     );
     let _ = std::fs::remove_file(pcap);
 }
+
+/// A capture cut inside a record, a file that is no capture, an empty one
+/// and standard input: the same messages, output and exit status.
+#[test]
+fn damaged_inputs_and_standard_input_read_the_same_with_two_threads() {
+    let pcap = scratch("whole.pcap");
+    big_capture(&pcap, 3000);
+    let bytes = std::fs::read(&pcap).unwrap();
+    let cut = scratch("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + 5]).unwrap();
+    let foreign = scratch("foreign.txt");
+    std::fs::write(&foreign, "not a capture\n").unwrap();
+    let empty = scratch("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let (p, c, f, e) = (
+        pcap.to_str().unwrap(),
+        cut.to_str().unwrap(),
+        foreign.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    );
+    let o = same_with_two_threads(&["--stats", c, p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ends in the middle of a record"));
+    same_with_two_threads(&[c]);
+    same_with_two_threads(&["--stats", "--json", f, e, p, c]);
+
+    let mut outs = Vec::new();
+    for threads in ["1", "2"] {
+        let child = Command::new(support::programs::example_bin("dissect"))
+            .args(["--threads", threads, "--stats", "-"])
+            .stdin(std::fs::File::open(&pcap).unwrap())
+            .output()
+            .unwrap();
+        assert!(child.status.success(), "{child:?}");
+        outs.push(child.stdout);
+    }
+    assert!(outs[0] == outs[1], "standard input read differently");
+    for file in [pcap, cut, foreign, empty] {
+        let _ = std::fs::remove_file(file);
+    }
+}

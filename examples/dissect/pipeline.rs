@@ -12,11 +12,13 @@
 //! order they were sent, so it sees exactly what a single thread sees.
 //!
 //! Memory is bounded: [`IN_FLIGHT`] batches exist, each of at most
-//! [`BATCH_ITEMS`] items and about [`BATCH_BYTES`] bytes (more only for a
-//! single large frame or message). They go round: the first stage fills a
-//! free one, sends it, and takes the next free one back from the second
-//! stage, so nothing is allocated per batch once every batch has been
-//! used. When either stage ends, its channels close and the other one
+//! [`BATCH_ITEMS`] items and about [`BATCH_BYTES`] bytes (more only by
+//! the last frame or message put in, which the limits of the capture
+//! reader and of the replication framer bound; a batch that grew is cut
+//! back when it comes round again). They go round: the first stage fills
+//! a free one, sends it, and takes the next free one back from the second
+//! stage (which gives them back [`RETURN_GROUP`] at a time), so nothing is
+//! allocated per batch once every batch has been used. When either stage ends, its channels close and the other one
 //! ends too: a reader whose batches are no longer taken stops filling
 //! them; a second stage whose reader has gone sees its channel close.
 
@@ -46,10 +48,10 @@ pub(crate) const BATCH_BYTES: usize = 1 << 17;
 /// What an [`Item`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum What {
-    /// An NBNS datagram: `payload` is the UDP payload.
+    /// An NBNS datagram: its bytes are the UDP payload.
     Nbns,
-    /// A WINS replication message, completed by this frame: `payload`
-    /// is the message.
+    /// A WINS replication message, completed by this frame: its bytes
+    /// are the message.
     Message,
     /// A replication segment's frame, selected, to be written with `-w`.
     Segment,
@@ -152,6 +154,13 @@ impl Batch {
         self.facts.clear();
         self.bytes.clear();
         self.frames.clear();
+        // What one large frame or message made room for is not kept (a
+        // batch's usual overshoot, one small frame, is).
+        for v in [&mut self.bytes, &mut self.frames] {
+            if v.capacity() > 4 * BATCH_BYTES {
+                v.shrink_to(2 * BATCH_BYTES);
+            }
+        }
         self.tally = Tally::default();
     }
 

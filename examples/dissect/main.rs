@@ -331,11 +331,11 @@ impl<W: Write> Run<'_, W> {
             for batch in &full_rx {
                 batch.tally.add_to(&mut self.stats);
                 if batch.facts.is_empty() {
-                    for item in &batch.items {
+                    for item in batch.items() {
                         self.item(name, &batch, item, None, &mut clock);
                     }
                 } else {
-                    for (item, facts) in batch.items.iter().zip(&batch.facts) {
+                    for (item, facts) in batch.items().zip(&batch.facts) {
                         self.item(name, &batch, item, Some(facts), &mut clock);
                     }
                 }
@@ -362,7 +362,7 @@ impl<W: Write> Run<'_, W> {
         &mut self,
         name: &str,
         batch: &Batch,
-        item: &Item,
+        (item, payload): (&Item, &[u8]),
         facts: Option<&FrameFacts>,
         clock: &mut Clock,
     ) {
@@ -370,8 +370,8 @@ impl<W: Write> Run<'_, W> {
             Some(f) => (
                 f.times,
                 Frame {
-                    number: item.number,
-                    time_ns: item.time_ns,
+                    number: f.number,
+                    time_ns: item.time_ns(),
                     linktype: f.linktype,
                     data: batch.frame(f),
                     orig_len: f.orig_len,
@@ -379,16 +379,16 @@ impl<W: Write> Run<'_, W> {
             ),
             None => (
                 Times::default(),
+                // Counting alone needs no frame number.
                 Frame {
-                    number: item.number,
-                    time_ns: item.time_ns,
+                    number: 0,
+                    time_ns: item.time_ns(),
                     linktype: 0,
                     data: &[],
                     orig_len: 0,
                 },
             ),
         };
-        let payload = batch.payload(item);
         match item.what {
             What::Nbns => {
                 let d = Datagram {

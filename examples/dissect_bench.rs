@@ -3,6 +3,7 @@
 //! ```text
 //! cargo build --release --example dissect --example dissect_bench
 //! target/release/examples/dissect_bench [--packets N] [--runs N] [--tshark-runs N]
+//!     [--dissect PATH] [--dissect-arg ARG]...
 //! ```
 //!
 //! Builds a classic pcap of `--packets` (default 1,000,000) NBNS packets of
@@ -70,6 +71,10 @@ struct Cli {
     /// The dissect program (default: next to this one).
     #[arg(long, value_name = "PATH")]
     dissect: Option<PathBuf>,
+    /// An argument for every dissect run, before `--stats` (repeatable;
+    /// e.g. `--dissect-arg=--threads --dissect-arg=1`).
+    #[arg(long = "dissect-arg", value_name = "ARG", allow_hyphen_values = true)]
+    dissect_args: Vec<String>,
     /// Keep the capture files (their folder is printed).
     #[arg(long)]
     keep: bool,
@@ -165,15 +170,17 @@ fn measure(time: Option<&Path>, program: &Path, args: &[&str]) -> Result<Measure
     })
 }
 
-/// `dissect --stats FILE...` (the file `passes` times), checking the count.
+/// `dissect ARGS --stats FILE...` (the file `passes` times), checking the
+/// count.
 fn ours(
     time: Option<&Path>,
-    dissect: &Path,
+    (dissect, extra): (&Path, &[String]),
     file: &str,
     n: u64,
     passes: u64,
 ) -> Result<Measured, String> {
-    let mut args = vec!["--stats"];
+    let mut args: Vec<&str> = extra.iter().map(String::as_str).collect();
+    args.push("--stats");
     args.extend((0..passes).map(|_| file));
     let m = measure(time, dissect, &args)?;
     let all = n * passes;
@@ -281,7 +288,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     for round in 0..cli.rounds.max(cli.tshark_runs) {
         let mut round_mine = Rates::default();
         for _ in 0..cli.runs {
-            let m = ours(time, &dissect, big_s, n, cli.passes)?;
+            let m = ours(time, (&dissect, &cli.dissect_args), big_s, n, cli.passes)?;
             our_rss = our_rss.max(m.max_rss_kib);
             round_mine.add(n * cli.passes, &m);
             mine.add(n * cli.passes, &m);
@@ -349,8 +356,9 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     match time {
         Some(t) => {
-            let one_small = ours(Some(t), &dissect, small_s, small_n, 1)?.max_rss_kib;
-            let one_big = ours(Some(t), &dissect, big_s, n, 1)?.max_rss_kib;
+            let one_small =
+                ours(Some(t), (&dissect, &cli.dissect_args), small_s, small_n, 1)?.max_rss_kib;
+            let one_big = ours(Some(t), (&dissect, &cli.dissect_args), big_s, n, 1)?.max_rss_kib;
             let kib = |v: Option<u64>| v.map_or("?".to_owned(), |k| format!("{k} KiB"));
             println!(
                 "max RSS: dissect --stats {} on {:.1} MB, {} on {:.1} MB, {} on {} passes; tshark {}",

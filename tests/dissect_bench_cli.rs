@@ -40,7 +40,14 @@ fn help_and_bad_arguments(program: &str, options: &[&str], bad: &[&[&str]]) {
 fn dissect_bench_help_and_usage_errors() {
     help_and_bad_arguments(
         "dissect_bench",
-        &["--packets", "--passes", "--runs", "--tshark-runs", "--keep"],
+        &[
+            "--packets",
+            "--passes",
+            "--runs",
+            "--tshark-runs",
+            "--keep",
+            "--dissect-arg",
+        ],
         &[
             &["--bogus"],
             &["--packets", "5"],

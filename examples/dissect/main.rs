@@ -14,7 +14,10 @@
 //! * `--port N`, `-d udp.port==N,nbns`: read UDP port N as NBNS too;
 //! * `-t r|a|ad|d|dd|e|u|ud`: times as tshark's `-t` shows them (UTC);
 //! * `--kind`, `--opcode`, `--rcode`, `--name GLOB`, `--addr IP`: select
-//!   packets; `-w FILE`: write the selected frames to a pcap file.
+//!   packets; `-w FILE`: write the selected frames to a pcap file;
+//! * `--threads 1`: read on one thread (by default a capture is read on a
+//!   second thread when the machine has two cores or more; what is
+//!   printed is the same either way).
 //!
 //! WINS replication (MS-WINSRA) on TCP port 42 is read too: each
 //! direction of a connection is put back in order, cut into messages, and
@@ -35,6 +38,7 @@ mod counter;
 mod decode;
 mod filter;
 mod pcap_write;
+mod pipeline;
 mod render;
 mod stats;
 mod tcp;
@@ -44,6 +48,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
 
 use clap::{Parser, ValueEnum};
 use core::net::IpAddr;
@@ -53,6 +59,7 @@ use nbns::wire::Packet;
 use crate::capture::{CaptureError, Frame, read_frames};
 use crate::decode::{Datagram, Decoder, Found, Segment};
 use crate::filter::Filter;
+use crate::pipeline::{Batch, FrameFacts, IN_FLIGHT, Item, RETURN_GROUP, What};
 use crate::render::{Origin, TimeFormat};
 use crate::stats::Stats;
 use crate::tcp::{StreamEvent, Streams};
@@ -109,6 +116,12 @@ struct Args {
     /// Write the selected frames to FILE (classic pcap).
     #[arg(short = 'w', value_name = "FILE")]
     write: Option<PathBuf>,
+    /// Threads: 1 reads and dissects on one; 2 reads the capture (records,
+    /// link and IP layers, reassembly) on a second thread while the first
+    /// parses, selects, counts and prints. The output is the same. Default:
+    /// 2 when the machine has two cores or more.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    threads: Option<u8>,
     /// Capture files (pcap, pcapng, optionally gzip-compressed); - for
     /// standard input.
     #[arg(required = true, value_name = "FILE")]
@@ -191,9 +204,11 @@ struct Run<'o, W: Write> {
     hex: bool,
     time: TimeFormat,
     show_file: bool,
-    filter: Filter,
-    udp_ports: Vec<u16>,
-    tcp_ports: Vec<u16>,
+    /// Whether captures are read on a second thread ([`pipeline`]).
+    pipelined: bool,
+    filter: &'o Filter,
+    udp_ports: &'o [u16],
+    tcp_ports: &'o [u16],
     out: &'o mut W,
     json_buf: String,
     stats: Stats,
@@ -211,7 +226,7 @@ struct Clock {
 }
 
 /// A frame's times, from the [`Clock`] of its file.
-#[derive(Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Times {
     rel_ns: i128,
     delta_ns: i128,
@@ -238,7 +253,10 @@ impl Clock {
 impl<W: Write> Run<'_, W> {
     /// Reads one capture, writing per-packet output and counting.
     fn file(&mut self, name: &str, input: impl io::Read + Send) -> Result<(), CaptureError> {
-        let mut decoder = Decoder::with_tcp_ports(&self.udp_ports, &self.tcp_ports);
+        if self.pipelined {
+            return self.file_pipelined(name, input);
+        }
+        let mut decoder = Decoder::with_tcp_ports(self.udp_ports, self.tcp_ports);
         let mut streams = Streams::default();
         let mut clock = Clock::default();
         self.stats.start_file(name);
@@ -273,6 +291,142 @@ impl<W: Write> Run<'_, W> {
                 }
             }
         });
+        self.end_file(frames)
+    }
+
+    /// [`Run::file`] in two stages: the capture is read on a second thread
+    /// ([`pipeline::read`]), and what it holds is parsed, selected, counted
+    /// and shown here, batch by batch, in the order read.
+    fn file_pipelined(
+        &mut self,
+        name: &str,
+        input: impl io::Read + Send,
+    ) -> Result<(), CaptureError> {
+        self.stats.start_file(name);
+        let reader = pipeline::Reader {
+            udp_ports: self.udp_ports,
+            tcp_ports: self.tcp_ports,
+            filter: self.filter,
+            timed: self.mode != Mode::StatsOnly,
+            frames: self.mode == Mode::Tree || self.writer.is_some(),
+            write: self.writer.is_some(),
+        };
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+        let (free_tx, free_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+        for _ in 0..IN_FLIGHT {
+            let _ = free_tx.send(Batch::new());
+        }
+        let mut clock = Clock::default();
+        let frames = thread::scope(|scope| {
+            let ends = pipeline::Ends {
+                full: full_tx,
+                free: free_rx,
+            };
+            let reader = &reader;
+            let stage = scope.spawn(move || pipeline::read(reader, input, &ends));
+            // Batches read go back in groups, so that a reader waiting for
+            // one is woken once a group rather than once a batch.
+            let mut spent = Vec::with_capacity(RETURN_GROUP);
+            // Ends when the reader has sent its last batch, or has gone.
+            for batch in &full_rx {
+                batch.tally.add_to(&mut self.stats);
+                if batch.facts.is_empty() {
+                    for item in batch.items() {
+                        self.item(name, &batch, item, None, &mut clock);
+                    }
+                } else {
+                    for (item, facts) in batch.items().zip(&batch.facts) {
+                        self.item(name, &batch, item, Some(facts), &mut clock);
+                    }
+                }
+                spent.push(batch);
+                if spent.len() >= RETURN_GROUP {
+                    // A reader that has ended takes no more batches.
+                    for b in spent.drain(..) {
+                        let _ = free_tx.send(b);
+                    }
+                }
+            }
+            stage
+                .join()
+                .unwrap_or_else(|_| Err(CaptureError::Io("the reading thread failed".into())))
+        });
+        self.end_file(frames)
+    }
+
+    /// One item of a batch of [`Run::file_pipelined`], with the facts of
+    /// its frame when the batch has them, handled as [`Run::file`] handles
+    /// what a frame holds.
+    #[inline(always)]
+    fn item(
+        &mut self,
+        name: &str,
+        batch: &Batch,
+        (item, payload): (&Item, &[u8]),
+        facts: Option<&FrameFacts>,
+        clock: &mut Clock,
+    ) {
+        let (times, frame) = match facts {
+            Some(f) => (
+                f.times,
+                Frame {
+                    number: f.number,
+                    time_ns: item.time_ns(),
+                    linktype: f.linktype,
+                    data: batch.frame(f),
+                    orig_len: f.orig_len,
+                },
+            ),
+            None => (
+                Times::default(),
+                // Counting alone needs no frame number.
+                Frame {
+                    number: 0,
+                    time_ns: item.time_ns(),
+                    linktype: 0,
+                    data: &[],
+                    orig_len: 0,
+                },
+            ),
+        };
+        match item.what {
+            What::Nbns => {
+                let d = Datagram {
+                    src: item.src,
+                    dst: item.dst,
+                    src_port: item.src_port,
+                    dst_port: item.dst_port,
+                    payload,
+                    udp_payload_len: usize::from(item.udp_payload_len),
+                    reassembled: item.reassembled,
+                };
+                self.nbns(name, &frame, &d, times, clock);
+            }
+            What::Segment => {
+                if let Some(w) = &mut self.writer {
+                    w.frame(frame.linktype, frame.time_ns, frame.data, frame.orig_len);
+                }
+            }
+            What::Message => {
+                let seg = Segment {
+                    src: item.src,
+                    dst: item.dst,
+                    src_port: item.src_port,
+                    dst_port: item.dst_port,
+                    seq: 0,
+                    syn: false,
+                    fin: false,
+                    rst: false,
+                    payload: &[],
+                };
+                self.winsrepl(name, &frame, &seg, payload, times, clock);
+            }
+        }
+    }
+
+    /// Ends a file read: a write error ends the program; else the file's
+    /// totals are kept, unless it could not be read to its end.
+    fn end_file(&mut self, frames: Result<u64, CaptureError>) -> Result<(), CaptureError> {
         if let Some(e) = self.write_error.take() {
             // Typically a closed pipe (`dissect … | head`): stop quietly.
             if e.kind() == io::ErrorKind::BrokenPipe {
@@ -453,6 +607,13 @@ fn main() -> ExitCode {
             DecodeAs::Winsrepl(p) => tcp_ports.push(p),
         }
     }
+    let threads = args.threads.unwrap_or_else(|| {
+        if thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            2
+        } else {
+            1
+        }
+    });
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut run = Run {
@@ -460,9 +621,10 @@ fn main() -> ExitCode {
         hex: args.hex,
         time: args.time.into(),
         show_file: args.files.len() > 1,
-        filter,
-        udp_ports,
-        tcp_ports,
+        pipelined: threads > 1,
+        filter: &filter,
+        udp_ports: &udp_ports,
+        tcp_ports: &tcp_ports,
         out: &mut out,
         json_buf: String::new(),
         stats: Stats::default(),

@@ -127,4 +127,36 @@ mod tests {
         // a count of four billion over an empty row ends at once
         assert_eq!(entries(&[0xff; 4]).count(), 1);
     }
+
+    proptest::proptest! {
+        /// Any bytes read as a row end in entries or one error, never a
+        /// panic, and never more items than the bytes allow.
+        #[test]
+        fn any_bytes_read_as_a_row_end(row in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let items: Vec<_> = entries(&row).take(100).collect();
+            proptest::prop_assert!(items.len() <= row.len() / 4 + 1);
+            let errors = items.iter().filter(|e| e.is_err()).count();
+            proptest::prop_assert!(errors <= 1);
+            if errors == 1 {
+                proptest::prop_assert!(items.last().is_some_and(Result::is_err));
+            }
+        }
+
+        /// What is written is read back.
+        #[test]
+        fn entries_round_trip(list in proptest::collection::vec(
+            (proptest::collection::vec(proptest::prelude::any::<u8>(), 16..40),
+             proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 1..80))),
+            0..20,
+        )) {
+            let mut out = Vec::new();
+            start(&mut out);
+            for (k, v) in &list {
+                push(&mut out, k, v.as_deref());
+            }
+            let back: Vec<_> = entries(&out).map(|e| e.map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))).collect();
+            let want: Vec<_> = list.into_iter().map(Ok).collect();
+            proptest::prop_assert_eq!(back, want);
+        }
+    }
 }

@@ -10,6 +10,9 @@
 #                          and TCP 42 listens; writes $S4_DIR/env
 #   samba4-wins.sh stop    stops samba, removes the namespaces
 #   samba4-wins.sh env     prints $S4_DIR/env
+#   samba4-wins.sh add-partners
+#                          adds the $S4_PARTNERS entries to a running samba's
+#                          partners; its next periodic run reads them
 #
 # Topology: two network namespaces joined by one veth pair, no route out.
 #
@@ -181,6 +184,10 @@ write_config() {
 	include system krb5 conf = no
 EOF
     [ -z "$S4_EXTRA_CONF" ] || printf '\t%s\n' "$S4_EXTRA_CONF" >>"$DC/etc/smb.conf"
+    add_partners
+}
+
+add_partners() {
     # one wreplPartner per entry; `type` in decimal (Samba 4.17 reads base
     # 10 and turns anything else into 3)
     local entry octet type pull push ldif=""
@@ -270,5 +277,6 @@ case ${1:-} in
     start) cmd_start ;;
     stop) cmd_stop ;;
     env) cat "$S4_DIR/env" ;;
-    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+    add-partners) add_partners ;;
+    *) echo "usage: $0 start|stop|env|add-partners" >&2; exit 2 ;;
 esac

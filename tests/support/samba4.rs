@@ -300,6 +300,28 @@ impl Samba4Wins {
         ldb_records(Path::new(self.wins_ldb()), "(objectClass=winsRecord)")
     }
 
+    /// Adds replication partners (entries as for [`Samba4Wins::start`]) to
+    /// the running Samba; its next periodic run reads them, and pulls at
+    /// once from a new pull partner.
+    pub(crate) fn add_partners(&self, partners: &str) -> Result<(), String> {
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("add-partners")
+            .envs(self.instance.vars())
+            .env("S4_PARTNERS", partners)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "samba4-wins.sh add-partners failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
     /// Stops Samba and removes the namespaces.
     pub(crate) fn stop(mut self) -> Result<(), String> {
         self.stop_inner()

@@ -157,8 +157,8 @@ fn pull_from_samba(n: u64, at_a: &HashMap<(String, u8), u64>) -> f64 {
     .unwrap_or_else(|e| panic!("{e}"));
     // B starts as for our server's pull; once it is up, A becomes its
     // pull partner, and B's next periodic run (within a second) pulls.
-    let b = Samba4Wins::start_instance(PAIR_B, B_PARTNERS, PERIODIC)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let b =
+        Samba4Wins::start_instance(PAIR_B, B_PARTNERS, PERIODIC).unwrap_or_else(|e| panic!("{e}"));
     let b_ldb = Path::new(b.wins_ldb()).to_owned();
     let names = owned_by(a_ip);
     b.add_partners(&format!("{}:1:3600:0", PAIR_A.octet))

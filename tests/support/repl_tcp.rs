@@ -289,10 +289,12 @@ pub(crate) fn nbns_register_many(
         }
         if let Ok((n, peer)) = socket.recv_from(&mut buf) {
             let answer = buf.get(..n).and_then(registration_answer);
-            if let (Some((id, positive)), SocketAddr::V4(peer)) = (answer, peer) {
-                if *peer.ip() == server && outstanding.remove(&id).is_some() && !positive {
-                    failed.push(names[usize::from(id) - 1].clone());
-                }
+            if let (Some((id, positive)), SocketAddr::V4(peer)) = (answer, peer)
+                && *peer.ip() == server
+                && outstanding.remove(&id).is_some()
+                && !positive
+            {
+                failed.push(names[usize::from(id) - 1].clone());
             }
         }
         let now = Instant::now();

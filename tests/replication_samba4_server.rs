@@ -285,60 +285,15 @@ fn figure_driver() {
     let us: Ipv4Addr = var("S4_CLIENT").parse().unwrap();
     let ldb = var("S4_LDB");
     let n = figure_records();
-    let now = Instant::now();
-    let entry = |v: u64| {
-        NbAddrEntry::new(
-            NbFlags::new(false, NodeType::H),
-            Ipv4Addr::from(0x0a63_0000 + v as u32),
-        )
-    };
-    let records = (1..=n).map(|v| nbns::server::StoredRecord {
-        name: NetbiosName::new(&format!("F{v:07}"), 0x20).unwrap(),
-        scope: Box::default(),
-        kind: nbns::server::RecordKind::Unique,
-        state: RecordState::Active,
-        version: v,
-        owner: us,
-        addresses: [entry(v)].into(),
-        member_owners: Box::default(),
-        deadline: now + Duration::from_secs(3600),
-    });
-    let mut config = ServerConfig::default();
-    config.address = us;
-    config.max_records = n as usize + 100;
-    let mut db = WinsServer::restore(config, now, n, records).unwrap();
-    db.enable_replication();
-    let t0 = Instant::now();
-    let mut d = Driver::new(
+    let took = support::repl_tcp::serve_pull_figure(
+        server,
         us,
-        vec![samba_partner(server)],
-        db,
-        0x5eed_0004,
-        server_tick,
+        std::path::Path::new(&ldb),
+        n,
+        |v| Ipv4Addr::from(0x0a63_0000 + v as u32),
+        Duration::from_secs(40),
     );
-    let deadline = t0 + Duration::from_secs(40);
-    let held = loop {
-        for _ in 0..250 {
-            d.step();
-            thread::sleep(Duration::from_millis(2));
-        }
-        let out = std::process::Command::new("ldbsearch")
-            .args(["-H", &ldb, &format!("(winsOwner={us})"), "dn"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let held: u64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# returned "))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        if held >= n || Instant::now() > deadline {
-            break held;
-        }
-    };
-    let took = t0.elapsed();
-    assert_eq!(held, n, "Samba holds {held} of our {n} records");
+    let took = took.unwrap_or_else(|| panic!("Samba did not hold our {n} records in 40 s"));
     eprintln!(
         "driver: Samba 4 pulled {n} records from our server in {took:?}: {:.0} records/s",
         n as f64 / took.as_secs_f64()

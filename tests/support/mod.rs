@@ -15,7 +15,8 @@
 //!   output.
 //! * [`samba4::Samba4Wins`]: Samba 4's AD DC WINS server as a replication
 //!   partner in a pair of network namespaces (`tests/peer/samba4-wins.sh`),
-//!   its `wins.ldb` readable through `ldbsearch`.
+//!   its `wins.ldb` readable through `ldbsearch`; two instances at once on
+//!   one bridged segment ([`samba4::PAIR_A`], [`samba4::PAIR_B`]).
 //! * [`pcap`]: writes classic pcap files of UDP/IPv4 datagrams and TCP/IPv4
 //!   conversations.
 //! * [`segment`]: a simulated broadcast segment of sans-IO machines (name

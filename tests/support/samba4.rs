@@ -4,8 +4,11 @@
 //! `<subnet>.2`–`.9` in the client namespace.
 //!
 //! Its WINS database is read with `ldbsearch` ([`Samba4Wins::records`]).
-//! One instance at a time (fixed namespace names and state directory; the
-//! provisioned domain is cached there between runs).
+//! [`Samba4Wins::start`] runs the single instance (fixed namespace names and
+//! state directory; the provisioned domain is cached there between runs);
+//! [`Samba4Wins::start_instance`] runs one of two at once, [`PAIR_A`] and
+//! [`PAIR_B`], each in its own server namespace with its own address, name,
+//! domain and state directory, on one bridged segment with the clients.
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
@@ -39,10 +42,119 @@ pub(crate) struct LdbRecord {
     pub(crate) record_type: u8,
 }
 
+/// How the client namespace of an instance comes about (the script's
+/// `S4_CLIENT_NS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientNs {
+    /// Made with the instance, the client addresses on its veth end.
+    Own,
+    /// Made with the instance, the client addresses on a bridge that other
+    /// instances can join.
+    Bridge,
+    /// The client namespace of a running [`ClientNs::Bridge`] instance.
+    Join,
+}
+
+/// Where one Samba instance runs: the script's environment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Instance {
+    /// State directory, under the temporary directory.
+    pub(crate) dir: &'static str,
+    /// Namespace name prefix (`S4_NS_PREFIX`).
+    pub(crate) ns_prefix: &'static str,
+    /// First three octets (`S4_SUBNET`).
+    pub(crate) subnet: &'static str,
+    /// Suffix of the server namespace and veth (`S4_INSTANCE`).
+    pub(crate) instance: &'static str,
+    /// Last octet of Samba's address (`S4_SRV_OCTET`).
+    pub(crate) octet: u8,
+    /// NetBIOS name (`S4_NAME`).
+    pub(crate) name: &'static str,
+    /// Domain (`S4_DOMAIN`).
+    pub(crate) domain: &'static str,
+    /// The client namespace (`S4_CLIENT_NS`).
+    pub(crate) client_ns: ClientNs,
+}
+
+/// The single instance of [`Samba4Wins::start`].
+pub(crate) const SINGLE: Instance = Instance {
+    dir: "nbns-samba4",
+    ns_prefix: "nbs4",
+    subnet: "10.137.41",
+    instance: "",
+    octet: 1,
+    name: "S4REPL",
+    domain: "NBREPL",
+    client_ns: ClientNs::Own,
+};
+
+/// The first of two instances at once: `10.137.43.1`, owner of the client
+/// namespace and its bridge. Stop [`PAIR_B`] first.
+pub(crate) const PAIR_A: Instance = Instance {
+    dir: "nbns-samba4-a",
+    ns_prefix: "nbs4p",
+    subnet: "10.137.43",
+    instance: "a",
+    octet: 1,
+    name: "S4REPLA",
+    domain: "NBREPLA",
+    client_ns: ClientNs::Bridge,
+};
+
+/// The second of two instances at once: `10.137.43.11`, on the bridge of
+/// [`PAIR_A`]'s client namespace.
+pub(crate) const PAIR_B: Instance = Instance {
+    dir: "nbns-samba4-b",
+    ns_prefix: "nbs4p",
+    subnet: "10.137.43",
+    instance: "b",
+    octet: 11,
+    name: "S4REPLB",
+    domain: "NBREPLB",
+    client_ns: ClientNs::Join,
+};
+
+impl Instance {
+    /// The script's environment for this instance.
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        let client_ns = match self.client_ns {
+            ClientNs::Own => "own",
+            ClientNs::Bridge => "bridge",
+            ClientNs::Join => "join",
+        };
+        vec![
+            ("S4_DIR", self.state_dir().display().to_string()),
+            ("S4_NS_PREFIX", self.ns_prefix.to_owned()),
+            ("S4_SUBNET", self.subnet.to_owned()),
+            ("S4_INSTANCE", self.instance.to_owned()),
+            ("S4_SRV_OCTET", self.octet.to_string()),
+            ("S4_NAME", self.name.to_owned()),
+            ("S4_DOMAIN", self.domain.to_owned()),
+            ("S4_CLIENT_NS", client_ns.to_owned()),
+        ]
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        std::env::temp_dir().join(self.dir)
+    }
+
+    /// Samba's address.
+    pub(crate) fn server_ip(&self) -> Ipv4Addr {
+        format!("{}.{}", self.subnet, self.octet)
+            .parse()
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// The client namespace.
+    pub(crate) fn client_netns(&self) -> String {
+        format!("{}c", self.ns_prefix)
+    }
+}
+
 /// A running Samba 4 WINS server; stopped on drop.
 #[derive(Debug)]
 pub(crate) struct Samba4Wins {
-    dir: PathBuf,
+    instance: Instance,
     env: HashMap<String, String>,
     stopped: bool,
 }
@@ -99,12 +211,21 @@ impl Samba4Wins {
     /// `S4_PARTNERS`: `octet:type:pullInterval:pushChangeCount` entries)
     /// and one extra line for smb.conf's `[global]` (may be empty).
     pub(crate) fn start(partners: &str, extra_conf: &str) -> Result<Self, String> {
+        Self::start_instance(SINGLE, partners, extra_conf)
+    }
+
+    /// Starts the Samba `instance` with these replication partners and
+    /// this extra line for smb.conf, as [`Samba4Wins::start`] does.
+    pub(crate) fn start_instance(
+        instance: Instance,
+        partners: &str,
+        extra_conf: &str,
+    ) -> Result<Self, String> {
         check_requirements()?;
-        let dir = std::env::temp_dir().join("nbns-samba4");
         let out = Command::new("bash")
             .arg(script())
             .arg("start")
-            .env("S4_DIR", &dir)
+            .envs(instance.vars())
             .env("S4_PARTNERS", partners)
             .env("S4_EXTRA_CONF", extra_conf)
             .stdin(Stdio::null())
@@ -122,7 +243,7 @@ impl Samba4Wins {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         Ok(Self {
-            dir,
+            instance,
             env,
             stopped: false,
         })
@@ -179,6 +300,28 @@ impl Samba4Wins {
         ldb_records(Path::new(self.wins_ldb()), "(objectClass=winsRecord)")
     }
 
+    /// Adds replication partners (entries as for [`Samba4Wins::start`]) to
+    /// the running Samba; its next periodic run reads them, and pulls at
+    /// once from a new pull partner.
+    pub(crate) fn add_partners(&self, partners: &str) -> Result<(), String> {
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("add-partners")
+            .envs(self.instance.vars())
+            .env("S4_PARTNERS", partners)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "samba4-wins.sh add-partners failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
     /// Stops Samba and removes the namespaces.
     pub(crate) fn stop(mut self) -> Result<(), String> {
         self.stop_inner()
@@ -192,7 +335,7 @@ impl Samba4Wins {
         let status = Command::new("bash")
             .arg(script())
             .arg("stop")
-            .env("S4_DIR", &self.dir)
+            .envs(self.instance.vars())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .status()
@@ -267,6 +410,18 @@ pub(crate) fn run_driver(
     driver_env: &str,
     pcap_name: &str,
 ) -> (Vec<TsharkPacket>, usize) {
+    run_driver_with(samba, test, &[(driver_env, "1".into())], pcap_name, 45)
+}
+
+/// [`run_driver`] with the driver's environment `envs` and a limit of
+/// `limit_secs` seconds.
+pub(crate) fn run_driver_with(
+    samba: &Samba4Wins,
+    test: &str,
+    envs: &[(&str, String)],
+    pcap_name: &str,
+    limit_secs: u64,
+) -> (Vec<TsharkPacket>, usize) {
     let pcap = std::env::temp_dir().join(pcap_name);
     let capture = tshark::capture(
         Some(samba.client_netns()),
@@ -285,14 +440,14 @@ pub(crate) fn run_driver(
             "--test-threads=1",
             "--include-ignored",
         ])
-        .env(driver_env, "1")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .env("S4_SERVER", samba.server_ip().to_string())
         .env("S4_CLIENT", samba.client_ip().to_string())
         .env("S4_LDB", samba.wins_ldb())
         .stdin(Stdio::null())
         .spawn()
         .expect("spawn the driver");
-    let deadline = Instant::now() + Duration::from_secs(45);
+    let deadline = Instant::now() + Duration::from_secs(limit_secs);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for the driver") {
             break status;
@@ -300,7 +455,10 @@ pub(crate) fn run_driver(
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the driver did not finish in 45 s\n{}", samba.log());
+            panic!(
+                "the driver did not finish in {limit_secs} s\n{}",
+                samba.log()
+            );
         }
         thread::sleep(Duration::from_millis(50));
     };

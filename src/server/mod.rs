@@ -334,12 +334,11 @@ impl Outbox {
         if kind == EventKind::Removed {
             self.members.forget(key);
         }
-        if let Some(ix) = &mut self.index {
-            if kind == EventKind::Removed {
-                ix.remove(key);
-            } else {
-                ix.update(key, rec.owner, rec.version);
-            }
+        // A removed record's entry goes stale (see `VersionIndex`).
+        if let Some(ix) = &mut self.index
+            && kind != EventKind::Removed
+        {
+            ix.update(key, rec.owner, rec.version);
         }
         if kind != EventKind::Refreshed {
             self.event(kind, key, scopes, rec);
@@ -625,6 +624,18 @@ impl WinsServer {
     fn note_change(&mut self, key: Key, kind: EventKind) {
         if let Some(rec) = self.records.get(&key) {
             self.out.note(kind, key, self.scopes.as_slice(), rec);
+        }
+        self.tidy_index();
+    }
+
+    /// Builds the (owner, version) index again when its stale entries
+    /// outnumber the records (see `VersionIndex`): amortised, a constant
+    /// per change.
+    fn tidy_index(&mut self) {
+        if let Some(ix) = &mut self.out.index
+            && ix.needs_rebuild(self.records.len())
+        {
+            ix.rebuild(&self.records);
         }
     }
 
@@ -1351,6 +1362,7 @@ impl WinsServer {
         self.out
             .note(EventKind::Changed, key, self.scopes.as_slice(), rec);
         self.out.ack(pd.requester, &positive, Some(key));
+        self.tidy_index();
     }
 
     /// Responses are accepted only as answers to a pending challenge: from

@@ -80,12 +80,23 @@ pub const MAX_OWNERS: usize = 4096;
 
 /// (owner, version) → record, for Name Records Requests; kept by every
 /// change the server reports.
+///
+/// An entry is added for each change and none is removed: an entry whose
+/// record has gone, or has moved to another owner or version since, is
+/// stale, and a lookup skips it (the record's own owner and version
+/// decide). When stale entries would outnumber the records
+/// ([`VersionIndex::needs_rebuild`]), the index is built again from the
+/// records. So a change costs one B-tree insert at the index's end (new
+/// versions are the highest), and no second table keyed by record.
 #[derive(Debug, Default)]
 pub(crate) struct VersionIndex {
     /// By [`VersionIndex::at`]: owner-major, as one integer to compare.
     by_version: BTreeMap<u128, Key>,
-    of_key: HashMap<Key, u128, KeyedState>,
 }
+
+/// Stale entries the index may hold beyond one per record before it is
+/// built again.
+pub(crate) const INDEX_SLACK: usize = 4096;
 
 impl VersionIndex {
     /// The index key of `owner`'s `version`: the owner's address as a
@@ -95,28 +106,43 @@ impl VersionIndex {
     }
 
     pub(crate) fn update(&mut self, key: Key, owner: Ipv4Addr, version: u64) {
-        let at = Self::at(owner, version);
-        if let Some(old) = self.of_key.insert(key, at) {
-            if old == at {
-                return;
-            }
-            if self.by_version.get(&old) == Some(&key) {
-                self.by_version.remove(&old);
-            }
-        }
-        self.by_version.insert(at, key);
+        self.by_version.insert(Self::at(owner, version), key);
     }
 
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        self.of_key.reserve(additional);
+    /// Whether the stale entries outnumber the `records` held enough to
+    /// build the index again.
+    pub(crate) fn needs_rebuild(&self, records: usize) -> bool {
+        self.by_version.len() > records.saturating_mul(2).saturating_add(INDEX_SLACK)
     }
 
-    pub(crate) fn remove(&mut self, key: Key) {
-        if let Some(old) = self.of_key.remove(&key)
-            && self.by_version.get(&old) == Some(&key)
-        {
-            self.by_version.remove(&old);
-        }
+    /// The index of `records`, without stale entries.
+    pub(crate) fn rebuild(&mut self, records: &HashMap<Key, Record, KeyedState>) {
+        self.by_version = records
+            .iter()
+            .map(|(k, r)| (Self::at(r.owner, r.version), *k))
+            .collect();
+    }
+
+    /// The records of `owner` from `min` to `max`, in version order, that
+    /// still have that owner and version.
+    pub(crate) fn range<'a>(
+        &'a self,
+        records: &'a HashMap<Key, Record, KeyedState>,
+        owner: Ipv4Addr,
+        min: u64,
+        max: u64,
+    ) -> impl Iterator<Item = (Key, &'a Record)> + 'a {
+        self.by_version
+            .range(Self::at(owner, min)..=Self::at(owner, max))
+            .filter_map(move |(at, key)| {
+                let r = records.get(key)?;
+                (Self::at(r.owner, r.version) == *at).then_some((*key, r))
+            })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.by_version.len()
     }
 }
 
@@ -310,9 +336,7 @@ impl WinsServer {
     /// bytes a record). [`ReplicationDb::records`] finds nothing before.
     pub fn enable_replication(&mut self) {
         let mut ix = VersionIndex::default();
-        for (k, r) in &self.records {
-            ix.update(*k, r.owner, r.version);
-        }
+        ix.rebuild(&self.records);
         self.out.index = Some(ix);
     }
 
@@ -386,19 +410,19 @@ impl WinsServer {
         let kind = kind_of(r.record_type());
         let flags = NbFlags::new(kind.is_group(), r.flags.node_type());
         let entry = |a| NbAddrEntry::new(flags, a);
-        let entries: Vec<NbAddrEntry> = match &r.addresses {
+        let addrs = match &r.addresses {
             ReplicaAddresses::Single(_) if kind == RecordKind::NormalGroup => {
-                vec![entry(Ipv4Addr::BROADCAST)]
+                Addrs::One(entry(Ipv4Addr::BROADCAST))
             }
-            ReplicaAddresses::Single(a) => vec![entry(*a)],
-            ReplicaAddresses::List(list) => list
-                .iter()
-                .take(MAX_RECORD_ADDRS)
-                .map(|m| entry(m.address))
-                .collect(),
+            ReplicaAddresses::Single(a) => Addrs::One(entry(*a)),
+            ReplicaAddresses::List(list) => {
+                let entries = list.iter().take(MAX_RECORD_ADDRS);
+                let entries = entries.map(|m| entry(m.address)).collect();
+                // A special group tombstone may list no member: keep a
+                // placeholder.
+                Addrs::from_vec(entries).unwrap_or(Addrs::One(entry(Ipv4Addr::UNSPECIFIED)))
+            }
         };
-        // A special group tombstone may list no member: keep a placeholder.
-        let addrs = Addrs::from_vec(entries).unwrap_or(Addrs::One(entry(Ipv4Addr::UNSPECIFIED)));
         let c = &self.config;
         let lasts = match state {
             RecordState::Active => c.verify_interval,
@@ -718,9 +742,6 @@ impl ReplicationDb for WinsServer {
         self.records.reserve(n);
         self.heap.reserve(n);
         self.out.journal.reserve(n);
-        if let Some(ix) = &mut self.out.index {
-            ix.reserve(n);
-        }
     }
 
     fn owner_versions(&self, out: &mut Vec<OwnerRecord>) {
@@ -756,9 +777,7 @@ impl ReplicationDb for WinsServer {
         }
         let before = out.len();
         let replicating = ix
-            .by_version
-            .range(VersionIndex::at(owner, min)..=VersionIndex::at(owner, max))
-            .filter_map(|(_, key)| Some((*key, self.records.get(key)?)))
+            .range(&self.records, owner, min, max)
             .filter(|(_, r)| r.state != RecordState::Released)
             .filter_map(|(k, r)| self.replica_of(k, r))
             .take(limit);

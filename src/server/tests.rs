@@ -166,3 +166,53 @@ fn fuzz_driver_smoke() {
     d.extend_from_slice(&[0x81, 2, 0x05, 0x3f, 0x3f]);
     fuzz::fuzz_drive(&d);
 }
+
+#[test]
+fn the_version_index_skips_stale_entries_and_stays_bounded() {
+    use crate::winsrepl::ReplicationDb;
+    let now = Instant::now();
+    let config = ServerConfig {
+        durability: Durability::Volatile,
+        ..ServerConfig::default()
+    };
+    let mut s = WinsServer::new(config, now);
+    s.enable_replication();
+    let me = s.config().address;
+    s.handle_datagram(now, from(9), &reg(1, "KEEP", 9));
+    // Release and register again: a new version each time, the old
+    // entries stale.
+    let rounds: u16 = 6000;
+    for i in 0..rounds {
+        s.handle_datagram(now, from(2), &reg(i, "CYCLE", 2));
+        s.handle_datagram(now, from(2), &rel(i, "CYCLE", 2));
+        while s.poll_transmit().is_some() {}
+    }
+    s.handle_datagram(now, from(2), &reg(0, "CYCLE", 2));
+    let mut out = Vec::new();
+    let n = ReplicationDb::records(&s, me, 0, u64::MAX, usize::MAX, &mut out);
+    let mut names: Vec<(String, u64)> = out
+        .iter()
+        .map(|r| (r.name.to_string(), r.version))
+        .collect();
+    names.sort();
+    assert_eq!(n, 2);
+    assert_eq!(
+        names,
+        [
+            ("CYCLE<00>".to_owned(), version(&s, "CYCLE")),
+            ("KEEP<00>".to_owned(), version(&s, "KEEP")),
+        ]
+    );
+    let ix = s.out.index.as_ref().unwrap();
+    assert!(
+        ix.len() <= 2 * s.len() + super::replication::INDEX_SLACK + 1,
+        "{}",
+        ix.len()
+    );
+    // Versions below the current ones find nothing: the stale entries
+    // are skipped.
+    out.clear();
+    let below = version(&s, "CYCLE") - 1;
+    let n = ReplicationDb::records(&s, me, version(&s, "KEEP") + 1, below, usize::MAX, &mut out);
+    assert_eq!(n, 0, "{out:?}");
+}

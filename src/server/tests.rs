@@ -205,7 +205,7 @@ fn the_version_index_skips_stale_entries_and_stays_bounded() {
     );
     let ix = s.out.index.as_ref().unwrap();
     assert!(
-        ix.len() <= 2 * s.len() + super::replication::INDEX_SLACK + 1,
+        ix.len() <= 2 * s.len() + replication::INDEX_SLACK + 1,
         "{}",
         ix.len()
     );

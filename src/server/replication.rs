@@ -332,8 +332,9 @@ const fn state_of(s: RecordState) -> ReplState {
 
 impl WinsServer {
     /// Turns on what replication needs beyond the records themselves: the
-    /// (owner, version) index that serves Name Records Requests (about 80
-    /// bytes a record). [`ReplicationDb::records`] finds nothing before.
+    /// (owner, version) index that serves Name Records Requests (a B-tree
+    /// entry of 36 bytes a record, and at most as many again of stale
+    /// ones, plus 4,096). [`ReplicationDb::records`] finds nothing before.
     pub fn enable_replication(&mut self) {
         let mut ix = VersionIndex::default();
         ix.rebuild(&self.records);

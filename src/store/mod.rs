@@ -186,7 +186,14 @@ struct Tables<'t> {
     unique: redb::Table<'t, u128, [u8; codec::COMPACT_LEN]>,
 }
 
-impl Tables<'_> {
+impl<'t> Tables<'t> {
+    fn open(w: &'t redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            records: w.open_table(RECORDS).map_err(dberr)?,
+            unique: w.open_table(UNIQUE).map_err(dberr)?,
+        })
+    }
+
     /// Sets the record of `key` to `value`, or removes it (`None`): into
     /// its table, and out of the other one (where an earlier state of it,
     /// or a store written before the fixed-width table existed, may have
@@ -414,21 +421,13 @@ impl Store {
         if batch.is_empty() {
             return self.fold_step().map(drop);
         }
-        self.order_by_key(batch);
-        let changed = self
-            .order
-            .iter()
-            .filter(|&&i| batch.get(i).is_some_and(|c| record_of(c).is_some()))
-            .count();
+        let changed = self.order_by_key(batch);
         let to_log = self.log_entries > 0 || changed >= self.limits.log_min;
         let w = self.db.begin_write().map_err(dberr)?;
         // The log rows this commit writes: (position, entries).
         let mut appended = Vec::new();
         {
-            let mut tables = Tables {
-                records: w.open_table(RECORDS).map_err(dberr)?,
-                unique: w.open_table(UNIQUE).map_err(dberr)?,
-            };
+            let mut tables = Tables::open(&w)?;
             let mut log = w.open_table(LOG).map_err(dberr)?;
             let mut meta = w.open_table(META).map_err(dberr)?;
             let mut owners = w.open_table(OWNERS).map_err(dberr)?;
@@ -552,7 +551,8 @@ impl Store {
     /// splits and cache misses), followed by every mark and owner-version
     /// change. Within one transaction only the last change of a record
     /// counts: each one fully sets the record's row in both tables.
-    fn order_by_key(&mut self, batch: &[Change]) {
+    /// Returns the number of records changed (the first entries).
+    fn order_by_key(&mut self, batch: &[Change]) -> usize {
         let record = record_of;
         self.order.clear();
         self.order
@@ -567,8 +567,10 @@ impl Store {
             }
             same
         });
+        let records = self.order.len();
         self.order
             .extend((0..batch.len()).filter(|&i| batch.get(i).and_then(record).is_none()));
+        records
     }
 }
 
@@ -598,10 +600,7 @@ fn fold_rows(
     log: impl IntoIterator<Item = (u64, u64)>,
     fold: Fold,
 ) -> Result<(usize, u64), StoreError> {
-    let mut tables = Tables {
-        records: w.open_table(RECORDS).map_err(dberr)?,
-        unique: w.open_table(UNIQUE).map_err(dberr)?,
-    };
+    let mut tables = Tables::open(w)?;
     let mut table = w.open_table(LOG).map_err(dberr)?;
     let (mut rows, mut folded) = (0, 0);
     for (position, n) in log {

@@ -58,12 +58,16 @@ fn batch(b: u64, now: Instant) -> Vec<Change> {
     out
 }
 
+/// Batches the child commits at most, should the kill never come (it
+/// also ends when the test's end of its output closes).
+const MAX_BATCHES: u64 = 200;
+
 /// The child: commits batch after batch, folding a step between them.
 fn child(path: &str) {
     let mut store = Store::open(path).unwrap();
     let now = Instant::now();
     let mut out = std::io::stdout().lock();
-    for b in 0.. {
+    for b in 0..MAX_BATCHES {
         store.commit(&batch(b, now)).unwrap();
         writeln!(out, "{b}").unwrap();
         out.flush().unwrap();

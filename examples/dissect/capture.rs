@@ -212,11 +212,28 @@ impl<R: Read> Chunks<R> {
 /// the magic number; draft-ietf-opsawg-pcap §5), then the captured bytes.
 fn read_classic<R: Read>(
     header: &PcapHeader,
+    chunks: Chunks<R>,
+    on_frame: impl FnMut(&Frame<'_>),
+) -> Result<u64, CaptureError> {
+    // A loop for each byte order, so that the words of a record header are
+    // read without a test of the order for each.
+    if header.is_bigendian() {
+        classic_records::<R, true>(header, chunks, on_frame)
+    } else {
+        classic_records::<R, false>(header, chunks, on_frame)
+    }
+}
+
+/// [`read_classic`] in the byte order `BIG_ENDIAN`.
+fn classic_records<R: Read, const BIG_ENDIAN: bool>(
+    header: &PcapHeader,
     mut chunks: Chunks<R>,
     mut on_frame: impl FnMut(&Frame<'_>),
 ) -> Result<u64, CaptureError> {
-    let big_endian = header.is_bigendian();
-    let frac_ns: i128 = if header.is_nanosecond_precision() {
+    // Seconds of 32 bits in nanoseconds, plus a fraction of 32 bits in
+    // micro- or nanoseconds, stay below 2^63: the time is worked out in 64
+    // bits.
+    let frac_ns: i64 = if header.is_nanosecond_precision() {
         1
     } else {
         1000
@@ -227,7 +244,7 @@ fn read_classic<R: Read>(
         let (w, _) = b.as_chunks::<4>();
         let mut out = [0u32; 4];
         for (o, w) in out.iter_mut().zip(w) {
-            *o = if big_endian {
+            *o = if BIG_ENDIAN {
                 u32::from_be_bytes(*w)
             } else {
                 u32::from_le_bytes(*w)
@@ -263,7 +280,7 @@ fn read_classic<R: Read>(
         frames += 1;
         on_frame(&Frame {
             number: frames,
-            time_ns: i128::from(secs) * 1_000_000_000 + i128::from(frac) * frac_ns,
+            time_ns: i128::from(i64::from(secs) * 1_000_000_000 + i64::from(frac) * frac_ns),
             linktype,
             data,
             orig_len,

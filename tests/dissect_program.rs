@@ -109,6 +109,10 @@ fn help_and_usage_errors() {
         let o = dissect(bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
         assert!(o.stdout.is_empty(), "{bad:?}");
+        // One line saying what is wrong.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{bad:?}: {err:?}");
+        assert!(err.starts_with("dissect: "), "{bad:?}: {err:?}");
     }
 }
 

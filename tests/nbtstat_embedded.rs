@@ -99,11 +99,9 @@ fn usage_errors_exit_2() {
     ] {
         let out = nbtstat(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
-        assert!(
-            String::from_utf8_lossy(&out.stderr).starts_with("nbtstat: "),
-            "{args:?}: {}",
-            describe(&out)
-        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("nbtstat: "), "{args:?}: {}", describe(&out));
+        assert_eq!(err.lines().count(), 1, "{args:?}: {}", describe(&out));
     }
     let out = nbtstat(&["-RR", "--name", "ABCDEFGHIJKLMNOP<00>"]);
     let err = String::from_utf8_lossy(&out.stderr);

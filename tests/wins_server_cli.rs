@@ -218,11 +218,8 @@ fn help_exits_0_and_bad_arguments_exit_2() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
-        let first = err.lines().next().unwrap_or_default();
-        assert!(
-            first.starts_with("error: "),
-            "{bad:?}: first line {first:?}"
-        );
+        assert_eq!(err.lines().count(), 1, "{bad:?}: {err:?}");
+        assert!(err.starts_with("wins_server: "), "{bad:?}: {err:?}");
         assert!(out.stdout.is_empty(), "{bad:?}: {out:?}");
     }
 }

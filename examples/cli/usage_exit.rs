@@ -1,15 +1,21 @@
-//! How the single-file example programs end on a command line clap
-//! refuses.
+//! How the example programs end on a command line clap refuses.
+#![allow(dead_code)]
 
 /// Ends the program `program` on the clap error `e`: `--help` (and
-/// `--version`) print and exit 0; a bad argument is clap's first paragraph
-/// on one line of stderr, `program: … (see --help)`, and exit status 2.
+/// `--version`) print and exit 0; a bad argument is [`usage_line`] on
+/// stderr and exit status 2.
 pub(crate) fn usage_exit(program: &str, e: &clap::Error) -> ! {
     if !e.use_stderr() {
         let _ = e.print();
         std::process::exit(0);
     }
-    // clap's first paragraph, on one line.
+    eprintln!("{}", usage_line(program, e));
+    std::process::exit(2);
+}
+
+/// What is wrong with a command line, as one line: clap's first paragraph,
+/// `program: … (see --help)`.
+pub(crate) fn usage_line(program: &str, e: &clap::Error) -> String {
     let text = e.render().to_string();
     let what: Vec<&str> = text
         .lines()
@@ -18,6 +24,5 @@ pub(crate) fn usage_exit(program: &str, e: &clap::Error) -> ! {
         .collect();
     let what = what.join(" ");
     let what = what.strip_prefix("error: ").unwrap_or(&what);
-    eprintln!("{program}: {what} (see --help)");
-    std::process::exit(2);
+    format!("{program}: {what} (see --help)")
 }

@@ -42,6 +42,8 @@ mod pipeline;
 mod render;
 mod stats;
 mod tcp;
+#[path = "../cli/usage_exit.rs"]
+mod usage_exit;
 mod wrepl;
 
 use std::fs::File;
@@ -564,11 +566,7 @@ impl<W: Write> Run<'_, W> {
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(e) => usage_exit::usage_exit("dissect", &e),
     };
     let filter = match Filter::new(
         &args.kinds,

@@ -273,12 +273,13 @@ pub(crate) fn parse(args: Vec<String>) -> Parsed {
             } else {
                 exit::OK
             };
-            let text = e.render().to_string();
-            // One line saying what is wrong, as the other errors; clap's
-            // usage block and tip follow on stderr.
-            let text = text
-                .strip_prefix("error: ")
-                .map_or(text.clone(), |t| format!("nbtstat: {}", t.trim_end()));
+            // Help as clap writes it; a mistake as one line, as the other
+            // errors.
+            let text = if e.use_stderr() {
+                crate::usage_exit::usage_line("nbtstat", &e)
+            } else {
+                e.render().to_string()
+            };
             return Parsed::Exit(text, code);
         }
     };

@@ -39,6 +39,8 @@ mod node;
 mod report;
 mod resolve;
 mod status;
+#[path = "../cli/usage_exit.rs"]
+mod usage_exit;
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;

@@ -108,7 +108,10 @@ pub(crate) struct Args {
 /// Parses the command line; exits 0 after `--help` or `--version`, 2 on a
 /// bad argument.
 pub(crate) fn parse() -> Args {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => crate::usage_exit::usage_exit("wins_server", &e),
+    };
     let wrong = if cli.min_ttl > cli.max_ttl {
         Some(format!(
             "--min-ttl {} is above --max-ttl {}",
@@ -122,10 +125,8 @@ pub(crate) fn parse() -> Args {
         None
     };
     if let Some(what) = wrong {
-        use clap::CommandFactory as _;
-        Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, what)
-            .exit();
+        eprintln!("wins_server: {what} (see --help)");
+        std::process::exit(2);
     }
     let mut partners = cli.partners;
     if let Some(file) = &cli.partners_file

@@ -36,6 +36,8 @@ mod commit;
 mod hook;
 mod partners;
 mod replication;
+#[path = "../cli/usage_exit.rs"]
+mod usage_exit;
 
 use core::net::SocketAddrV4;
 use core::ops::ControlFlow;

@@ -3,28 +3,31 @@
 //! from stdin, and releases them on Ctrl-C or at the end of stdin.
 //!
 //! `cargo run --example embed_tokio --features tokio -- --wins 10.0.0.1:137 --bind 10.0.0.7:137`
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::SocketAddrV4;
+
+use clap::Parser;
 
 use nbns::client::{ClientConfig, NameSpec};
 use nbns::tokio::NameNode;
 use nbns::wire::{Name, NetbiosName};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// Holds two NetBIOS names at a WINS server; a line on stdin re-registers
+/// them, Ctrl-C or the end of stdin releases them.
+#[derive(Parser)]
+#[command(name = "embed_tokio")]
+struct Args {
+    /// The WINS server.
+    #[arg(long, value_name = "IP:PORT")]
+    wins: SocketAddrV4,
+    /// The address and port to register from.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:137")]
+    bind: SocketAddrV4,
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn core::error::Error>> {
-    let (mut wins, mut bind) = (None, SocketAddrV4::new(Ipv4Addr::LOCALHOST, 137));
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args
-            .next()
-            .ok_or("usage: embed_tokio --wins IP:PORT [--bind IP:PORT]")?;
-        match arg.as_str() {
-            "--wins" => wins = Some(value.parse()?),
-            "--bind" => bind = value.parse()?,
-            _ => return Err(format!("unknown argument {arg}").into()),
-        }
-    }
-    let wins: SocketAddrV4 = wins.ok_or("--wins IP:PORT is required")?;
+    let Args { wins, bind } = Args::parse();
     let node = NameNode::bind(bind, ClientConfig::with_servers([wins])).await?;
     let me = [*node.local_addr().ip()];
     for suffix in [0x00, 0x20] {

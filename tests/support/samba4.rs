@@ -15,7 +15,7 @@ use core::time::Duration;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::Instant;
 
@@ -206,6 +206,32 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/samba4-wins.sh")
 }
 
+/// Runs `samba4-wins.sh SUBCOMMAND` for `instance`, with the variables
+/// `env` besides the instance's: its output, or an error with its stderr
+/// when it fails.
+fn run_script(
+    instance: &Instance,
+    subcommand: &str,
+    env: &[(&str, &str)],
+) -> Result<Output, String> {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg(subcommand)
+        .envs(instance.vars())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "samba4-wins.sh {subcommand} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 impl Samba4Wins {
     /// Starts Samba with these replication partners (the script's
     /// `S4_PARTNERS`: `octet:type:pullInterval:pushChangeCount` entries)
@@ -222,21 +248,11 @@ impl Samba4Wins {
         extra_conf: &str,
     ) -> Result<Self, String> {
         check_requirements()?;
-        let out = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .envs(instance.vars())
-            .env("S4_PARTNERS", partners)
-            .env("S4_EXTRA_CONF", extra_conf)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "samba4-wins.sh start failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
+        let out = run_script(
+            &instance,
+            "start",
+            &[("S4_PARTNERS", partners), ("S4_EXTRA_CONF", extra_conf)],
+        )?;
         let env = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_once('='))
@@ -304,22 +320,7 @@ impl Samba4Wins {
     /// the running Samba; its next periodic run reads them, and pulls at
     /// once from a new pull partner.
     pub(crate) fn add_partners(&self, partners: &str) -> Result<(), String> {
-        let out = Command::new("bash")
-            .arg(script())
-            .arg("add-partners")
-            .envs(self.instance.vars())
-            .env("S4_PARTNERS", partners)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run samba4-wins.sh: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "samba4-wins.sh add-partners failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        run_script(&self.instance, "add-partners", &[("S4_PARTNERS", partners)]).map(drop)
     }
 
     /// Stops Samba and removes the namespaces.

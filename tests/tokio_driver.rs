@@ -220,6 +220,17 @@ async fn a_dropped_register_future_leaves_the_node_consistent() {
     );
 }
 
+/// A folder of its own for this process, `tag`-PID, and `wins.redb` in it,
+/// with no file left there by an earlier run.
+#[cfg(feature = "redb")]
+fn fresh_db(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wins.redb");
+    let _ = std::fs::remove_file(&path);
+    (dir, path)
+}
+
 #[cfg(feature = "redb")]
 #[tokio::test]
 async fn the_runner_commits_before_it_answers_and_on_shutdown() {
@@ -227,10 +238,7 @@ async fn the_runner_commits_before_it_answers_and_on_shutdown() {
     use nbns::tokio::{Persist, StoreFailure};
     use std::sync::Arc;
 
-    let dir = std::env::temp_dir().join(format!("nbns-tokio-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("wins.redb");
-    let _ = std::fs::remove_file(&path);
+    let (dir, path) = fresh_db("nbns-tokio");
     /// The store, counting the changes it committed.
     struct Counted(nbns::store::Store, Arc<AtomicU64>);
     impl Persist for Counted {
@@ -592,16 +600,14 @@ async fn the_runner_does_the_stores_idle_work_between_batches() {
     runner.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "redb")]
 #[tokio::test]
 async fn a_log_left_by_a_large_commit_is_folded_while_the_runner_is_idle() {
     use nbns::server::{Change, ChangeItem, EventKind, RecordKind, StoredRecord};
     use nbns::store::Store;
     use nbns::wire::{NbAddrEntry, NbFlags, NodeType};
 
-    let dir = std::env::temp_dir().join(format!("nbns-tokio-fold-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("wins.redb");
-    let _ = std::fs::remove_file(&path);
+    let (dir, path) = fresh_db("nbns-tokio-fold");
     let now = std::time::Instant::now();
     let records = nbns::store::LOG_MIN as u64 * 3;
     let batch: Vec<Change> = (1..=records)

@@ -214,6 +214,9 @@ write_config() {
   pid directory = $d/pid
   private dir = $d/private
   ncalrpc dir = $d/ncalrpc
+  # nmbd's unexpected-packet socket (default /run/samba/nmbd, shared by
+  # every nmbd on the host: two starting at once race for it)
+  nmbd:socket dir = $d/nmbd
   log file = $d/log/log.%m
   max log size = 0
   log level = $NBNS_LOG_LEVEL
@@ -236,6 +239,7 @@ EOF
   pid directory = $d/cli/pid
   private dir = $d/cli/private
   ncalrpc dir = $d/cli/ncalrpc
+  nmbd:socket dir = $d/cli/nmbd
   log file = $d/cli/log/log.%m
 EOF
 }
@@ -407,6 +411,9 @@ write_client_config() {
   pid directory = $d/pid
   private dir = $d/private
   ncalrpc dir = $d/ncalrpc
+  # nmbd's unexpected-packet socket (default /run/samba/nmbd, shared by
+  # every nmbd on the host: two starting at once race for it)
+  nmbd:socket dir = $d/nmbd
   log file = $d/log/log.%m
   max log size = 0
   log level = $NBNS_LOG_LEVEL

@@ -264,8 +264,10 @@ impl Bridge {
     }
 
     /// Writes an smb.conf for Samba's tools in member `i` (bound to its
-    /// address, broadcast resolution only, state under [`Self::dir`]);
-    /// returns its path.
+    /// address, broadcast resolution only, state under [`Self::dir`], and
+    /// nmbd's unexpected-packet socket there too: its default directory,
+    /// `/run/samba/nmbd`, is shared by every nmbd on the host, and two
+    /// starting at once race for it); returns its path.
     pub(crate) fn samba_conf(&self, i: usize, netbios_name: &str) -> Result<PathBuf, String> {
         let d = self.dir.join(format!("m{i}"));
         for sub in ["lock", "state", "cache", "pid", "private", "ncalrpc", "log"] {
@@ -295,6 +297,7 @@ impl Bridge {
   pid directory = {d}/pid
   private dir = {d}/private
   ncalrpc dir = {d}/ncalrpc
+  nmbd:socket dir = {d}/nmbd
   log file = {d}/log/log.%m
   max log size = 0
   log level = 3

@@ -13,6 +13,13 @@ pub(crate) fn usage_exit(program: &str, e: &clap::Error) -> ! {
     std::process::exit(2);
 }
 
+/// Ends the program `program` on a command line clap accepted but the
+/// program refuses: `what` as [`usage_line`]'s one line, exit status 2.
+pub(crate) fn usage_refused(program: &str, what: &str) -> ! {
+    eprintln!("{}", line(program, what));
+    std::process::exit(2);
+}
+
 /// What is wrong with a command line, as one line: clap's first paragraph,
 /// `program: … (see --help)`.
 pub(crate) fn usage_line(program: &str, e: &clap::Error) -> String {
@@ -24,5 +31,10 @@ pub(crate) fn usage_line(program: &str, e: &clap::Error) -> String {
         .collect();
     let what = what.join(" ");
     let what = what.strip_prefix("error: ").unwrap_or(&what);
+    line(program, what)
+}
+
+/// The one line of a usage error: `program: what (see --help)`.
+fn line(program: &str, what: &str) -> String {
     format!("{program}: {what} (see --help)")
 }

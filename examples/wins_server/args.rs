@@ -125,8 +125,7 @@ pub(crate) fn parse() -> Args {
         None
     };
     if let Some(what) = wrong {
-        eprintln!("wins_server: {what} (see --help)");
-        std::process::exit(2);
+        crate::usage_exit::usage_refused("wins_server", &what);
     }
     let mut partners = cli.partners;
     if let Some(file) = &cli.partners_file
